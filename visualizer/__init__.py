@@ -1,0 +1,1 @@
+"""The eqviz app, its render worker, the equivariance metrics and the video exporter."""
