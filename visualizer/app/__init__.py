@@ -1,0 +1,1 @@
+"""The eqviz desktop app (Dear PyGui): panels edit a state, a worker thread renders it."""
