@@ -1,0 +1,128 @@
+"""From seeds to W: NVIDIA's seed convention, fractional seed grids, interpolation, mixing, truncation.
+
+Everything latent that the app, `eqviz render` and `eqviz video` do goes through `session_ws`, so a
+seed shows the same picture everywhere, and the same picture as NVIDIA's tools.
+"""
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from networks.errors import EqvizError
+
+SEED_GRID_STEP = 100  # seed-grid row stride, as in NVIDIA's visualizer: grid point (i, j) is seed i + 100 j
+
+
+def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
+    """NVIDIA's convention: RandomState(seed).randn(1, z_dim), float64 (mapping casts to float32)."""
+    return np.random.RandomState(int(seed) & 0xFFFFFFFF).randn(1, z_dim)
+
+
+def class_label(G, class_idx: int | None, device="cpu") -> torch.Tensor:
+    """One-hot label [1, c_dim]; [1, 0] for unconditional models."""
+    c = torch.zeros([1, G.c_dim], device=device)
+    if G.c_dim == 0:
+        if class_idx is not None:
+            raise EqvizError("this model is unconditional: leave the class unset")
+        return c
+    if class_idx is None:
+        raise EqvizError(f"this model is conditional: choose a class between 0 and {G.c_dim - 1}")
+    if not 0 <= class_idx < G.c_dim:
+        raise EqvizError(f"class {class_idx} is out of range: this model has classes 0 to {G.c_dim - 1}")
+    c[0, class_idx] = 1
+    return c
+
+
+def _mapping_input(G, seeds, class_idx, device):
+    z = torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in seeds])).to(device)
+    c = class_label(G, class_idx, device).repeat(len(seeds), 1)
+    return z, c
+
+
+@torch.no_grad()
+def seed_ws(G, seed: int, psi: float = 1.0, cutoff: int | None = None, class_idx: int | None = None, device="cpu"):
+    """ws [1, num_ws, w_dim] for one integer seed, exactly as NVIDIA's G.mapping computes them."""
+    z, c = _mapping_input(G, [seed], class_idx, device)
+    return G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
+
+
+def lerp(a, b, t: float):
+    return a + (b - a) * t
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float, eps: float = 1e-7) -> torch.Tensor:
+    """Spherical interpolation along the last axis; keeps Gaussian latents at a typical norm."""
+    an, bn = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((an * bn).sum(-1, keepdim=True).clamp(-1, 1))
+    so = torch.sin(omega)
+    if bool((so.abs() < eps).any()):
+        return lerp(a, b, t)
+    return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
+
+
+def truncate(G, ws: torch.Tensor, psi: float, cutoff: int | None) -> torch.Tensor:
+    """w_avg + psi (w - w_avg) on the first `cutoff` ws, as torch.lerp like NVIDIA's mapping."""
+    if psi == 1:
+        return ws
+    ws = ws.clone()
+    ws[:, :cutoff] = G.mapping.w_avg.lerp(ws[:, :cutoff], psi)
+    return ws
+
+
+def grid_seeds(x: float, y: float) -> list[tuple[int, float]]:
+    """The (seed, weight) pairs a fractional seed-grid position blends (bilinear, weights sum to 1)."""
+    x0, y0 = math.floor(x), math.floor(y)
+    pairs = []
+    for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        w = (1 - abs(x - (x0 + dx))) * (1 - abs(y - (y0 + dy)))
+        if w > 0:
+            pairs.append(((x0 + dx) + SEED_GRID_STEP * (y0 + dy), w))
+    return pairs
+
+
+def load_w(path, G, device="cpu") -> torch.Tensor:
+    """A W vector as NVIDIA's projector writes it (.npz key 'w', or .npy): [1, num_ws, w_dim]."""
+    path = Path(path)
+    try:
+        data = np.load(path)
+        w = data["w"] if isinstance(data, np.lib.npyio.NpzFile) else data
+    except FileNotFoundError:
+        raise EqvizError(f"W file {path} does not exist") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise EqvizError(f"cannot read W vector from {path} (want .npy, or .npz with key 'w'): {exc}") from None
+    w = torch.as_tensor(np.asarray(w, dtype=np.float32), device=device)
+    if w.ndim == 3 and w.shape[0] > 1:
+        w = w[-1:]  # projector videos save every step; the last one is the result
+    w = w.reshape(1, -1, w.shape[-1]) if w.ndim >= 2 else w.reshape(1, 1, -1)
+    if w.shape[-1] != G.w_dim or w.shape[1] not in (1, G.num_ws):
+        raise EqvizError(f"W vector in {path} has shape {list(w.shape)}, but this model wants [1, {G.num_ws}, {G.w_dim}]")
+    return w.expand(1, G.num_ws, G.w_dim).clone()
+
+
+@torch.no_grad()
+def session_ws(G, session, device="cpu") -> torch.Tensor:
+    """ws [1, num_ws, w_dim] for a Session: seed grid or W file, A<->B interpolation, mixing, truncation."""
+    plain = session.w_path is None and session.seed_b is None and session.mix_seed is None
+    if plain and session.latent_x == math.floor(session.latent_x) and session.latent_y == math.floor(session.latent_y):
+        return seed_ws(G, session.seed, session.psi, session.cutoff, session.class_idx, device)
+
+    def raw_ws(seeds):
+        z, c = _mapping_input(G, seeds, session.class_idx, device)
+        return G.mapping(z, c)
+
+    if session.w_path is not None:
+        ws = load_w(session.w_path, G, device)
+    elif session.seed_b is not None and session.interp_space == "z":
+        za, zb = (torch.from_numpy(z_from_seed(s, G.z_dim)).to(device) for s in (session.seed, session.seed_b))
+        ws = G.mapping(slerp(za, zb, session.interp_t).float(), class_label(G, session.class_idx, device))
+    else:
+        pairs = grid_seeds(session.latent_x, session.latent_y)
+        weights = torch.tensor([w for _, w in pairs], device=device).view(-1, 1, 1)
+        ws = (raw_ws([s for s, _ in pairs]) * weights).sum(0, keepdim=True)
+        if session.seed_b is not None:
+            ws = lerp(ws, raw_ws([session.seed_b]), session.interp_t)
+    if session.mix_seed is not None:
+        lo, hi = session.mix_range
+        ws[:, lo:hi] = raw_ws([session.mix_seed])[:, lo:hi]
+    return truncate(G, ws, session.psi, session.cutoff)

@@ -1,0 +1,101 @@
+"""The explorer's whole state as one JSON document, shared by the app, `eqviz render` and `eqviz video`.
+
+A user who finds a good seed and transform in the app saves a session, and the same file renders
+the same frame from the command line or starts a video there.
+"""
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+from networks.errors import EqvizError
+from visualizer.atomic_io import write_text
+
+SESSION_FORMAT = "eqviz-session/1"
+NOISE_MODES = ("const", "random", "none")
+INTERP_SPACES = ("w", "z")
+
+
+@dataclasses.dataclass
+class Session:
+    checkpoint: str | None = None         # path of the checkpoint the session was made with
+    latent_x: float = 0.0                 # seed; a fractional value blends neighbouring seeds in W
+    latent_y: float = 0.0                 # second seed-grid axis: grid point (i, j) is seed i + 100 j
+    psi: float = 1.0                      # truncation psi (1 = none)
+    cutoff: int | None = None             # truncate only the first `cutoff` ws (None = all)
+    noise_mode: str = "const"             # StyleGAN2 noise inputs: const / random / none
+    class_idx: int | None = None          # class of a conditional model (None = unconditional)
+    mix_seed: int | None = None           # style mixing: ws in mix_range come from this seed
+    mix_range: tuple[int, int] = (8, 16)  # [first, last) ws index taken from mix_seed
+    seed_b: int | None = None             # A<->B interpolation target seed (None = off)
+    interp_t: float = 0.0                 # 0 = seed A, 1 = seed B
+    interp_space: str = "w"               # lerp in W or slerp in Z
+    w_path: str | None = None             # a projected W vector (.npy / .npz) that replaces the seed
+    translate: tuple[float, float] = (0.0, 0.0)  # input-transform translation, image-size units
+    rotate_deg: float = 0.0               # input-transform rotation, degrees counter-clockwise
+    untransform: bool = False             # show the output transformed back (equivariance check)
+    view: dict = dataclasses.field(default_factory=dict)  # the app's free-form view settings
+
+    @property
+    def seed(self) -> int:
+        """The integer seed the session is nearest to from below (the A seed)."""
+        return int(math.floor(self.latent_x)) + 100 * int(math.floor(self.latent_y))
+
+    def validate(self) -> "Session":
+        for name in ("latent_x", "latent_y", "psi", "interp_t", "rotate_deg"):
+            if not math.isfinite(getattr(self, name)):
+                raise EqvizError(f"session field {name} must be a finite number, got {getattr(self, name)!r}")
+        if not all(math.isfinite(v) for v in self.translate):
+            raise EqvizError(f"session field translate must be two finite numbers, got {self.translate!r}")
+        if self.noise_mode not in NOISE_MODES:
+            raise EqvizError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {self.noise_mode!r}")
+        if self.interp_space not in INTERP_SPACES:
+            raise EqvizError(f"interp_space must be 'w' or 'z', got {self.interp_space!r}")
+        if self.cutoff is not None and self.cutoff < 0:
+            raise EqvizError(f"cutoff must be a non-negative layer count, got {self.cutoff}")
+        if self.mix_range[0] < 0 or self.mix_range[1] < self.mix_range[0]:
+            raise EqvizError(f"mix_range must be [first, last) with 0 <= first <= last, got {list(self.mix_range)}")
+        return self
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["translate"], d["mix_range"] = list(self.translate), list(self.mix_range)
+        return {"format": SESSION_FORMAT, **d}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Session":
+        if not isinstance(d, dict) or d.get("format") != SESSION_FORMAT:
+            raise EqvizError(f"not an eqviz session (expected \"format\": \"{SESSION_FORMAT}\")")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(fields) - {"format"})
+        if unknown:
+            raise EqvizError(f"unknown session field(s) {', '.join(unknown)}; was it written by a newer eqviz?")
+        kwargs = {k: v for k, v in d.items() if k in fields}
+        try:
+            for name in ("translate", "mix_range"):
+                if name in kwargs:
+                    a, b = kwargs[name]
+                    kwargs[name] = (float(a), float(b)) if name == "translate" else (int(a), int(b))
+            for name in ("latent_x", "latent_y", "psi", "interp_t", "rotate_deg"):
+                if name in kwargs:
+                    kwargs[name] = float(kwargs[name])
+            for name in ("cutoff", "class_idx", "mix_seed", "seed_b"):
+                if kwargs.get(name) is not None:
+                    kwargs[name] = int(kwargs[name])
+        except (TypeError, ValueError) as exc:
+            raise EqvizError(f"session has a field of the wrong type ({exc})") from None
+        return cls(**kwargs).validate()
+
+    @classmethod
+    def load(cls, path) -> "Session":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise EqvizError(f"session file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EqvizError(f"cannot read session {path}: {exc}") from None
+        return cls.from_dict(data)
+
+    def save(self, path) -> None:
+        write_text(path, json.dumps(self.validate().to_dict(), indent=2) + "\n")
