@@ -111,3 +111,46 @@ def affine_bandlimit_filter(mat, a: float = 3, amax: int = 16, aflt: int = 64, u
     f = F.pad(f * w, [0, 1, 0, 1]).reshape(2 * amax, up, 2 * amax, up)
     f = f / f.sum(dim=(0, 2), keepdim=True) / up ** 2
     return f.reshape(n, n)[:-1, :-1]
+
+
+# ---- Kaiser-windowed low-pass FIR design (Karras et al. 2021, section 3.2 and appendix C) -----------
+# Kaiser's empirical formulas: the stopband attenuation (dB) a window of `numtaps` taps reaches over
+# a transition band of `width` (as a fraction of Nyquist), and the window beta that achieves it.
+def kaiser_attenuation(numtaps: int, width: float) -> float:
+    return 2.285 * (numtaps - 1) * np.pi * width + 7.95
+
+
+def kaiser_beta(attenuation: float) -> float:
+    if attenuation > 50:
+        return 0.1102 * (attenuation - 8.7)
+    if attenuation > 21:
+        return 0.5842 * (attenuation - 21) ** 0.4 + 0.07886 * (attenuation - 21)
+    return 0.0
+
+
+def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False):
+    """StyleGAN3's resampling filter: `numtaps` taps, passband to `cutoff`, transition band `width`
+    (all in the units of the sampling rate `fs`), unit DC gain.
+
+    Separable filters are a windowed sinc, returned 1-D [numtaps] (the ops apply them along x and y);
+    `radial=True` gives the rotation-invariant 2-D [numtaps, numtaps] jinc filter used by StyleGAN3-R.
+    A single tap is the identity, returned as None (the ops' "no filter").
+    """
+    if numtaps < 1:
+        raise ValueError(f"numtaps must be >= 1, got {numtaps}")
+    if numtaps == 1:
+        return None
+    beta = kaiser_beta(kaiser_attenuation(numtaps, width / (fs / 2)))
+    window = np.kaiser(numtaps, beta)
+    if not radial:
+        rel_cutoff = cutoff / (fs / 2)
+        taps = np.arange(numtaps) - (numtaps - 1) / 2
+        f = rel_cutoff * np.sinc(rel_cutoff * taps) * window
+    else:
+        import scipy.special  # only the radial design needs a Bessel function
+
+        x = (np.arange(numtaps) - (numtaps - 1) / 2) / fs
+        r = np.hypot(*np.meshgrid(x, x))
+        # 2-D ideal low-pass of radius `cutoff`: J1(2 pi cutoff r) / (pi r); an even tap count never hits r = 0.
+        f = scipy.special.j1(2 * cutoff * np.pi * r) / (np.pi * r) * np.outer(window, window)
+    return torch.as_tensor(f / f.sum(), dtype=torch.float32)
