@@ -1,0 +1,146 @@
+"""Frame layout: a grid of cells, each cell a row of panels (checkpoints x views), with labels on top.
+
+Every frame of a video has the same layout, so the label header is drawn once and reused.
+"""
+import dataclasses
+import math
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from networks.errors import EqvizError
+from visualizer.rendering import to_uint8
+
+GAP = 2            # pixels between panels and cells (background shows through)
+BACKGROUND = 16    # dark grey, so black (masked) pixels stay distinguishable from the gaps
+LABEL_LINES = 2    # e.g. checkpoint name / view
+
+
+def parse_grid(text: str) -> tuple[int, int]:
+    """'2x4' -> (rows, cols)."""
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise EqvizError(f"grid '{text}' is not ROWSxCOLS, e.g. 2x4.") from None
+    if rows < 1 or cols < 1:
+        raise EqvizError(f"grid '{text}' must have at least one row and one column.")
+    return rows, cols
+
+
+def auto_grid(n: int) -> tuple[int, int]:
+    """Near-square grid for n cells, wider than tall."""
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    rows: int
+    cols: int
+    tile: int                                   # panel width and height in pixels
+    labels: tuple[tuple[str, ...], ...] = ()    # per panel of a cell: lines of text; () = no header
+
+    @property
+    def panels(self) -> int:
+        return max(1, len(self.labels))
+
+    @property
+    def header(self) -> int:
+        return _header_height(self.tile) if self.labels else 0
+
+    @property
+    def cell_width(self) -> int:
+        return self.panels * self.tile + (self.panels - 1) * GAP
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of a composed frame."""
+        width = self.cols * self.cell_width + (self.cols - 1) * GAP
+        height = self.header + self.rows * self.tile + (self.rows - 1) * GAP
+        return width, height
+
+
+def _header_height(tile: int) -> int:
+    return LABEL_LINES * _font_size(tile) + 6
+
+
+def _font_size(tile: int) -> int:
+    return int(min(16, max(8, tile // 10)))
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+    """Shorten with an ellipsis until the text fits the panel width."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def render_header(layout: Layout) -> np.ndarray:
+    """[header, width, 3] uint8 strip with every panel's label lines above its column."""
+    width, _ = layout.size
+    img = Image.new("RGB", (width, layout.header), (BACKGROUND,) * 3)
+    draw = ImageDraw.Draw(img)
+    size = _font_size(layout.tile)
+    font = ImageFont.load_default(size=size)
+    for col in range(layout.cols):
+        for p, lines in enumerate(layout.labels):
+            x = col * (layout.cell_width + GAP) + p * (layout.tile + GAP)
+            for line_no, line in enumerate(lines[:LABEL_LINES]):
+                draw.text((x + 2, 2 + line_no * size), _fit(draw, line, font, layout.tile - 4), fill=(230, 230, 230), font=font)
+    return np.asarray(img)
+
+
+class Composer:
+    """Places panels into frames of a fixed layout (the header is drawn once)."""
+
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        self._header = render_header(layout) if layout.labels else None
+
+    def compose(self, cells: list[list[np.ndarray]]) -> np.ndarray:
+        """cells[k][p]: panel p of cell k (row-major), each [tile, tile, 3] uint8 -> frame [H, W, 3]."""
+        lay = self.layout
+        if len(cells) > lay.rows * lay.cols:
+            raise ValueError(f"{len(cells)} cells do not fit a {lay.rows}x{lay.cols} grid")
+        width, height = lay.size
+        frame = np.full((height, width, 3), BACKGROUND, np.uint8)
+        if self._header is not None:
+            frame[: lay.header] = self._header
+        for k, panels in enumerate(cells):
+            r, c = divmod(k, lay.cols)
+            y = lay.header + r * (lay.tile + GAP)
+            for p, panel in enumerate(panels):
+                x = c * (lay.cell_width + GAP) + p * (lay.tile + GAP)
+                frame[y : y + lay.tile, x : x + lay.tile] = panel
+        return frame
+
+
+# ---- Colour map for error panels: black -> purple -> orange -> yellow (perceptually ordered) -------
+_ERROR_COLOURS = torch.tensor(
+    [[0, 0, 0], [60, 10, 110], [180, 50, 90], [245, 140, 30], [252, 255, 160]], dtype=torch.float32
+)
+
+
+def error_colours(err: torch.Tensor, scale: float) -> torch.Tensor:
+    """err [N, H, W] >= 0 -> uint8 [N, H, W, 3]; err >= scale saturates to the brightest colour."""
+    v = (err / scale).clamp(0, 1) * (len(_ERROR_COLOURS) - 1)
+    lo = v.floor().long().clamp(max=len(_ERROR_COLOURS) - 2)
+    f = (v - lo).unsqueeze(-1)
+    rgb = _ERROR_COLOURS.to(err.device)
+    return (rgb[lo] * (1 - f) + rgb[lo + 1] * f).round().to(torch.uint8)
+
+
+def resize_panels(img: torch.Tensor, tile: int) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, tile, tile], antialiased (generators of different resolutions share a tile)."""
+    if img.shape[-1] == tile and img.shape[-2] == tile:
+        return img
+    return torch.nn.functional.interpolate(img, size=(tile, tile), mode="bicubic", antialias=True, align_corners=False)
+
+
+def to_uint8_batch(img: torch.Tensor) -> np.ndarray:
+    """[N, C, H, W] in [-1, 1] -> [N, H, W, 3] uint8 by `rendering.to_uint8` (grey images repeated to RGB)."""
+    frames = np.stack([to_uint8(x) for x in img])
+    return np.repeat(frames, 3, axis=-1) if frames.shape[-1] == 1 else frames[..., :3]

@@ -1,0 +1,264 @@
+"""Streaming frame writers: H.264 MP4 (imageio-ffmpeg), GIF and PNG folders, written atomically.
+
+Every writer renders into a temporary name beside the target and renames it only in `commit()`,
+so an interrupted or failed export leaves no half-written file behind. `ThreadedWriter` moves
+encoding onto a thread fed by a bounded queue, so rendering and encoding overlap while memory
+stays flat however long the video is.
+"""
+import os
+import queue
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from networks.errors import EqvizError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+DEFAULT_CRF = 18
+
+
+def output_kind(path) -> str:
+    """'mp4' | 'gif' | 'png' (a folder of frames) from the target path's suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "mp4"
+    if suffix == ".gif":
+        return "gif"
+    if suffix == "":
+        return "png"
+    raise EqvizError(f"cannot write video to '{path}': use a .mp4, .mov, .mkv or .gif file, or a folder name without suffix for PNG frames.")
+
+
+def pad_to_even(frame: np.ndarray) -> np.ndarray:
+    """Pad [H, W, 3] uint8 with black on the bottom/right to even sizes (yuv420p needs them; rescaling would blur)."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
+
+
+def check_target(path, overwrite: bool) -> Path:
+    """Refuse to replace an existing output unless asked to; make sure the parent folder exists."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise EqvizError(f"'{path}' already exists; pass --overwrite to replace it or choose another name.")
+    if not path.parent.is_dir():
+        raise EqvizError(f"folder '{path.parent}' does not exist; create it first or choose another output path.")
+    return path
+
+
+def _temp_name(path: Path) -> Path:
+    # Same folder (os.replace must not cross filesystems) and same suffix (ffmpeg picks the container from it).
+    return path.with_name(f".{path.stem}.partial-{os.getpid()}-{threading.get_ident()}{path.suffix}")
+
+
+class _AtomicWriter:
+    """Common part: a temporary target, renamed on commit and deleted on abort."""
+
+    def __init__(self, path, overwrite: bool = False):
+        self.path = check_target(path, overwrite)
+        self.overwrite = overwrite
+        self.temp = _temp_name(self.path)
+        self.size = None  # (width, height) after padding, fixed by the first frame
+        self.frames_written = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"frames must be uint8 [H, W, 3], got {frame.dtype} {frame.shape}")
+        frame = pad_to_even(frame)
+        size = (frame.shape[1], frame.shape[0])
+        if self.size is None:
+            self.size = size
+            self._open()
+        elif size != self.size:
+            raise ValueError(f"frame size changed from {self.size} to {size} mid-video")
+        self._write(np.ascontiguousarray(frame))
+        self.frames_written += 1
+
+    def commit(self) -> Path:
+        """Finish the file and move it onto the target name."""
+        if self.frames_written == 0:
+            self.abort()
+            raise EqvizError("no frames were rendered, so no video was written; check --frames / --duration.")
+        self._close()
+        if self.path.exists() and not self.overwrite:
+            self.abort()
+            raise EqvizError(f"'{self.path}' appeared while rendering; pass --overwrite to replace it.")
+        self._move_into_place()
+        return self.path
+
+    def abort(self) -> None:
+        """Stop and delete whatever was written so far; safe to call more than once."""
+        try:
+            self._close()
+        except Exception:  # the encoder may already be broken; the file is being discarded anyway
+            pass
+        if self.temp.is_dir():
+            shutil.rmtree(self.temp, ignore_errors=True)
+        elif self.temp.exists():
+            self.temp.unlink()
+
+    def _move_into_place(self) -> None:
+        os.replace(self.temp, self.path)
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _write(self, frame: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+
+class Mp4Writer(_AtomicWriter):
+    """H.264 yuv420p through imageio-ffmpeg: explicit -crf (quality=None), +faststart for streaming players."""
+
+    def __init__(self, path, fps: float, crf: int = DEFAULT_CRF, preset: str = "medium", overwrite: bool = False):
+        if not 0 <= crf <= 51:
+            raise EqvizError(f"crf {crf} is out of range; libx264 takes 0 (lossless) to 51 (worst), 18 is visually lossless.")
+        super().__init__(path, overwrite)
+        self.fps, self.crf, self.preset = fps, crf, preset
+        self._gen = None
+
+    def _open(self) -> None:
+        import imageio_ffmpeg
+
+        self._gen = imageio_ffmpeg.write_frames(
+            str(self.temp),
+            self.size,
+            fps=self.fps,
+            codec="libx264",
+            pix_fmt_out="yuv420p",
+            quality=None,  # otherwise imageio-ffmpeg adds its own -crf
+            macro_block_size=1,  # sizes are already even; the default of 16 would rescale
+            output_params=["-crf", str(self.crf), "-preset", self.preset, "-movflags", "+faststart"],
+        )
+        self._gen.send(None)
+
+    def _write(self, frame: np.ndarray) -> None:
+        self._gen.send(frame)
+
+    def _close(self) -> None:
+        gen, self._gen = self._gen, None
+        if gen is not None:
+            gen.close()
+
+
+class GifWriter(_AtomicWriter):
+    """Animated GIF via Pillow; frames are kept palettised (1 byte per pixel) until the file is written."""
+
+    def __init__(self, path, fps: float, overwrite: bool = False):
+        super().__init__(path, overwrite)
+        self.frame_ms = max(20, int(round(1000 / fps / 10)) * 10)  # GIF delays are in 1/100 s; browsers clamp < 20 ms
+        self._frames = []
+
+    def _open(self) -> None:
+        self._frames = []
+
+    def _write(self, frame: np.ndarray) -> None:
+        self._frames.append(Image.fromarray(frame).quantize(colors=256, method=Image.Quantize.MEDIANCUT))
+
+    def _close(self) -> None:
+        frames, self._frames = self._frames, []
+        if frames and not self.temp.exists():
+            frames[0].save(self.temp, format="GIF", save_all=True, append_images=frames[1:], duration=self.frame_ms, loop=0)
+
+    def abort(self) -> None:
+        self._frames = []  # discard without encoding
+        super().abort()
+
+
+class PngFolderWriter(_AtomicWriter):
+    """A folder of frame_000000.png ...; the whole folder appears at once on commit."""
+
+    def _open(self) -> None:
+        self.temp.mkdir()
+
+    def _write(self, frame: np.ndarray) -> None:
+        Image.fromarray(frame).save(self.temp / f"frame_{self.frames_written:06d}.png", compress_level=1)
+
+    def _close(self) -> None:
+        pass
+
+    def _move_into_place(self) -> None:
+        if not self.path.exists():
+            os.replace(self.temp, self.path)
+            return
+        if not self.path.is_dir():
+            raise EqvizError(f"'{self.path}' exists and is not a folder; choose another output path.")
+        old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+        os.replace(self.path, old)  # a folder cannot be replaced in one step; keep the window short
+        os.replace(self.temp, self.path)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def open_writer(path, fps: float, crf: int = DEFAULT_CRF, overwrite: bool = False, preset: str = "medium") -> _AtomicWriter:
+    """The writer for the target's kind (see `output_kind`)."""
+    if fps <= 0:
+        raise EqvizError(f"fps must be positive, got {fps}.")
+    kind = output_kind(path)
+    if kind == "mp4":
+        return Mp4Writer(path, fps, crf=crf, preset=preset, overwrite=overwrite)
+    if kind == "gif":
+        return GifWriter(path, fps, overwrite=overwrite)
+    return PngFolderWriter(path, overwrite=overwrite)
+
+
+class ThreadedWriter:
+    """Encodes on a background thread fed by a bounded queue (rendering never waits unless it is far ahead)."""
+
+    _DONE = object()
+
+    def __init__(self, writer: _AtomicWriter, max_queued: int = 8):
+        self.writer = writer
+        self._queue = queue.Queue(maxsize=max_queued)
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="eqviz-video-encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is self._DONE:
+                return
+            if self._error is not None:
+                continue  # drain so the producer never blocks on a dead encoder
+            try:
+                self.writer.write(frame)
+            except BaseException as exc:  # handed to the producer thread, which re-raises it
+                self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise EqvizError(f"encoding '{self.writer.path}' failed: {self._error}") from self._error
+
+    def write(self, frame: np.ndarray) -> None:
+        self._raise_if_failed()
+        self._queue.put(frame)
+
+    def commit(self) -> Path:
+        self._queue.put(self._DONE)
+        self._thread.join()
+        try:
+            self._raise_if_failed()
+        except EqvizError:
+            self.writer.abort()
+            raise
+        return self.writer.commit()
+
+    def abort(self) -> None:
+        self._queue.put(self._DONE)
+        self._thread.join()
+        self.writer.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        return False
