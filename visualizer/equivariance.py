@@ -1,0 +1,271 @@
+"""Image operators of the equivariance metrics and the errors of one batch (Karras et al. 2021, app. E).
+
+Every operator returns (image, mask) with NVIDIA's conventions: translations are in image-size units
+(tx > 0 moves content right, ty > 0 down), angles in radians (> 0 counter-clockwise as displayed), and
+the mask is 1 where the output is fully determined by the input (no zero fill in the filter footprint).
+Masks are broadcast views of one [1, 1, H, W] plane, expanded to the image's shape.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cuda_ops.upfirdn2d import filter2d, upsample2d
+from networks.errors import EqvizError
+from networks.filter_design import affine_bandlimit_filter, lanczos_window, rotation_matrix, sinc
+from visualizer.input_transform import transform_matrix
+
+METRICS = ("eqt_int", "eqt_frac", "eqr")
+PSNR_PEAK = 2.0  # images span [-1, 1]
+
+
+class EquivarianceUndefinedError(EqvizError):
+    """The generator has no input transform, so there is nothing to translate or rotate."""
+
+
+def require_input_transform(G) -> None:
+    if getattr(getattr(getattr(G, "synthesis", None), "input", None), "transform", None) is None:
+        raise EquivarianceUndefinedError(
+            "EQ metrics are not defined for StyleGAN2 (no input transform); use a StyleGAN3 checkpoint"
+        )
+
+
+def psnr_db(sq_err_sum, mask_sum):
+    """PSNR of the pooled mean squared error with peak 2: 20 log10(2) - 10 log10(sum sq err / sum mask)."""
+    sq_err_sum = np.asarray(sq_err_sum, dtype=np.float64)
+    mask_sum = np.asarray(mask_sum, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 20 * np.log10(PSNR_PEAK) - 10 * np.log10(sq_err_sum / mask_sum)
+
+
+def _pixels(t, size: int) -> torch.Tensor:
+    """A translation in image-size units as a float32 number of pixels (NVIDIA scales in float32)."""
+    return torch.as_tensor(t, dtype=torch.float32).cpu() * size
+
+
+# ---- Zero-filled whole-pixel shift: out[..., j, i] = x[..., j - dy, i - dx] ------------------------
+def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    H, W = x.shape[-2:]
+    out = torch.zeros_like(x)
+    if abs(dx) < W and abs(dy) < H:
+        out[..., max(dy, 0) : H + min(dy, 0), max(dx, 0) : W + min(dx, 0)] = x[
+            ..., max(-dy, 0) : H + min(-dy, 0), max(-dx, 0) : W + min(-dx, 0)
+        ]
+    return out
+
+
+def _plane(x: torch.Tensor, rows: tuple, cols: tuple) -> torch.Tensor:
+    """A [1, 1, H, W] mask of x's size that is 1 on rows[0]:rows[1] x cols[0]:cols[1]."""
+    m = torch.zeros([1, 1, *x.shape[-2:]], dtype=x.dtype, device=x.device)
+    m[..., rows[0] : max(rows[1], rows[0]), cols[0] : max(cols[1], cols[0])] = 1
+    return m
+
+
+# ---- T_x of appendix E.1: translation by whole pixels ----------------------------------------------
+def apply_integer_translation(x: torch.Tensor, tx, ty):
+    """Moves x [N, C, H, W] by round(t * size) pixels, zero fill; the mask marks the filled part."""
+    _, _, H, W = x.shape
+    ix = int(_pixels(tx, W).round())
+    iy = int(_pixels(ty, H).round())
+    mask = _shift(torch.ones([1, 1, H, W], dtype=x.dtype, device=x.device), ix, iy)
+    return _shift(x, ix, iy), mask.expand_as(x)
+
+
+# ---- T_x of appendix E.2: sub-pixel translation by a separable Lanczos-windowed sinc ----------------
+def _lanczos_taps(frac: torch.Tensor, a: int) -> torch.Tensor:
+    """Weights of input offsets k = -(a-1)..a for a shift by frac in [0, 1), normalised to sum 1."""
+    u = torch.arange(-(a - 1), a + 1, dtype=torch.float32) - frac
+    taps = sinc(u) * lanczos_window(u, a)
+    return taps / taps.sum()
+
+
+def apply_fractional_translation(x: torch.Tensor, tx, ty, a: int = 3):
+    """Moves x [N, C, H, W] by t * size pixels with a Lanczos (a) kernel; the mask excludes the border
+    where the kernel would read zero fill."""
+    _, _, H, W = x.shape
+    tx, ty = _pixels(tx, W), _pixels(ty, H)
+    ix, iy = int(tx.floor()), int(ty.floor())
+    wx, wy = _lanczos_taps(tx - ix, a), _lanczos_taps(ty - iy, a)
+    offsets = range(-(a - 1), a + 1)
+    # Output pixel j reads input pixel j - i - k with weight w[k] (i the whole-pixel part), per axis.
+    y = sum(float(w) * _shift(x, ix + k, 0) for w, k in zip(wx, offsets))
+    y = sum(float(w) * _shift(y, 0, iy + k) for w, k in zip(wy, offsets))
+    mask = _plane(x, (max(iy + a, 0), H + min(iy - a + 1, 0)), (max(ix + a, 0), W + min(ix - a + 1, 0)))
+    return y, mask.expand_as(x)
+
+
+# ---- Band-limited affine resampling (appendix E.3): upsample 4x with the oriented filter, then -----
+# ---- sample bilinearly at the transformed positions ---------------------------------------------
+def _sampling_theta(mat: torch.Tensor, H: int, W: int, up: int, pad: int) -> torch.Tensor:
+    """affine_grid's theta: output pixel p (image units) reads inv(mat) p of the padded upsampled image."""
+    theta = torch.linalg.inv(mat)
+    theta[:2, 2] *= 2  # image units -> normalised units ([-1, 1] spans the image)
+    # upsample2d puts input pixel centres on upsampled samples, i.e. sample j sits at j / up, whereas
+    # grid_sample reads sample j at (j + 0.5) / up: shift by half an upsampled pixel.
+    theta[0, 2] += 1 / up / W
+    theta[1, 2] += 1 / up / H
+    # The padding makes the upsampled image wider than the image: rescale to its normalised units.
+    theta[0, :] *= W / (W + pad / up * 2)
+    theta[1, :] *= H / (H + pad / up * 2)
+    return theta[:2, :3].unsqueeze(0)
+
+
+def apply_affine_transformation(x: torch.Tensor, mat, a: int = 3, up: int = 4):
+    """Content at q appears at mat q (image units); band-limited for both the input and output grids."""
+    N, C, H, W = x.shape
+    mat = torch.as_tensor(mat).to(dtype=torch.float32, device=x.device)
+    f = affine_bandlimit_filter(mat, a=a, amax=2 * a, up=up)
+    pad = f.shape[0] // 2
+    upsampled = upsample2d(x, f, up=up, padding=pad)  # [N, C, up*H + 2 pad, up*W + 2 pad]
+    grid = F.affine_grid(_sampling_theta(mat, H, W, up, pad), [1, 1, H, W], align_corners=False)
+    y = F.grid_sample(upsampled, grid.expand(N, -1, -1, -1), mode="bilinear", padding_mode="zeros", align_corners=False)
+    # Upsampled samples within 2 pad + 1 of the border saw zero fill.
+    valid = torch.zeros([1, 1, *upsampled.shape[-2:]], dtype=x.dtype, device=x.device)
+    c = pad * 2 + 1
+    valid[..., c:-c, c:-c] = 1
+    mask = F.grid_sample(valid, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    return y, mask.expand_as(y)
+
+
+def apply_fractional_rotation(x: torch.Tensor, angle, a: int = 3):
+    """R_alpha of appendix E.3: rotates x [N, C, H, W] by angle (radians, counter-clockwise)."""
+    return apply_affine_transformation(x, rotation_matrix(angle).to(x.device), a=a)
+
+
+def apply_fractional_pseudo_rotation(x: torch.Tensor, angle, a: int = 3):
+    """R*_alpha of appendix E.3: the band limit a rotation by angle would impose, without rotating."""
+    f = affine_bandlimit_filter(rotation_matrix(-torch.as_tensor(angle, dtype=torch.float32)).to(x.device),
+                                a=a, amax=2 * a, up=1)
+    c = f.shape[0] // 2
+    _, _, H, W = x.shape
+    mask = _plane(x, (c, H - c), (c, W - c))
+    return filter2d(x, f), mask.expand_as(x)
+
+
+# ---- The app's untransform view ---------------------------------------------------------------------
+def untransform(img: torch.Tensor, translate=(0.0, 0.0), rotate_rad: float = 0.0):
+    """Undoes the input transform M(translate, rotate) that produced img [N, C, H, W] -> (image, mask).
+
+    For an equivariant generator the result stands still while the transform changes. A pure
+    translation goes through the Lanczos path (exact for whole pixels); with a rotation the inverse
+    affine map goes through the band-limited path.
+    """
+    tx, ty = (float(v) for v in translate)
+    if rotate_rad == 0:
+        return apply_fractional_translation(img, -tx, -ty)
+    M = transform_matrix((tx, ty), math.degrees(float(rotate_rad)))
+    return apply_affine_transformation(img, torch.from_numpy(np.linalg.inv(M)).float())
+
+
+# ---- Errors of one batch ----------------------------------------------------------------------------
+@dataclass
+class EquivarianceErrors:
+    """One metric's squared errors for a batch; sums are float64 like NVIDIA accumulates them."""
+
+    sq_err_sum: float  # sum over the batch of (ref - img)^2 * mask, all channels
+    mask_sum: float  # sum over the batch of the mask, all channels
+    sq_err_per_sample: np.ndarray  # [N] float64
+    mask_per_sample: np.ndarray  # [N] float64
+    error_map: torch.Tensor  # [N, H, W] squared error summed over channels, zero outside the mask
+    mask_map: torch.Tensor  # [N, H, W] 1 where the pixel is compared
+
+    @property
+    def psnr_db(self) -> float:
+        return float(psnr_db(self.sq_err_sum, self.mask_sum))
+
+    @property
+    def per_sample_psnr_db(self) -> np.ndarray:
+        return psnr_db(self.sq_err_per_sample, self.mask_per_sample)
+
+
+def _errors(ref: torch.Tensor, img: torch.Tensor, mask: torch.Tensor) -> EquivarianceErrors:
+    err = (ref - img).square() * mask
+    return EquivarianceErrors(
+        sq_err_sum=float(err.to(torch.float64).sum()),
+        mask_sum=float(mask.to(torch.float64).sum()),
+        sq_err_per_sample=err.to(torch.float64).sum(dim=(1, 2, 3)).cpu().numpy(),
+        mask_per_sample=mask.to(torch.float64).sum(dim=(1, 2, 3)).cpu().numpy(),
+        error_map=err.sum(dim=1),
+        mask_map=mask[:, 0],
+    )
+
+
+def _per_sample(values, n: int, width: int) -> torch.Tensor:
+    """One row of parameters per sample: a single value is shared by the whole batch."""
+    v = torch.as_tensor(values, dtype=torch.float32).cpu().reshape(-1, width)
+    if v.shape[0] not in (1, n):
+        raise ValueError(f"need one set of {width} values or one per sample ({n}), got {tuple(v.shape)}")
+    return v.expand(n, width)
+
+
+def _synthesize(G, ws: torch.Tensor, transforms: torch.Tensor, noise_mode: str) -> torch.Tensor:
+    """Synthesis with input transform buffer transforms[i] for sample i (one call per distinct matrix)."""
+    buf = G.synthesis.input.transform
+    out = [None] * ws.shape[0]
+    unique, group = torch.unique(transforms.reshape(-1, 9), dim=0, return_inverse=True)
+    for g, matrix in enumerate(unique):
+        idx = (group == g).nonzero().flatten()
+        buf.copy_(matrix.reshape(3, 3).to(buf))
+        imgs = G.synthesis(ws[idx.to(ws.device)], noise_mode=noise_mode)
+        for k, i in enumerate(idx.tolist()):
+            out[i] = imgs[k]
+    return torch.stack(out)
+
+
+def _per_sample_op(op, x: torch.Tensor, params: torch.Tensor):
+    """Applies op(x_i, *params_i) per sample, or once when the batch shares its parameters."""
+    if bool((params == params[:1]).all()):
+        return op(x, *params[0])
+    outs = [op(x[i : i + 1], *params[i]) for i in range(x.shape[0])]
+    return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+
+@torch.no_grad()
+def equivariance_errors(G, ws: torch.Tensor, t_int=None, t_frac=None, angle=None, noise_mode: str = "const"):
+    """Squared errors of EQ-T (whole pixels), EQ-T (fractional) and EQ-R for a batch of ws.
+
+    Args:
+        G:          StyleGAN3 generator; its input transform is restored afterwards.
+        ws:         [N, num_ws, w_dim] mapped latents (the reference image uses the identity transform).
+        t_int:      (tx, ty) or [N, 2] translation in image-size units, rounded to whole pixels; or None.
+        t_frac:     (tx, ty) or [N, 2] translation in image-size units; or None.
+        angle:      rotation in radians, scalar or [N]; or None.
+        noise_mode: passed to the synthesis network.
+    Returns {'eqt_int' | 'eqt_frac' | 'eqr': EquivarianceErrors} for the metrics requested.
+    """
+    require_input_transform(G)
+    n = ws.shape[0]
+    buf = G.synthesis.input.transform
+    saved = buf.detach().clone()
+    eye = torch.eye(3)
+    results = {}
+    try:
+        buf.copy_(eye.to(buf))
+        orig = G.synthesis(ws, noise_mode=noise_mode)
+        if t_int is not None:
+            t = _per_sample(t_int, n, 2)
+            t = (t * G.img_resolution).round() / G.img_resolution
+            transforms = eye.repeat(n, 1, 1)
+            transforms[:, :2, 2] = -t
+            img = _synthesize(G, ws, transforms, noise_mode)
+            ref, mask = _per_sample_op(apply_integer_translation, orig, t)
+            results["eqt_int"] = _errors(ref, img, mask)
+        if t_frac is not None:
+            t = _per_sample(t_frac, n, 2)
+            transforms = eye.repeat(n, 1, 1)
+            transforms[:, :2, 2] = -t
+            img = _synthesize(G, ws, transforms, noise_mode)
+            ref, mask = _per_sample_op(apply_fractional_translation, orig, t)
+            results["eqt_frac"] = _errors(ref, img, mask)
+        if angle is not None:
+            angles = _per_sample(angle, n, 1)
+            transforms = torch.stack([rotation_matrix(-a) for a in angles[:, 0]])
+            img = _synthesize(G, ws, transforms, noise_mode)
+            ref, ref_mask = _per_sample_op(apply_fractional_rotation, orig, angles)
+            pseudo, pseudo_mask = _per_sample_op(apply_fractional_pseudo_rotation, img, angles)
+            results["eqr"] = _errors(ref, pseudo, ref_mask * pseudo_mask)
+    finally:
+        buf.copy_(saved)
+    return results
