@@ -1,0 +1,121 @@
+"""Modulated convolution (StyleGAN2, Karras et al. 2020, section 2.2), in StyleGAN2's and StyleGAN3's
+variants, plus the upsampling convolution StyleGAN2 builds it on.
+
+The per-sample weights are run as one grouped convolution (the batch folded into the channel
+axis), which is how NVIDIA evaluates generators at inference time ("fused modconv").
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cuda_ops.upfirdn2d import upfirdn2d
+
+
+# ---- Convolution with optional FIR upsampling, as NVIDIA's conv2d_resample with down=1 --------------
+def conv2d_resample(x: torch.Tensor,            # [N, C_in, H, W]
+                    w: torch.Tensor,            # [C_out, C_in / groups, kh, kw]
+                    f: torch.Tensor | None = None,  # low-pass filter used when up > 1 (setup_filter form)
+                    up: int = 1,                # integer upsampling factor
+                    padding: int = 0,           # padding of the upsampled signal, all four sides
+                    groups: int = 1,            # grouped convolution
+                    flip_weight: bool = True,   # True = correlation (torch's conv2d), False = convolution
+                    ) -> torch.Tensor:
+    """conv(upsample(x)) where upsample = zero insertion + `f` with gain up**2, output [N, C_out, H*up, W*up]
+    for 'same' padding. Evaluated the way NVIDIA does (transposed strided conv, then the FIR) so that
+    float32 results agree with NVIDIA's to rounding."""
+    c_out, c_in_per_group, kh, kw = w.shape
+    if up == 1:
+        if not flip_weight and (kh > 1 or kw > 1):
+            w = w.flip([2, 3])
+        return F.conv2d(x, w, padding=padding, groups=groups)
+    fh, fw = (f.shape[0], f.shape[-1])
+    # Padding of the upsampled signal that keeps the FIR centred (NVIDIA's upsample2d convention).
+    px0, px1 = padding + (fw + up - 1) // 2, padding + (fw - up) // 2
+    py0, py1 = padding + (fh + up - 1) // 2, padding + (fh - up) // 2
+    if kh == 1 and kw == 1:  # a 1x1 conv commutes with upsampling: convolve the small image
+        x = F.conv2d(x, w, groups=groups)
+        return upfirdn2d(x, f, up=up, padding=[px0, px1, py0, py1], gain=up ** 2)
+    # The transposed conv does zero insertion and the kernel in one step; the FIR then pads the rest.
+    if groups == 1:
+        w = w.transpose(0, 1)
+    else:
+        w = w.reshape(groups, c_out // groups, c_in_per_group, kh, kw).transpose(1, 2)
+        w = w.reshape(groups * c_in_per_group, c_out // groups, kh, kw)
+    px0, px1 = px0 - (kw - 1), px1 - (kw - up)
+    py0, py1 = py0 - (kh - 1), py1 - (kh - up)
+    pxt = max(min(-px0, -px1), 0)
+    pyt = max(min(-py0, -py1), 0)
+    if flip_weight:  # a transposed conv already convolves; correlation needs the flipped kernel
+        w = w.flip([2, 3])
+    x = F.conv_transpose2d(x, w, stride=up, padding=[pyt, pxt], groups=groups)
+    return upfirdn2d(x, f, padding=[px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt], gain=up ** 2)
+
+
+# ---- StyleGAN2: modulate, convolve, demodulate (fused or as activation scaling) ---------------------
+def modulated_conv2d(x: torch.Tensor,           # [N, C_in, H, W]
+                     weight: torch.Tensor,      # [C_out, C_in, kh, kw]
+                     styles: torch.Tensor,      # [N, C_in] per-sample input-channel scales
+                     noise: torch.Tensor | None = None,  # added to the output (broadcastable)
+                     up: int = 1,               # integer upsampling factor
+                     padding: int = 0,          # padding of the upsampled signal
+                     resample_filter: torch.Tensor | None = None,  # FIR used when up > 1
+                     demodulate: bool = True,   # normalise each output channel's weights to unit norm
+                     flip_weight: bool = True,  # True = correlation, False = convolution
+                     fused: bool = True,        # one grouped conv with per-sample weights (inference form)
+                     ) -> torch.Tensor:         # [N, C_out, H*up, W*up]
+    batch_size = x.shape[0]
+    c_out, c_in, kh, kw = weight.shape
+    if x.dtype == torch.float16 and demodulate:
+        # Scale both factors to max 1 first so that their product cannot overflow FP16.
+        weight = weight * (1 / np.sqrt(c_in * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    w = dcoefs = None
+    if demodulate or fused:
+        w = weight.unsqueeze(0) * styles.reshape(batch_size, 1, -1, 1, 1)  # [N, C_out, C_in, kh, kw]
+    if demodulate:
+        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, C_out]
+    if not fused:
+        x = x * styles.to(x.dtype).reshape(batch_size, -1, 1, 1)
+        x = conv2d_resample(x, weight.to(x.dtype), f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+        if demodulate:
+            x = x * dcoefs.to(x.dtype).reshape(batch_size, -1, 1, 1)
+        if noise is not None:
+            x = x + noise.to(x.dtype)
+        return x
+    if demodulate:
+        w = w * dcoefs.reshape(batch_size, -1, 1, 1, 1)
+    x = x.reshape(1, -1, *x.shape[2:])  # [1, N * C_in, H, W]
+    w = w.reshape(-1, c_in, kh, kw)  # [N * C_out, C_in, kh, kw]
+    x = conv2d_resample(x, w.to(x.dtype), f=resample_filter, up=up, padding=padding, groups=batch_size,
+                        flip_weight=flip_weight)
+    x = x.reshape(batch_size, -1, *x.shape[2:])  # [N, C_out, H', W']
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
+
+
+# ---- StyleGAN3: pre-normalised modulation with an input gain, always fused ---------------------------
+def modulated_conv2d_stylegan3(x: torch.Tensor,         # [N, C_in, H, W]
+                               weight: torch.Tensor,    # [C_out, C_in, k, k]
+                               styles: torch.Tensor,    # [N, C_in]
+                               demodulate: bool = True,  # normalise output channels (False for ToRGB)
+                               padding: int = 0,        # zero padding on all sides
+                               input_gain: torch.Tensor | None = None,  # scalar or [N, C_in] input scale
+                               ) -> torch.Tensor:       # [N, C_out, H + 2p - k + 1, W + 2p - k + 1]
+    batch_size = x.shape[0]
+    c_out, c_in, kh, kw = weight.shape
+    if demodulate:
+        # Unit-RMS weights and styles first: demodulation removes the scale, this keeps FP16 in range.
+        weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
+        styles = styles * styles.square().mean().rsqrt()
+    w = weight.unsqueeze(0) * styles.unsqueeze(1).unsqueeze(3).unsqueeze(4)  # [N, C_out, C_in, k, k]
+    if demodulate:
+        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, C_out]
+        w = w * dcoefs.unsqueeze(2).unsqueeze(3).unsqueeze(4)
+    if input_gain is not None:
+        input_gain = input_gain.expand(batch_size, c_in)  # [N, C_in]
+        w = w * input_gain.unsqueeze(1).unsqueeze(3).unsqueeze(4)
+    x = x.reshape(1, -1, *x.shape[2:])  # [1, N * C_in, H, W]
+    w = w.reshape(-1, c_in, kh, kw)  # [N * C_out, C_in, k, k]
+    x = F.conv2d(x, w.to(x.dtype), padding=padding, groups=batch_size)
+    return x.reshape(batch_size, -1, *x.shape[2:])
