@@ -1,2 +1,21 @@
 """StyleGAN2 / StyleGAN3 generators in plain PyTorch, and safe loading of their checkpoints."""
 from networks.errors import CheckpointError, EqvizError
+
+__all__ = ["load_generator", "save_generator", "inspect_checkpoint", "CheckpointError", "EqvizError"]
+
+# The loaders pull in torch; resolving them on first use keeps `import networks.errors` (the CLI's
+# first import) light.
+_LAZY = {
+    "load_generator": ("networks.loading", "load_generator"),
+    "inspect_checkpoint": ("networks.loading", "inspect_checkpoint"),
+    "save_generator": ("networks.safe_format", "save_generator"),
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'networks' has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    return getattr(importlib.import_module(module), attr)
