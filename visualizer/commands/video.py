@@ -1,0 +1,128 @@
+"""`eqviz video`: rotation / translation / latent-walk videos of one or more checkpoints."""
+import argparse
+import sys
+
+from networks.errors import EqvizError
+
+HELP = "Render a rotation, translation or looping latent-walk video (MP4, GIF or PNG frames), optionally side by side."
+
+EXAMPLES = """examples:
+  eqviz video sg3t.pkl --motion rotate --seeds 5 --out rotate.mp4
+  eqviz video sg3t.pkl --motion walk --seeds 0-31 --grid 2x4 --psi 0.7 --out walk.mp4
+  eqviz video sg2.pkl sg3t.pkl sg3r.pkl --motion rotate --seeds 5 --untransform --error-map --out side.mp4
+"""
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'5' | '0-7' | '1,4,10-12' -> list of ints, in the order given."""
+    seeds = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            lo, sep, hi = part.partition("-")
+            if sep and lo:
+                first, last = int(lo), int(hi)
+                if last < first:
+                    raise ValueError
+                seeds.extend(range(first, last + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise EqvizError(f"cannot read seeds '{text}'; write e.g. 5, 0-7 or 1,4,10-12.") from None
+    if not seeds:
+        raise EqvizError("--seeds is empty; give e.g. 5 or 0-7.")
+    return seeds
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    parser.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT", help="one or more checkpoints, shown side by side")
+    parser.add_argument("--motion", default="rotate", help="rotate, translate, walk, or a combination such as walk,rotate (default rotate)")
+    parser.add_argument("--seeds", help="seeds: 5, 0-7 or 1,4,9; one per grid cell, or for a walk the keyframes split over the cells (default 0)")
+    parser.add_argument("--grid", help="ROWSxCOLS of cells, e.g. 2x4 (default: near-square)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--frames", type=int, help="number of frames")
+    length.add_argument("--duration", type=float, help="length in seconds (default 4)")
+    parser.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    parser.add_argument("--size", type=int, help="panel size in pixels (default: the generator's resolution)")
+    parser.add_argument("--psi", type=float, help="truncation psi (default 1, or the session's)")
+    parser.add_argument("--cutoff", type=int, help="truncate only the first N ws")
+    parser.add_argument("--noise-mode", choices=("const", "random", "none"), help="StyleGAN2 noise (default const)")
+    parser.add_argument("--class", dest="class_idx", type=int, help="class index of a conditional model")
+    parser.add_argument("--turns", type=float, default=1.0, help="rotate: full turns over the video (default 1: loops)")
+    parser.add_argument("--radius", type=float, default=0.1, help="translate: radius (circle) or half-length (line), in image widths (default 0.1)")
+    parser.add_argument("--path", choices=("circle", "line"), default="circle", help="translate: looping circle or a line (default circle)")
+    parser.add_argument("--angle", type=float, default=0.0, help="translate --path line: direction in degrees (default 0 = rightwards)")
+    parser.add_argument("--walk-space", choices=("w", "z"), default="w", help="walk: periodic spline in W, or slerp in Z (default w)")
+    parser.add_argument("--untransform", action="store_true", help="add a panel with the input transform undone")
+    parser.add_argument("--error-map", action="store_true", help="add a panel with the per-pixel equivariance error")
+    parser.add_argument("--error-scale", type=float, default=0.25, help="RMS error shown at full brightness (default 0.25)")
+    parser.add_argument("--labels", action=argparse.BooleanOptionalAction, default=None, help="label the panels (default: when there is more than one per cell)")
+    parser.add_argument("--session", help="start from a saved session JSON (its latent, truncation and pose)")
+    parser.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (default 18)")
+    parser.add_argument("--batch", type=int, default=8, help="frames synthesised per call (default 8)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--out", required=True, help="FILE.mp4 / .mov / .mkv, FILE.gif, or a folder for PNG frames")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def build_spec(args):
+    """A VideoSpec from parsed arguments (validation errors are EqvizError)."""
+    from visualizer.motions import Motion, parse_motion
+    from visualizer.session import Session
+    from visualizer.video import VideoSpec
+    from visualizer.video_layout import parse_grid
+
+    session = Session.load(args.session) if args.session else None
+    if session is not None:
+        overrides = {k: v for k, v in (("psi", args.psi), ("cutoff", args.cutoff), ("noise_mode", args.noise_mode), ("class_idx", args.class_idx)) if v is not None}
+        session = Session.from_dict({**session.to_dict(), **overrides})
+    motion = Motion(
+        kinds=parse_motion(args.motion),
+        turns=args.turns,
+        radius=args.radius,
+        path=args.path,
+        angle_deg=args.angle,
+        walk_space=args.walk_space,
+    )
+    return VideoSpec(
+        checkpoints=list(args.checkpoints),
+        out=args.out,
+        motion=motion,
+        seeds=parse_seeds(args.seeds) if args.seeds else None,
+        grid=parse_grid(args.grid) if args.grid else None,
+        frames=args.frames,
+        duration=args.duration,
+        fps=args.fps,
+        size=args.size,
+        psi=session.psi if session else (1.0 if args.psi is None else args.psi),
+        cutoff=session.cutoff if session else args.cutoff,
+        noise_mode=session.noise_mode if session else (args.noise_mode or "const"),
+        class_idx=session.class_idx if session else args.class_idx,
+        session=session,
+        untransform=args.untransform,
+        error_map=args.error_map,
+        error_scale=args.error_scale,
+        labels=args.labels,
+        crf=args.crf,
+        batch=args.batch,
+        device=args.device,
+        overwrite=args.overwrite,
+    )
+
+
+def print_progress(progress) -> None:
+    end = "\n" if progress.done == progress.total else ""
+    print(f"\r{progress}   ", end=end, file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    from visualizer.video import render_video
+
+    result = render_video(build_spec(args), progress=print_progress)
+    width, height = result.size
+    print(f"wrote {result.path} ({result.frames} frames, {width}x{height}, {result.fps:.1f} fps rendered)")
+    return 0
