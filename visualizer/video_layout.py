@@ -40,10 +40,18 @@ class Layout:
     cols: int
     tile: int                                   # panel width and height in pixels
     labels: tuple[tuple[str, ...], ...] = ()    # per panel of a cell: lines of text; () = no header
+    widths: tuple[int, ...] = ()                # per panel of a cell: width in pixels; () = all `tile`
 
     @property
     def panels(self) -> int:
-        return max(1, len(self.labels))
+        return max(1, len(self.labels), len(self.widths))
+
+    def panel_width(self, p: int) -> int:
+        return self.widths[p] if self.widths else self.tile
+
+    def panel_x(self, col: int, p: int) -> int:
+        """Left edge of panel p in grid column col."""
+        return col * (self.cell_width + GAP) + sum(self.panel_width(q) + GAP for q in range(p))
 
     @property
     def header(self) -> int:
@@ -51,7 +59,7 @@ class Layout:
 
     @property
     def cell_width(self) -> int:
-        return self.panels * self.tile + (self.panels - 1) * GAP
+        return sum(self.panel_width(p) for p in range(self.panels)) + (self.panels - 1) * GAP
 
     @property
     def size(self) -> tuple[int, int]:
@@ -87,9 +95,10 @@ def render_header(layout: Layout) -> np.ndarray:
     font = ImageFont.load_default(size=size)
     for col in range(layout.cols):
         for p, lines in enumerate(layout.labels):
-            x = col * (layout.cell_width + GAP) + p * (layout.tile + GAP)
+            x = layout.panel_x(col, p)
             for line_no, line in enumerate(lines[:LABEL_LINES]):
-                draw.text((x + 2, 2 + line_no * size), _fit(draw, line, font, layout.tile - 4), fill=(230, 230, 230), font=font)
+                text = _fit(draw, line, font, layout.panel_width(p) - 4)
+                draw.text((x + 2, 2 + line_no * size), text, fill=(230, 230, 230), font=font)
     return np.asarray(img)
 
 
@@ -101,7 +110,7 @@ class Composer:
         self._header = render_header(layout) if layout.labels else None
 
     def compose(self, cells: list[list[np.ndarray]]) -> np.ndarray:
-        """cells[k][p]: panel p of cell k (row-major), each [tile, tile, 3] uint8 -> frame [H, W, 3]."""
+        """cells[k][p]: panel p of cell k (row-major), each [tile, width_p, 3] uint8 -> frame [H, W, 3]."""
         lay = self.layout
         if len(cells) > lay.rows * lay.cols:
             raise ValueError(f"{len(cells)} cells do not fit a {lay.rows}x{lay.cols} grid")
@@ -113,8 +122,8 @@ class Composer:
             r, c = divmod(k, lay.cols)
             y = lay.header + r * (lay.tile + GAP)
             for p, panel in enumerate(panels):
-                x = c * (lay.cell_width + GAP) + p * (lay.tile + GAP)
-                frame[y : y + lay.tile, x : x + lay.tile] = panel
+                x = lay.panel_x(c, p)
+                frame[y : y + lay.tile, x : x + lay.panel_width(p)] = panel
         return frame
 
 

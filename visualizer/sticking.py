@@ -1,0 +1,205 @@
+"""Texture-sticking views (StyleGAN3 paper, fig. 1): long-exposure averages and central-column stacks.
+
+Long exposure: average, in image space, many images whose latents are small random perturbations of
+one seed's. Details that move with the latent blur out; details glued to pixel coordinates (texture
+sticking) stay sharp. Column stack: render a slow translation (or, for generators without an input
+transform, a slow latent interpolation) and stack the central column of every frame side by side;
+moving content draws a smooth field, stuck content draws horizontal streaks.
+"""
+import dataclasses
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from networks.errors import EqvizError
+from visualizer import video_layout
+from visualizer.atomic_io import save_png, write_text
+from visualizer.input_transform import set_input_transform, supports_input_transform, transform_matrix
+from visualizer.latents import class_label, lerp, seed_ws, z_from_seed
+from visualizer.rendering import check_finite
+from visualizer.video import Cancelled, Progress, load_generators
+from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, check_target, open_writer
+
+STACK_MOTIONS = ("auto", "translate", "walk")
+MARK = np.array([255, 40, 40], np.uint8)  # ticks marking the sampled column
+
+
+@dataclasses.dataclass
+class StickingSpec:
+    checkpoints: list                # checkpoint paths (or loaded generators), side by side
+    seeds: list[int]                 # one set of outputs per seed
+    outdir: str                      # created if missing
+    samples: int = 64                # long exposure: images averaged
+    sigma: float = 0.2               # long exposure: std of the Z perturbations around the seed
+    frames: int = 120                # column stack: video length (= width of the stack in pixels)
+    distance: float = 0.25           # column stack: translation over the video, in image widths
+    stack_motion: str = "auto"       # translate (input transform), walk (seed -> seed+1 in W), auto
+    fps: float = 30.0
+    size: int | None = None          # panel height in pixels (default: the largest generator's resolution)
+    psi: float = 1.0
+    cutoff: int | None = None
+    noise_mode: str = "const"
+    class_idx: int | None = None
+    crf: int = DEFAULT_CRF
+    batch: int = 16                  # images synthesised per call for the long exposure
+    device: str = "cpu"
+    overwrite: bool = False
+
+
+@dataclasses.dataclass
+class StickingResult:
+    files: list[Path]
+    stack_motion: str                # the motion the column stacks used
+    sharpness: dict                  # {seed: {checkpoint: {"single": hf, "long_exposure": hf}}}
+
+
+# ---- High-frequency energy: mean power of the spectrum above `cutoff` cycles/pixel ------------------
+# (Parseval: equals the mean squared value of the image high-passed at that frequency.)
+def high_frequency_energy(img: torch.Tensor, cutoff: float = 0.25) -> float:
+    """img [C, H, W] -> energy of spatial frequencies with radius > cutoff (Nyquist is 0.5)."""
+    img = img.double()
+    spectrum = torch.fft.fft2(img - img.mean(dim=(-2, -1), keepdim=True))
+    fy = torch.fft.fftfreq(img.shape[-2], dtype=torch.float64).view(-1, 1)
+    fx = torch.fft.fftfreq(img.shape[-1], dtype=torch.float64).view(1, -1)
+    high = (fx**2 + fy**2).sqrt() > cutoff
+    return float((spectrum.abs() ** 2 * high).sum() / img[0].numel() ** 2)
+
+
+@torch.no_grad()
+def long_exposure(G, seed: int, spec: StickingSpec, device, cancel=None, on_batch=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the seed's own image, the average over spec.samples perturbed latents), both [C, H, W] float."""
+    set_input_transform(G, np.eye(3))
+    single = check_finite(G.synthesis(seed_ws(G, seed, spec.psi, spec.cutoff, spec.class_idx, device), noise_mode=spec.noise_mode))[0]
+    z0 = z_from_seed(seed, G.z_dim)
+    noise = np.random.RandomState([seed & 0xFFFFFFFF, 1]).randn(spec.samples, G.z_dim)  # own stream per seed
+    c = class_label(G, spec.class_idx, device)
+    total = torch.zeros_like(single, dtype=torch.float64)
+    for first in range(0, spec.samples, spec.batch):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("texture-sticking render cancelled; no files were written for this seed.")
+        z = torch.from_numpy(z0 + spec.sigma * noise[first : first + spec.batch]).float().to(device)
+        ws = G.mapping(z, c.expand(z.shape[0], -1), truncation_psi=spec.psi, truncation_cutoff=spec.cutoff)
+        total += check_finite(G.synthesis(ws, noise_mode=spec.noise_mode)).double().sum(0)
+        if on_batch is not None:
+            on_batch(z.shape[0])
+    return single, (total / spec.samples).float()
+
+
+def resolve_stack_motion(requested: str, generators) -> str:
+    """'auto' translates when every generator has an input transform, else walks (same motion for all)."""
+    if requested not in STACK_MOTIONS:
+        raise EqvizError(f"unknown stack motion '{requested}'; use auto, translate or walk.")
+    fixed = [name for name, G in generators if not supports_input_transform(G)]
+    if requested == "translate" and fixed:
+        raise EqvizError(f"{', '.join(fixed)} has no input transform, so it cannot translate; use --stack-motion walk (or auto).")
+    if requested == "auto":
+        return "walk" if fixed else "translate"
+    return requested
+
+
+@torch.no_grad()
+def stack_frame(G, seed: int, i: int, spec: StickingSpec, motion: str, device, walk_ends) -> torch.Tensor:
+    """Image [C, H, W] of column-stack frame i: translated along x, or interpolated towards seed + 1."""
+    t = i / (spec.frames - 1) if spec.frames > 1 else 0.0
+    if motion == "translate":
+        set_input_transform(G, transform_matrix((spec.distance * (t - 0.5), 0.0), 0.0))
+        ws = walk_ends[0]
+    else:
+        set_input_transform(G, np.eye(3))
+        ws = lerp(walk_ends[0], walk_ends[1], t)
+    return check_finite(G.synthesis(ws, noise_mode=spec.noise_mode))[0]
+
+
+def _tile(img: torch.Tensor, tile: int) -> np.ndarray:
+    return video_layout.to_uint8_batch(video_layout.resize_panels(img[None].float(), tile))[0]
+
+
+def _check_spec(spec: StickingSpec) -> None:
+    if not spec.seeds:
+        raise EqvizError("give at least one seed, e.g. --seeds 0-3.")
+    if spec.samples < 2:
+        raise EqvizError(f"a long exposure averages at least 2 images, got --samples {spec.samples}.")
+    if spec.frames < 2:
+        raise EqvizError(f"a column stack needs at least 2 frames, got --frames {spec.frames}.")
+    if not spec.sigma > 0:
+        raise EqvizError(f"--sigma must be positive, got {spec.sigma}.")
+    if spec.batch < 1:
+        raise EqvizError(f"batch must be at least 1, got {spec.batch}.")
+
+
+def render_sticking(spec: StickingSpec, progress=None, cancel: threading.Event | None = None, generators=None) -> StickingResult:
+    """Writes, per seed, <outdir>/seed<S>_long_exposure.png, _column_stack.png and _column_stack.mp4.
+
+    progress gets a `Progress` counting synthesised images; cancel (an Event) stops between batches,
+    leaving the files of finished seeds and none of the seed in progress.
+    """
+    _check_spec(spec)
+    outdir = Path(spec.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    names = [f"seed{seed:04d}_{part}" for seed in spec.seeds for part in ("long_exposure.png", "column_stack.png", "column_stack.mp4")]
+    for name in names:
+        check_target(outdir / name, spec.overwrite)  # refuse before any work
+    device = torch.device(spec.device)
+    named = generators if generators is not None else load_generators(spec.checkpoints, device)
+    motion = resolve_stack_motion(spec.stack_motion, named)
+    tile = spec.size or max(G.img_resolution for _, G in named)
+    per_seed = len(named) * (spec.samples + 1 + spec.frames)
+    done, start = 0, time.perf_counter()
+
+    def advance(n):
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(Progress(done, per_seed * len(spec.seeds), time.perf_counter() - start))
+
+    files, sharpness = [], {}
+    for seed in spec.seeds:
+        # Long exposure: per checkpoint, the seed's own image beside the average.
+        panels, labels, sharpness[seed] = [], [], {}
+        for name, G in named:
+            single, average = long_exposure(G, seed, spec, device, cancel, on_batch=advance)
+            advance(1)
+            sharpness[seed][name] = {"single": high_frequency_energy(single), "long_exposure": high_frequency_energy(average)}
+            panels += [_tile(single, tile), _tile(average, tile)]
+            labels += [(name, "single image"), (name, f"average of {spec.samples}")]
+        layout = video_layout.Layout(1, 1, tile, tuple(labels))
+        exposure_png = video_layout.Composer(layout).compose([panels])
+
+        # Column stack: the frames go to the video as they come; the stack grows one column per frame.
+        stacks = [np.full((tile, spec.frames, 3), video_layout.BACKGROUND, np.uint8) for _ in named]
+        walk_ends = [[seed_ws(G, s, spec.psi, spec.cutoff, spec.class_idx, device) for s in (seed, seed + 1)] for _, G in named]
+        video_labels = []
+        for name, G in named:
+            what = f"translate {spec.distance:g}" if motion == "translate" else f"walk to seed {seed + 1}"
+            video_labels += [(name, what), (name, "central column")]
+        layout = video_layout.Layout(1, 1, tile, tuple(video_labels), widths=(tile, spec.frames) * len(named))
+        composer = video_layout.Composer(layout)
+        video_path = outdir / f"seed{seed:04d}_column_stack.mp4"
+        with ThreadedWriter(open_writer(video_path, spec.fps, crf=spec.crf, overwrite=spec.overwrite)) as encoder:
+            for i in range(spec.frames):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("texture-sticking render cancelled; no files were written for this seed.")
+                cell = []
+                for k, (name, G) in enumerate(named):
+                    image = _tile(stack_frame(G, seed, i, spec, motion, device, walk_ends[k]), tile)
+                    stacks[k][:, i] = image[:, tile // 2]
+                    marked = image.copy()
+                    marked[:3, tile // 2] = MARK
+                    marked[-3:, tile // 2] = MARK
+                    cell += [marked, stacks[k].copy()]
+                encoder.write(composer.compose([cell]))
+                advance(len(named))
+            encoder.commit()
+        stack_layout = video_layout.Layout(1, 1, tile, tuple((name, "central column") for name, _ in named), widths=(spec.frames,) * len(named))
+        stack_png = video_layout.Composer(stack_layout).compose([stacks])
+        for part, img in (("long_exposure.png", exposure_png), ("column_stack.png", stack_png)):
+            save_png(outdir / f"seed{seed:04d}_{part}", img, overwrite=spec.overwrite)
+        files += [outdir / f"seed{seed:04d}_{part}" for part in ("long_exposure.png", "column_stack.png", "column_stack.mp4")]
+    summary = {"stack_motion": motion, "samples": spec.samples, "sigma": spec.sigma, "high_frequency_energy": {str(k): v for k, v in sharpness.items()}}
+    write_text(outdir / "sticking_summary.json", json.dumps(summary, indent=2) + "\n", overwrite=True)
+    files.append(outdir / "sticking_summary.json")
+    return StickingResult(files=files, stack_motion=motion, sharpness=sharpness)
