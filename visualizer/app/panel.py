@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from visualizer.app.model import ModelInfo
     from visualizer.app.render_worker import RenderResult
     from visualizer.app.state import AppState
+    from visualizer.app.stats import FrameStats
 
 
 # A job's body runs on its own thread: `progress(fraction, text)` reports, `cancelled()` is polled.
@@ -43,7 +44,9 @@ class PanelContext(Protocol):
 
     state: "AppState"                  # everything the UI edits; the next render reads it
     model: "ModelInfo | None"          # the loaded checkpoint (path, kind, sizes...) or None
-    last_result: "RenderResult | None"  # the frame now on screen (image, timings, error)
+    last_result: "RenderResult | None"  # the frame now on screen (image, ws, timings, error)
+    loading: "str | None"              # path of a checkpoint being loaded, else None
+    stats: "FrameStats"                # rolling frame rates and timings
 
     def request_render(self) -> None:
         """Render the current state again (cheap to call often: only the latest request counts)."""
@@ -54,9 +57,13 @@ class PanelContext(Protocol):
     def open_checkpoint(self, path: str) -> None:
         """Load a checkpoint in the background; on failure the previous model stays."""
 
+    def fit_zoom(self) -> float:
+        """The zoom that shows the whole frame in the image area."""
+
     def clone_generator(self):
         """A private deep copy of the loaded generator for a job (never the one the worker renders
-        with: jobs change its input transform). None when nothing is loaded."""
+        with: jobs change its input transform). None when nothing is loaded. Call it from the job
+        body, not from the UI thread: copying a large model takes a moment."""
 
     def start_job(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
         """Run `body(progress, cancelled)` on a background thread; `on_done` runs on the main thread."""

@@ -1,0 +1,248 @@
+"""The app: one main loop on the main thread that owns every dpg call.
+
+Each UI frame: deliver finished jobs and worker results, advance animations, post the latest
+render request if the state changed, let panels mirror the state, run queued callbacks, draw.
+The loop never waits for a render; when nothing moves it sleeps to a modest frame rate so an idle
+window costs almost no CPU.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from visualizer.app import keys, viewer
+from visualizer.app.frame_renderer import RenderResult, build_request
+from visualizer.app.jobs import JobRunner
+from visualizer.app.model import ModelInfo
+from visualizer.app.panel import JobBody, JobDone, JobHandle, Panel
+from visualizer.app.panels import PANEL_CLASSES
+from visualizer.app.panels.capture import save_screenshot
+from visualizer.app.recent import remember
+from visualizer.app.render_worker import LoadResult, RenderWorker
+from visualizer.app.state import AppState
+from visualizer.app.stats import FrameStats
+
+CONTROLS_WIDTH = 430
+IDLE_FRAME_SECONDS = 1 / 30      # frame pacing when nothing changes (saves the CPU for rendering)
+ACTIVE_FRAME_SECONDS = 1 / 120   # pacing while rendering or animating
+ERROR_COLOUR = (255, 110, 100)
+STATUS_COLOUR = (200, 200, 200)
+SCREENSHOT_GIVE_UP_FRAMES = 60
+
+
+@dataclass
+class ScriptedRun:
+    """`--screenshot` / `--exit-after`: run N frames once the first image (or error) is shown."""
+    exit_after: int | None = None
+    screenshot: str | None = None
+    frames_since_settled: int = 0
+    screenshot_requested_at: int | None = None
+    screenshot_saved: bool = False
+
+
+@dataclass
+class AppOptions:
+    checkpoint: str | None = None
+    device: str = "cpu"
+    state: AppState = field(default_factory=AppState)
+    scripted: ScriptedRun = field(default_factory=ScriptedRun)
+    title: str = "eqviz"
+    width: int = 1280
+    height: int = 840
+
+
+class App:
+    """Implements `visualizer.app.panel.PanelContext` for the panels."""
+
+    def __init__(self, options: AppOptions):
+        self.options = options
+        self.state = options.state
+        self.model: ModelInfo | None = None
+        self.last_result: RenderResult | None = None
+        self.stats = FrameStats()
+        self.worker = RenderWorker(options.device)
+        self.jobs = JobRunner()
+        self.panels: list[Panel] = [cls() for cls in PANEL_CLASSES]
+        self._stamp = 0
+        self._dirty = True
+        self._shown_stamp = -1
+        self._loading: str | None = None
+        self._status = ("", False)
+        self._displayed_pending: RenderResult | None = None  # on the texture, not yet drawn
+        self._frame = 0
+        self.viewer = viewer.Viewer(self)
+
+    # -- PanelContext -----------------------------------------------------------------------------
+    def request_render(self) -> None:
+        self._dirty = True
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        self._status = (text, error)
+        if dpg.does_item_exist("status_line"):
+            dpg.set_value("status_line", text)
+            dpg.configure_item("status_line", color=ERROR_COLOUR if error else STATUS_COLOUR)
+
+    def open_checkpoint(self, path: str) -> None:
+        path = str(Path(path).expanduser())
+        self._loading = path
+        self.set_status(f"loading {path} ...")
+        self.worker.load(path)
+
+    def fit_zoom(self) -> float:
+        return self.viewer.fit_zoom()
+
+    def clone_generator(self):
+        return self.worker.clone_generator()
+
+    def start_job(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
+        return self.jobs.start(name, body, on_done)
+
+    @property
+    def loading(self) -> str | None:
+        return self._loading
+
+    @property
+    def frame_count(self) -> int:
+        return self._frame
+
+    # -- window -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        dpg.create_viewport(title=self.options.title, width=self.options.width, height=self.options.height)
+        with dpg.window(tag="controls", no_title_bar=True, no_move=True, no_resize=True, no_close=True,
+                        pos=(0, 0), width=CONTROLS_WIDTH, height=self.options.height):
+            for panel in self.panels:
+                with dpg.collapsing_header(label=panel.title, default_open=panel.default_open):
+                    panel.build(self)
+        self.viewer.build(CONTROLS_WIDTH)
+        keys.install(self)
+        dpg.set_viewport_resize_callback(lambda *_: self._layout())
+        dpg.setup_dearpygui()
+        dpg.show_viewport()
+        self._layout()
+
+    def _layout(self) -> None:
+        w, h = dpg.get_viewport_client_width(), dpg.get_viewport_client_height()
+        dpg.configure_item("controls", height=h)
+        self.viewer.layout(CONTROLS_WIDTH, w - CONTROLS_WIDTH, h)
+
+    # -- per frame --------------------------------------------------------------------------------
+    def _take_worker_results(self) -> None:
+        for item in self.worker.poll():
+            if isinstance(item, LoadResult):
+                self._on_loaded(item)
+            elif item.stamp > self._shown_stamp:
+                self._show(item)
+
+    def _on_loaded(self, item: LoadResult) -> None:
+        if item.path == self._loading:
+            self._loading = None
+        if item.error is not None:
+            kept = f" (still showing {self.model.label})" if self.model else ""
+            self.set_status(item.error + kept, error=True)
+            return
+        self.model = item.info
+        self.state.resolution = item.info.resolution
+        fit = self.viewer.fit_zoom((item.info.resolution, item.info.resolution))
+        self.state.view.zoom = viewer.effective_zoom(fit, pixel_exact=True) if fit >= 1 else fit
+        self.state.session.checkpoint = item.info.path
+        if self.state.view.layer not in ("output", *item.info.layer_names):
+            self.state.view.layer = "output"
+        if item.info.path != "<in memory>" and Path(item.info.path).is_file():
+            remember(item.info.path)
+        dpg.set_viewport_title(f"{self.options.title} - {item.info.label}")
+        self.set_status(f"loaded {item.info.label}: {item.info.summary} in {item.seconds:.1f} s")
+        for panel in self.panels:
+            panel.on_model_changed(self)
+        self.state.touch()
+        self.request_render()
+
+    def _show(self, result: RenderResult) -> None:
+        self._shown_stamp = result.stamp
+        if result.error is not None:
+            self.set_status(result.error, error=True)
+            self.last_result = result
+            self.stats.add_error()
+            return
+        if self._status[1] and not self._loading:
+            self.set_status(f"{self.model.label if self.model else ''}")  # the error is gone
+        self.viewer.show(result)
+        self.last_result = result
+        self._displayed_pending = result
+
+    def _after_draw(self, now: float) -> None:
+        if self._displayed_pending is not None:
+            self.stats.add_frame(self._displayed_pending, displayed_at=now)
+            self._displayed_pending = None
+
+    def _scripted_step(self) -> bool:
+        """Returns False when the scripted run is complete and the app should exit."""
+        run = self.options.scripted
+        if run.exit_after is None and run.screenshot is None:
+            return True
+        shown_or_failed = self.last_result is not None or self.model is None
+        settled = self._loading is None and not self.worker.busy and shown_or_failed
+        if not settled and run.screenshot_requested_at is None:
+            return True
+        run.frames_since_settled += 1
+        if run.exit_after is not None and run.frames_since_settled < run.exit_after:
+            return True
+        if run.screenshot is not None and not run.screenshot_saved:
+            if run.screenshot_requested_at is None:
+                save_screenshot(self, run.screenshot, on_saved=lambda ok: setattr(run, "screenshot_saved", True))
+                run.screenshot_requested_at = self._frame
+            # dpg hands the frame buffer over a frame or two later; never hang if it does not.
+            return self._frame - run.screenshot_requested_at < SCREENSHOT_GIVE_UP_FRAMES
+        return False
+
+    def run(self) -> int:
+        dpg.create_context()
+        dpg.configure_app(manual_callback_management=True)
+        try:
+            self._build()
+            self.worker.start()
+            if self.options.checkpoint:
+                self.open_checkpoint(self.options.checkpoint)
+            else:
+                self.set_status("no checkpoint: open one with Ctrl+O", error=True)
+            last = time.perf_counter()
+            while dpg.is_dearpygui_running():
+                frame_start = time.perf_counter()
+                dt, last = frame_start - last, frame_start
+                self.jobs.deliver()
+                self._take_worker_results()
+                if self.model is not None and self.state.advance(dt):
+                    self.request_render()
+                if self._dirty and self.model is not None:
+                    self._stamp += 1
+                    self.worker.submit(build_request(self.state, self._stamp))
+                    self._dirty = False
+                for panel in self.panels:
+                    panel.refresh(self)
+                self.viewer.refresh()
+                dpg.run_callbacks(dpg.get_callback_queue())
+                dpg.render_dearpygui_frame()
+                self._frame += 1
+                now = time.perf_counter()
+                self._after_draw(now)
+                self.stats.add_ui_frame(now)
+                if not self._scripted_step():
+                    break
+                busy = self.worker.busy or self.state.anim.any_running or self.jobs.active
+                pace = ACTIVE_FRAME_SECONDS if busy else IDLE_FRAME_SECONDS
+                time.sleep(max(0.0, pace - (time.perf_counter() - frame_start)))
+        finally:
+            for panel in self.panels:
+                panel.close()
+            self.jobs.cancel_all()
+            self.worker.stop()
+            dpg.destroy_context()
+        return 0
+
+
+def display_available() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -1,0 +1,244 @@
+"""State snapshot in, display-ready frame out: the app's rendering, with no threads and no UI.
+
+`build_request` copies what a frame depends on out of the app state; `FrameRenderer.render` turns
+it into a `RenderResult` (float32 RGBA ready for a raw texture, timings, an error sentence instead
+of an exception). The render worker runs it on its thread; tests run it directly.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from networks.errors import EqvizError
+from visualizer.app.state import AppState, ViewState
+from visualizer.input_transform import set_input_transform, transform_matrix
+from visualizer.latents import session_ws
+from visualizer.rendering import check_finite, to_uint8
+from visualizer.session import Session
+
+# Live error map colour scale: squared error from 1e-6 (black) to 1 (white-yellow), log scale, so
+# one glance tells a 60 dB frame from a 20 dB one.
+ERROR_LOG10_RANGE = (-6.0, 0.0)
+# Magma-like ramp (position, r, g, b): dark for no error, bright for large.
+_ERROR_RAMP = np.array([
+    [0.00, 0.00, 0.00, 0.02], [0.25, 0.23, 0.06, 0.44], [0.50, 0.55, 0.16, 0.51],
+    [0.75, 0.92, 0.38, 0.36], [1.00, 0.99, 0.95, 0.60]], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    stamp: int                 # increasing; a result older than the one on screen is dropped
+    session: Session           # private copy: the UI keeps editing its own
+    view: ViewState            # private copy
+    submitted_at: float        # time.perf_counter() when the UI asked, for the latency figure
+
+
+@dataclass
+class RenderResult:
+    stamp: int
+    submitted_at: float
+    image: np.ndarray | None = None        # [H, W, 4] float32 in [0, 1], C-contiguous
+    error_map: np.ndarray | None = None    # [H, W, 4] live equivariance error (when asked)
+    error_psnr_db: float | None = None     # PSNR of that live error map
+    picture: np.ndarray | None = None      # [H, W, C] uint8 of what is shown, for "save image"
+    ws: np.ndarray | None = None           # [1, num_ws, w_dim] float32 the frame was made from
+    layer_shape: tuple[int, ...] | None = None  # [C, H, W] of the viewed layer
+    timings_ms: dict = field(default_factory=dict)  # mapping / synthesis / post
+    error: str | None = None               # one sentence; the previous image stays on screen
+    finished_at: float = 0.0
+
+
+def build_request(state: AppState, stamp: int) -> RenderRequest:
+    return RenderRequest(stamp=stamp, session=copy.deepcopy(state.session),
+                         view=copy.deepcopy(state.view), submitted_at=time.perf_counter())
+
+
+class _StopForward(Exception):
+    """Raised from a forward hook once the viewed layer has run: the rest of synthesis is not needed."""
+
+
+def _latent_key(session: Session) -> tuple:
+    w_stamp = None
+    if session.w_path is not None:
+        try:
+            w_stamp = os.stat(session.w_path).st_mtime_ns
+        except OSError:
+            w_stamp = "missing"  # session_ws raises the sentence for it
+    return (session.latent_x, session.latent_y, session.psi, session.cutoff, session.class_idx,
+            session.mix_seed, tuple(session.mix_range), session.seed_b, session.interp_t,
+            session.interp_space, session.w_path, w_stamp)
+
+
+def _rgba(rgb: np.ndarray) -> np.ndarray:
+    """[H, W, 3] float in [0, 1] -> C-contiguous [H, W, 4] float32 with opaque alpha."""
+    h, w, _ = rgb.shape
+    out = np.empty((h, w, 4), dtype=np.float32)
+    out[..., :3] = rgb
+    out[..., 3] = 1.0
+    return out
+
+
+def _colour_ramp(values: np.ndarray) -> np.ndarray:
+    """[H, W] in [0, 1] -> [H, W, 3] through the error ramp."""
+    v = np.clip(values, 0.0, 1.0)
+    return np.stack([np.interp(v, _ERROR_RAMP[:, 0], _ERROR_RAMP[:, k]) for k in (1, 2, 3)], axis=-1)
+
+
+def image_to_rgb(img: torch.Tensor) -> np.ndarray:
+    """Generator output [C, H, W] (about [-1, 1]) -> [H, W, 3] in [0, 1], NVIDIA's 8-bit rounding."""
+    u8 = to_uint8(img)
+    if u8.shape[2] == 1:
+        u8 = np.repeat(u8, 3, axis=2)
+    return u8[..., :3].astype(np.float32) / 255.0
+
+
+def channels_to_rgb(feat: torch.Tensor, view: ViewState) -> np.ndarray:
+    """Feature map [C, H, W] -> [H, W, 3] in [0, 1]: three channels as RGB, or one as grey."""
+    c = feat.shape[0]
+    first = min(max(view.channel, 0), c - 1)
+    if view.channel_mode == "rgb":
+        idx = [min(first + k, c - 1) for k in range(3)]
+        x = feat[idx]
+    else:
+        x = feat[first:first + 1].expand(3, -1, -1)
+    x = x.float()
+    if view.normalisation == "per-frame":
+        lo, hi = float(x.min()), float(x.max())
+        x = (x - lo) / (hi - lo) if hi > lo else torch.zeros_like(x)
+    else:
+        x = (x + 1) / 2
+    return x.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+
+def log_spectrum(x: torch.Tensor) -> np.ndarray:
+    """[C, H, W] -> [H, W, 3] grey: log(1 + |FFT|) averaged over channels, centred, scaled to [0, 1]."""
+    spec = torch.fft.fftshift(torch.fft.fft2(x.double()).abs(), dim=(-2, -1)).mean(0)
+    spec = torch.log1p(spec)
+    lo, hi = float(spec.min()), float(spec.max())
+    spec = (spec - lo) / (hi - lo) if hi > lo else torch.zeros_like(spec)
+    return spec.float().unsqueeze(-1).expand(-1, -1, 3).cpu().numpy()
+
+
+def _untransform(img: torch.Tensor, session: Session) -> tuple[torch.Tensor, torch.Tensor]:
+    # Imported here because the metrics module pulls in the resampling filters only this path needs.
+    from visualizer.equivariance import untransform
+    return untransform(img, translate=tuple(session.translate), rotate_rad=math.radians(session.rotate_deg))
+
+
+class FrameRenderer:
+    """Renders requests for one generator; caches ws and the untransformed reference frame."""
+
+    def __init__(self, G: torch.nn.Module, device: str):
+        self.G = G
+        self.device = device
+        self._ws_key = None
+        self._ws = None
+        self._reference_key = None
+        self._reference = None
+
+    def _sync(self) -> None:
+        if str(self.device).startswith("cuda"):
+            torch.cuda.synchronize(self.device)
+
+    def _ws_for(self, session: Session) -> torch.Tensor:
+        key = _latent_key(session)
+        if key != self._ws_key:
+            self._ws, self._ws_key = session_ws(self.G, session, self.device), key
+        return self._ws
+
+    def _synthesise(self, ws: torch.Tensor, session: Session, translate, rotate_deg) -> torch.Tensor:
+        set_input_transform(self.G, transform_matrix(translate, rotate_deg))
+        return self.G.synthesis(ws, noise_mode=session.noise_mode)
+
+    def _layer_output(self, ws: torch.Tensor, session: Session, layer: str) -> torch.Tensor:
+        """The viewed layer's output [C, H, W]; the hook exists only during this call."""
+        try:
+            module = self.G.synthesis.get_submodule(layer)
+        except AttributeError:
+            raise EqvizError(f"this model has no layer {layer!r}; choose one from the layer list") from None
+        captured = {}
+
+        def hook(_module, _inputs, output):
+            if isinstance(output, (tuple, list)):  # StyleGAN2 blocks return (x, img)
+                output = next(o for o in output if isinstance(o, torch.Tensor))
+            captured["out"] = output
+            raise _StopForward
+
+        handle = module.register_forward_hook(hook)
+        try:
+            self._synthesise(ws, session, session.translate, session.rotate_deg)
+        except _StopForward:
+            pass
+        finally:
+            handle.remove()
+        if "out" not in captured:
+            raise EqvizError(f"layer {layer!r} did not run during synthesis")
+        return captured["out"][0]
+
+    def _live_error(self, img: torch.Tensor, ws: torch.Tensor, session: Session):
+        """Per-pixel squared error between the transformed frame mapped back and the untransformed
+        frame (what EQ-T / EQ-R average), as a colour map, plus its PSNR."""
+        key = (self._ws_key, session.noise_mode)
+        if key != self._reference_key:
+            self._reference = self._synthesise(ws, session, (0.0, 0.0), 0.0)
+            self._reference_key = key
+        back, mask = _untransform(img, session)
+        mask = mask.expand_as(back).to(back.dtype)
+        sq = (back - self._reference) ** 2 * mask
+        mask_sum = float(mask.sum())
+        err_sum = float(sq.sum())
+        psnr = 20 * math.log10(2) - 10 * math.log10(err_sum / mask_sum) if err_sum > 0 and mask_sum > 0 else math.inf
+        per_pixel = sq[0].mean(0).double().cpu().numpy()
+        inside = mask[0, 0].cpu().numpy() > 0
+        lo, hi = ERROR_LOG10_RANGE
+        scaled = (np.log10(np.maximum(per_pixel, 10 ** lo)) - lo) / (hi - lo)
+        rgb = _colour_ramp(scaled) * inside[..., None]
+        return _rgba(rgb.astype(np.float32)), psnr
+
+    @torch.no_grad()
+    def render(self, request: RenderRequest) -> RenderResult:
+        result = RenderResult(stamp=request.stamp, submitted_at=request.submitted_at)
+        session, view = request.session, request.view
+        try:
+            t0 = time.perf_counter()
+            ws = self._ws_for(session)
+            result.ws = ws.detach().float().cpu().numpy()
+            self._sync()
+            t1 = time.perf_counter()
+            if view.layer != "output":
+                shown = self._layer_output(ws, session, view.layer)
+                check_finite(shown)
+                self._sync()
+                t2 = time.perf_counter()
+                result.layer_shape = tuple(shown.shape)
+                rgb = log_spectrum(shown) if view.fft else channels_to_rgb(shown, view)
+            else:
+                img = check_finite(self._synthesise(ws, session, session.translate, session.rotate_deg))
+                self._sync()
+                t2 = time.perf_counter()
+                if view.live_error:
+                    result.error_map, result.error_psnr_db = self._live_error(img, ws, session)
+                if session.untransform:
+                    img = _untransform(img, session)[0]
+                rgb = log_spectrum(img[0]) if view.fft else image_to_rgb(img)
+            result.image = _rgba(rgb)
+            result.picture = (rgb * 255.0 + 0.5).astype(np.uint8)
+            t3 = time.perf_counter()
+            result.timings_ms = {"mapping": 1e3 * (t1 - t0), "synthesis": 1e3 * (t2 - t1), "post": 1e3 * (t3 - t2)}
+        except EqvizError as exc:
+            result.error = str(exc)
+        except torch.cuda.OutOfMemoryError:
+            result.error = "the GPU ran out of memory rendering this model; close other GPU programs or use a smaller model"
+        except MemoryError:
+            result.error = "out of memory rendering this model; close other programs or use a smaller model"
+        except RuntimeError as exc:
+            # torch reports shape or device trouble inside a corrupt model this way; show it, keep running.
+            result.error = f"rendering failed: {str(exc).splitlines()[0]}"
+        result.finished_at = time.perf_counter()
+        return result

@@ -1,0 +1,54 @@
+"""Background jobs for panels (metrics, videos): a thread each, results handed back on the main thread."""
+from __future__ import annotations
+
+import queue
+import threading
+
+from networks.errors import EqvizError
+from visualizer.app.panel import JobBody, JobDone, JobHandle
+
+
+class JobCancelled(EqvizError):
+    """Raised by a job body that noticed `cancelled()`; reported as "cancelled", not as a failure."""
+
+
+class JobRunner:
+    def __init__(self):
+        self._done: queue.Queue = queue.Queue()
+        self.active: list[JobHandle] = []
+
+    def start(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
+        handle = JobHandle(name=name)
+
+        def progress(fraction: float, text: str = "") -> None:
+            handle.fraction, handle.text = float(fraction), text
+
+        def run() -> None:
+            try:
+                result, error = body(progress, lambda: handle.cancel_requested), None
+            except JobCancelled:
+                result, error = None, f"{name} cancelled"
+            except EqvizError as exc:
+                result, error = None, str(exc)
+            except Exception as exc:  # noqa: BLE001 -- shown as the status line instead of a dead thread
+                result, error = None, f"{name} failed: {type(exc).__name__}: {exc}"
+            self._done.put((handle, on_done, result, error))
+
+        self.active.append(handle)
+        threading.Thread(target=run, name=f"eqviz-job-{name}", daemon=True).start()
+        return handle
+
+    def deliver(self) -> None:
+        """Main thread, once per frame: call `on_done` of every finished job."""
+        while True:
+            try:
+                handle, on_done, result, error = self._done.get_nowait()
+            except queue.Empty:
+                return
+            handle.finished = True
+            self.active.remove(handle)
+            on_done(result, error)
+
+    def cancel_all(self) -> None:
+        for handle in self.active:
+            handle.cancel()

@@ -1,0 +1,83 @@
+"""Keyboard shortcuts and the help window that lists them (one table, so the two never disagree)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dearpygui.dearpygui as dpg
+
+if TYPE_CHECKING:
+    from visualizer.app.app import App
+
+ROTATE_STEP_DEG = 1.0
+BIG_STEP = 10  # Shift multiplies the arrow / Q / E steps
+
+# (keys as shown, what it does) -- the help window shows exactly this.
+SHORTCUTS = (
+    ("Left / Right / Up / Down", "translate by one output pixel (Shift: 10 pixels)"),
+    ("Q / E", f"rotate by {ROTATE_STEP_DEG:g} degree counter-clockwise / clockwise (Shift: {BIG_STEP:g})"),
+    ("Space", "pause / resume the animations (starts the seed animation when none is set)"),
+    ("R", "reset translation and rotation"),
+    ("Ctrl+O", "open a checkpoint"),
+    ("Ctrl+S", "save the current image at full resolution"),
+    ("F1", "this help"),
+    ("Mouse: left drag on image", "move through the seed grid (fractional seeds, blended in W)"),
+    ("Mouse: Shift + left drag", "translate (StyleGAN3)"),
+    ("Mouse: wheel / right or middle drag", "zoom / pan"),
+)
+
+_TEXT_INPUTS = ("mvAppItemType::mvInputText", "mvAppItemType::mvInputInt", "mvAppItemType::mvInputFloat",
+                "mvAppItemType::mvInputDouble")
+
+
+def _typing() -> bool:
+    """True while a text or number field has the keyboard, so typing 'q' there does not rotate."""
+    for item in dpg.get_all_items():
+        if dpg.get_item_type(item) in _TEXT_INPUTS and dpg.is_item_active(item):
+            return True
+    return False
+
+
+def handle_key(app: "App", key: int) -> None:
+    state = app.state
+    ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
+    step = BIG_STEP if dpg.is_key_down(dpg.mvKey_ModShift) else 1
+    can_transform = app.model is not None and app.model.supports_input_transform
+    pixel = 1.0 / max(state.resolution, 1)
+    if ctrl and key == dpg.mvKey_O:
+        dpg.show_item("open_checkpoint_dialog")
+    elif ctrl and key == dpg.mvKey_S:
+        from visualizer.app.panels.capture import save_current_image
+        save_current_image(app)
+    elif ctrl:
+        return
+    elif key == dpg.mvKey_F1:
+        dpg.show_item("help_window")
+    elif key == dpg.mvKey_Spacebar:
+        state.toggle_animation()
+    elif key == dpg.mvKey_R:
+        state.reset_transform()
+    elif key in (dpg.mvKey_Left, dpg.mvKey_Right, dpg.mvKey_Up, dpg.mvKey_Down) and can_transform:
+        dx = {dpg.mvKey_Left: -1, dpg.mvKey_Right: 1}.get(key, 0) * step * pixel
+        dy = {dpg.mvKey_Up: -1, dpg.mvKey_Down: 1}.get(key, 0) * step * pixel
+        tx, ty = state.session.translate
+        state.set_translate(tx + dx, ty + dy)
+    elif key in (dpg.mvKey_Q, dpg.mvKey_E) and can_transform:
+        sign = 1 if key == dpg.mvKey_Q else -1
+        state.set_rotate(state.session.rotate_deg + sign * step * ROTATE_STEP_DEG)
+    else:
+        return
+    app.request_render()
+
+
+def install(app: "App") -> None:
+    with dpg.handler_registry():
+        dpg.add_key_press_handler(callback=lambda _s, key, _u: None if _typing() else handle_key(app, key))
+    with dpg.window(label="eqviz keyboard and mouse", tag="help_window", show=False, width=560, height=330,
+                    pos=(460, 80)):
+        with dpg.table(header_row=True, borders_innerH=True):
+            dpg.add_table_column(label="keys", width_fixed=True, init_width_or_weight=230)
+            dpg.add_table_column(label="does")
+            for keys, does in SHORTCUTS:
+                with dpg.table_row():
+                    dpg.add_text(keys)
+                    dpg.add_text(does, wrap=300)

@@ -1,0 +1,99 @@
+"""The loaded checkpoint as the UI sees it: plain facts, no torch objects the main thread could touch."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import torch
+
+import networks
+from networks.errors import CheckpointError
+
+# The bundled checkpoint `eqviz` opens with no arguments (random weights, made by assets/make_demo_checkpoint.py).
+DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "demo_sg3t_256.safetensors"
+DEMO_LABEL = "demo (random weights)"
+
+# A checkpoint file bigger than this share of the free RAM is refused before reading it: loading
+# it would swap the machine to a halt instead of failing with a sentence.
+MAX_SHARE_OF_FREE_MEMORY = 0.6
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    label: str                    # file name, or the demo's honest label
+    kind: str                     # 'stylegan2' | 'stylegan3-t' | 'stylegan3-r'
+    resolution: int
+    img_channels: int
+    z_dim: int
+    w_dim: int
+    c_dim: int
+    num_ws: int
+    num_params: int
+    device: str
+    backend: str                  # active filter backend, e.g. "cuda kernels" / "PyTorch (CPU)"
+    supports_input_transform: bool
+    layer_names: tuple[str, ...] = field(default_factory=tuple)  # synthesis layers a view can show
+
+    @property
+    def summary(self) -> str:
+        return (f"{self.kind}, {self.resolution}x{self.resolution}, z {self.z_dim} / w {self.w_dim} / "
+                f"c {self.c_dim}, {self.num_ws} ws, {self.num_params:,} parameters")
+
+
+def model_label(path: str | Path) -> str:
+    path = Path(path)
+    if path.resolve() == DEMO_CHECKPOINT:
+        return DEMO_LABEL
+    return path.name
+
+
+def viewable_layers(G) -> tuple[str, ...]:
+    """Names (relative to G.synthesis) of the modules whose output is a feature map worth showing:
+    StyleGAN3's input and L* layers; StyleGAN2's blocks' conv0 / conv1 / torgb."""
+    names = []
+    for name, module in G.synthesis.named_children():
+        if name.startswith("b") and name[1:].isdigit():
+            names += [f"{name}.{child}" for child, _ in module.named_children()
+                      if child in ("conv0", "conv1", "torgb")]
+        elif name == "input" or name.startswith("L"):
+            names.append(name)
+    return tuple(names)
+
+
+def backend_description(device: str) -> str:
+    """The filter backend the ops will use on `device` (from cuda_ops, which owns that decision)."""
+    from cuda_ops.backend_status import describe_backend
+    return str(describe_backend(torch.device(device)))
+
+
+def check_fits_in_memory(path: str | Path) -> None:
+    size = os.path.getsize(path)
+    free = psutil.virtual_memory().available
+    if size > MAX_SHARE_OF_FREE_MEMORY * free:
+        raise CheckpointError(
+            f"{Path(path).name} is {size / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB of memory is free; "
+            "close other programs or open it on a machine with more memory")
+
+
+def load_model(path: str | Path, device: str) -> tuple[torch.nn.Module, ModelInfo]:
+    """Load a checkpoint for rendering; every failure is a CheckpointError with one sentence."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the path or pick the file with Open")
+    check_fits_in_memory(path)
+    G = networks.load_generator(str(path), device=device)
+    G.eval().requires_grad_(False)
+    return G, describe_generator(G, path, device)
+
+
+def describe_generator(G, path: str | Path, device: str) -> ModelInfo:
+    return ModelInfo(
+        path=str(path), label=model_label(path), kind=str(G.kind), resolution=int(G.img_resolution),
+        img_channels=int(G.img_channels), z_dim=int(G.z_dim), w_dim=int(G.w_dim), c_dim=int(G.c_dim),
+        num_ws=int(G.num_ws), num_params=sum(t.numel() for t in G.state_dict().values()),
+        device=str(device), backend=backend_description(device),
+        supports_input_transform=bool(getattr(G, "supports_input_transform", False)),
+        layer_names=viewable_layers(G))

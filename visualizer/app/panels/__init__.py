@@ -1,0 +1,16 @@
+"""The control window's panels, in display order (one class per module; see visualizer/app/panel.py)."""
+from visualizer.app.panels.capture import CapturePanel
+from visualizer.app.panels.checkpoint import CheckpointPanel
+from visualizer.app.panels.latent import LatentPanel
+from visualizer.app.panels.performance import PerformancePanel
+from visualizer.app.panels.transform import TransformPanel
+from visualizer.app.panels.view import ViewPanel
+
+PANEL_CLASSES = [
+    CheckpointPanel,
+    LatentPanel,
+    TransformPanel,
+    ViewPanel,
+    CapturePanel,
+    PerformancePanel,
+]

@@ -1,0 +1,104 @@
+"""Capture panel: save the frame at full resolution, a window screenshot, and whole sessions."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from networks.errors import EqvizError
+from visualizer.app.panel import Panel, PanelContext
+from visualizer.app.widgets import file_dialog
+from visualizer.atomic_io import save_png
+from visualizer.session import Session
+
+
+def default_image_path(ctx: PanelContext) -> Path:
+    s = ctx.state.session
+    return Path.cwd() / f"eqviz_seed{s.seed:04d}_{time.strftime('%Y%m%d_%H%M%S')}.png"
+
+
+def save_current_image(ctx: PanelContext, path: str | None = None) -> None:
+    """The frame on screen at the generator's resolution (not the zoomed display), as PNG."""
+    result = ctx.last_result
+    if result is None or result.picture is None:
+        ctx.set_status("nothing rendered yet: there is no image to save", error=True)
+        return
+    path = Path(path) if path else default_image_path(ctx)
+    try:
+        save_png(path, result.picture)
+    except (EqvizError, OSError) as exc:
+        ctx.set_status(f"could not save image: {exc}", error=True)
+        return
+    h, w = result.picture.shape[:2]
+    ctx.set_status(f"saved {w}x{h} image to {path}")
+
+
+def frame_buffer_to_uint8(buffer, width: int, height: int) -> np.ndarray:
+    """dpg's frame buffer (float RGBA, row-major from the top) -> [H, W, 3] uint8."""
+    rgba = np.asarray(buffer, dtype=np.float32).reshape(height, width, 4)
+    return (np.clip(rgba[..., :3], 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_screenshot(ctx: PanelContext, path: str, on_saved: Callable[[bool], None] | None = None) -> None:
+    """Grab the whole window (dpg hands the buffer over a frame later) and write it atomically."""
+    def grabbed(_sender, buffer, _user) -> None:
+        ok = True
+        try:
+            save_png(path, frame_buffer_to_uint8(buffer, buffer.get_width(), buffer.get_height()))
+            ctx.set_status(f"saved window screenshot to {path}")
+        except (EqvizError, OSError, ValueError) as exc:
+            ctx.set_status(f"could not save screenshot: {exc}", error=True)
+            ok = False
+        if on_saved is not None:
+            on_saved(ok)
+
+    dpg.output_frame_buffer(callback=grabbed)
+
+
+class CapturePanel(Panel):
+    title = "Capture and session"
+    default_open = False
+
+    def build(self, ctx: PanelContext) -> None:
+        file_dialog("save_image_dialog", "Save image", lambda p: save_current_image(ctx, p), (".png",),
+                    default_filename="eqviz.png")
+        file_dialog("save_screenshot_dialog", "Save window screenshot", lambda p: save_screenshot(ctx, p), (".png",),
+                    default_filename="eqviz_window.png")
+        file_dialog("save_session_dialog", "Save session", lambda p: self._save_session(ctx, p), (".json",),
+                    default_filename="session.json")
+        file_dialog("load_session_dialog", "Load session", lambda p: self._load_session(ctx, p), (".json", ".*"))
+        with dpg.group(horizontal=True):
+            dpg.add_button(label="Save image (Ctrl+S)", callback=lambda: save_current_image(ctx))
+            dpg.add_button(label="Save image as...", callback=lambda: dpg.show_item("save_image_dialog"))
+        dpg.add_button(label="Save window screenshot...", callback=lambda: dpg.show_item("save_screenshot_dialog"))
+        with dpg.group(horizontal=True):
+            dpg.add_button(label="Save session...", callback=lambda: dpg.show_item("save_session_dialog"))
+            dpg.add_button(label="Load session...", callback=lambda: dpg.show_item("load_session_dialog"))
+        dpg.add_text("A session file holds the checkpoint, latent, transform and view; "
+                     "`eqviz render --session` and `eqviz video --session` read the same file.",
+                     wrap=400, color=(150, 150, 150))
+
+    def _save_session(self, ctx: PanelContext, path: str) -> None:
+        try:
+            ctx.state.session_for_saving().save(path)
+        except (EqvizError, OSError) as exc:
+            ctx.set_status(f"could not save session: {exc}", error=True)
+            return
+        ctx.set_status(f"saved session to {path}")
+
+    def _load_session(self, ctx: PanelContext, path: str) -> None:
+        try:
+            session = Session.load(path)
+        except EqvizError as exc:
+            ctx.set_status(str(exc), error=True)
+            return
+        ctx.state.adopt_session(session)
+        ctx.request_render()
+        loaded = ctx.model.path if ctx.model else None
+        if session.checkpoint and (loaded is None or Path(session.checkpoint).resolve() != Path(loaded).resolve()):
+            ctx.open_checkpoint(session.checkpoint)
+        else:
+            ctx.set_status(f"loaded session {path}")

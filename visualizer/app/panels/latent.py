@@ -1,0 +1,182 @@
+"""Latent panel: seed (typed, dragged, fractional 2-D grid), animation, A<->B interpolation,
+truncation, noise, style mixing, class, and W vectors loaded from / saved to .npy / .npz."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from networks.errors import EqvizError
+from visualizer.app.panel import Panel, PanelContext
+from visualizer.app.widgets import file_dialog, set_if_changed
+from visualizer.atomic_io import atomic_output
+from visualizer.session import NOISE_MODES
+
+
+def save_w(path: str, ws: np.ndarray) -> None:
+    """NVIDIA's projector layout: .npz with key 'w' [1, num_ws, w_dim], or a bare .npy."""
+    ws = np.asarray(ws, dtype=np.float32)
+    with atomic_output(path) as tmp:
+        if Path(path).suffix.lower() == ".npy":
+            with open(tmp, "wb") as f:
+                np.save(f, ws)
+        else:
+            with open(tmp, "wb") as f:
+                np.savez(f, w=ws)
+
+
+class LatentPanel(Panel):
+    title = "Latent"
+    default_open = True
+
+    def __init__(self):
+        self._revision = -1
+
+    def build(self, ctx: PanelContext) -> None:
+        s = ctx.state.session
+        file_dialog("load_w_dialog", "Load W vector", lambda p: self._load_w(ctx, p), (".npz", ".npy", ".*"))
+        file_dialog("save_w_dialog", "Save W vector", lambda p: self._save_w(ctx, p), (".npz", ".npy"),
+                    default_filename="w.npz")
+
+        dpg.add_input_int(label="seed", tag="latent_seed", default_value=s.seed, width=160,
+                          callback=lambda _s, v, _u: self._set_seed(ctx, v))
+        dpg.add_drag_float(label="seed x", tag="latent_x", default_value=s.latent_x, speed=0.01, width=160,
+                           format="%.3f", callback=lambda _s, v, _u: self._edit(ctx, latent_x=v))
+        dpg.add_drag_float(label="seed y (rows of 100)", tag="latent_y", default_value=s.latent_y, speed=0.01,
+                           width=160, format="%.3f", callback=lambda _s, v, _u: self._edit(ctx, latent_y=v))
+        with dpg.group(horizontal=True):
+            dpg.add_checkbox(label="animate", tag="latent_animate",
+                             callback=lambda _s, v, _u: self._anim(ctx, latent=v))
+            dpg.add_drag_float(label="seeds/s", tag="latent_speed", default_value=ctx.state.anim.latent_speed,
+                               speed=0.01, min_value=-20, max_value=20, width=90,
+                               callback=lambda _s, v, _u: self._anim(ctx, latent_speed=v))
+
+        dpg.add_separator()
+        dpg.add_slider_float(label="psi", tag="latent_psi", default_value=s.psi, min_value=-1.0, max_value=2.0,
+                             width=200, callback=lambda _s, v, _u: self._edit(ctx, psi=v))
+        with dpg.group(horizontal=True):
+            dpg.add_checkbox(label="cutoff", tag="latent_cutoff_on", default_value=s.cutoff is not None,
+                             callback=lambda _s, v, _u: self._edit(
+                                 ctx, cutoff=dpg.get_value("latent_cutoff") if v else None))
+            dpg.add_input_int(tag="latent_cutoff", default_value=s.cutoff or 8, width=110, min_value=0,
+                              min_clamped=True, callback=lambda _s, v, _u: self._edit(
+                                  ctx, cutoff=v) if dpg.get_value("latent_cutoff_on") else None)
+        dpg.add_combo(NOISE_MODES, label="noise", tag="latent_noise", default_value=s.noise_mode, width=120,
+                      callback=lambda _s, v, _u: self._edit(ctx, noise_mode=v))
+        dpg.add_text("", tag="latent_noise_note", color=(150, 150, 150), wrap=400)
+        with dpg.group(horizontal=True):
+            dpg.add_input_int(label="class", tag="latent_class", default_value=0, width=110, min_value=0,
+                              min_clamped=True, callback=lambda _s, v, _u: self._edit(ctx, class_idx=v))
+            dpg.add_text("", tag="latent_class_note", color=(150, 150, 150))
+
+        dpg.add_separator()
+        with dpg.group(horizontal=True):
+            dpg.add_checkbox(label="A<->B to seed", tag="latent_b_on", default_value=s.seed_b is not None,
+                             callback=lambda _s, v, _u: self._edit(
+                                 ctx, seed_b=dpg.get_value("latent_seed_b") if v else None))
+            dpg.add_input_int(tag="latent_seed_b", default_value=s.seed_b if s.seed_b is not None else 1, width=110,
+                              callback=lambda _s, v, _u: self._edit(
+                                  ctx, seed_b=v) if dpg.get_value("latent_b_on") else None)
+        with dpg.group(horizontal=True):
+            dpg.add_slider_float(label="t", tag="latent_t", default_value=s.interp_t, min_value=0.0, max_value=1.0,
+                                 width=200, callback=lambda _s, v, _u: self._edit(ctx, interp_t=v))
+            dpg.add_radio_button(("lerp W", "slerp Z"), tag="latent_space", horizontal=True,
+                                 default_value="lerp W" if s.interp_space == "w" else "slerp Z",
+                                 callback=lambda _s, v, _u: self._edit(ctx, interp_space="w" if v == "lerp W" else "z"))
+
+        dpg.add_separator()
+        with dpg.group(horizontal=True):
+            dpg.add_checkbox(label="mix styles from seed", tag="latent_mix_on", default_value=s.mix_seed is not None,
+                             callback=lambda _s, v, _u: self._edit(
+                                 ctx, mix_seed=dpg.get_value("latent_mix_seed") if v else None))
+            dpg.add_input_int(tag="latent_mix_seed", default_value=s.mix_seed if s.mix_seed is not None else 1,
+                              width=110, callback=lambda _s, v, _u: self._edit(
+                                  ctx, mix_seed=v) if dpg.get_value("latent_mix_on") else None)
+        dpg.add_drag_intx(label="ws layers [first, last)", tag="latent_mix_range", size=2, width=160,
+                          default_value=list(s.mix_range), min_value=0, max_value=64,
+                          callback=lambda _s, v, _u: self._set_mix_range(ctx, v))
+
+        dpg.add_separator()
+        with dpg.group(horizontal=True):
+            dpg.add_button(label="Load W...", callback=lambda: dpg.show_item("load_w_dialog"))
+            dpg.add_button(label="Clear W", callback=lambda: self._edit(ctx, w_path=None))
+            dpg.add_button(label="Save W...", callback=lambda: dpg.show_item("save_w_dialog"))
+        dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400)
+
+    # -- edits ------------------------------------------------------------------------------------
+    def _edit(self, ctx: PanelContext, **changes) -> None:
+        for name, value in changes.items():
+            setattr(ctx.state.session, name, value)
+        ctx.state.touch()
+        ctx.request_render()
+
+    def _anim(self, ctx: PanelContext, **changes) -> None:
+        for name, value in changes.items():
+            setattr(ctx.state.anim, name, value)
+        ctx.state.touch()
+
+    def _set_seed(self, ctx: PanelContext, seed: int) -> None:
+        """A typed seed is the grid point (seed mod 100, seed div 100), so it round-trips."""
+        y, x = divmod(int(seed), 100)
+        self._edit(ctx, latent_x=float(x), latent_y=float(y))
+
+    def _set_mix_range(self, ctx: PanelContext, value) -> None:
+        first, last = int(value[0]), int(value[1])
+        self._edit(ctx, mix_range=(first, max(first, last)))
+
+    def _load_w(self, ctx: PanelContext, path: str) -> None:
+        self._edit(ctx, w_path=path)
+        ctx.set_status(f"using W vector {path}; Clear W returns to seeds")
+
+    def _save_w(self, ctx: PanelContext, path: str) -> None:
+        result = ctx.last_result
+        if result is None or result.ws is None:
+            ctx.set_status("nothing rendered yet: there is no W vector to save", error=True)
+            return
+        try:
+            save_w(path, result.ws)
+        except (EqvizError, OSError) as exc:
+            ctx.set_status(f"could not save W vector: {exc}", error=True)
+            return
+        ctx.set_status(f"saved W vector {list(result.ws.shape)} to {path}")
+
+    # -- mirror -----------------------------------------------------------------------------------
+    def on_model_changed(self, ctx: PanelContext) -> None:
+        m = ctx.model
+        sg2 = m.kind == "stylegan2"
+        dpg.configure_item("latent_noise", enabled=sg2)
+        dpg.set_value("latent_noise_note", "" if sg2 else "StyleGAN3 has no noise inputs: noise mode does nothing")
+        conditional = m.c_dim > 0
+        dpg.configure_item("latent_class", enabled=conditional, max_value=max(m.c_dim - 1, 0), max_clamped=True)
+        session = ctx.state.session
+        if conditional and (session.class_idx is None or session.class_idx >= m.c_dim):
+            session.class_idx = 0
+        if not conditional:
+            session.class_idx = None
+        dpg.set_value("latent_class_note", f"of {m.c_dim}" if conditional else "unconditional model")
+        dpg.configure_item("latent_mix_range", max_value=m.num_ws)
+        dpg.configure_item("latent_cutoff", max_value=m.num_ws, max_clamped=True)
+        self._revision = -1
+
+    def refresh(self, ctx: PanelContext) -> None:
+        state = ctx.state
+        if state.revision == self._revision:
+            return
+        self._revision = state.revision
+        s = state.session
+        if math.floor(s.latent_x) == s.latent_x and math.floor(s.latent_y) == s.latent_y:
+            set_if_changed("latent_seed", s.seed)
+        set_if_changed("latent_x", s.latent_x)
+        set_if_changed("latent_y", s.latent_y)
+        set_if_changed("latent_animate", state.anim.latent)
+        set_if_changed("latent_psi", s.psi)
+        set_if_changed("latent_cutoff_on", s.cutoff is not None)
+        set_if_changed("latent_noise", s.noise_mode)
+        if s.class_idx is not None:
+            set_if_changed("latent_class", s.class_idx)
+        set_if_changed("latent_b_on", s.seed_b is not None)
+        set_if_changed("latent_t", s.interp_t)
+        set_if_changed("latent_mix_on", s.mix_seed is not None)
+        dpg.set_value("latent_w_note", f"W from {Path(s.w_path).name} (replaces the seed)" if s.w_path else "")

@@ -1,0 +1,81 @@
+"""View panel: output or an intermediate layer (channels, normalisation), FFT, live error, zoom."""
+from __future__ import annotations
+
+import dearpygui.dearpygui as dpg
+
+from visualizer.app.panel import Panel, PanelContext
+from visualizer.app.state import CHANNEL_MODES, NORMALISATIONS
+from visualizer.app.widgets import set_if_changed
+
+
+class ViewPanel(Panel):
+    title = "View"
+    default_open = False
+
+    def __init__(self):
+        self._revision = -1
+
+    def build(self, ctx: PanelContext) -> None:
+        v = ctx.state.view
+        dpg.add_combo(["output"], label="layer", tag="view_layer", default_value=v.layer, width=220,
+                      callback=lambda _s, value, _u: self._edit(ctx, layer=value))
+        with dpg.group(horizontal=True):
+            dpg.add_radio_button(CHANNEL_MODES, tag="view_channel_mode", default_value=v.channel_mode, horizontal=True,
+                                 callback=lambda _s, value, _u: self._edit(ctx, channel_mode=value))
+            dpg.add_input_int(label="first channel", tag="view_channel", default_value=v.channel, width=100,
+                              min_value=0, min_clamped=True, callback=lambda _s, value, _u: self._edit(ctx, channel=value))
+        dpg.add_combo(NORMALISATIONS, label="layer normalisation", tag="view_norm", default_value=v.normalisation,
+                      width=120, callback=lambda _s, value, _u: self._edit(ctx, normalisation=value))
+        dpg.add_checkbox(label="log |FFT| of what is shown", tag="view_fft", default_value=v.fft,
+                         callback=lambda _s, value, _u: self._edit(ctx, fft=value))
+        dpg.add_checkbox(label="live equivariance error map beside the image", tag="view_live_error",
+                         default_value=v.live_error, callback=lambda _s, value, _u: self._edit(ctx, live_error=value))
+        dpg.add_text("", tag="view_live_note", wrap=400, color=(150, 150, 150))
+        dpg.add_separator()
+        with dpg.group(horizontal=True):
+            dpg.add_button(label="1:1", callback=lambda: self._zoom(ctx, 1.0))
+            dpg.add_button(label="2x", callback=lambda: self._zoom(ctx, 2.0))
+            dpg.add_button(label="4x", callback=lambda: self._zoom(ctx, 4.0))
+            dpg.add_button(label="fit", callback=lambda: self._zoom(ctx, ctx.fit_zoom()))
+            dpg.add_checkbox(label="pixel-exact", tag="view_pixel_exact", default_value=v.pixel_exact,
+                             callback=lambda _s, value, _u: self._set_view(ctx, pixel_exact=value))
+        dpg.add_slider_float(label="zoom", tag="view_zoom", default_value=v.zoom, min_value=0.125, max_value=16.0,
+                             width=220, format="%.2fx", callback=lambda _s, value, _u: self._set_view(ctx, zoom=value))
+
+    def _edit(self, ctx: PanelContext, **changes) -> None:
+        """A change of what is rendered: a new frame is needed."""
+        self._set_view(ctx, **changes)
+        ctx.request_render()
+
+    def _set_view(self, ctx: PanelContext, **changes) -> None:
+        for name, value in changes.items():
+            setattr(ctx.state.view, name, value)
+        ctx.state.touch()
+
+    def _zoom(self, ctx: PanelContext, zoom: float) -> None:
+        self._set_view(ctx, zoom=zoom)
+
+    def on_model_changed(self, ctx: PanelContext) -> None:
+        m = ctx.model
+        dpg.configure_item("view_layer", items=["output", *m.layer_names])
+        supported = m.supports_input_transform
+        dpg.configure_item("view_live_error", enabled=supported)
+        if not supported:
+            ctx.state.view.live_error = False
+        dpg.set_value("view_live_note", "" if supported else "live error needs a StyleGAN3 input transform")
+        self._revision = -1
+
+    def refresh(self, ctx: PanelContext) -> None:
+        state = ctx.state
+        if state.revision == self._revision:
+            return
+        self._revision = state.revision
+        v = state.view
+        set_if_changed("view_layer", v.layer)
+        set_if_changed("view_channel_mode", v.channel_mode)
+        set_if_changed("view_channel", v.channel)
+        set_if_changed("view_norm", v.normalisation)
+        set_if_changed("view_fft", v.fft)
+        set_if_changed("view_live_error", v.live_error)
+        set_if_changed("view_pixel_exact", v.pixel_exact)
+        set_if_changed("view_zoom", v.zoom)

@@ -1,0 +1,146 @@
+"""Everything the app's controls edit: the shareable `Session` plus view and animation settings.
+
+Panels write here and nowhere else; `render_request.build_request` turns a snapshot of it into
+what the render worker needs. Settings that change what a saved session renders live in the
+`Session`; display-only ones (zoom, layer view, animation) live in `ViewState` / `AnimationState`
+and travel in `session.view` so a saved session reopens the way it was left.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from visualizer.session import Session
+
+CHANNEL_MODES = ("rgb", "single")      # three consecutive channels as RGB, or one as grey
+NORMALISATIONS = ("per-frame", "fixed")  # min/max of this frame, or NVIDIA's [-1, 1] range
+INTERP_SPACES = ("w", "z")
+NOISE_MODES = ("const", "random", "none")
+
+
+@dataclass
+class ViewState:
+    """How the rendered frame is shown (never changes the generator's output)."""
+    layer: str = "output"          # "output" or the name of a synthesis layer to look inside
+    channel_mode: str = "rgb"
+    channel: int = 0               # first shown channel of a layer
+    normalisation: str = "per-frame"
+    fft: bool = False              # show log |FFT| of the image / layer instead of the image
+    live_error: bool = False       # show the per-pixel equivariance error beside the image
+    zoom: float = 1.0              # display pixels per image pixel
+    pixel_exact: bool = True       # round zoom to whole numbers (1:1 at zoom 1)
+    pan: tuple[float, float] = (0.0, 0.0)  # view centre offset in image fractions
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "pan": list(self.pan)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ViewState":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "pan" in values:
+            values["pan"] = tuple(float(v) for v in values["pan"])
+        view = cls(**values)
+        if view.channel_mode not in CHANNEL_MODES:
+            view.channel_mode = "rgb"
+        if view.normalisation not in NORMALISATIONS:
+            view.normalisation = "per-frame"
+        view.zoom = min(max(float(view.zoom), 0.125), 32.0)
+        return view
+
+
+@dataclass
+class AnimationState:
+    """Continuous motion driven by the UI clock (advanced once per UI frame)."""
+    latent: bool = False
+    latent_speed: float = 0.25      # seeds per second along the seed axis
+    translate: bool = False
+    translate_speed: float = 0.1    # turns per second around the circle
+    translate_radius: float = 0.1   # circle radius in image widths
+    rotate: bool = False
+    rotate_speed: float = 20.0      # degrees per second
+    round_to_pixels: bool = False   # snap translations to whole output pixels
+    phase: float = 0.0              # current position on the translation circle, in turns
+    paused: tuple[bool, bool, bool] | None = None  # (latent, translate, rotate) stopped by Space
+
+    @property
+    def any_running(self) -> bool:
+        return self.latent or self.translate or self.rotate
+
+
+@dataclass
+class AppState:
+    session: Session = field(default_factory=Session)
+    view: ViewState = field(default_factory=ViewState)
+    anim: AnimationState = field(default_factory=AnimationState)
+    resolution: int = 0             # output size of the loaded generator (0 = none loaded)
+    revision: int = 0               # bumped on every edit so panels know to re-read values
+
+    def touch(self) -> None:
+        self.revision += 1
+
+    # -- edits shared by sliders, keys and the animation -------------------------------------
+    def set_translate(self, tx: float, ty: float) -> None:
+        """Set the translation, snapped to whole pixels when that option is on."""
+        if self.anim.round_to_pixels and self.resolution > 0:
+            tx = round(tx * self.resolution) / self.resolution
+            ty = round(ty * self.resolution) / self.resolution
+        self.session.translate = (float(tx), float(ty))
+        self.touch()
+
+    def set_rotate(self, degrees: float) -> None:
+        """Set the rotation, wrapped to (-180, 180] so sliders and keys agree."""
+        wrapped = math.remainder(float(degrees), 360.0)
+        self.session.rotate_deg = 180.0 if wrapped == -180.0 else wrapped
+        self.touch()
+
+    def reset_transform(self) -> None:
+        self.anim.translate = self.anim.rotate = False
+        self.anim.phase = 0.0
+        self.set_translate(0.0, 0.0)
+        self.set_rotate(0.0)
+
+    def toggle_animation(self) -> None:
+        """Space: stop whatever moves, or resume what was stopped (the seed walk when nothing was)."""
+        anim = self.anim
+        if anim.any_running:
+            anim.paused = (anim.latent, anim.translate, anim.rotate)
+            anim.latent = anim.translate = anim.rotate = False
+        elif anim.paused and any(anim.paused):
+            anim.latent, anim.translate, anim.rotate = anim.paused
+        else:
+            anim.latent = True
+        self.touch()
+
+    def advance(self, dt: float) -> bool:
+        """Move every running animation by `dt` seconds; True when something changed."""
+        if not self.anim.any_running or dt <= 0:
+            return False
+        if self.anim.latent:
+            self.session.latent_x += self.anim.latent_speed * dt
+        if self.anim.translate:
+            self.anim.phase = (self.anim.phase + self.anim.translate_speed * dt) % 1.0
+            angle = 2 * math.pi * self.anim.phase
+            r = self.anim.translate_radius
+            self.set_translate(r * math.cos(angle), r * math.sin(angle))
+        if self.anim.rotate:
+            self.set_rotate(self.session.rotate_deg + self.anim.rotate_speed * dt)
+        self.touch()
+        return True
+
+    # -- session round trip -------------------------------------------------------------------
+    def session_for_saving(self) -> Session:
+        """The session with the view settings folded into its free-form `view` dict."""
+        saved = dataclasses.replace(self.session)
+        saved.view = {**dict(self.session.view or {}), **self.view.to_dict(),
+                      "round_to_pixels": self.anim.round_to_pixels}
+        return saved
+
+    def adopt_session(self, session: Session) -> None:
+        """Take over a loaded session, including the view settings it carries."""
+        self.session = session
+        view = dict(session.view or {})
+        self.view = ViewState.from_dict(view)
+        self.anim = AnimationState(round_to_pixels=bool(view.get("round_to_pixels", False)))
+        self.touch()

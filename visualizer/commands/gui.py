@@ -1,0 +1,71 @@
+"""`eqviz gui`: open the desktop app (on CHECKPOINT, a session, or the bundled demo checkpoint)."""
+import argparse
+import sys
+from pathlib import Path
+
+from networks.errors import EqvizError
+
+HELP = "Open the interactive explorer window (needs a display)."
+
+NO_DISPLAY = ("eqviz gui: no display found (DISPLAY / WAYLAND_DISPLAY unset); run it under a virtual display "
+              "with `xvfb-run -a eqviz ...`, or render without a window with `eqviz render` / `eqviz video`")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", nargs="?",
+                        help="checkpoint to open (.pkl or .safetensors); default: the session's, else the demo")
+    parser.add_argument("--session", metavar="FILE", help="start from a saved session JSON")
+    parser.add_argument("--seed", type=float, help="seed (a fractional value blends neighbouring seeds in W)")
+    parser.add_argument("--psi", type=float, help="truncation psi")
+    parser.add_argument("--translate", type=float, nargs=2, metavar=("X", "Y"), help="input translation, image widths")
+    parser.add_argument("--rotate", type=float, metavar="DEG", help="input rotation in degrees, counter-clockwise")
+    parser.add_argument("--untransform", action="store_true", help="show the output transformed back")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda (default cpu)")
+    parser.add_argument("--screenshot", metavar="PNG", help="save a window screenshot once the image is shown")
+    parser.add_argument("--exit-after", type=int, metavar="N",
+                        help="quit N frames after the first image (or error) is shown (scripted runs)")
+
+
+def _state_from_args(args):
+    from visualizer.app.state import AppState
+    from visualizer.session import Session
+
+    state = AppState()
+    if args.session:
+        state.adopt_session(Session.load(args.session))
+    s = state.session
+    if args.seed is not None:
+        s.latent_x, s.latent_y = float(args.seed), 0.0
+    if args.psi is not None:
+        s.psi = args.psi
+    if args.translate is not None:
+        s.translate = (args.translate[0], args.translate[1])
+    if args.rotate is not None:
+        s.rotate_deg = args.rotate
+    if args.untransform:
+        s.untransform = True
+    s.validate()
+    return state
+
+
+def run(args) -> int:
+    from visualizer.app.app import display_available
+    if not display_available():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 3
+    if args.exit_after is not None and args.exit_after < 1:
+        raise EqvizError(f"--exit-after must be at least 1 frame, got {args.exit_after}")
+    if args.screenshot and not Path(args.screenshot).resolve().parent.is_dir():
+        raise EqvizError(f"folder {Path(args.screenshot).resolve().parent} for --screenshot does not exist")
+    if args.device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise EqvizError(f"--device {args.device} was asked for but PyTorch sees no CUDA GPU; use --device cpu")
+
+    from visualizer.app.app import App, AppOptions, ScriptedRun
+    from visualizer.app.model import DEMO_CHECKPOINT
+
+    state = _state_from_args(args)
+    checkpoint = args.checkpoint or state.session.checkpoint or str(DEMO_CHECKPOINT)
+    scripted = ScriptedRun(exit_after=args.exit_after, screenshot=args.screenshot)
+    return App(AppOptions(checkpoint=checkpoint, device=args.device, state=state, scripted=scripted)).run()
