@@ -106,8 +106,8 @@ def _render_golden_case(G, golden, i):
     return ws, G.synthesis(ws, noise_mode=str(golden["noise_mode"][i]))
 
 
-# A few cases per model (2 CPU cores): plain, truncated with cutoff, and (StyleGAN3) rotated + translated.
-@pytest.mark.parametrize("model, cases", [("sg2_64", [0, 4]), ("sg3t_64", [0, 3])])
+# One case per model (2 shared CPU cores): truncated with a cutoff; for StyleGAN3 also rotated and translated.
+@pytest.mark.parametrize("model, cases", [("sg2_64", [4]), ("sg3t_64", [3])])
 def test_loaded_pickle_renders_nvidia_golden_images(reference_dir, model, cases):
     golden = np.load(reference_dir / "golden" / f"{model}_render.npz")
     G = networks.load_generator(pkl(reference_dir, model))
