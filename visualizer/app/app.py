@@ -7,6 +7,7 @@ window costs almost no CPU.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -148,7 +149,7 @@ class App:
         self.model = item.info
         self.state.resolution = item.info.resolution
         fit = self.viewer.fit_zoom((item.info.resolution, item.info.resolution))
-        self.state.view.zoom = viewer.effective_zoom(fit, pixel_exact=True) if fit >= 1 else fit
+        self.state.view.zoom = float(math.floor(fit)) if fit >= 1 else fit
         self.state.session.checkpoint = item.info.path
         if self.state.view.layer not in ("output", *item.info.layer_names):
             self.state.view.layer = "output"

@@ -1,6 +1,7 @@
 """The control window's panels, in display order (one class per module; see visualizer/app/panel.py)."""
 from visualizer.app.panels.capture import CapturePanel
 from visualizer.app.panels.checkpoint import CheckpointPanel
+from visualizer.app.panels.equivariance import EquivariancePanel
 from visualizer.app.panels.latent import LatentPanel
 from visualizer.app.panels.performance import PerformancePanel
 from visualizer.app.panels.transform import TransformPanel
@@ -11,6 +12,7 @@ PANEL_CLASSES = [
     LatentPanel,
     TransformPanel,
     ViewPanel,
+    EquivariancePanel,
     CapturePanel,
     PerformancePanel,
 ]
