@@ -10,6 +10,7 @@ classes (whose source code the pickle carries; it is never executed).
 import collections
 import io
 import pickle
+import re
 import struct
 
 import numpy as np
@@ -104,6 +105,11 @@ def _reconstruct_persistent_obj(meta):
     return PersistentObject(class_name, meta.get("version"), meta["state"])
 
 
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def _load_storage_from_bytes(data):
     """torch.storage._load_from_bytes calls an unrestricted torch.load; we use the weights-only one."""
     if not isinstance(data, (bytes, bytearray)):
@@ -111,10 +117,12 @@ def _load_storage_from_bytes(data):
     try:
         storage = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"a tensor storage in this pickle holds something other than weights ({exc}); "
-                              "refusing to load it") from None
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        what = f" (it refers to '{found[1]}')" if found else ""
+        raise CheckpointError(f"a tensor storage in this pickle holds something other than weights{what}; "
+                              "refusing to load it because it could run code") from None
     except Exception as exc:  # torch reports damaged bytes with many exception types
-        raise CheckpointError(f"a tensor storage in this pickle is damaged ({type(exc).__name__}: {exc}); "
+        raise CheckpointError(f"a tensor storage in this pickle is damaged ({_first_line(exc)}); "
                               "re-download or re-export the checkpoint") from None
     if not isinstance(storage, (torch.storage.TypedStorage, torch.UntypedStorage)):
         raise CheckpointError(f"a tensor storage in this pickle decoded to a {type(storage).__name__}, not a "
@@ -242,4 +250,4 @@ def safe_load_pickle(file, source: str):
     except (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, KeyError, IndexError,
             AttributeError, UnicodeDecodeError, OverflowError, RuntimeError) as exc:
         raise CheckpointError(f"{source} is truncated or corrupt and cannot be read as a pickle "
-                              f"({type(exc).__name__}: {exc}); re-download or re-export it") from None
+                              f"({_first_line(exc)}); re-download or re-export it") from None
