@@ -197,6 +197,6 @@ def generator_spec(net: TFNetwork) -> tuple[GeneratorConfig, dict]:
         except (IndexError, ValueError) as exc:
             raise CheckpointError(f"TensorFlow variable {name!r} has shape {list(value.shape)}, which does not fit "
                                   f"its layer ({exc}); the file is damaged") from None
-        tensors[key] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+        tensors[key] = torch.from_numpy(np.array(array, dtype=np.float32, order="C"))  # keeps 0-d shapes
     return config, tensors
 

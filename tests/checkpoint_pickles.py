@@ -102,9 +102,11 @@ def rename_globals(data: bytes, old: str, new: str) -> bytes:
         end = ops[i + 1][2] if i + 1 < len(ops) else len(data)
         if op.name == "FRAME":
             continue
-        if op.name == "SHORT_BINUNICODE" and arg == old:
+        if op.name == "SHORT_BINUNICODE" and arg == old:  # protocol 4+: STACK_GLOBAL operands
             encoded = new.encode("utf-8")
             out += b"\x8c" + bytes([len(encoded)]) + encoded
+        elif op.name == "GLOBAL" and arg.split(" ")[0] == old:  # protocols 0-3
+            out += b"c" + f"{new}\n{arg.split(' ')[1]}\n".encode("utf-8")
         else:
             out += data[pos:end]
     return bytes(out)
