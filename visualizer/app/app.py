@@ -108,6 +108,11 @@ class App:
         return self._loading
 
     @property
+    def idle(self) -> bool:
+        """Nothing loading, requested or rendering: what is on screen is the current state."""
+        return self._loading is None and not self._dirty and not self.worker.busy
+
+    @property
     def frame_count(self) -> int:
         return self._frame
 
@@ -200,48 +205,62 @@ class App:
             return self._frame - run.screenshot_requested_at < SCREENSHOT_GIVE_UP_FRAMES
         return False
 
-    def run(self) -> int:
+    def start(self) -> None:
+        """Create the window and the worker, and start loading the checkpoint."""
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
+        self._build()
+        self.worker.start()
+        if self.options.checkpoint:
+            self.open_checkpoint(self.options.checkpoint)
+        else:
+            self.set_status("no checkpoint: open one with Ctrl+O", error=True)
+        self._last_frame_start = time.perf_counter()
+
+    def step(self) -> bool:
+        """One UI frame; False once the window was closed or a scripted run is complete."""
+        if not dpg.is_dearpygui_running():
+            return False
+        frame_start = time.perf_counter()
+        dt, self._last_frame_start = frame_start - self._last_frame_start, frame_start
+        self.jobs.deliver()
+        self._take_worker_results()
+        if self.model is not None and self.state.advance(dt):
+            self.request_render()
+        if self._dirty and self.model is not None:
+            self._stamp += 1
+            self.worker.submit(build_request(self.state, self._stamp))
+            self._dirty = False
+        for panel in self.panels:
+            panel.refresh(self)
+        self.viewer.refresh()
+        dpg.run_callbacks(dpg.get_callback_queue())
+        dpg.render_dearpygui_frame()
+        self._frame += 1
+        now = time.perf_counter()
+        self._after_draw(now)
+        self.stats.add_ui_frame(now)
+        if not self._scripted_step():
+            return False
+        busy = self.worker.busy or self.state.anim.any_running or self.jobs.active
+        pace = ACTIVE_FRAME_SECONDS if busy else IDLE_FRAME_SECONDS
+        time.sleep(max(0.0, pace - (time.perf_counter() - frame_start)))
+        return True
+
+    def shutdown(self) -> None:
+        for panel in self.panels:
+            panel.close()
+        self.jobs.cancel_all()
+        self.worker.stop()
+        dpg.destroy_context()
+
+    def run(self) -> int:
         try:
-            self._build()
-            self.worker.start()
-            if self.options.checkpoint:
-                self.open_checkpoint(self.options.checkpoint)
-            else:
-                self.set_status("no checkpoint: open one with Ctrl+O", error=True)
-            last = time.perf_counter()
-            while dpg.is_dearpygui_running():
-                frame_start = time.perf_counter()
-                dt, last = frame_start - last, frame_start
-                self.jobs.deliver()
-                self._take_worker_results()
-                if self.model is not None and self.state.advance(dt):
-                    self.request_render()
-                if self._dirty and self.model is not None:
-                    self._stamp += 1
-                    self.worker.submit(build_request(self.state, self._stamp))
-                    self._dirty = False
-                for panel in self.panels:
-                    panel.refresh(self)
-                self.viewer.refresh()
-                dpg.run_callbacks(dpg.get_callback_queue())
-                dpg.render_dearpygui_frame()
-                self._frame += 1
-                now = time.perf_counter()
-                self._after_draw(now)
-                self.stats.add_ui_frame(now)
-                if not self._scripted_step():
-                    break
-                busy = self.worker.busy or self.state.anim.any_running or self.jobs.active
-                pace = ACTIVE_FRAME_SECONDS if busy else IDLE_FRAME_SECONDS
-                time.sleep(max(0.0, pace - (time.perf_counter() - frame_start)))
+            self.start()
+            while self.step():
+                pass
         finally:
-            for panel in self.panels:
-                panel.close()
-            self.jobs.cancel_all()
-            self.worker.stop()
-            dpg.destroy_context()
+            self.shutdown()
         return 0
 
 

@@ -95,10 +95,13 @@ class RenderWorker:
                     self._cond.wait()
                 if self._stop:
                     return
-                load, self._pending_load = self._pending_load, None
-                model, self._pending_model = self._pending_model, None
-                request = None
-                if not (load or model):
+                # One job per turn, models before frames: a frame asked before a load is for the new model.
+                load = model = request = None
+                if self._pending_model is not None:
+                    model, self._pending_model = self._pending_model, None
+                elif self._pending_load is not None:
+                    load, self._pending_load = self._pending_load, None
+                else:
                     request, self._pending_request = self._pending_request, None
                 self._busy = True
             try:

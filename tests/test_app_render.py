@@ -1,0 +1,181 @@
+"""State -> render request -> frame renderer / worker -> result, with the 64-px reference models."""
+import copy
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import networks
+from visualizer.app.frame_renderer import FrameRenderer, build_request
+from visualizer.app.render_worker import LoadResult, RenderWorker
+from visualizer.app.state import AppState
+from visualizer.rendering import render_session, to_uint8
+
+
+@pytest.fixture(scope="module")
+def sg3(reference_dir):
+    return networks.load_generator(reference_dir / "pkl" / "sg3t_64.pkl")
+
+
+@pytest.fixture(scope="module")
+def sg2(reference_dir):
+    return networks.load_generator(reference_dir / "pkl" / "sg2_64.pkl")
+
+
+def _state(**session):
+    state = AppState(resolution=64)
+    for name, value in session.items():
+        setattr(state.session, name, value)
+    return state
+
+
+def _render(G, state, stamp=1):
+    return FrameRenderer(G, "cpu").render(build_request(state, stamp))
+
+
+def test_request_is_a_snapshot_the_ui_can_keep_editing():
+    state = _state(latent_x=3.0)
+    request = build_request(state, 7)
+    state.session.latent_x = 4.0
+    state.view.layer = "L0_36_64"
+    assert request.session.latent_x == 3.0 and request.view.layer == "output" and request.stamp == 7
+
+
+def test_output_view_shows_exactly_what_render_session_makes(sg3):
+    state = _state(latent_x=5.0, psi=0.7, translate=(0.1, -0.05), rotate_deg=20.0)
+    result = _render(sg3, state)
+    assert result.error is None
+    expected = to_uint8(render_session(sg3, state.session))
+    np.testing.assert_array_equal(result.picture, expected)
+    assert result.image.dtype == np.float32 and result.image.shape == (64, 64, 4)
+    assert result.image.flags.c_contiguous and np.all(result.image[..., 3] == 1.0)
+    np.testing.assert_allclose(result.image[..., :3] * 255, expected, atol=1e-3)
+    assert result.ws.shape == (1, sg3.num_ws, sg3.w_dim)
+    assert set(result.timings_ms) == {"mapping", "synthesis", "post"}
+
+
+def test_layer_view_shows_a_layer_and_leaves_no_hook_behind(sg3):
+    state = _state(latent_x=1.0)
+    state.view.layer, state.view.channel_mode, state.view.channel = "L2_36_64", "single", 5
+    result = _render(sg3, state)
+    assert result.error is None and result.layer_shape == (64, 36, 36)
+    grey = result.image[..., :3]
+    np.testing.assert_array_equal(grey[..., 0], grey[..., 1])
+    assert grey.min() == 0.0 and grey.max() == 1.0  # per-frame normalisation
+    assert all(not m._forward_hooks for m in sg3.modules())
+
+
+def test_unknown_layer_is_an_error_sentence(sg3):
+    state = _state()
+    state.view.layer = "L99"
+    assert "no layer 'L99'" in _render(sg3, state).error
+
+
+def test_fft_view_is_centred_log_magnitude(sg3):
+    state = _state(latent_x=2.0)
+    state.view.fft = True
+    image = _render(sg3, state).image[..., 0]
+    assert image.min() == 0.0 and image.max() == 1.0
+    assert image[32, 32] == image.max()  # the DC term sits in the middle after fftshift
+
+
+def test_untransform_holds_an_equivariant_image_still(sg3):
+    base = _render(sg3, _state(latent_x=4.0)).image[16:48, 16:48, :3]
+    moved = _render(sg3, _state(latent_x=4.0, translate=(0.125, 0.0))).image[16:48, 16:48, :3]
+    held = _render(sg3, _state(latent_x=4.0, translate=(0.125, 0.0), untransform=True)).image[16:48, 16:48, :3]
+    assert np.abs(held - base).mean() < 0.1 * np.abs(moved - base).mean()
+
+
+def test_live_error_map_for_a_whole_pixel_shift_is_near_perfect(sg3):
+    state = _state(latent_x=4.0, translate=(4 / 64, 0.0))
+    state.view.live_error = True
+    result = _render(sg3, state)
+    assert result.error_map.shape == (64, 64, 4)
+    assert result.error_psnr_db > 60
+
+
+def test_nan_weights_become_an_error_sentence(sg3):
+    broken = copy.deepcopy(sg3)
+    with torch.no_grad():
+        next(p for n, p in broken.named_parameters() if n.startswith("synthesis")).fill_(float("nan"))
+    result = _render(broken, _state())
+    assert result.image is None and "NaN" in result.error
+
+
+def test_stylegan2_cannot_be_translated(sg2):
+    result = _render(sg2, _state(translate=(0.1, 0.0)))
+    assert "no input transform" in result.error
+
+
+def test_stylegan2_output_and_noise_modes_render(sg2):
+    const = _render(sg2, _state(noise_mode="const"))
+    none = _render(sg2, _state(noise_mode="none"))
+    assert const.error is None and none.error is None
+    assert np.abs(const.image - none.image).max() > 0
+
+
+def _wait(worker, until, timeout=60.0):
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got += worker.poll()
+        if until(got):
+            return got
+        time.sleep(0.01)
+    raise AssertionError(f"worker did not deliver in {timeout} s: {got}")
+
+
+def test_worker_renders_only_the_latest_of_a_burst(sg3):
+    worker = RenderWorker().start()
+    try:
+        worker.use_generator(sg3)
+        _wait(worker, lambda got: any(isinstance(g, LoadResult) for g in got))
+        state = _state()
+        for stamp in range(1, 21):
+            state.session.latent_x = float(stamp)
+            worker.submit(build_request(state, stamp))
+        got = _wait(worker, lambda got: any(getattr(g, "stamp", 0) == 20 for g in got))
+        stamps = [g.stamp for g in got]
+        assert stamps == sorted(stamps) and len(stamps) < 20
+    finally:
+        worker.stop()
+
+
+def test_failed_load_keeps_the_previous_model(sg3, tmp_path):
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"this is not a checkpoint")
+    worker = RenderWorker().start()
+    try:
+        worker.use_generator(sg3)
+        worker.load(str(bad))
+        loads = _wait(worker, lambda got: any(isinstance(g, LoadResult) and g.error for g in got))
+        failure = [g for g in loads if isinstance(g, LoadResult) and g.error]
+        assert "bad.pkl" in failure[-1].error and failure[-1].info is None
+        worker.submit(build_request(_state(latent_x=1.0), 1))
+        frame = _wait(worker, lambda got: any(getattr(g, "stamp", 0) == 1 for g in got))[-1]
+        assert frame.error is None and frame.image is not None
+    finally:
+        worker.stop()
+
+
+def test_missing_checkpoint_is_one_sentence(tmp_path):
+    worker = RenderWorker().start()
+    try:
+        worker.load(str(tmp_path / "nowhere.pkl"))
+        result = _wait(worker, lambda got: bool(got))[0]
+        assert result.info is None and "does not exist" in result.error
+    finally:
+        worker.stop()
+
+
+def test_clone_is_independent_of_the_rendered_generator(sg3):
+    worker = RenderWorker().start()
+    try:
+        worker.use_generator(sg3)
+        _wait(worker, lambda got: bool(got))
+        clone = worker.clone_generator()
+        assert clone is not sg3
+        assert torch.equal(clone.synthesis.input.transform, sg3.synthesis.input.transform)
+    finally:
+        worker.stop()
