@@ -1,0 +1,136 @@
+"""`eqviz metrics`: EQ-T, EQ-T(frac) and EQ-R of a checkpoint, in one process or under torchrun."""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from networks.errors import EqvizError
+
+HELP = "Measure equivariance: EQ-T, EQ-T frac and EQ-R as PSNRs in dB with 95% bootstrap intervals."
+
+EXAMPLES = """examples:
+  eqviz metrics sg3t.pkl --num-samples 1000 --json eq.json
+  eqviz metrics sg3r.pkl --metrics eqr --num-samples 50000 --batch 16 --device cuda   (the paper's protocol)
+  torchrun --nproc_per_node=4 -m visualizer.cli metrics sg3t.pkl --num-samples 50000 --device cuda
+Under torchrun the samples are split over the processes; the result equals a single-process run
+with the same seed, and only the first process prints and writes the JSON.
+"""
+
+METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="StyleGAN3 checkpoint (.pkl or .safetensors)")
+    parser.add_argument("--metrics", default="eqt_int,eqt_frac,eqr", help="comma-separated subset of eqt_int, eqt_frac, eqr (default all)")
+    parser.add_argument("--num-samples", type=int, default=1000, help="samples to average over (default 1000; the paper uses 50000)")
+    parser.add_argument("--batch", type=int, default=8, help="samples per synthesis call; does not change the result (default 8)")
+    parser.add_argument("--seed", type=int, default=0, help="sample i draws from (seed, i) (default 0)")
+    parser.add_argument("--translate-max", type=float, default=0.125, help="largest translation, in image widths (default 0.125)")
+    parser.add_argument("--rotate-max", type=float, default=1.0, help="largest rotation, in half turns (default 1: any angle)")
+    parser.add_argument("--json", metavar="FILE", help="also write settings and results (with per-sample PSNRs) to FILE")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda (default cpu)")
+
+
+def parse_metrics(text: str) -> tuple:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [n for n in names if n not in METRIC_LABELS]
+    if unknown or not names:
+        raise EqvizError(f"unknown metric {', '.join(unknown) or repr(text)}; choose from eqt_int, eqt_frac, eqr")
+    return tuple(dict.fromkeys(names))
+
+
+def _validate(args) -> tuple:
+    metrics = parse_metrics(args.metrics)
+    if args.num_samples < 1:
+        raise EqvizError(f"--num-samples must be at least 1, got {args.num_samples}")
+    if args.batch < 1:
+        raise EqvizError(f"--batch must be at least 1, got {args.batch}")
+    if args.seed < 0:
+        raise EqvizError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise EqvizError(f"--device {args.device} was asked for but PyTorch sees no CUDA GPU; use --device cpu")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise EqvizError(f"folder {Path(args.json).resolve().parent} for --json does not exist; create it first")
+    return metrics
+
+
+class ProgressBar:
+    """One self-rewriting stderr line: bar, samples done, elapsed time and ETA."""
+
+    def __init__(self, label: str, stream=sys.stderr, width: int = 30):
+        self.label, self.stream, self.width = label, stream, width
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / done * (total - done) if done else float("nan")
+        filled = round(self.width * done / max(total, 1))
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}  {_clock(elapsed)} elapsed, ETA {_clock(eta)}  ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    if seconds != seconds:  # NaN: nothing done yet
+        return "--:--"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def format_table(result) -> str:
+    lines = [f"{'metric':<10} {'PSNR (dB)':>10}   95% interval (dB)"]
+    for m, value in result.psnr_db.items():
+        lo, hi = result.interval_db[m]
+        lines.append(f"{METRIC_LABELS[m]:<10} {value:>10.3f}   [{lo:.3f}, {hi:.3f}]")
+    s = result.settings
+    lines.append(
+        f"{len(result.sample_indices)} samples (seed {s['seed']}, {s['processes']} process(es)), "
+        f"{result.elapsed_s:.1f} s. PSNR peak 2, pooled over samples. Interval: {s['interval']}."
+    )
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from networks import load_generator
+    from visualizer.atomic_io import write_text
+    from visualizer.equivariance import require_input_transform
+    from visualizer.equivariance_run import compute_equivariance, process_group_from_env
+
+    metrics = _validate(args)
+    with process_group_from_env(args.device) as (rank, world_size, device):
+        G = load_generator(args.checkpoint, device=device)
+        require_input_transform(G)
+        label = "eq sampling" if world_size == 1 else f"eq sampling (process 0 of {world_size})"
+        bar = ProgressBar(label) if rank == 0 else None
+        try:
+            result = compute_equivariance(
+                G,
+                metrics=metrics,
+                num_samples=args.num_samples,
+                batch_size=args.batch,
+                seed=args.seed,
+                translate_max=args.translate_max,
+                rotate_max=args.rotate_max,
+                device=device,
+                progress=bar,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        if rank == 0:
+            print(format_table(result))
+            if args.json:
+                payload = {"checkpoint": str(Path(args.checkpoint).resolve()), **result.to_json()}
+                write_text(args.json, json.dumps(payload, indent=1) + "\n")
+                print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,291 @@
+"""compute_equivariance: EQ-T, EQ-T(frac) and EQ-R of a generator over many samples.
+
+Follows NVIDIA's metrics/equivariance.py (Karras et al. 2021, sec. 3 and app. E) with one change that
+makes results reproducible: every sample draws its latent, class, translations and angle from its own
+random generator, seeded by (seed, sample index). The same seed therefore gives the same samples on
+any batch size and any number of processes, and samples are split over processes by index.
+"""
+import contextlib
+import copy
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from networks.errors import EqvizError
+from visualizer.equivariance import METRICS, equivariance_errors, psnr_db, require_input_transform
+
+BOOTSTRAP_SEED = 20210623  # fixed, so the interval of a result is reproducible too
+BOOTSTRAP_RESAMPLES = 1000
+
+
+class EquivarianceCancelled(EqvizError):
+    """The caller cancelled; `partial` holds the result over the samples finished (None if none)."""
+
+    def __init__(self, message: str, partial=None):
+        super().__init__(message)
+        self.partial = partial
+
+
+# ---- Per-sample random draws ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SampleDraw:
+    z: np.ndarray  # [z_dim] float32, N(0, I)
+    class_idx: int  # uniform over classes, -1 for unconditional generators
+    t_int: tuple  # (tx, ty) uniform in [-translate_max, translate_max]^2 (rounded to pixels later)
+    t_frac: tuple  # (tx, ty) uniform in [-translate_max, translate_max]^2
+    angle: float  # radians, uniform in [-rotate_max * pi, rotate_max * pi]
+
+
+def draw_sample(seed: int, index: int, z_dim: int, c_dim: int, translate_max: float, rotate_max: float) -> SampleDraw:
+    """Sample `index`'s draws from numpy's default_rng([seed, index]); all drawn whatever the metrics."""
+    rng = np.random.default_rng([seed, index])
+    z = rng.standard_normal(z_dim).astype(np.float32)
+    u = rng.random(5) * 2 - 1
+    class_idx = int(rng.integers(c_dim)) if c_dim > 0 else -1
+    return SampleDraw(
+        z=z,
+        class_idx=class_idx,
+        t_int=(u[0] * translate_max, u[1] * translate_max),
+        t_frac=(u[2] * translate_max, u[3] * translate_max),
+        angle=u[4] * rotate_max * math.pi,
+    )
+
+
+# ---- Result -----------------------------------------------------------------------------------------
+@dataclass
+class EquivarianceResult:
+    """PSNRs in dB (peak 2, pooled over samples) with 95% bootstrap intervals and per-sample values."""
+
+    psnr_db: dict  # metric -> pooled PSNR
+    interval_db: dict  # metric -> (low, high): 2.5 / 97.5 percentiles of the bootstrap
+    per_sample_psnr_db: dict  # metric -> [num_samples_done] in sample-index order
+    sq_err_sum: dict  # metric -> pooled float64 sum of squared errors
+    mask_sum: dict  # metric -> pooled float64 sum of the masks
+    per_sample_sq_err: dict  # metric -> [num_samples_done] float64
+    per_sample_mask: dict  # metric -> [num_samples_done] float64
+    mean_error_maps: dict  # metric -> [H, W]: channel-summed squared error, averaged per pixel over
+    #                        the samples in which that pixel is compared (0 where it never is)
+    sample_indices: np.ndarray  # the indices of the samples done, ascending
+    settings: dict
+    elapsed_s: float
+    complete: bool = True
+
+    def to_json(self) -> dict:
+        """Settings and results as JSON-safe data (infinite per-sample PSNRs become null)."""
+
+        def finite_or_none(v):
+            return float(v) if np.isfinite(v) else None
+
+        return {
+            "settings": self.settings,
+            "complete": self.complete,
+            "num_samples_done": int(len(self.sample_indices)),
+            "elapsed_s": self.elapsed_s,
+            "results": {
+                m: {
+                    "psnr_db": finite_or_none(self.psnr_db[m]),
+                    "interval_95_db": [finite_or_none(v) for v in self.interval_db[m]],
+                    "sq_err_sum": self.sq_err_sum[m],
+                    "mask_sum": self.mask_sum[m],
+                    "per_sample_psnr_db": [finite_or_none(v) for v in self.per_sample_psnr_db[m]],
+                }
+                for m in self.psnr_db
+            },
+        }
+
+
+def bootstrap_interval(sq_err: np.ndarray, mask: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
+                       seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """[M, 2] 95% interval of the pooled PSNR: resample samples with replacement (rows of [n, M])."""
+    n = sq_err.shape[0]
+    rng = np.random.default_rng(seed)
+    psnrs = np.empty((resamples, sq_err.shape[1]))
+    chunk = max(1, 2_000_000 // max(n, 1))  # bounds the [chunk, n, M] gather
+    for start in range(0, resamples, chunk):
+        stop = min(start + chunk, resamples)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        psnrs[start:stop] = psnr_db(sq_err[idx].sum(axis=1), mask[idx].sum(axis=1))
+    return np.percentile(psnrs, [2.5, 97.5], axis=0).T
+
+
+# ---- Processes --------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def process_group_from_env(device: str):
+    """Joins torchrun's process group when WORLD_SIZE > 1 (NCCL for CUDA, gloo for CPU).
+
+    Yields (rank, world_size, device): under torchrun each CUDA process takes cuda:LOCAL_RANK.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        yield 0, 1, device
+        return
+    import torch.distributed as dist
+
+    rank = int(os.environ["RANK"])
+    if device.startswith("cuda"):
+        local_rank = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local_rank)
+        device, backend = f"cuda:{local_rank}", "nccl"
+    else:
+        backend = "gloo"
+    dist.init_process_group(backend=backend)
+    try:
+        yield rank, world_size, device
+    finally:
+        dist.destroy_process_group()
+
+
+def _rank_and_world_size():
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def _sum_over_processes(tensors: list, device) -> list:
+    """All-reduce (sum) a list of tensors; NCCL needs them on the GPU, gloo takes them on the CPU."""
+    dist = torch.distributed
+    on = torch.device(device) if dist.get_backend() == "nccl" else torch.device("cpu")
+    reduced = []
+    for t in tensors:
+        t = t.to(on)
+        dist.all_reduce(t)
+        reduced.append(t.cpu())
+    return reduced
+
+
+# ---- The metric -------------------------------------------------------------------------------------
+def compute_equivariance(
+    G,
+    metrics=METRICS,  # subset of ('eqt_int', 'eqt_frac', 'eqr')
+    num_samples: int = 1000,  # 50000 is the paper's protocol
+    batch_size: int = 8,  # samples per synthesis call; does not change the samples drawn
+    seed: int = 0,  # sample i draws from default_rng([seed, i])
+    translate_max: float = 0.125,  # translations uniform in [-max, max]^2, image-size units
+    rotate_max: float = 1.0,  # angles uniform in [-max * pi, max * pi]
+    device=None,  # where to compute; default: where G is
+    progress=None,  # callback(done, total) after every batch (this process's samples)
+    cancel=None,  # threading.Event-like; when set, stops after the current batch
+    bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
+) -> EquivarianceResult:
+    """Pooled PSNRs of the requested metrics, like NVIDIA's eqt50k_int / eqt50k_frac / eqr50k.
+
+    Each sample: ws = mapping(z, c) (psi 1), a reference image with the identity input transform,
+    then one image per metric with the transformed input, compared as in `equivariance_errors`.
+    The 95% interval is a percentile bootstrap over samples of the pooled error ratio, with the
+    fixed seed BOOTSTRAP_SEED. Under torch.distributed (e.g. torchrun) every process takes the
+    sample indices rank, rank + world_size, ...; sums and per-sample values are all-reduced and
+    every process returns the same result. G itself is not modified (a copy is used).
+
+    Cancellation raises EquivarianceCancelled, whose `partial` is the result over the samples done.
+    """
+    require_input_transform(G)
+    metrics = tuple(metrics)
+    unknown = [m for m in metrics if m not in METRICS]
+    if not metrics or unknown:
+        raise EqvizError(f"unknown equivariance metrics {unknown or metrics!r}; choose from {', '.join(METRICS)}")
+    if num_samples < 1 or batch_size < 1:
+        raise EqvizError(f"num_samples and batch_size must be at least 1, got {num_samples} and {batch_size}")
+    if seed < 0:
+        raise EqvizError(f"seed must be a non-negative integer, got {seed}")
+    start_time = time.perf_counter()
+    device = torch.device(device) if device is not None else next(G.parameters()).device
+    G = copy.deepcopy(G).eval().requires_grad_(False).to(device)
+    rank, world_size = _rank_and_world_size()
+    mine = list(range(rank, num_samples, world_size))
+
+    H = W = G.img_resolution
+    sq_err = torch.zeros(num_samples, len(metrics), dtype=torch.float64)
+    mask = torch.zeros(num_samples, len(metrics), dtype=torch.float64)
+    done = torch.zeros(num_samples, dtype=torch.float64)
+    err_map_sum = torch.zeros(len(metrics), H, W, dtype=torch.float64)
+    mask_map_sum = torch.zeros(len(metrics), H, W, dtype=torch.float64)
+    cancelled = False
+    with torch.no_grad():
+        for first in range(0, len(mine), batch_size):
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            batch = mine[first : first + batch_size]
+            draws = [draw_sample(seed, i, G.z_dim, G.c_dim, translate_max, rotate_max) for i in batch]
+            z = torch.from_numpy(np.stack([d.z for d in draws])).to(device)
+            c = torch.zeros(len(batch), G.c_dim, device=device)
+            for row, d in enumerate(draws):
+                if d.class_idx >= 0:
+                    c[row, d.class_idx] = 1
+            ws = G.mapping(z, c)
+            errors = equivariance_errors(
+                G,
+                ws,
+                t_int=[d.t_int for d in draws] if "eqt_int" in metrics else None,
+                t_frac=[d.t_frac for d in draws] if "eqt_frac" in metrics else None,
+                angle=[d.angle for d in draws] if "eqr" in metrics else None,
+            )
+            for j, m in enumerate(metrics):
+                sq_err[batch, j] = torch.from_numpy(errors[m].sq_err_per_sample)
+                mask[batch, j] = torch.from_numpy(errors[m].mask_per_sample)
+                err_map_sum[j] += errors[m].error_map.to(torch.float64).sum(dim=0).cpu()
+                mask_map_sum[j] += errors[m].mask_map.to(torch.float64).sum(dim=0).cpu()
+            done[batch] = 1
+            if progress is not None:
+                progress(first + len(batch), len(mine))
+
+    if world_size > 1:
+        sq_err, mask, done, err_map_sum, mask_map_sum = _sum_over_processes(
+            [sq_err, mask, done, err_map_sum, mask_map_sum], device
+        )
+    result = _summarise(
+        metrics,
+        sq_err.numpy(),
+        mask.numpy(),
+        np.flatnonzero(done.numpy()),
+        (err_map_sum / mask_map_sum.clamp(min=1)).numpy(),
+        bootstrap_resamples,
+    )
+    result.settings = {
+        "metrics": list(metrics),
+        "num_samples": num_samples,
+        "batch_size": batch_size,
+        "seed": seed,
+        "translate_max": translate_max,
+        "rotate_max": rotate_max,
+        "device": str(device),
+        "processes": world_size,
+        "sampling": "sample i: numpy default_rng([seed, i]) draws z ~ N(0, I), then 5 uniforms "
+        "(t_int x/y, t_frac x/y, angle), then the class; truncation_psi 1, noise_mode const",
+        "psnr": "20 log10(2) - 10 log10(sum sq err / sum mask), pooled over samples",
+        "interval": f"95% percentile bootstrap over samples, {bootstrap_resamples} resamples, seed {BOOTSTRAP_SEED}",
+    }
+    result.elapsed_s = time.perf_counter() - start_time
+    if cancelled or len(result.sample_indices) < num_samples:
+        result.complete = False
+        n_done = len(result.sample_indices)
+        raise EquivarianceCancelled(
+            f"equivariance computation cancelled after {n_done} of {num_samples} samples",
+            partial=result if n_done else None,
+        )
+    return result
+
+
+def _summarise(metrics, sq_err, mask, indices, mean_error_maps, bootstrap_resamples) -> EquivarianceResult:
+    sq_err, mask = sq_err[indices], mask[indices]
+    sq_sum, mask_sum = sq_err.sum(axis=0), mask.sum(axis=0)
+    pooled = psnr_db(sq_sum, mask_sum)
+    intervals = bootstrap_interval(sq_err, mask, bootstrap_resamples) if len(indices) else np.full((len(metrics), 2), np.nan)
+    per_sample = psnr_db(sq_err, mask)
+    return EquivarianceResult(
+        psnr_db={m: float(pooled[j]) for j, m in enumerate(metrics)},
+        interval_db={m: (float(intervals[j, 0]), float(intervals[j, 1])) for j, m in enumerate(metrics)},
+        per_sample_psnr_db={m: per_sample[:, j] for j, m in enumerate(metrics)},
+        sq_err_sum={m: float(sq_sum[j]) for j, m in enumerate(metrics)},
+        mask_sum={m: float(mask_sum[j]) for j, m in enumerate(metrics)},
+        per_sample_sq_err={m: sq_err[:, j] for j, m in enumerate(metrics)},
+        per_sample_mask={m: mask[:, j] for j, m in enumerate(metrics)},
+        mean_error_maps={m: mean_error_maps[j] for j, m in enumerate(metrics)},
+        sample_indices=indices,
+        settings={},
+        elapsed_s=0.0,
+    )
