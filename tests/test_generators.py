@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from cuda_ops.upfirdn2d import setup_filter
 from networks.build import build_generator
-from networks.config import config_from_init_kwargs
+from networks.config import StyleGAN2Config, StyleGAN3Config, config_from_dict, config_from_init_kwargs
+from networks.errors import CheckpointError
 from networks.modulated_conv import conv2d_resample, modulated_conv2d
 
 # Kwargs of the two reference models that have pickles but no weight files (shared/reference/README.md).
@@ -329,3 +330,71 @@ def test_modulated_conv_equals_per_sample_convolution():
         w = w / w.square().sum(dim=[1, 2, 3], keepdim=True).sqrt()
         oracle = F.conv2d(x[n:n + 1].double(), w, padding=1)
         np.testing.assert_allclose(ours[n:n + 1].numpy(), oracle.numpy(), rtol=0, atol=1e-5)
+
+
+# ---- Config from NVIDIA's saved kwargs -----------------------------------------------------------------
+ADA_KWARGS = dict(z_dim=512, w_dim=512, c_dim=0, img_resolution=256, img_channels=3,
+                  mapping_kwargs=dict(num_layers=8),
+                  synthesis_kwargs=dict(channel_base=16384, channel_max=512, num_fp16_res=4, conv_clamp=256))
+
+
+@pytest.mark.parametrize("kind, kwargs", [("stylegan2", ADA_KWARGS), ("stylegan3", SG3R_64_KWARGS),
+                                          ("stylegan3", SG3T_64_COND_KWARGS)])
+def test_config_round_trips_through_json(kind, kwargs):
+    config = config_from_init_kwargs(kind, kwargs)
+    assert config_from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_stylegan2_ada_nested_kwargs_and_ada_defaults():
+    config = config_from_init_kwargs("stylegan2", ADA_KWARGS)
+    assert isinstance(config, StyleGAN2Config)
+    assert (config.channel_base, config.num_fp16_res, config.conv_clamp, config.mapping.num_layers) == (16384, 4, 256, 8)
+    bare = config_from_init_kwargs("stylegan2", {**ADA_KWARGS, "synthesis_kwargs": dict(channel_base=16384)})
+    assert (bare.conv_clamp, bare.num_fp16_res, bare.fused_modconv_default) == (None, 0, "inference_only")
+
+
+def test_stylegan3_repo_stylegan2_defaults_apply_when_kwargs_are_flat():
+    flat = {k: v for k, v in ADA_KWARGS.items() if k != "synthesis_kwargs"}
+    config = config_from_init_kwargs("stylegan2", {**flat, "channel_base": 32768.0, "fused_modconv_default": "inference_only"})
+    assert (config.channel_base, config.conv_clamp, config.num_fp16_res, config.architecture) == (32768, 256, 4, "skip")
+    assert isinstance(config.channel_base, int)
+
+
+@pytest.mark.parametrize("given, expected", [(32768, 32768), (32768.0, 32768), (0.5, 16384), (1.0, 32768)])
+def test_channel_base_as_integer_float_or_fmaps_fraction(given, expected):
+    kwargs = {**ADA_KWARGS, "synthesis_kwargs": dict(channel_base=given)}
+    assert config_from_init_kwargs("stylegan2", kwargs).channel_base == expected
+
+
+def test_stylegan2_architecture_resample_filter_and_layer_kwargs_are_kept():
+    kwargs = {**ADA_KWARGS, "synthesis_kwargs": dict(architecture="resnet", resample_filter=[1, 2, 1], use_noise=False,
+                                                     fp16_channels_last=True)}
+    config = config_from_init_kwargs("stylegan2", kwargs)
+    assert (config.architecture, config.resample_filter, config.use_noise) == ("resnet", (1, 2, 1), False)
+
+
+@pytest.mark.parametrize("kind, kwargs, name", [
+    ("stylegan2", {**ADA_KWARGS, "synthesis_kwargs": dict(channel_base=16384, use_wavelets=True)}, "use_wavelets"),
+    ("stylegan2", {**ADA_KWARGS, "mapping_kwargs": dict(num_layers=8, freeze_mapping=1)}, "freeze_mapping"),
+    ("stylegan3", {**SG3R_64_KWARGS, "turbo": 1}, "turbo"),
+    ("stylegan3", {**SG3R_64_KWARGS, "mapping_kwargs": dict(embed_features=64)}, "embed_features"),
+])
+def test_unknown_kwarg_is_a_checkpoint_error_naming_it(kind, kwargs, name):
+    with pytest.raises(CheckpointError, match=name):
+        config_from_init_kwargs(kind, kwargs)
+
+
+def test_missing_dimensions_and_unknown_kind_are_checkpoint_errors():
+    with pytest.raises(CheckpointError, match="img_resolution"):
+        config_from_init_kwargs("stylegan3", {k: v for k, v in SG3R_64_KWARGS.items() if k != "img_resolution"})
+    with pytest.raises(CheckpointError, match="stylegan4"):
+        config_from_init_kwargs("stylegan4", SG3R_64_KWARGS)
+
+
+def test_stylegan3_kind_follows_radial_filters_or_1x1_conv():
+    assert config_from_init_kwargs("stylegan3", SG3T_64_COND_KWARGS).kind == "stylegan3-t"
+    assert config_from_init_kwargs("stylegan3", SG3R_64_KWARGS).kind == "stylegan3-r"
+    assert config_from_init_kwargs("stylegan3", {**SG3T_64_COND_KWARGS, "conv_kernel": 1}).kind == "stylegan3-r"
+    assert isinstance(config_from_init_kwargs("stylegan3-r", SG3R_64_KWARGS), StyleGAN3Config)
+    with pytest.raises(CheckpointError, match="stylegan3-t"):
+        config_from_init_kwargs("stylegan3-t", SG3R_64_KWARGS)
