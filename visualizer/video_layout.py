@@ -29,9 +29,9 @@ def parse_grid(text: str) -> tuple[int, int]:
 
 
 def auto_grid(n: int) -> tuple[int, int]:
-    """Near-square grid for n cells, wider than tall."""
-    cols = math.ceil(math.sqrt(n))
-    return math.ceil(n / cols), cols
+    """Near-square grid for n cells, wider than tall (3 -> 1x3, 8 -> 2x4, 10 -> 3x4)."""
+    rows = max(1, math.isqrt(n))
+    return rows, math.ceil(n / rows)
 
 
 @dataclasses.dataclass(frozen=True)
