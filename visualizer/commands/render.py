@@ -1,0 +1,80 @@
+"""`eqviz render`: PNG images for seeds, like NVIDIA's gen_images.py, or for a saved app session."""
+import argparse
+import dataclasses
+from pathlib import Path
+
+from networks.errors import EqvizError
+
+HELP = "Render seeds (or a saved session) to PNG files, one per seed: DIR/seed0000.png, ..."
+
+EXAMPLES = """examples:
+  eqviz render sg3t.pkl --seeds 0-3 --outdir out
+  eqviz render sg3t.pkl --seeds 1,5,9 --psi 0.7 --translate 0.1 0 --rotate 30 --outdir out
+  eqviz render --session look.json --outdir out
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    parser.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT",
+                        help="checkpoint to render (default: the one the --session names)")
+    parser.add_argument("--seeds", help="seeds: 5, 0-3, 1,5,9 or mixes such as 0-3,10")
+    parser.add_argument("--psi", type=float, help="truncation psi (default 1, or the session's)")
+    parser.add_argument("--cutoff", type=int, help="truncate only the first N ws")
+    parser.add_argument("--noise-mode", choices=("const", "random", "none"), help="StyleGAN2 noise inputs (default const)")
+    parser.add_argument("--class", dest="class_idx", type=int, help="class index of a conditional model")
+    parser.add_argument("--translate", nargs=2, type=float, metavar=("X", "Y"),
+                        help="StyleGAN3 input translation in image widths/heights (x right, y down)")
+    parser.add_argument("--rotate", type=float, metavar="DEG", help="StyleGAN3 input rotation, degrees counter-clockwise")
+    parser.add_argument("--session", help="a session JSON saved by the app; flags given here override its values")
+    parser.add_argument("--outdir", required=True, help="folder for the PNG files (created if missing)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+
+
+def _base_session(args):
+    """The session every image starts from: the saved one (or defaults) with the flags applied."""
+    from visualizer.session import Session
+
+    session = Session.load(args.session) if args.session else Session()
+    overrides = {"psi": args.psi, "cutoff": args.cutoff, "noise_mode": args.noise_mode, "class_idx": args.class_idx,
+                 "translate": tuple(args.translate) if args.translate else None, "rotate_deg": args.rotate}
+    return dataclasses.replace(session, **{k: v for k, v in overrides.items() if v is not None}).validate()
+
+
+def _jobs(args, session) -> list:
+    """(file name, session) per image to write."""
+    if args.seeds is None:
+        if not args.session:
+            raise EqvizError("nothing to render: give --seeds (e.g. 0-3) or --session FILE.json")
+        return [(f"{Path(args.session).stem}.png", session)]
+    from visualizer.commands.video import parse_seeds
+
+    if session.w_path is not None:
+        raise EqvizError("the session renders a W file, so --seeds would have no effect; drop --seeds or the session's W file")
+    # Seeds replace the session's latent position; its mixing, interpolation, truncation and pose stay.
+    return [(f"seed{seed:04d}.png", dataclasses.replace(session, latent_x=float(seed), latent_y=0.0))
+            for seed in parse_seeds(args.seeds)]
+
+
+def run(args) -> int:
+    from networks import load_generator
+    from visualizer.atomic_io import save_png
+    from visualizer.rendering import check_finite, render_session, to_uint8
+
+    session = _base_session(args)
+    checkpoint = args.checkpoint or session.checkpoint
+    if checkpoint is None:
+        raise EqvizError("no checkpoint given and the session names none; pass CHECKPOINT")
+    jobs = _jobs(args, session)
+    G = load_generator(checkpoint, device=args.device)
+    outdir = Path(args.outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EqvizError(f"cannot create output folder {outdir} ({exc.strerror})") from None
+    for name, job in jobs:
+        img = check_finite(render_session(G, job, device=args.device))
+        save_png(outdir / name, to_uint8(img))
+        print(f"wrote {outdir / name}")
+    return 0
