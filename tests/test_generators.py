@@ -242,6 +242,15 @@ def test_forward_hooks_on_named_layers_see_feature_maps(sg2):
         assert name == f"L{G3.synthesis.layer_names.index(name)}_{layer.out_size}_{layer.out_channels}"
 
 
+def test_batched_synthesis_equals_per_sample_synthesis(sg2):
+    # Samples in a batch run as separate groups of one grouped conv; they must not interact.
+    for G in (sg2[0], _tiny_stylegan3()):
+        ws = G.mapping(torch.from_numpy(np.random.RandomState(7).randn(3, G.z_dim)), None)
+        batched = G.synthesis(ws, noise_mode="const")
+        single = torch.cat([G.synthesis(ws[i:i + 1], noise_mode="const") for i in range(3)])
+        assert float((batched - single).abs().max()) <= 1e-5 * float(single.abs().max())
+
+
 def test_stylegan2_noise_modes(sg2):
     G, _ = sg2
     ws = G.mapping(torch.from_numpy(np.random.RandomState(3).randn(1, G.z_dim)), None)
