@@ -41,6 +41,7 @@ def test_info_prints_the_generator_summary(sg3t, capsys):
     assert "parameters: 507,157" in out
     assert "also holds: D (Discriminator, not loaded)" in out
     assert "input transform (translate/rotate): yes" in out
+    assert "filter ops: " in out  # the backend that would render it here
 
 
 def test_info_json(sg2, capsys):
@@ -48,6 +49,7 @@ def test_info_json(sg2, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["kind"] == "stylegan2" and info["num_ws"] == 10 and info["param_count"] == 361_704
     assert info["supports_input_transform"] is False
+    assert info["backend"].startswith("filter ops: ")
 
 
 def test_info_on_a_missing_file_is_one_error_line_and_exit_2(tmp_path, capsys):

@@ -1,9 +1,9 @@
-"""`eqviz info`: what a checkpoint holds, without rendering anything."""
+"""`eqviz info`: what a checkpoint holds, and which filter-op path would render it here."""
 import argparse
 import dataclasses
 import json
 
-HELP = "Show a checkpoint's generator (kind, resolution, latent sizes, parameters) and what else it holds."
+HELP = "Show a checkpoint's generator (kind, resolution, latent sizes, parameters), what else it holds, and the filter-op backend."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,12 +12,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from cuda_ops.backend_status import describe_backend
     from networks import inspect_checkpoint
 
     info = inspect_checkpoint(args.checkpoint)
+    backend = describe_backend()
     if args.json:
         # default=str: training_set_kwargs may hold values JSON has no type for.
-        print(json.dumps(dataclasses.asdict(info), indent=2, default=str))
+        print(json.dumps({**dataclasses.asdict(info), "backend": backend}, indent=2, default=str))
     else:
-        print("\n".join(info.lines()))
+        print("\n".join([*info.lines(), backend]))
     return 0
