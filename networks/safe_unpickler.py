@@ -220,6 +220,12 @@ for _core in ("numpy.core", "numpy._core"):
     _ALLOWED[(f"{_core}.numeric", "_frombuffer")] = _numpy_frombuffer
 
 
+# Globals of checkpoint families eqviz does not read: a precise message instead of "could run code".
+_UNSUPPORTED = {
+    ("tfutil", "Network"): "this is a Progressive GAN TensorFlow pickle, which eqviz does not support",
+}
+
+
 class SafeUnpickler(pickle.Unpickler):
     """Unpickler whose globals come only from `_ALLOWED`; anything else is a CheckpointError."""
 
@@ -227,6 +233,8 @@ class SafeUnpickler(pickle.Unpickler):
         found = _ALLOWED.get((module, name))
         if found is None and module == "torch":
             found = _torch_dtype(name)
+        if (module, name) in _UNSUPPORTED:
+            raise CheckpointError(_UNSUPPORTED[(module, name)])
         if found is None:
             raise CheckpointError(f"the file refers to '{module}.{name}', which no StyleGAN checkpoint needs; "
                                   "refusing to load it because it could run code")

@@ -210,6 +210,12 @@ def test_single_discriminator_pickle_is_not_a_generator(reference_dir, tmp_path)
     assert "'Discriminator' network, not a generator" in load_error(path)
 
 
+def test_progressive_gan_pickle_is_named(tmp_path):
+    # GLOBAL 'tfutil Network', as Progressive GAN's pickles begin; refused before anything is built.
+    path = write(tmp_path, "pggan.pkl", b"\x80\x02ctfutil\nNetwork\nq\x00)\x81q\x01}b.")
+    assert "Progressive GAN" in load_error(path)
+
+
 def test_unknown_network_class(tmp_path):
     net = Persistent("ProgressiveGenerator", {"_init_kwargs": {}, "_modules": {}})
     path = write(tmp_path, "unknown.pkl", dumps({"G_ema": net}))
