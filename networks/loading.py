@@ -46,13 +46,21 @@ class SkippedNetwork:
     class_name: str  # the class it was saved as, e.g. 'Discriminator'
 
 
+@dataclasses.dataclass(frozen=True)
+class GeneratorWeights:
+    """A generator already read as config + state-dict tensors (eqviz's own format)."""
+
+    config: object   # StyleGAN2Config | StyleGAN3Config
+    tensors: dict    # state-dict key -> tensor
+
+
 @dataclasses.dataclass
 class Checkpoint:
     """What a file holds, read but not built: generator entries are still inert data."""
 
     path: Path
     file_format: str                   # a FORMAT_LABELS key
-    generators: dict                   # 'G_ema' / 'G' -> PersistentObject | TFNetwork | (config, tensors)
+    generators: dict                   # 'G_ema' / 'G' -> PersistentObject | TFNetwork | GeneratorWeights
     skipped: list                      # SkippedNetworks
     training_set_kwargs: dict | None   # the dataset settings a training snapshot records
 
@@ -166,7 +174,8 @@ def read_checkpoint(path) -> Checkpoint:
     """Reads any supported file into a Checkpoint without building a network."""
     path = Path(path)
     if sniff_format(path) == "safetensors":
-        return Checkpoint(path, "safetensors", {"G_ema": safe_format.read_generator(path)}, [], None)
+        weights = GeneratorWeights(*safe_format.read_generator(path))
+        return Checkpoint(path, "safetensors", {"G_ema": weights}, [], None)
     with open(path, "rb") as f:
         data = safe_load_pickle(f, str(path))
     return _from_pickle(path, data)
@@ -181,8 +190,8 @@ def _generator_spec(entry, path: Path):
             return (*tf_pickle.generator_spec(entry), tf_pickle.CONSTRUCTOR_BUFFERS)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
-    if isinstance(entry, tuple):
-        return (*entry, None)
+    if isinstance(entry, GeneratorWeights):
+        return entry.config, entry.tensors, None
     raise CheckpointError(f"{path}: the generator entry is a {type(entry).__name__}, not a network")
 
 

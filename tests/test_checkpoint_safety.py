@@ -216,6 +216,11 @@ def test_progressive_gan_pickle_is_named(tmp_path):
     assert "Progressive GAN" in load_error(path)
 
 
+def test_generator_entry_that_is_not_a_network(tmp_path):
+    path = write(tmp_path, "tuple.pkl", pickle.dumps({"G_ema": ({"z_dim": 1}, {})}, protocol=4))
+    assert "generator entry is a tuple, not a network" in load_error(path)
+
+
 def test_unknown_network_class(tmp_path):
     net = Persistent("ProgressiveGenerator", {"_init_kwargs": {}, "_modules": {}})
     path = write(tmp_path, "unknown.pkl", dumps({"G_ema": net}))
