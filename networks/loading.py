@@ -237,7 +237,12 @@ def _build(checkpoint: Checkpoint, which: str) -> torch.nn.Module:
         raise CheckpointError(f"{checkpoint.path} holds no {which} (it has {', '.join(checkpoint.generators)}); "
                               "load G_ema instead")
     config, tensors, constructor_owned = _generator_spec(checkpoint.generators[which], checkpoint.path)
-    G = build_generator(config)
+    try:
+        G = build_generator(config)
+    except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as exc:
+        # The settings come from the file: nonsense there (negative sizes, ...) is the file's fault.
+        raise CheckpointError(f"{checkpoint.path}: cannot build the {config.kind} generator its settings describe "
+                              f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]})") from None
     copy_weights(G, tensors, str(checkpoint.path), constructor_owned)
     return G
 

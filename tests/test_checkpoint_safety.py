@@ -255,6 +255,13 @@ def test_kwargs_that_declare_another_architecture_do_not_fit_the_weights(referen
     assert "do not fit the stylegan2 architecture" in load_error(path)
 
 
+def test_nonsense_settings_are_a_checkpoint_error(reference_dir, tmp_path):
+    G = _sg2_inert(reference_dir)
+    G.state["_init_kwargs"] = dict(G.state["_init_kwargs"], z_dim=-1)
+    path = write(tmp_path, "negative.pkl", dumps({"G_ema": from_inert(G)}))
+    assert "cannot build the stylegan2 generator" in load_error(path)
+
+
 def test_unsupported_generator_kwarg_is_named(reference_dir, tmp_path):
     G = _sg2_inert(reference_dir)
     G.state["_init_kwargs"] = dict(G.state["_init_kwargs"], fancy_new_option=True)
