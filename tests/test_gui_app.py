@@ -1,0 +1,134 @@
+"""The real app in a real window (Xvfb in CI), driven through Dear PyGui's own callbacks.
+
+Every test here needs a display; without one they skip and say how to run them.
+"""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
+                       reason="needs a display: run the tests under `xvfb-run -a python3 -m pytest`"),
+]
+
+
+def _step_until(app, condition, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert app.step(), "the window closed"
+        if condition():
+            return
+    raise AssertionError(f"app did not get there in {timeout} s (status: {app._status})")
+
+
+def _settle(app):
+    """Step until what is on screen is the current state (and a couple of frames drew it)."""
+    _step_until(app, lambda: app.idle and app.last_result is not None)
+    for _ in range(2):
+        app.step()
+
+
+def _fire(tag, value):
+    import dearpygui.dearpygui as dpg
+    dpg.set_value(tag, value)
+    dpg.get_item_callback(tag)(tag, value, None)
+
+
+def _screenshot(app, path):
+    from visualizer.app.panels.capture import save_screenshot
+    saved = []
+    save_screenshot(app, str(path), on_saved=saved.append)
+    _step_until(app, lambda: bool(saved), timeout=10)
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _shown_region(shot):
+    """The main image's pixels in a window screenshot."""
+    import dearpygui.dearpygui as dpg
+    x, y = (int(v) for v in dpg.get_item_rect_min("main_image"))
+    w, h = (int(v) for v in dpg.get_item_rect_size("main_image"))
+    return shot[y:y + h, x:x + w]
+
+
+@pytest.fixture(scope="module")
+def app(reference_dir):
+    from visualizer.app.app import App, AppOptions
+    from visualizer.app.state import AppState
+    state = AppState()
+    state.session.latent_x = 2.0  # a seed with some contrast
+    app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
+    app.start()
+    try:
+        _settle(app)
+        yield app
+    finally:
+        app.shutdown()
+
+
+def test_the_rendered_image_appears_in_the_window(app, tmp_path):
+    shot = _screenshot(app, tmp_path / "shot.png")
+    region = _shown_region(shot)
+    zoom = region.shape[0] // 64
+    assert zoom >= 1 and region.shape[:2] == (64 * zoom, 64 * zoom)
+    centres = region[zoom // 2::zoom, zoom // 2::zoom]
+    np.testing.assert_allclose(centres.astype(int), app.last_result.picture.astype(int), atol=3)
+    assert region.std() > 1.0
+
+
+def test_rotating_changes_the_image(app, tmp_path):
+    before = _shown_region(_screenshot(app, tmp_path / "a.png")).astype(int)
+    _fire("transform_rot", 45.0)
+    _settle(app)
+    after = _shown_region(_screenshot(app, tmp_path / "b.png")).astype(int)
+    assert app.state.session.rotate_deg == 45.0
+    # The reference model's random weights give a picture with a spatial spread of only ~1.4 grey
+    # levels; a rotation moves pixels by about that much, far above the 0 of an unchanged frame.
+    spatial_spread = before.std(axis=(0, 1)).mean()
+    assert np.abs(after - before).mean() > 0.5 * spatial_spread > 0.3
+    _fire("transform_rot", 0.0)
+    _settle(app)
+
+
+def test_untransform_holds_the_picture_still_under_translation(app):
+    def centre():
+        return app.last_result.image[16:48, 16:48, :3].copy()
+
+    base = centre()
+    _fire("transform_tx", 0.125)
+    _settle(app)
+    moved = centre()
+    _fire("transform_untransform", True)
+    _settle(app)
+    held = centre()
+    assert np.abs(held - base).mean() < 0.2 * np.abs(moved - base).mean()
+    _fire("transform_untransform", False)
+    _fire("transform_tx", 0.0)
+    _settle(app)
+
+
+def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
+    import dearpygui.dearpygui as dpg
+    bad = tmp_path / "broken.pkl"
+    bad.write_bytes(b"\x80\x04garbage")
+    _fire("checkpoint_path", str(bad))
+    _step_until(app, lambda: app.loading is None)
+    app.step()
+    status = dpg.get_value("status_line")
+    assert "broken.pkl" in status and "still showing sg3t_64.pkl" in status
+    assert app.model.label == "sg3t_64.pkl"
+
+
+def test_scripted_run_with_a_missing_checkpoint_still_screenshots_and_exits_0(tmp_path):
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run([sys.executable, "-m", "visualizer.cli", "gui", str(tmp_path / "missing.pkl"),
+                           "--screenshot", str(shot), "--exit-after", "2"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    image = np.asarray(Image.open(shot))
+    assert image.shape[0] > 100 and image.shape[1] > 100
