@@ -2,9 +2,10 @@
 
 With up-fold zero insertion only every up-th tap meets a non-zero sample, and with down-fold
 decimation only every down-th output is kept. Splitting the outputs into phases that share one
-pattern of taps turns the whole op into one strided correlation of the *original* samples with
-`phases` short sub-filters (stacked as output channels), followed by an interleave of the phases.
-Separable (1-D) filters get one such pass per axis.
+pattern of taps turns the op into one strided correlation of the *original* samples per phase
+(a short sub-filter each), followed by an interleave of the phases. Separable (1-D) filters get
+one such pass per axis. Every correlation is a depthwise conv with one filter per channel on a
+channels-last tensor, the layout in which oneDNN's depthwise kernels run at memory speed.
 """
 import math
 from dataclasses import dataclass
@@ -14,34 +15,91 @@ import torch.nn.functional as F
 
 from cuda_ops.upfirdn2d import output_size
 
+CHANNELS_LAST_MIN_CHANNELS = 8  # below this the channels-last kernels have too few lanes to fill
+
+
+# ---- Shared helpers (also used by fast_filtered_lrelu) ------------------------------------------------
+def prepare_input(x, b, x_start, x_len, y_start, y_len):
+    """(x + b)[..., y_start : y_start + y_len, x_start : x_start + x_len] in conv layout, zeros outside x.
+
+    One pass over the data: the bias add (or copy) writes straight into the padded buffer.
+    """
+    n, c, h, w = x.shape
+    layout = torch.channels_last if c >= CHANNELS_LAST_MIN_CHANNELS else torch.contiguous_format
+    inside_x = (max(x_start, 0), min(x_start + x_len, w))
+    inside_y = (max(y_start, 0), min(y_start + y_len, h))
+    covered = inside_x == (x_start, x_start + x_len) and inside_y == (y_start, y_start + y_len)
+    if b is None and covered and x.is_contiguous(memory_format=layout):
+        return x[:, :, y_start: y_start + y_len, x_start: x_start + x_len]
+    buf = torch.empty([n, c, y_len, x_len], dtype=x.dtype, device=x.device, memory_format=layout)
+    if not covered:
+        buf.zero_()
+    if inside_x[1] > inside_x[0] and inside_y[1] > inside_y[0]:
+        src = x[:, :, inside_y[0]: inside_y[1], inside_x[0]: inside_x[1]]
+        dst = buf[:, :, inside_y[0] - y_start: inside_y[1] - y_start, inside_x[0] - x_start: inside_x[1] - x_start]
+        if b is None:
+            dst.copy_(src)
+        else:
+            torch.add(src, b.reshape(1, -1, 1, 1), out=dst)
+    return buf
+
+
+def select_taps(f, rows, cols=None):
+    """Sub-filter [len(rows), len(cols)] from correlation taps f; index -1 gives a zero tap.
+
+    1-D f: rows=None selects a row vector [1, len(cols)], cols=None a column [len(rows), 1].
+    """
+    if f.ndim == 1:
+        idx = torch.tensor(rows if rows is not None else cols, dtype=torch.long, device=f.device)
+        taps = torch.cat([f, f.new_zeros(1)])[idx]
+        return taps[:, None] if rows is not None else taps[None, :]
+    padded = F.pad(f, [0, 1, 0, 1])  # row/column -1 reads zeros
+    iy = torch.tensor(rows, dtype=torch.long, device=f.device)
+    ix = torch.tensor(cols, dtype=torch.long, device=f.device)
+    return padded[iy[:, None], ix[None, :]]
+
+
+def depthwise_weight(f, rows, cols, channels):
+    """conv2d weight [C, 1, kh, kw] applying one sub-filter of f to every channel; None if all its taps are zero."""
+    taps = select_taps(f, rows, cols)
+    if not bool((taps != 0).any()):
+        return None
+    return taps.expand(channels, 1, *taps.shape).contiguous()
+
+
+def depthwise(x, weight, stride=(1, 1)):
+    """Correlates every channel of x [N, C, H, W] with its filter in weight [C, 1, kh, kw]."""
+    if weight.shape[2] * weight.shape[3] == 1:  # one tap: a scaled (strided) copy, no conv needed
+        return x[:, :, :: stride[0], :: stride[1]] * weight[:1, 0, 0, 0]
+    return F.conv2d(x, weight, stride=stride, groups=x.shape[1])
+
 
 # ---- Polyphase plan for one axis ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class AxisPlan:
-    """How one axis of upfirdn2d maps onto a strided correlation with `phases` output channels."""
+    """How one axis of upfirdn2d maps onto `phases` strided correlations of the input samples."""
 
     out_len: int  # samples the op produces along this axis
     phases: int  # consecutive outputs that use different taps; the pattern then repeats
     stride: int  # input samples between two outputs of the same phase
-    start: int  # input index (may be negative: zeros) under tap 0 of the first output
-    taps: int  # length of the (zero-aligned) sub-filters
+    start: int  # input index (may be negative: zeros) under tap 0 of every phase's first output
+    taps: int  # length of the zero-aligned sub-filters
     steps: int  # outputs per phase computed (ceil(out_len / phases))
     tap_index: tuple  # per phase: indices into the correlation taps, -1 where the sub-filter is zero
 
 
 def plan_axis(in_len, up, down, pad0, pad1, taps):
-    """Output j takes correlation tap k from zero-inserted position j*down + k - pad0; only multiples of up are samples."""
+    """Output j takes correlation tap k from zero-inserted position j*down + k - pad0; only multiples of up hold samples."""
     out_len = output_size(in_len, up, down, pad0, pad1, taps)
     g = math.gcd(up, down)
     phases, stride = up // g, down // g
-    firsts = []  # per phase: (input index of its first tap, first tap index)
+    firsts = []  # per phase: (input index under its first non-zero tap, that tap's index)
     for j0 in range(phases):
         t0 = j0 * down - pad0
         k0 = (-t0) % up
         firsts.append(((t0 + k0) // up, k0))
     start = min(i0 for i0, _ in firsts)
-    width = max(i0 - start + len(range(k0, taps, up)) for i0, k0 in firsts)
-    width = max(width, 1)
+    width = max(1, max(i0 - start + len(range(k0, taps, up)) for i0, k0 in firsts))
     tap_index = []
     for i0, k0 in firsts:
         row = [-1] * width
@@ -52,37 +110,26 @@ def plan_axis(in_len, up, down, pad0, pad1, taps):
     return AxisPlan(out_len, phases, stride, start, width, steps, tuple(tap_index))
 
 
-def _gather_taps(taps, index_rows):
-    """[phases, width] sub-filters from a 1-D tap vector; index -1 means a zero tap."""
-    idx = torch.tensor(index_rows, dtype=torch.long, device=taps.device)
-    padded = torch.cat([taps, taps.new_zeros(1)])  # index -1 reads the appended zero
-    return padded[idx]
-
-
-def _window(x, dim, start, length):
-    """x[..., start : start + length, ...] along `dim`, reading zeros outside the tensor."""
-    size = x.shape[dim]
-    lo, hi = max(start, 0), min(start + length, size)
-    x = x.narrow(dim, lo, max(hi - lo, 0))
-    before, after = lo - start, start + length - max(hi, lo)
-    if before or after:
-        pad = [0, 0] * (x.ndim - 1 - dim) + [before, after]
-        x = F.pad(x, pad)
-    return x
-
-
-# ---- Correlation kernels ---------------------------------------------------------------------------------
-def _correlate(x, weight, stride):
-    """Correlates every channel of x [N, C, H, W] with each of `phases` filters weight [P, kh, kw] -> [N, C, P, H', W']."""
-    n, c, h, w = x.shape
-    p = weight.shape[0]
-    y = F.conv2d(x.reshape(n * c, 1, h, w), weight[:, None], stride=stride)
-    return y.reshape(n, c, p, y.shape[2], y.shape[3])
+def write_interleaved(out, grid):
+    """Writes a phase grid [py][px] of [N, C, sy, sx] tensors into out, phase (j, i) at out[..., j::py, i::px]."""
+    py, px = len(grid), len(grid[0])
+    for j, row in enumerate(grid):
+        for i, phase in enumerate(row):
+            dst = out[:, :, j::py, i::px]
+            dst.copy_(phase[:, :, : dst.shape[2], : dst.shape[3]])
 
 
 # ---- The op ----------------------------------------------------------------------------------------------
 def upfirdn2d(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
-    """Same arguments as `cuda_ops.upfirdn2d._upfirdn2d_ref` (already parsed and validated)."""
+    """Same arguments as `cuda_ops.upfirdn2d._upfirdn2d_ref` (already parsed and validated).
+
+    Writes into preallocated buffers, which autograd cannot follow: when a gradient is needed
+    the reference runs instead.
+    """
+    if torch.is_grad_enabled() and (x.requires_grad or (f is not None and f.requires_grad)):
+        from cuda_ops.upfirdn2d import _upfirdn2d_ref
+
+        return _upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, flip_filter, gain)
     if f is None:
         f = torch.ones([1, 1], dtype=torch.float32, device=x.device)
     x0, x1, y0, y1 = padding
@@ -90,51 +137,39 @@ def upfirdn2d(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
     if not flip_filter:
         f = f.flip(list(range(f.ndim)))  # correlation taps
     fw, fh = f.shape[-1], f.shape[0]
-    plan_x = plan_axis(x.shape[3], upx, downx, x0, x1, fw)
-    plan_y = plan_axis(x.shape[2], upy, downy, y0, y1, fh)
+    px = plan_axis(x.shape[3], upx, downx, x0, x1, fw)
+    py = plan_axis(x.shape[2], upy, downy, y0, y1, fh)
+    x = prepare_input(x, None, px.start, (px.steps - 1) * px.stride + px.taps,
+                      py.start, (py.steps - 1) * py.stride + py.taps)
     if f.ndim == 1:
-        x = _pass_x(x, _gather_taps(f, plan_x.tap_index), plan_x)
-        return _pass_y(x, _gather_taps(f, plan_y.tap_index), plan_y)
-    return _pass_2d(x, f, plan_x, plan_y)
-
-
-def _pass_x(x, sub, plan):
-    """One polyphase pass along the width; sub [phases, taps]."""
-    n, c, h, _ = x.shape
-    x = _window(x, 3, plan.start, (plan.steps - 1) * plan.stride + plan.taps)
-    y = _correlate(x, sub[:, None, :], (1, plan.stride))  # [N, C, P, H, steps]
-    if plan.phases == 1:
-        y = y.reshape(n, c, h, plan.steps)
+        along_x = [[_phase(x, f, None, t, (1, px.stride)) for t in px.tap_index]]
+        x = assemble(along_x, x.shape[2], px.out_len)
+        grid = [[_phase(x, f, t, None, (py.stride, 1))] for t in py.tap_index]
     else:
-        y = y.permute(0, 1, 3, 4, 2).reshape(n, c, h, plan.steps * plan.phases)
-    return y[..., : plan.out_len]
+        grid = [[_phase(x, f, ty, tx, (py.stride, px.stride)) for tx in px.tap_index]
+                for ty in py.tap_index]
+    return assemble(grid, py.out_len, px.out_len)
 
 
-def _pass_y(x, sub, plan):
-    """One polyphase pass along the height; sub [phases, taps]."""
-    n, c, _, w = x.shape
-    x = _window(x, 2, plan.start, (plan.steps - 1) * plan.stride + plan.taps)
-    y = _correlate(x, sub[:, :, None], (plan.stride, 1))  # [N, C, P, steps, W]
-    if plan.phases == 1:
-        y = y.reshape(n, c, plan.steps, w)
-    else:
-        y = y.transpose(2, 3).reshape(n, c, plan.steps * plan.phases, w)
-    return y[:, :, : plan.out_len]
+def assemble(grid, out_h, out_w):
+    """The interleaved phase grid as one [N, C, out_h, out_w] tensor (the phase itself when there is one)."""
+    first = grid[0][0]
+    if len(grid) * len(grid[0]) == 1 and first.shape[2:] == (out_h, out_w):
+        return first
+    layout = torch.channels_last if first.is_contiguous(memory_format=torch.channels_last) and first.shape[1] > 1 \
+        else torch.contiguous_format
+    out = torch.empty([first.shape[0], first.shape[1], out_h, out_w], dtype=first.dtype, device=first.device,
+                      memory_format=layout)
+    write_interleaved(out, grid)
+    return out
 
 
-def _pass_2d(x, f, plan_x, plan_y):
-    """Both axes at once for a non-separable [fh, fw] filter: phases_y * phases_x sub-filters."""
-    n, c = x.shape[:2]
-    x = _window(x, 3, plan_x.start, (plan_x.steps - 1) * plan_x.stride + plan_x.taps)
-    x = _window(x, 2, plan_y.start, (plan_y.steps - 1) * plan_y.stride + plan_y.taps)
-    ix = torch.tensor(plan_x.tap_index, dtype=torch.long, device=f.device)  # [Px, kw]
-    iy = torch.tensor(plan_y.tap_index, dtype=torch.long, device=f.device)  # [Py, kh]
-    padded = F.pad(f, [0, 1, 0, 1])  # index -1 reads the zero row/column
-    sub = padded[iy[:, None, :, None], ix[None, :, None, :]]  # [Py, Px, kh, kw]
-    py, px = plan_y.phases, plan_x.phases
-    y = _correlate(x, sub.reshape(py * px, plan_y.taps, plan_x.taps), (plan_y.stride, plan_x.stride))
-    sy, sx = y.shape[3], y.shape[4]
-    if py * px > 1:
-        y = y.reshape(n, c, py, px, sy, sx).permute(0, 1, 4, 2, 5, 3)
-    y = y.reshape(n, c, sy * py, sx * px)
-    return y[:, :, : plan_y.out_len, : plan_x.out_len]
+def _phase(x, f, rows, cols, stride):
+    """One output phase: a depthwise correlation, or zeros where the phase meets no taps at all."""
+    weight = depthwise_weight(f, rows, cols, x.shape[1])
+    if weight is None:
+        kh, kw = len(rows) if rows is not None else 1, len(cols) if cols is not None else 1
+        h = (x.shape[2] - kh) // stride[0] + 1
+        w = (x.shape[3] - kw) // stride[1] + 1
+        return x.new_zeros([x.shape[0], x.shape[1], h, w])
+    return depthwise(x, weight, stride)
