@@ -255,6 +255,7 @@ def test_kwargs_that_declare_another_architecture_do_not_fit_the_weights(referen
     assert "do not fit the stylegan2 architecture" in load_error(path)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt")
 def test_nonsense_settings_are_a_checkpoint_error(reference_dir, tmp_path):
     G = _sg2_inert(reference_dir)
     G.state["_init_kwargs"] = dict(G.state["_init_kwargs"], z_dim=-1)
