@@ -15,6 +15,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from networks.errors import CheckpointError
 
 KINDS = ("stylegan2", "stylegan3-t", "stylegan3-r")
@@ -33,6 +35,9 @@ class MappingConfig:
     activation: str = "lrelu"               # activation of every layer
     lr_multiplier: float = 0.01             # equalized-lr gain of every layer
     w_avg_beta: float | None = 0.998        # None = the model tracks no w_avg (no truncation possible)
+
+    def __post_init__(self):
+        _make_plain(self)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class StyleGAN2Config:
     activation: str = "lrelu"               # activation of the synthesis layers
 
     def __post_init__(self):
+        _make_plain(self)
         object.__setattr__(self, "resample_filter", tuple(self.resample_filter))
         if isinstance(self.mapping, Mapping):
             object.__setattr__(self, "mapping", MappingConfig(**self.mapping))
@@ -102,6 +108,7 @@ class StyleGAN3Config:
     magnitude_ema_beta: float = 0.999       # decay of the input-magnitude EMA (training only)
 
     def __post_init__(self):
+        _make_plain(self)
         if isinstance(self.mapping, Mapping):
             object.__setattr__(self, "mapping", MappingConfig(**self.mapping))
 
@@ -116,6 +123,16 @@ class StyleGAN3Config:
 
 
 GeneratorConfig = StyleGAN2Config | StyleGAN3Config
+
+
+def _make_plain(config) -> None:
+    """Numpy scalars (as unpickled kwargs may hold) become Python numbers, so to_dict() is JSON-safe."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, (np.generic, np.ndarray)):
+            object.__setattr__(config, f.name, value.tolist())
+        elif isinstance(value, (list, tuple)):
+            object.__setattr__(config, f.name, [v.item() if isinstance(v, np.generic) else v for v in value])
 
 # ---- NVIDIA's kwargs, per dialect, with the class defaults that apply when a kwarg is absent -------
 _COMMON_KEYS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")

@@ -375,6 +375,15 @@ def test_channel_base_as_integer_float_or_fmaps_fraction(given, expected):
     assert config_from_init_kwargs("stylegan2", kwargs).channel_base == expected
 
 
+def test_numpy_values_in_kwargs_become_json_safe_python_numbers():
+    kwargs = {**ADA_KWARGS, "z_dim": np.int64(512), "mapping_kwargs": dict(num_layers=np.int64(8)),
+              "synthesis_kwargs": dict(channel_base=np.int64(16384), resample_filter=np.array([1, 3, 3, 1]),
+                                       conv_clamp=np.float32(256))}
+    config = config_from_init_kwargs("stylegan2", kwargs)
+    assert json.loads(json.dumps(config.to_dict()))["resample_filter"] == [1, 3, 3, 1]
+    assert type(config.z_dim) is int and type(config.mapping.num_layers) is int and type(config.conv_clamp) is float
+
+
 def test_stylegan2_architecture_resample_filter_and_layer_kwargs_are_kept():
     kwargs = {**ADA_KWARGS, "synthesis_kwargs": dict(architecture="resnet", resample_filter=[1, 2, 1], use_noise=False,
                                                      fp16_channels_last=True)}
