@@ -66,7 +66,8 @@ def high_frequency_energy(img: torch.Tensor, cutoff: float = 0.25) -> float:
     fy = torch.fft.fftfreq(img.shape[-2], dtype=torch.float64).view(-1, 1)
     fx = torch.fft.fftfreq(img.shape[-1], dtype=torch.float64).view(1, -1)
     high = (fx**2 + fy**2).sqrt() > cutoff
-    return float((spectrum.abs() ** 2 * high).sum() / img[0].numel() ** 2)
+    pixels = img[0].numel()
+    return float((spectrum.abs() ** 2 * high).sum() / (pixels * pixels * img.shape[0]))  # mean over pixels and channels
 
 
 @torch.no_grad()
