@@ -12,6 +12,7 @@ import io
 import pickle
 import re
 import struct
+import types
 
 import numpy as np
 import torch
@@ -22,7 +23,15 @@ from networks.errors import CheckpointError
 # ---------------------------------------------------------------------------------------------
 # Inert stand-ins for the classes real checkpoints name.
 
-class EasyDict(dict):
+class _Sealed(type):
+    """Metaclass of the classes a pickle can name: pickle's BUILD may setattr on any object it
+    holds, so without this a file could rewrite our classes for the rest of the process."""
+
+    def __setattr__(cls, name, value):
+        raise CheckpointError(f"the file tries to modify eqviz's {cls.__name__} class; refusing to load it")
+
+
+class EasyDict(dict, metaclass=_Sealed):
     """dnnlib's EasyDict (a dict with attribute access); its keys stay plain dict items."""
 
     def __getattr__(self, name):
@@ -72,7 +81,7 @@ class PersistentObject:
         return out
 
 
-class TFNetwork:
+class TFNetwork(metaclass=_Sealed):
     """dnnlib.tflib's Network from a legacy TensorFlow pickle: keeps the saved state, runs nothing."""
 
     def __init__(self):
@@ -195,6 +204,22 @@ def _torch_dtype(name: str):
     return value if isinstance(value, torch.dtype) else None
 
 
+class _SealedFunction:
+    """One of our reconstruct functions as the unpickler hands it out: callable, but BUILD cannot
+    change its defaults or attributes (a plain function would let it)."""
+
+    __slots__ = ("_function",)
+
+    def __init__(self, function):
+        object.__setattr__(self, "_function", function)
+
+    def __call__(self, *args):
+        return self._function(*args)
+
+    def __setattr__(self, name, value):
+        raise CheckpointError(f"the file tries to modify eqviz's {self._function.__name__}; refusing to load it")
+
+
 # (module, name) -> what the unpickler hands back. numpy 1.x wrote `numpy.core.*`, numpy 2.x writes
 # `numpy._core.*`: both mean the same functions.
 _ALLOWED = {
@@ -218,6 +243,8 @@ for _core in ("numpy.core", "numpy._core"):
     _ALLOWED[(f"{_core}.multiarray", "_reconstruct")] = _numpy_reconstruct
     _ALLOWED[(f"{_core}.multiarray", "scalar")] = _numpy_scalar
     _ALLOWED[(f"{_core}.numeric", "_frombuffer")] = _numpy_frombuffer
+_ALLOWED = {key: _SealedFunction(value) if isinstance(value, types.FunctionType) else value
+            for key, value in _ALLOWED.items()}
 
 
 # Globals of checkpoint families eqviz does not read: a precise message instead of "could run code".

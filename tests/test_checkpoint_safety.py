@@ -153,6 +153,21 @@ def test_backward_hooks_on_a_tensor_are_refused(tmp_path):
     assert "hooks" in load_error(path)
 
 
+def test_pickle_cannot_rewrite_our_classes_or_functions(tmp_path):
+    from networks import safe_unpickler
+
+    # BUILD with slot state setattr()s onto whatever object is on the stack: here our EasyDict class
+    # and our tensor-rebuild function. Both must refuse and stay as they were.
+    for module, name, attr in [(b"dnnlib.util", b"EasyDict", b"__getattr__"),
+                               (b"torch._utils", b"_rebuild_tensor_v2", b"__defaults__")]:
+        data = (b"\x80\x02c" + module + b"\n" + name + b"\nN}X" + len(attr).to_bytes(4, "little") + attr
+                + b"N" + b"s\x86b.")
+        path = write(tmp_path, "build.pkl", data)
+        assert "tries to modify eqviz's" in load_error(path)
+    assert safe_unpickler.EasyDict.__getattr__ is not None
+    assert safe_unpickler._rebuild_tensor.__defaults__ == (False, None, None)
+
+
 # ---- damaged and wrong files --------------------------------------------------------------------
 
 def test_truncated_reference_pickle_says_truncated(reference_dir, tmp_path):
