@@ -3,9 +3,12 @@
 Its weights are random (nothing was trained), drawn so the picture is not flat: the reference
 models' recipe (style-affine biases around 1, a non-trivial learned input rotation/translation,
 magnitude EMAs in [0.5, 2]) at 256 px with few channels, so a 2-core CPU renders it interactively.
-The app labels it "demo (random weights)". Run: python3 assets/make_demo_checkpoint.py
+Random weights leave a picture with little contrast, so the output scale (a plain multiplier
+after the last layer; equivariance does not depend on it) is set to give a spatial spread of about
+TARGET_SPREAD. The app labels it "demo (random weights)". Run: python3 assets/make_demo_checkpoint.py
 """
 import argparse
+import dataclasses
 import re
 import time
 import zlib
@@ -27,9 +30,12 @@ CONFIG = StyleGAN3Config(
     img_resolution=256,
     img_channels=3,
     mapping=MappingConfig(num_layers=2),
-    channel_base=1024,         # NVIDIA's 256-px config uses 32768; this keeps CPU frames fast
-    channel_max=16,            # every layer narrow: the cost is the filtered-lrelu resampling
+    channel_base=4096,         # NVIDIA's 256-px config uses 32768 / 512; narrow layers keep CPU frames fast
+    channel_max=8,
+    num_layers=6,              # NVIDIA uses 14; fewer layers cost less and keep more structure with random weights
 )
+TARGET_SPREAD = 0.25           # mean per-channel spatial standard deviation of the image
+CALIBRATION_SEEDS = range(4)
 
 # (key pattern, distribution) in the reference recipe's terms: ("normal", loc, scale) or ("uniform", low, high).
 # Keys the constructor designs (filters, transform, Fourier freqs/phases) are left as built.
@@ -57,15 +63,32 @@ def draw(key: str, shape, dist) -> torch.Tensor:
     return torch.from_numpy(np.asarray(value, dtype=np.float32).reshape(shape))
 
 
-def make_generator() -> torch.nn.Module:
+def _build(config: StyleGAN3Config) -> torch.nn.Module:
     torch.manual_seed(0)  # the constructor's Fourier features
-    G = build_generator(CONFIG).eval().requires_grad_(False)
-    state = G.state_dict()
-    for key, tensor in state.items():
+    G = build_generator(config).eval().requires_grad_(False)
+    for key, tensor in G.state_dict().items():
         dist = next((d for pattern, d in RECIPE if re.fullmatch(pattern, key)), None)
         if dist is not None:
             tensor.copy_(draw(key, tuple(tensor.shape), dist))
+    # The ToRGB bias is added before the output scale: zero keeps the colours centred once scaled.
+    torgb = [name for name, _ in G.synthesis.named_children() if name.startswith("L")][-1]
+    G.synthesis.get_submodule(torgb).bias.zero_()
     return G
+
+
+@torch.no_grad()
+def spatial_spread(G) -> float:
+    spreads = []
+    for seed in CALIBRATION_SEEDS:
+        z = torch.from_numpy(np.random.RandomState(seed).randn(1, G.z_dim)).float()
+        spreads.append(float(G(z, None).std(dim=(2, 3)).mean()))
+    return float(np.mean(spreads))
+
+
+def make_generator() -> torch.nn.Module:
+    G = _build(CONFIG)
+    scale = CONFIG.output_scale * TARGET_SPREAD / spatial_spread(G)
+    return _build(dataclasses.replace(CONFIG, output_scale=float(scale)))
 
 
 def main() -> None:
