@@ -190,6 +190,8 @@ def _generator_spec(entry, path: Path):
             return (*tf_pickle.generator_spec(entry), tf_pickle.CONSTRUCTOR_BUFFERS)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
+    except RecursionError:  # a pickle can make a module its own sub-module
+        raise CheckpointError(f"{path}: the generator's sub-modules form a loop; the file is damaged or crafted") from None
     if isinstance(entry, GeneratorWeights):
         return entry.config, entry.tensors, None
     raise CheckpointError(f"{path}: the generator entry is a {type(entry).__name__}, not a network")

@@ -236,6 +236,19 @@ def test_generator_entry_that_is_not_a_network(tmp_path):
     assert "generator entry is a tuple, not a network" in load_error(path)
 
 
+class SelfContaining(Persistent):
+    """A persistent Generator whose state, applied after it exists (BUILD), lists itself as a sub-module."""
+
+    def __reduce__(self):
+        func, args = super().__reduce__()
+        return func, args, {"state": {**self.state, "_modules": {"synthesis": self}}}
+
+
+def test_generator_that_contains_itself_is_refused(tmp_path):
+    G = SelfContaining("Generator", {"_init_kwargs": {}, "_modules": {}})
+    assert "form a loop" in load_error(write(tmp_path, "loop.pkl", dumps({"G_ema": G})))
+
+
 def test_unknown_network_class(tmp_path):
     net = Persistent("ProgressiveGenerator", {"_init_kwargs": {}, "_modules": {}})
     path = write(tmp_path, "unknown.pkl", dumps({"G_ema": net}))
