@@ -62,8 +62,8 @@ def _validate(args) -> tuple:
 class ProgressBar:
     """One self-rewriting stderr line: bar, samples done, elapsed time and ETA."""
 
-    def __init__(self, label: str, stream=sys.stderr, width: int = 30):
-        self.label, self.stream, self.width = label, stream, width
+    def __init__(self, label: str, stream=None, width: int = 30):
+        self.label, self.stream, self.width = label, stream or sys.stderr, width
         self.start = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:
