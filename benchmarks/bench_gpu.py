@@ -4,7 +4,8 @@ Two tables: every filtered_lrelu call of a 1024^2 StyleGAN3-R / -T synthesis at 
 and whole mapping + synthesis for StyleGAN2 (config-f), StyleGAN3-T and StyleGAN3-R at 256^2
 and 1024^2, batch 1 and 8, at NVIDIA's real capacities (random weights; float32 throughout,
 num_fp16_res=0, because the kernels are float32). Each number is the median of CUDA-event
-timings after warm-up; peak memory is torch's max allocated during the timed runs.
+timings after warm-up; peak memory is torch's max allocated during the timed runs (after the
+warm-up, so cuDNN's one-off algorithm search is not counted).
 
     python3 benchmarks/bench_gpu.py [--quick] [--json out.json]
 """
@@ -102,9 +103,13 @@ def bench_synthesis(kind, resolution, batch, device, rows):
     with torch.no_grad():
         for impl in ("cuda", "fast"):
             with dispatch.default_impl(impl):
+                def run():
+                    return G.synthesis(G.mapping(z, c), noise_mode="const")
+
+                run()  # warm-up first: cuDNN's algorithm search allocates far more than a forward pass
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats(device)
-                row[f"{impl}_ms"] = time_ms(lambda: G.synthesis(G.mapping(z, c), noise_mode="const"))
+                row[f"{impl}_ms"] = time_ms(run, warmup=1)
                 row[f"{impl}_peak_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
     rows.append(row)
     print(f"  {row['model']:16s} batch {batch}: cuda {row['cuda_ms']:9.2f} ms ({row['cuda_peak_mib']:7.0f} MiB)  "

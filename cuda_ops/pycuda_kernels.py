@@ -231,7 +231,7 @@ _functions_lock = threading.Lock()
 
 def _function(module, name, generic_name):
     """The kernel `name`, or the generic one (with one warning) if the module lacks it."""
-    key = (id(module), name)
+    key = (module, name)  # the module itself, not its id: a reloaded module must not hit stale entries
     with _functions_lock:
         if key not in _functions:
             try:
@@ -246,7 +246,7 @@ def _function(module, name, generic_name):
 
 
 def _function_unlocked(module, name):
-    key = (id(module), name)
+    key = (module, name)
     if key not in _functions:
         _functions[key] = module.get_function(name)
     return _functions[key]

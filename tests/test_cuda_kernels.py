@@ -5,6 +5,7 @@ Skipped cleanly without a CUDA GPU or pycuda.
 """
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -201,6 +202,31 @@ def test_filtered_lrelu_without_filters_is_bias_act(kernels):
     assert_close_to_scale(y, ref, "ToRGB-like filtered_lrelu")
 
 
+def test_nvcc_builds_the_kernels_when_the_fatbin_is_unusable(kernels, tmp_path, monkeypatch):
+    from cuda_ops import backend_status
+
+    if shutil.which("nvcc") is None:
+        pytest.skip("nvcc not on PATH")
+    broken = tmp_path / "broken.fatbin"
+    broken.write_bytes(b"not a fatbin")
+    monkeypatch.setattr(backend_status, "FATBIN", broken)
+    monkeypatch.setattr(backend_status, "NVCC_CACHE_DIR", tmp_path / "cache")
+    backend_status.clear_cache()
+    try:
+        with pytest.warns(RuntimeWarning, match="fatbin unusable"):
+            backend = backend_status.resolve(DEV)
+        assert backend.kind == "nvcc", backend.describe()
+        rng = np.random.default_rng(9)
+        x = torch.from_numpy(rng.standard_normal((1, 4, 30, 30)).astype(np.float32))
+        fu = torch.from_numpy(rng.standard_normal(12).astype(np.float32))
+        fd = torch.from_numpy(rng.standard_normal((12, 12)).astype(np.float32))
+        args = (2, 2, [11, 10, 11, 10], math.sqrt(2), 0.2, 256.0, False)
+        y = kernels.filtered_lrelu(x.to(DEV), fu.to(DEV), fd.to(DEV), None, *args)
+        assert_close_to_scale(y, textbook_filtered_lrelu(x, fu, fd, None, *args), "nvcc-built filtered_lrelu")
+    finally:
+        backend_status.clear_cache()
+
+
 # ---- NVIDIA's goldens through the public ops with impl='cuda' ---------------------------------
 
 def test_ops_goldens_with_cuda_impl(kernels, reference_dir):
@@ -270,8 +296,15 @@ def test_launch_from_a_side_stream_is_ordered(kernels):
 
 # ---- Whole generators -------------------------------------------------------------------------
 
+@pytest.fixture
+def exact_float32(monkeypatch):
+    """No TF32 in convolutions and matmuls, so differences come from the filter ops alone."""
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+
+
 @pytest.mark.parametrize("model", ["sg3t_64", "sg3r_64", "sg2_64"])
-def test_whole_generator_with_kernels_matches_without(kernels, reference_dir, monkeypatch, model):
+def test_whole_generator_with_kernels_matches_without(kernels, reference_dir, monkeypatch, exact_float32, model):
     from cuda_ops.dispatch import default_impl
     from networks import load_generator
 
@@ -293,3 +326,25 @@ def test_whole_generator_with_kernels_matches_without(kernels, reference_dir, mo
     print(f"{model}: {counts['cuda']} kernel launches; whole-generator max abs diff cuda vs fast = {err:.3g} "
           f"(scale {scale:.3g})")
     assert err <= 1e-4 * scale
+
+
+@pytest.mark.parametrize("model", ["sg3t_64", "sg2_64"])
+def test_synthesis_with_kernels_matches_nvidia_render_goldens(kernels, reference_dir, exact_float32, model):
+    from cuda_ops.dispatch import default_impl
+    from networks import load_generator
+
+    golden = np.load(reference_dir / "golden" / f"{model}_render.npz")
+    G = load_generator(reference_dir / "pkl" / f"{model}.pkl", device=DEV)
+    worst = 0.0
+    for i in range(len(golden["seed"])):
+        if G.supports_input_transform:
+            G.synthesis.input.transform.copy_(torch.from_numpy(golden["transform"][i]))
+        ws = torch.from_numpy(golden["ws"][i:i + 1]).to(DEV)
+        with default_impl("cuda"):
+            img = G.synthesis(ws, noise_mode=str(golden["noise_mode"][i]))
+        ref = torch.from_numpy(golden["img"][i:i + 1]).double()
+        scale = max(1.0, ref.abs().max().item())
+        err = (img.double().cpu() - ref).abs().max().item()
+        worst = max(worst, err / scale)
+        assert err <= 1e-4 * scale, f"case {i}: max abs err {err:.3g}"
+    print(f"{model}: synthesis with kernels vs NVIDIA goldens, worst max abs err / scale = {worst:.3g}")
