@@ -67,7 +67,8 @@ class StyleGAN2Config:
         if isinstance(self.mapping, Mapping):
             object.__setattr__(self, "mapping", MappingConfig(**self.mapping))
         if self.architecture not in ("orig", "skip", "resnet"):
-            raise CheckpointError(f"Unknown StyleGAN2 architecture {self.architecture!r}; expected 'orig', 'skip' or 'resnet'.")
+            raise CheckpointError(f"Unknown StyleGAN2 architecture {self.architecture!r}; "
+                                  "expected 'orig', 'skip' or 'resnet'.")
         if self.img_resolution < 4 or self.img_resolution & (self.img_resolution - 1):
             raise CheckpointError(f"StyleGAN2 img_resolution must be a power of two >= 4, got {self.img_resolution}.")
 
@@ -163,7 +164,8 @@ def config_from_init_kwargs(kind: str, init_kwargs: Mapping) -> GeneratorConfig:
     kwargs = dict(init_kwargs)
     missing = [k for k in _COMMON_KEYS if k not in kwargs]
     if missing:
-        raise CheckpointError(f"The checkpoint's Generator kwargs lack {', '.join(missing)}; it is not a StyleGAN generator.")
+        raise CheckpointError(f"The checkpoint's Generator kwargs lack {', '.join(missing)}; "
+                              "it is not a StyleGAN generator.")
     common = {k: int(kwargs.pop(k)) for k in _COMMON_KEYS}
     mapping_kwargs = dict(kwargs.pop("mapping_kwargs", None) or {})
     if kind == "stylegan2":
@@ -171,7 +173,8 @@ def config_from_init_kwargs(kind: str, init_kwargs: Mapping) -> GeneratorConfig:
     if kind in ("stylegan3", "stylegan3-t", "stylegan3-r"):
         config = _stylegan3_config(common, mapping_kwargs, kwargs)
         if kind != "stylegan3" and kind != config.kind:
-            raise CheckpointError(f"The checkpoint is labelled {kind} but its kwargs describe a {config.kind} generator.")
+            raise CheckpointError(f"The checkpoint is labelled {kind} but its kwargs describe a "
+                                  f"{config.kind} generator.")
         return config
     raise CheckpointError(f"Unknown generator kind {kind!r}; expected 'stylegan2' or 'stylegan3'.")
 
@@ -182,11 +185,13 @@ def config_from_dict(d: Mapping) -> GeneratorConfig:
     kind = d.pop("kind", None)
     cls = StyleGAN2Config if kind == "stylegan2" else StyleGAN3Config if kind in KINDS else None
     if cls is None:
-        raise CheckpointError(f"Unknown generator kind {kind!r} in the saved config; expected one of {', '.join(KINDS)}.")
+        raise CheckpointError(f"Unknown generator kind {kind!r} in the saved config; "
+                              f"expected one of {', '.join(KINDS)}.")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
-        raise CheckpointError(f"The saved {kind} config has unknown field {unknown[0]!r}; it was written by a newer eqviz.")
+        raise CheckpointError(f"The saved {kind} config has unknown field {unknown[0]!r}; "
+                              "it was written by a newer eqviz.")
     config = cls(**d)
     if config.kind != kind:
         raise CheckpointError(f"The saved config says {kind} but its fields describe a {config.kind} generator.")

@@ -18,7 +18,7 @@ NOISE_MODES = ("const", "random", "none")
 
 
 class SynthesisLayer(torch.nn.Module):
-    """Modulated 3x3 conv (optionally 2x upsampling) + noise + bias + activation."""
+    """Modulated conv (2x upsampling in a block's first layer) + noise + bias + activation."""
 
     def __init__(self,
                  in_channels: int,              # input feature channels
@@ -57,7 +57,8 @@ class SynthesisLayer(torch.nn.Module):
         styles = self.affine(w)  # [N, C_in]
         noise = None
         if self.use_noise and noise_mode == "random":
-            noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device) * self.noise_strength
+            noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device)
+            noise = noise * self.noise_strength  # [N, 1, R, R]
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength  # [R, R], same for every sample and channel
         # NVIDIA correlates at up=1 (faster) and convolves when upsampling; the weights assume both.

@@ -172,7 +172,8 @@ class SynthesisLayer(torch.nn.Module):
         self.out_size = g.out_size
         self.in_sampling_rate = g.in_sampling_rate
         self.out_sampling_rate = g.out_sampling_rate
-        self.tmp_sampling_rate = max(g.in_sampling_rate, g.out_sampling_rate) * (1 if g.is_torgb else config.lrelu_upsampling)
+        oversampling = 1 if g.is_torgb else config.lrelu_upsampling
+        self.tmp_sampling_rate = max(g.in_sampling_rate, g.out_sampling_rate) * oversampling
         self.in_cutoff = g.in_cutoff
         self.out_cutoff = g.out_cutoff
         self.in_half_width = g.in_half_width
@@ -182,7 +183,8 @@ class SynthesisLayer(torch.nn.Module):
         self.magnitude_ema_beta = config.magnitude_ema_beta
 
         self.affine = FullyConnectedLayer(w_dim, self.in_channels, bias_init=1)
-        self.weight = torch.nn.Parameter(torch.randn([self.out_channels, self.in_channels, self.conv_kernel, self.conv_kernel]))
+        k = self.conv_kernel
+        self.weight = torch.nn.Parameter(torch.randn([self.out_channels, self.in_channels, k, k]))
         self.bias = torch.nn.Parameter(torch.zeros([self.out_channels]))
         self.register_buffer("magnitude_ema", torch.ones([]))  # mean square of the input seen in training
 
