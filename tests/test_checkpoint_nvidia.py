@@ -138,3 +138,14 @@ def test_inspect_counts_parameters_like_nvidia(reference_dir, model, params):
     assert info.param_count == params
     assert info.supports_input_transform == (model != "sg2_64")
     assert info.num_ws == (10 if model == "sg2_64" else 16)
+
+
+def test_unknown_which_is_a_clear_error(reference_dir):
+    with pytest.raises(networks.EqvizError, match="which must be 'G_ema' or 'G'"):
+        networks.load_generator(pkl(reference_dir, "sg2_64"), which="D")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error(reference_dir):
+    with pytest.raises(networks.EqvizError, match="no CUDA GPU"):
+        networks.load_generator(pkl(reference_dir, "sg2_64"), device="cuda")
