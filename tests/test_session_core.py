@@ -90,3 +90,52 @@ def test_atomic_output_refuses_to_overwrite_unless_asked(tmp_path):
     from PIL import Image
     assert np.asarray(Image.open(target))[0, 0, 0] == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+# ---- session_ws / render_session on NVIDIA's reference generator ---------------------------------
+@pytest.fixture(scope="module")
+def sg3t(reference_dir):
+    import networks
+    return networks.load_generator(reference_dir / "pkl" / "sg3t_64.pkl")
+
+
+def test_plain_session_renders_nvidias_golden_frame(sg3t, sg3t_golden):
+    from visualizer.latents import session_ws
+    from visualizer.rendering import render_session
+    i = 3  # seed 3, psi 1, cutoff 4, translated and rotated
+    s = Session(latent_x=float(sg3t_golden["seed"][i]), psi=float(sg3t_golden["psi"][i]), cutoff=4,
+                translate=tuple(sg3t_golden["translate"][i]), rotate_deg=float(sg3t_golden["rotate_deg"][i]))
+    assert torch.equal(session_ws(sg3t, s), torch.from_numpy(sg3t_golden["ws"][i:i + 1]))
+    img = render_session(sg3t, s)[0].numpy()
+    ref = sg3t_golden["img"][i]
+    assert np.abs(img - ref).max() / np.abs(ref).max() < 1e-4
+
+
+def test_fractional_seed_blends_the_neighbours_ws_and_truncates_after(sg3t):
+    from visualizer.latents import seed_ws, session_ws
+    got = session_ws(sg3t, Session(latent_x=4.25, latent_y=1.0, psi=0.5))
+    w4, w5 = seed_ws(sg3t, 104), seed_ws(sg3t, 105)
+    blended = 0.75 * w4 + 0.25 * w5
+    expected = sg3t.mapping.w_avg.lerp(blended, 0.5)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_interpolation_endpoints_and_style_mixing(sg3t):
+    from visualizer.latents import seed_ws, session_ws
+    for space in ("w", "z"):
+        at_b = session_ws(sg3t, Session(latent_x=1, seed_b=2, interp_t=1.0, interp_space=space))
+        assert torch.allclose(at_b, seed_ws(sg3t, 2), atol=1e-5)
+    mixed = session_ws(sg3t, Session(latent_x=1, mix_seed=2, mix_range=(4, 16)))
+    assert torch.equal(mixed[:, :4], seed_ws(sg3t, 1)[:, :4])
+    assert torch.equal(mixed[:, 4:], seed_ws(sg3t, 2)[:, 4:])
+
+
+def test_w_file_from_the_projector_replaces_the_seed(sg3t, tmp_path):
+    from visualizer.latents import seed_ws, session_ws
+    w = seed_ws(sg3t, 7).numpy()
+    np.savez(tmp_path / "projected_w.npz", w=w)
+    got = session_ws(sg3t, Session(latent_x=0, w_path=str(tmp_path / "projected_w.npz")))
+    assert np.array_equal(got.numpy(), w)
+    np.save(tmp_path / "bad.npy", np.zeros((1, 3, 5), np.float32))
+    with pytest.raises(EqvizError, match="wants"):
+        session_ws(sg3t, Session(w_path=str(tmp_path / "bad.npy")))
