@@ -7,7 +7,7 @@ import torch
 
 from cuda_ops.bias_act import bias_act
 from cuda_ops.filtered_lrelu import filtered_lrelu
-from cuda_ops.upfirdn2d import downsample2d, filter2d, upfirdn2d, upsample2d
+from cuda_ops.upfirdn2d import downsample2d, filter2d, setup_filter, upfirdn2d, upsample2d
 
 OPS = {
     "upfirdn2d": upfirdn2d,
@@ -70,3 +70,39 @@ def test_fast_path_keeps_autograd_working(golden):
     g_fast, = torch.autograd.grad(y_fast.square().sum(), x)
     g_ref, = torch.autograd.grad(y_ref.square().sum(), x)
     torch.testing.assert_close(g_fast, g_ref, rtol=1e-5, atol=1e-5 * g_ref.abs().max().item())
+
+
+# ---- Argument checks: early, with the offending value in the message -------------------------------------
+@pytest.mark.parametrize("call, message", [
+    (lambda: upfirdn2d(torch.zeros(3, 8, 8), None), r"4-D \[N, C, H, W\], got shape \(3, 8, 8\)"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8, dtype=torch.int32), None), "floating-point tensor, got torch.int32"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8), torch.ones(2, 2, 2)), r"got shape \(2, 2, 2\)"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8), torch.ones(4, dtype=torch.float64)), "float32.*torch.float64"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8), None, up=0), r"ints >= 1, got \[0, 0\]"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8), None, down=[2, 0]), r"ints >= 1, got \[2, 0\]"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8), None, padding=[1, 2, 3]), r"got \[1, 2, 3\]"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8), torch.ones(4), padding=-3), "output would be empty"),
+    (lambda: upfirdn2d(torch.zeros(1, 1, 8, 8), None, impl="gpu"), "impl must be one of"),
+    (lambda: bias_act(torch.zeros(2, 5), torch.zeros(4)), r"length x.shape\[1\] = 5, got \(4,\)"),
+    (lambda: bias_act(torch.zeros(2, 5), act="gelu"), "act must be one of.*'gelu'"),
+    (lambda: bias_act(torch.zeros(2, 5), clamp=-1), "clamp must be >= 0 or None, got -1.0"),
+    (lambda: filtered_lrelu(torch.zeros(1, 3, 8, 8), up=0), "up must be an int >= 1, got 0"),
+    (lambda: filtered_lrelu(torch.zeros(1, 3, 8, 8), b=torch.zeros(2)), r"length C = 3, got \(2,\)"),
+    (lambda: filtered_lrelu(torch.zeros(1, 3, 8, 8), fu=torch.ones(1, 2, 3)), r"fu must be .* got shape \(1, 2, 3\)"),
+])
+def test_bad_arguments_are_rejected_with_the_value(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_setup_filter_normalises_and_expands_short_filters():
+    f = setup_filter([1, 3, 3, 1])
+    assert f.shape == (4, 4) and f.dtype == torch.float32
+    assert f.sum().item() == pytest.approx(1.0)
+    assert f[1, 2].item() == 9 / 64
+
+
+def test_setup_filter_keeps_long_filters_separable_and_applies_gain():
+    f = setup_filter(torch.ones(12), gain=4)
+    assert f.shape == (12,)
+    assert f.sum().item() == pytest.approx(2.0)  # a separable filter carries sqrt(gain) per pass
