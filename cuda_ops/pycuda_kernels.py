@@ -20,6 +20,9 @@ import torch
 from cuda_ops import backend_status, cuda_context
 from cuda_ops.kernel_params import BIAS_ACT_PARAMS, FILTERED_LRELU_PARAMS, UPFIRDN2D_PARAMS, pack
 
+# Half-precision layers run the float32 kernels on upcast copies and get the result cast back:
+# NVIDIA's half kernels likewise compute in float32 between loading and storing.
+HALF_DTYPES = (torch.float16, torch.bfloat16)
 BLOCK = 256                       # threads per block; kernels are built with __launch_bounds__(256)
 SHARED_MEMORY_LIMIT = 48 * 1024   # the default dynamic limit on every supported GPU
 TILE_SIZES = (32, 16, 8)          # output tile edges to try, largest first
@@ -71,7 +74,9 @@ def available(device) -> bool:
 
 
 def upfirdn2d(x, f, up, down, padding, flip_filter, gain):
-    """upfirdn2d on the GPU; x [N, C, H, W] float32, f float32 [taps] / [fh, fw] or None."""
+    """upfirdn2d on the GPU; x [N, C, H, W] float32 (or half), f float32 [taps] / [fh, fw] or None."""
+    if x.dtype in HALF_DTYPES:
+        return upfirdn2d(x.float(), f, up, down, padding, flip_filter, gain).to(x.dtype)
     try:
         module = _kernels_for(x)
         _check_image(x, "x")
@@ -82,7 +87,10 @@ def upfirdn2d(x, f, up, down, padding, flip_filter, gain):
 
 
 def bias_act(x, b, dim, act, alpha, gain, clamp):
-    """bias_act on the GPU; x float32 of any shape, b float32 [x.shape[dim]] or None."""
+    """bias_act on the GPU; x float32 (or half) of any shape, b [x.shape[dim]] of x's dtype or None."""
+    if x.dtype in HALF_DTYPES:
+        b = None if b is None else b.float()
+        return bias_act(x.float(), b, dim, act, alpha, gain, clamp).to(x.dtype)
     try:
         module = _kernels_for(x)
         _check_tensor(x, "x")
@@ -96,6 +104,9 @@ def bias_act(x, b, dim, act, alpha, gain, clamp):
 
 def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
     """filtered_lrelu on the GPU, fused into one kernel when its tile fits in shared memory."""
+    if x.dtype in HALF_DTYPES:
+        b = None if b is None else b.float()
+        return filtered_lrelu(x.float(), fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter).to(x.dtype)
     try:
         module = _kernels_for(x)
         _check_image(x, "x")
@@ -135,7 +146,7 @@ def _check_tensor(t, name, device=None):
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if t.dtype != torch.float32:
-        raise Unsupported(f"{name} is {t.dtype}; the kernels are float32-only")
+        raise Unsupported(f"{name} is {t.dtype}; the kernels take float32 (and half via float32)")
     if not t.is_cuda or (device is not None and t.device != device):
         raise ValueError(f"{name} must be on {device or 'a CUDA device'}, got {t.device}")
     if t.numel() > INT32_MAX:

@@ -194,6 +194,26 @@ def test_bias_act_matches_textbook(kernels, act, shape, dim):
         assert_close_to_scale(y, ref, f"bias_act {act} {shape} clamp={clamp}")
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_inputs_run_the_kernels_in_float32(kernels, dtype):
+    rng = np.random.default_rng(11)
+    x = torch.from_numpy(rng.standard_normal((2, 6, 40, 40)).astype(np.float32)).to(dtype)
+    b = torch.from_numpy(rng.standard_normal(6).astype(np.float32)).to(dtype)
+    fu = torch.from_numpy(rng.standard_normal(12).astype(np.float32))
+    fd = torch.from_numpy(rng.standard_normal((12, 12)).astype(np.float32))
+    args = (2, 2, [11, 10, 11, 10], math.sqrt(2), 0.2, 256.0, False)
+    y = kernels.filtered_lrelu(x.to(DEV), fu.to(DEV), fd.to(DEV), b.to(DEV), *args)
+    assert y.dtype == dtype
+    ref = textbook_filtered_lrelu(x.float(), fu, fd, b.float(), *args)
+    expected = ref.to(dtype).double()  # the float32 answer, rounded once to the half type
+    ulp = 2.0 ** (-10 if dtype == torch.float16 else -7)
+    assert (y.double().cpu() - expected).abs().max().item() <= 2 * ulp * ref.abs().max().item()
+    z = kernels.bias_act(x.to(DEV), b.to(DEV), 1, "lrelu", 0.2, math.sqrt(2), None)
+    assert z.dtype == dtype
+    assert torch.allclose(z.double().cpu(), textbook_bias_act(x.float(), b.float(), 1, "lrelu", 0.2, math.sqrt(2), None),
+                          rtol=2 * ulp, atol=0)
+
+
 def test_filtered_lrelu_without_filters_is_bias_act(kernels):
     x = torch.randn(2, 3, 16, 16, device=DEV)
     b = torch.randn(3, device=DEV)

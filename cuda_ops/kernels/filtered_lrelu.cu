@@ -6,6 +6,10 @@
 // (cuda_ops/pycuda_kernels.py, _filtered_lrelu_geometry).
 #include "resample_tile.h"
 
+// Outputs per thread in the blocked downsampling passes; divides every tile edge the host
+// picks (32, 16, 8).
+#define BLOCKED_OUTPUTS 4
+
 template <int UP, int DOWN, int FU_TAPS, int FD_TAPS, bool FU_2D, bool FD_2D>
 __device__ __forceinline__ void filtered_lrelu_tile(const FilteredLReluParams& p)
 {
@@ -58,10 +62,21 @@ __device__ __forceinline__ void filtered_lrelu_tile(const FilteredLReluParams& p
         }
         __syncthreads();
 
-        // Downsample straight into the output.
-        if (FD_2D) {
+        // Downsample straight into the output; fixed factors take the register-blocked passes.
+        constexpr bool BLOCKED = DOWN != 0 && FD_TAPS != 0;
+        constexpr int R = BLOCKED_OUTPUTS;
+        if (FD_2D && BLOCKED) {
+            pass_2d_down_blocked<DOWN ? DOWN : 1, FD_TAPS ? FD_TAPS : 1, R>(
+                tmp, p.tile_tmp_w, tx0, ty0, y, p.out_w, valid_h, valid_w, ox0, oy0, fd_s, Identity());
+        } else if (FD_2D) {
             pass_2d<1, DOWN, FD_TAPS>(tmp, p.tile_tmp_w, tx0, ty0, y, p.out_w, valid_h, valid_w, ox0, oy0,
                                       1, down, p.fd_w, p.fd_h, 0, 0, fd_s, Identity());
+        } else if (BLOCKED) {
+            pass_x_down_blocked<DOWN ? DOWN : 1, FD_TAPS ? FD_TAPS : 1, R>(
+                tmp, p.tile_tmp_w, tx0, spare, p.tile_out_w, p.tile_tmp_h, p.tile_out_w, ox0, fd_s, Identity());
+            __syncthreads();
+            pass_y_down_blocked<DOWN ? DOWN : 1, FD_TAPS ? FD_TAPS : 1, R>(
+                spare, p.tile_out_w, ty0, y, p.out_w, valid_h, valid_w, oy0, fd_s, Identity());
         } else {
             pass_x<1, DOWN, FD_TAPS>(tmp, p.tile_tmp_w, tx0, spare, p.tile_out_w, p.tile_tmp_h, p.tile_out_w, ox0,
                                      1, down, p.fd_w, 0, fd_s, Identity());

@@ -175,3 +175,111 @@ __device__ __forceinline__ void pass_2d(const float* src, int src_stride, int sr
         dst[r * dst_stride + c] = epilogue(acc);
     }
 }
+
+// ---- Downsampling passes with register blocking (fixed DOWN and TAPS, no zero insertion) ----
+// Each thread produces R neighbouring outputs: every filter tap is read once for R products,
+// and the source samples the R outputs share are read once into registers. R must divide the
+// tile edge, so a partial group never reads outside the staged tile.
+
+template <int DOWN, int TAPS, int R, class Epilogue>
+__device__ __forceinline__ void pass_x_down_blocked(const float* src, int src_stride, int src_x0,
+                                                    float* dst, int dst_stride, int rows, int cols, int dst_x0,
+                                                    const float* f, Epilogue epilogue)
+{
+    constexpr int SPAN = (R - 1) * DOWN + TAPS;
+    const int groups = (cols + R - 1) / R;
+    for (int idx = threadIdx.x; idx < rows * groups; idx += blockDim.x) {
+        int r = idx / groups;
+        int c = (idx - r * groups) * R;
+        const float* s = src + r * src_stride + (dst_x0 + c) * DOWN - src_x0;
+        float v[SPAN];
+#pragma unroll
+        for (int j = 0; j < SPAN; ++j)
+            v[j] = s[j];
+        float acc[R];
+#pragma unroll
+        for (int i = 0; i < R; ++i)
+            acc[i] = 0.f;
+#pragma unroll
+        for (int k = 0; k < TAPS; ++k) {
+            float w = f[k];
+#pragma unroll
+            for (int i = 0; i < R; ++i)
+                acc[i] += v[i * DOWN + k] * w;
+        }
+#pragma unroll
+        for (int i = 0; i < R; ++i)
+            if (c + i < cols)
+                dst[r * dst_stride + c + i] = epilogue(acc[i]);
+    }
+}
+
+template <int DOWN, int TAPS, int R, class Epilogue>
+__device__ __forceinline__ void pass_y_down_blocked(const float* src, int src_stride, int src_y0,
+                                                    float* dst, int dst_stride, int rows, int cols, int dst_y0,
+                                                    const float* f, Epilogue epilogue)
+{
+    constexpr int SPAN = (R - 1) * DOWN + TAPS;
+    const int groups = (rows + R - 1) / R;
+    for (int idx = threadIdx.x; idx < groups * cols; idx += blockDim.x) {
+        int g = idx / cols;
+        int c = idx - g * cols;
+        int r = g * R;
+        const float* s = src + ((dst_y0 + r) * DOWN - src_y0) * src_stride + c;
+        float v[SPAN];
+#pragma unroll
+        for (int j = 0; j < SPAN; ++j)
+            v[j] = s[j * src_stride];
+        float acc[R];
+#pragma unroll
+        for (int i = 0; i < R; ++i)
+            acc[i] = 0.f;
+#pragma unroll
+        for (int k = 0; k < TAPS; ++k) {
+            float w = f[k];
+#pragma unroll
+            for (int i = 0; i < R; ++i)
+                acc[i] += v[i * DOWN + k] * w;
+        }
+#pragma unroll
+        for (int i = 0; i < R; ++i)
+            if (r + i < rows)
+                dst[(r + i) * dst_stride + c] = epilogue(acc[i]);
+    }
+}
+
+template <int DOWN, int TAPS, int R, class Epilogue>
+__device__ __forceinline__ void pass_2d_down_blocked(const float* src, int src_stride, int src_x0, int src_y0,
+                                                     float* dst, int dst_stride, int rows, int cols,
+                                                     int dst_x0, int dst_y0, const float* f, Epilogue epilogue)
+{
+    constexpr int SPAN = (R - 1) * DOWN + TAPS;
+    const int groups = (cols + R - 1) / R;
+    for (int idx = threadIdx.x; idx < rows * groups; idx += blockDim.x) {
+        int r = idx / groups;
+        int c = (idx - r * groups) * R;
+        const float* s = src + ((dst_y0 + r) * DOWN - src_y0) * src_stride + (dst_x0 + c) * DOWN - src_x0;
+        float acc[R];
+#pragma unroll
+        for (int i = 0; i < R; ++i)
+            acc[i] = 0.f;
+#pragma unroll 1
+        for (int ky = 0; ky < TAPS; ++ky) {
+            float v[SPAN];
+#pragma unroll
+            for (int j = 0; j < SPAN; ++j)
+                v[j] = s[ky * src_stride + j];
+#pragma unroll
+            for (int kx = 0; kx < TAPS; ++kx) {
+                float w = f[ky * TAPS + kx];
+#pragma unroll
+                for (int i = 0; i < R; ++i)
+                    acc[i] += v[i * DOWN + kx] * w;
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < R; ++i)
+            if (c + i < cols)
+                dst[r * dst_stride + c + i] = epilogue(acc[i]);
+    }
+}
