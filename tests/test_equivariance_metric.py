@@ -232,3 +232,16 @@ def test_cancel_midway_returns_the_finished_samples(sg3t):
     partial = info.value.partial
     assert not partial.complete and list(partial.sample_indices) == [0]
     assert np.isfinite(partial.psnr_db["eqt_int"])
+
+
+def test_a_sample_is_its_drawn_latent_class_and_translation(reference_dir):
+    from networks import load_generator
+
+    G = load_generator(reference_dir / "pkl" / "sg3t_64_cond.pkl")
+    result = compute_equivariance(G, metrics=("eqt_frac",), num_samples=1, batch_size=1, seed=2)
+    draw = draw_sample(2, 0, G.z_dim, G.c_dim, 0.125, 1.0)
+    assert 0 <= draw.class_idx < G.c_dim
+    c = torch.nn.functional.one_hot(torch.tensor([draw.class_idx]), G.c_dim).float()
+    by_hand = equivariance_errors(G, G.mapping(torch.from_numpy(draw.z[None]), c), t_frac=draw.t_frac)["eqt_frac"]
+    np.testing.assert_allclose(result.per_sample_sq_err["eqt_frac"], by_hand.sq_err_per_sample, rtol=1e-6)
+    assert result.per_sample_mask["eqt_frac"][0] == by_hand.mask_sum
