@@ -34,6 +34,7 @@ ACTIVE_FRAME_SECONDS = 1 / 120   # pacing while rendering or animating
 ERROR_COLOUR = (255, 110, 100)
 STATUS_COLOUR = (200, 200, 200)
 SCREENSHOT_GIVE_UP_FRAMES = 60
+MAX_START_ZOOM = 6.0  # a freshly loaded small model opens big, but leaves room for the error map
 
 
 @dataclass
@@ -154,7 +155,7 @@ class App:
         self.model = item.info
         self.state.resolution = item.info.resolution
         fit = self.viewer.fit_zoom((item.info.resolution, item.info.resolution))
-        self.state.view.zoom = float(math.floor(fit)) if fit >= 1 else fit
+        self.state.view.zoom = min(float(math.floor(fit)), MAX_START_ZOOM) if fit >= 1 else fit
         self.state.session.checkpoint = item.info.path
         if self.state.view.layer not in ("output", *item.info.layer_names):
             self.state.view.layer = "output"

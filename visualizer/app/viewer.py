@@ -74,7 +74,7 @@ class Viewer:
         with dpg.window(tag="viewer", no_title_bar=True, no_move=True, no_resize=True, no_close=True,
                         pos=(x, 0), no_scrollbar=True):
             with dpg.group(horizontal=True):
-                dpg.add_button(label="Help (F1)", callback=lambda: dpg.show_item("help_window"))
+                dpg.add_button(label="Help (F1)", callback=lambda *_: dpg.show_item("help_window"))
                 dpg.add_text("", tag="status_line", wrap=0)
             dpg.add_text("", tag="viewer_info", color=(150, 150, 150))
             with dpg.child_window(tag="image_area", horizontal_scrollbar=True, border=False):
@@ -128,13 +128,14 @@ class Viewer:
         dpg.set_value("viewer_info", info)
 
     def fit_zoom(self, size: tuple[int, int] | None = None) -> float:
-        """The largest zoom that shows the whole frame (of `size`, default the shown one) in the image area."""
+        """The largest zoom that shows the whole frame (of `size`, default the shown one) in the image
+        area, next to the live error map when that is on."""
         w, h = size or self.main.size
         if not w:
             return 1.0
         aw, ah = dpg.get_item_rect_size("image_area")
-        columns = 2 if self.error.array is not None and dpg.is_item_shown("error_group") else 1
-        return max(ZOOM_LIMITS[0], min((aw - 16) / (w * columns), (ah - 16) / h))
+        columns = 2 if self.app.state.view.live_error else 1
+        return max(ZOOM_LIMITS[0], min((aw - 16 * columns) / (w * columns), (ah - 40) / h))
 
     # -- mouse ------------------------------------------------------------------------------------
     def _on_press(self, _sender, _data, mode) -> None:

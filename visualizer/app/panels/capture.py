@@ -71,12 +71,12 @@ class CapturePanel(Panel):
                     default_filename="session.json")
         file_dialog("load_session_dialog", "Load session", lambda p: self._load_session(ctx, p), (".json", ".*"))
         with dpg.group(horizontal=True):
-            dpg.add_button(label="Save image (Ctrl+S)", callback=lambda: save_current_image(ctx))
-            dpg.add_button(label="Save image as...", callback=lambda: dpg.show_item("save_image_dialog"))
-        dpg.add_button(label="Save window screenshot...", callback=lambda: dpg.show_item("save_screenshot_dialog"))
+            dpg.add_button(label="Save image (Ctrl+S)", callback=lambda *_: save_current_image(ctx))
+            dpg.add_button(label="Save image as...", callback=lambda *_: dpg.show_item("save_image_dialog"))
+        dpg.add_button(label="Save window screenshot...", callback=lambda *_: dpg.show_item("save_screenshot_dialog"))
         with dpg.group(horizontal=True):
-            dpg.add_button(label="Save session...", callback=lambda: dpg.show_item("save_session_dialog"))
-            dpg.add_button(label="Load session...", callback=lambda: dpg.show_item("load_session_dialog"))
+            dpg.add_button(label="Save session...", callback=lambda *_: dpg.show_item("save_session_dialog"))
+            dpg.add_button(label="Load session...", callback=lambda *_: dpg.show_item("load_session_dialog"))
         dpg.add_text("A session file holds the checkpoint, latent, transform and view; "
                      "`eqviz render --session` and `eqviz video --session` read the same file.",
                      wrap=400, color=(150, 150, 150))

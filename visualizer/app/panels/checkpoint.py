@@ -18,8 +18,8 @@ class CheckpointPanel(Panel):
     def build(self, ctx: PanelContext) -> None:
         file_dialog("open_checkpoint_dialog", "Open checkpoint", lambda p: self._open(ctx, p), CHECKPOINT_EXTENSIONS)
         with dpg.group(horizontal=True):
-            dpg.add_button(label="Open... (Ctrl+O)", callback=lambda: dpg.show_item("open_checkpoint_dialog"))
-            dpg.add_button(label="Demo", tag="checkpoint_demo", callback=lambda: self._open(ctx, str(DEMO_CHECKPOINT)),
+            dpg.add_button(label="Open... (Ctrl+O)", callback=lambda *_: dpg.show_item("open_checkpoint_dialog"))
+            dpg.add_button(label="Demo", tag="checkpoint_demo", callback=lambda *_: self._open(ctx, str(DEMO_CHECKPOINT)),
                            show=DEMO_CHECKPOINT.is_file())
             dpg.add_loading_indicator(tag="checkpoint_busy", style=1, radius=1.3, show=False)
         dpg.add_input_text(tag="checkpoint_path", hint="type or paste a path, then Enter", width=-1, on_enter=True,

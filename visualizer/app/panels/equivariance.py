@@ -64,8 +64,8 @@ class EquivariancePanel(Panel):
                               min_clamped=True, max_clamped=True, width=120)
             dpg.add_input_int(label="seed", tag="eq_seed", default_value=0, min_value=0, min_clamped=True, width=120)
             with dpg.group(horizontal=True):
-                dpg.add_button(label="Run", tag="eq_run", callback=lambda: self._run(ctx))
-                dpg.add_button(label="Cancel", tag="eq_cancel", enabled=False, callback=self._cancel)
+                dpg.add_button(label="Run", tag="eq_run", callback=lambda *_: self._run(ctx))
+                dpg.add_button(label="Cancel", tag="eq_cancel", enabled=False, callback=lambda *_: self._cancel())
             dpg.add_progress_bar(tag="eq_progress", default_value=0.0, width=-1, overlay="")
             dpg.add_text("", tag="eq_result")
             with dpg.plot(label="per-sample PSNR (dB)", height=160, width=-1, tag="eq_plot"):
@@ -75,7 +75,7 @@ class EquivariancePanel(Panel):
                     for metric, label in METRIC_LABELS.items():
                         dpg.add_line_series([], [], label=label, tag=f"eq_series_{metric}")
             dpg.add_combo(list(METRIC_LABELS.values()), label="mean error map", tag="eq_map_metric",
-                          default_value="EQ-T", width=120, callback=lambda: self._show_map())
+                          default_value="EQ-T", width=120, callback=lambda *_: self._show_map())
             dpg.add_group(tag="eq_map_group")
 
     # -- running ----------------------------------------------------------------------------------

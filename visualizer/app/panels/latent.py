@@ -100,9 +100,9 @@ class LatentPanel(Panel):
 
         dpg.add_separator()
         with dpg.group(horizontal=True):
-            dpg.add_button(label="Load W...", callback=lambda: dpg.show_item("load_w_dialog"))
-            dpg.add_button(label="Clear W", callback=lambda: self._edit(ctx, w_path=None))
-            dpg.add_button(label="Save W...", callback=lambda: dpg.show_item("save_w_dialog"))
+            dpg.add_button(label="Load W...", callback=lambda *_: dpg.show_item("load_w_dialog"))
+            dpg.add_button(label="Clear W", callback=lambda *_: self._edit(ctx, w_path=None))
+            dpg.add_button(label="Save W...", callback=lambda *_: dpg.show_item("save_w_dialog"))
         dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400)
 
     # -- edits ------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ class TransformPanel(Panel):
             dpg.add_checkbox(label="untransform output (an equivariant generator stands still)",
                              tag="transform_untransform",
                              callback=lambda _s, v, _u: self._untransform(ctx, v))
-            dpg.add_button(label="Reset (R)", callback=lambda: self._reset(ctx))
+            dpg.add_button(label="Reset (R)", callback=lambda *_: self._reset(ctx))
 
     def _translate(self, ctx: PanelContext, x=None, y=None) -> None:
         tx, ty = ctx.state.session.translate

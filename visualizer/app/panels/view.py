@@ -33,10 +33,10 @@ class ViewPanel(Panel):
         dpg.add_text("", tag="view_live_note", wrap=400, color=(150, 150, 150))
         dpg.add_separator()
         with dpg.group(horizontal=True):
-            dpg.add_button(label="1:1", callback=lambda: self._zoom(ctx, 1.0))
-            dpg.add_button(label="2x", callback=lambda: self._zoom(ctx, 2.0))
-            dpg.add_button(label="4x", callback=lambda: self._zoom(ctx, 4.0))
-            dpg.add_button(label="fit", callback=lambda: self._zoom(ctx, ctx.fit_zoom()))
+            dpg.add_button(label="1:1", callback=lambda *_: self._zoom(ctx, 1.0))
+            dpg.add_button(label="2x", callback=lambda *_: self._zoom(ctx, 2.0))
+            dpg.add_button(label="4x", callback=lambda *_: self._zoom(ctx, 4.0))
+            dpg.add_button(label="fit", callback=lambda *_: self._zoom(ctx, ctx.fit_zoom()))
             dpg.add_checkbox(label="pixel-exact", tag="view_pixel_exact", default_value=v.pixel_exact,
                              callback=lambda _s, value, _u: self._set_view(ctx, pixel_exact=value))
         dpg.add_slider_float(label="zoom", tag="view_zoom", default_value=v.zoom, min_value=0.125, max_value=16.0,
