@@ -16,7 +16,7 @@ EXAMPLES = """examples:
   eqviz metrics sg3r.pkl --metrics eqr --num-samples 50000 --batch 16 --device cuda   (the paper's protocol)
   torchrun --nproc_per_node=4 -m visualizer.cli metrics sg3t.pkl --num-samples 50000 --device cuda
 Under torchrun the samples are split over the processes; the result equals a single-process run
-with the same seed, and only the first process prints and writes the JSON.
+with the same seed (up to float summation order), and only the first process prints and writes the JSON.
 """
 
 METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="StyleGAN3 checkpoint (.pkl or .safetensors)")
     parser.add_argument("--metrics", default="eqt_int,eqt_frac,eqr", help="comma-separated subset of eqt_int, eqt_frac, eqr (default all)")
     parser.add_argument("--num-samples", type=int, default=1000, help="samples to average over (default 1000; the paper uses 50000)")
-    parser.add_argument("--batch", type=int, default=8, help="samples per synthesis call; does not change the result (default 8)")
+    parser.add_argument("--batch", type=int, default=8, help="samples per batch; changes speed and memory, not the samples drawn (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="sample i draws from (seed, i) (default 0)")
     parser.add_argument("--translate-max", type=float, default=0.125, help="largest translation, in image widths (default 0.125)")
     parser.add_argument("--rotate-max", type=float, default=1.0, help="largest rotation, in half turns (default 1: any angle)")
