@@ -1,0 +1,87 @@
+"""Video throughput against raw synthesis of the same frames (target: ratio >= 0.9).
+
+For each model and motion, times (a) the raw generator work — the latents and synthesis calls of
+every frame, exactly as the video makes them — and (b) `render_video` writing an H.264 MP4 (layout,
+uint8 conversion and encoding on a thread). Times are the minimum over repeats, alternating the two,
+because the machine is shared.
+
+    python benchmarks/bench_video.py [--frames64 60] [--frames256 16] [--repeats 2] [--device cpu]
+"""
+import argparse
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import networks
+from networks.build import build_generator
+from networks.config import config_from_init_kwargs
+from visualizer.motions import Motion
+from visualizer.video import FrameSource, VideoSpec, render_video
+
+REFERENCE_64 = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "pkl" / "sg3t_64.pkl"
+
+
+def random_generator_256(device) -> torch.nn.Module:
+    """A 256^2 StyleGAN3-T with reduced width (full width takes ~11 s per frame on 2 CPU cores)."""
+    kwargs = dict(z_dim=512, w_dim=512, c_dim=0, img_resolution=256, img_channels=3,
+                  channel_base=4096, channel_max=128, mapping_kwargs={"num_layers": 2})
+    return build_generator(config_from_init_kwargs("stylegan3-t", kwargs)).eval().requires_grad_(False).to(device)
+
+
+@torch.no_grad()
+def raw_seconds(source: FrameSource) -> float:
+    """Latents + synthesis of every frame, batched and grouped by pose as the video does."""
+    track, batch = source.tracks[0], source.spec.batch
+    start = time.perf_counter()
+    for first in range(0, source.count, batch):
+        indices = range(first, min(first + batch, source.count))
+        source._synthesize(track.G, source._ws(track, indices), [source.poses[i] for i in indices])
+    return time.perf_counter() - start
+
+
+def video_seconds(spec: VideoSpec, generators) -> float:
+    result = render_video(spec, generators=generators)
+    return result.seconds
+
+
+def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats: int, device: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / "bench.mp4"), motion=motion, seeds=seeds,
+                         frames=frames, batch=batch, device=device, overwrite=True)
+        generators = [(name, G)]
+        source = FrameSource(spec, generators=generators)
+        source.render([0])  # warm-up: first-call allocations and filter caches
+        raw, video = math.inf, math.inf
+        for _ in range(repeats):
+            raw = min(raw, raw_seconds(source))
+            video = min(video, video_seconds(spec, generators))
+    kinds = ",".join(motion.kinds)
+    print(f"{name:>10} {kinds:>6}  {frames:4d} frames  raw synthesis {frames / raw:7.2f} fps  "
+          f"video {frames / video:7.2f} fps  ratio {raw / video:5.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames64", type=int, default=60)
+    parser.add_argument("--frames256", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    g64 = networks.load_generator(str(REFERENCE_64), device=args.device)
+    g256 = random_generator_256(args.device)
+    walk = Motion(kinds=("walk",))
+    rotate = Motion(kinds=("rotate",))
+    bench("sg3t_64", g64, rotate, args.frames64, [5], 8, args.repeats, args.device)
+    bench("sg3t_64", g64, walk, args.frames64, [1, 2, 3, 4], 8, args.repeats, args.device)
+    bench("sg3t_256", g256, rotate, args.frames256, [5], 4, args.repeats, args.device)
+    bench("sg3t_256", g256, walk, args.frames256, [1, 2, 3, 4], 4, args.repeats, args.device)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Texture-sticking panel: long-exposure average and central-column stack of the current checkpoint
+(optionally beside others), rendered in the background by `visualizer.sticking.render_sticking` and
+shown here when done."""
+from __future__ import annotations
+
+import dataclasses
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+from PIL import Image
+
+from networks.errors import EqvizError
+from visualizer.app.panel import JobHandle, Panel, PanelContext
+from visualizer.app.panels.video_export import CompareList, PolledEvent, current_generator, load_named
+from visualizer.app.widgets import file_dialog
+
+SHOWN_WIDTH = 380  # the panel's image width in screen pixels
+
+
+@dataclasses.dataclass
+class StickingSettings:
+    samples: int = 32
+    sigma: float = 0.2
+    frames: int = 120
+    distance: float = 0.25
+    stack_motion: str = "auto"
+    compare: tuple[str, ...] = ()
+    outdir: str = "eqviz_sticking"
+    overwrite: bool = True
+
+
+def build_sticking_spec(settings: StickingSettings, session):
+    """The StickingSpec for the current seed and truncation and the panel's settings."""
+    from visualizer.sticking import StickingSpec
+
+    return StickingSpec(
+        checkpoints=["current", *settings.compare],
+        seeds=[session.seed],
+        outdir=settings.outdir,
+        samples=settings.samples,
+        sigma=settings.sigma,
+        frames=settings.frames,
+        distance=settings.distance,
+        stack_motion=settings.stack_motion,
+        psi=session.psi,
+        cutoff=session.cutoff,
+        noise_mode=session.noise_mode,
+        class_idx=session.class_idx,
+        overwrite=settings.overwrite,
+    )
+
+
+def run_sticking(ctx: PanelContext, settings: StickingSettings, progress, cancelled):
+    """The job body (runs on the job's thread)."""
+    from visualizer.sticking import render_sticking
+
+    spec = build_sticking_spec(settings, ctx.state.session)
+    generators = [current_generator(ctx), *load_named(settings.compare)]
+    return render_sticking(spec, progress=lambda p: progress(p.done / p.total, str(p)), cancel=PolledEvent(cancelled),
+                           generators=generators)
+
+
+def png_rgba(path) -> np.ndarray:
+    """A PNG as the C-contiguous float32 RGBA array a raw texture wants."""
+    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
+    alpha = np.ones(rgb.shape[:2] + (1,), np.float32)
+    return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
+
+
+class StickingPanel(Panel):
+    title = "Texture sticking"
+    default_open = False
+
+    def __init__(self):
+        self.job: JobHandle | None = None
+        self.compare = CompareList("stick_compare")
+        self._textures: list = []
+        self._arrays: list = []  # dpg keeps pointers into these
+
+    def build(self, ctx: PanelContext) -> None:
+        file_dialog("stick_outdir_dialog", "Folder for the sticking views", lambda p: dpg.set_value("stick_outdir", p), (".*",))
+        d = StickingSettings()
+        dpg.add_text("Long exposure: the average of images around the current seed (sharp details = stuck "
+                     "to pixels). Column stack: the central column of a slow translation, frame by frame.",
+                     wrap=400, color=(150, 150, 150))
+        with dpg.group(horizontal=True):
+            dpg.add_input_int(label="samples", tag="stick_samples", default_value=d.samples, min_value=2, min_clamped=True, width=100)
+            dpg.add_input_float(label="sigma", tag="stick_sigma", default_value=d.sigma, min_value=0.001, min_clamped=True,
+                                width=100, format="%.3f")
+        with dpg.group(horizontal=True):
+            dpg.add_input_int(label="frames", tag="stick_frames", default_value=d.frames, min_value=2, min_clamped=True, width=100)
+            dpg.add_input_float(label="distance", tag="stick_distance", default_value=d.distance, width=100, format="%.3f")
+        dpg.add_combo(["auto", "translate", "walk"], label="stack motion", tag="stick_motion", default_value=d.stack_motion, width=100)
+        self.compare.build()
+        with dpg.group(horizontal=True):
+            dpg.add_input_text(label="", tag="stick_outdir", default_value=d.outdir, width=260)
+            dpg.add_button(label="Browse...", callback=lambda *_: dpg.show_item("stick_outdir_dialog"))
+        dpg.add_checkbox(label="overwrite", tag="stick_overwrite", default_value=d.overwrite)
+        with dpg.group(horizontal=True):
+            dpg.add_button(label="Run", tag="stick_run", callback=lambda *_: self._run(ctx))
+            dpg.add_button(label="Cancel", tag="stick_cancel", enabled=False, callback=self._cancel)
+        dpg.add_progress_bar(tag="stick_progress", default_value=0.0, width=-1, overlay="")
+        dpg.add_text("", tag="stick_result", wrap=400)
+        dpg.add_group(tag="stick_images")
+
+    def read_settings(self) -> StickingSettings:
+        v = dpg.get_value
+        return StickingSettings(
+            samples=v("stick_samples"), sigma=v("stick_sigma"), frames=v("stick_frames"), distance=v("stick_distance"),
+            stack_motion=v("stick_motion"), compare=tuple(self.compare.paths), outdir=v("stick_outdir").strip(),
+            overwrite=v("stick_overwrite"),
+        )
+
+    def _run(self, ctx: PanelContext) -> None:
+        if self.job is not None:
+            return
+        if ctx.model is None:
+            ctx.set_status("load a checkpoint first", error=True)
+            return
+        settings = self.read_settings()
+        if not settings.outdir:
+            ctx.set_status("choose an output folder for the sticking views", error=True)
+            return
+        self.job = ctx.start_job("texture sticking", lambda progress, cancelled: run_sticking(ctx, settings, progress, cancelled),
+                                 lambda result, error: self._done(ctx, result, error))
+        dpg.configure_item("stick_run", enabled=False)
+        dpg.configure_item("stick_cancel", enabled=True)
+        ctx.set_status(f"rendering texture-sticking views of seed {ctx.state.session.seed} ...")
+
+    def _cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _done(self, ctx: PanelContext, result, error: str | None) -> None:
+        self.job = None
+        dpg.configure_item("stick_run", enabled=True)
+        dpg.configure_item("stick_cancel", enabled=False)
+        if error is not None:
+            ctx.set_status(error, error=True)
+            return
+        lines = [f"column stacks: {result.stack_motion}"]
+        for seed, per_model in result.sharpness.items():
+            for name, hf in per_model.items():
+                kept = hf["long_exposure"] / hf["single"] if hf["single"] > 0 else float("nan")
+                lines.append(f"seed {seed} {name}: long exposure keeps {kept:.0%} of the high frequencies")
+        dpg.set_value("stick_result", "\n".join(lines))
+        self._show([p for p in result.files if p.suffix == ".png"])
+        ctx.set_status(f"wrote texture-sticking views to {result.files[0].parent}")
+
+    def _show(self, pngs) -> None:
+        """Replace the shown images with these PNGs (textures are recreated: their size is fixed)."""
+        dpg.delete_item("stick_images", children_only=True)
+        for texture in self._textures:
+            dpg.delete_item(texture)
+        self._textures, self._arrays = [], []
+        for path in pngs:
+            array = png_rgba(path)
+            h, w = array.shape[:2]
+            texture = dpg.add_raw_texture(w, h, array, format=dpg.mvFormat_Float_rgba, parent="textures")
+            scale = min(SHOWN_WIDTH / w, 3.0)
+            dpg.add_image(texture, parent="stick_images", width=int(w * scale), height=int(h * scale))
+            self._textures.append(texture)
+            self._arrays.append(array)
+
+    def refresh(self, ctx: PanelContext) -> None:
+        if self.job is not None:
+            dpg.set_value("stick_progress", self.job.fraction)
+            dpg.configure_item("stick_progress", overlay=self.job.text)
+
+    def close(self) -> None:
+        self._cancel()
