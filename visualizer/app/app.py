@@ -7,7 +7,6 @@ window costs almost no CPU.
 """
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ class ScriptedRun:
 class AppOptions:
     checkpoint: str | None = None
     device: str = "cpu"
+    threads: int | None = None   # torch CPU threads for rendering (None: torch's default)
     state: AppState = field(default_factory=AppState)
     scripted: ScriptedRun = field(default_factory=ScriptedRun)
     title: str = "eqviz"
@@ -154,8 +154,7 @@ class App:
             return
         self.model = item.info
         self.state.resolution = item.info.resolution
-        fit = self.viewer.fit_zoom((item.info.resolution, item.info.resolution))
-        self.state.view.zoom = min(float(math.floor(fit)), MAX_START_ZOOM) if fit >= 1 else fit
+        self.state.view.zoom = min(self.viewer.fit_zoom((item.info.resolution, item.info.resolution)), MAX_START_ZOOM)
         self.state.session.checkpoint = item.info.path
         if self.state.view.layer not in ("output", *item.info.layer_names):
             self.state.view.layer = "output"
@@ -208,6 +207,9 @@ class App:
 
     def start(self) -> None:
         """Create the window and the worker, and start loading the checkpoint."""
+        if self.options.threads:
+            import torch
+            torch.set_num_threads(self.options.threads)
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         self._build()

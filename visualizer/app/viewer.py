@@ -135,7 +135,10 @@ class Viewer:
             return 1.0
         aw, ah = dpg.get_item_rect_size("image_area")
         columns = 2 if self.app.state.view.live_error else 1
-        return max(ZOOM_LIMITS[0], min((aw - 16 * columns) / (w * columns), (ah - 40) / h))
+        fit = max(ZOOM_LIMITS[0], min((aw - 16 * columns) / (w * columns), (ah - 40) / h))
+        if self.app.state.view.pixel_exact:  # round down, so it still fits
+            return float(math.floor(fit)) if fit >= 1 else 1.0 / math.ceil(1.0 / fit)
+        return fit
 
     # -- mouse ------------------------------------------------------------------------------------
     def _on_press(self, _sender, _data, mode) -> None:

@@ -1,5 +1,6 @@
 """`eqviz gui`: open the desktop app (on CHECKPOINT, a session, or the bundled demo checkpoint)."""
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,10 @@ HELP = "Open the interactive explorer window (needs a display)."
 
 NO_DISPLAY = ("eqviz gui: no display found (DISPLAY / WAYLAND_DISPLAY unset); run it under a virtual display "
               "with `xvfb-run -a eqviz ...`, or render without a window with `eqviz render` / `eqviz video`")
+
+
+def default_threads() -> int:
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rotate", type=float, metavar="DEG", help="input rotation in degrees, counter-clockwise")
     parser.add_argument("--untransform", action="store_true", help="show the output transformed back")
     parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda (default cpu)")
+    parser.add_argument("--threads", type=int, default=default_threads(),
+                        help="CPU threads for rendering (default: all cores but one, which keeps the window fluid)")
     parser.add_argument("--screenshot", metavar="PNG", help="save a window screenshot once the image is shown")
     parser.add_argument("--exit-after", type=int, metavar="N",
                         help="quit N frames after the first image (or error) is shown (scripted runs)")
@@ -53,6 +60,8 @@ def run(args) -> int:
     if not display_available():
         print(NO_DISPLAY, file=sys.stderr)
         return 3
+    if args.threads < 1:
+        raise EqvizError(f"--threads must be at least 1, got {args.threads}")
     if args.exit_after is not None and args.exit_after < 1:
         raise EqvizError(f"--exit-after must be at least 1 frame, got {args.exit_after}")
     if args.screenshot and not Path(args.screenshot).resolve().parent.is_dir():
@@ -68,4 +77,5 @@ def run(args) -> int:
     state = _state_from_args(args)
     checkpoint = args.checkpoint or state.session.checkpoint or str(DEMO_CHECKPOINT)
     scripted = ScriptedRun(exit_after=args.exit_after, screenshot=args.screenshot)
-    return App(AppOptions(checkpoint=checkpoint, device=args.device, state=state, scripted=scripted)).run()
+    return App(AppOptions(checkpoint=checkpoint, device=args.device, threads=args.threads, state=state,
+                       scripted=scripted)).run()

@@ -1,0 +1,39 @@
+"""`eqviz gui` from the command line, where no window is needed to check the behaviour."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from visualizer.cli import build_parser
+
+
+def _env_without_display():
+    return {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+
+
+@pytest.mark.parametrize("argv", [[], ["gui"], ["some.pkl"]])
+def test_without_a_display_it_says_how_to_run_and_fails(argv):
+    proc = subprocess.run([sys.executable, "-m", "visualizer.cli", *argv], env=_env_without_display(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "xvfb-run" in lines[0] and "eqviz render" in lines[0]
+
+
+def test_scripted_options_parse():
+    args = build_parser(only="gui").parse_args(
+        ["gui", "g.pkl", "--seed", "3.5", "--psi", "0.7", "--translate", "0.1", "-0.2", "--rotate", "30",
+         "--screenshot", "s.png", "--exit-after", "5", "--threads", "1"])
+    assert (args.checkpoint, args.seed, args.psi, args.translate, args.rotate) == ("g.pkl", 3.5, 0.7, [0.1, -0.2], 30.0)
+    assert (args.screenshot, args.exit_after, args.threads) == ("s.png", 5, 1)
+
+
+def test_command_line_values_land_in_the_session(tmp_path):
+    from visualizer.commands.gui import _state_from_args
+    session_file = tmp_path / "s.json"
+    from visualizer.session import Session
+    Session(psi=0.5, latent_x=9.0).save(session_file)
+    args = build_parser(only="gui").parse_args(["gui", "--session", str(session_file), "--rotate", "12"])
+    state = _state_from_args(args)
+    assert (state.session.psi, state.session.latent_x, state.session.rotate_deg) == (0.5, 9.0, 12.0)
