@@ -114,23 +114,25 @@ def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_fil
             _check_tensor(b, "b", device=x.device)
         if fu is None and fd is None and up == 1 and down == 1 and not any(padding):
             # No resampling at all (StyleGAN3's ToRGB): exactly bias + leaky ReLU + gain + clamp.
-            return _launch_bias_act(module, x.detach().contiguous(), None if b is None else b.detach(),
+            return _launch_bias_act(module, x.detach().contiguous(), None if b is None else b.detach().contiguous(),
                                     1, "lrelu", slope, gain, clamp)
-        fu = _filter_or_identity(fu, x.device, "fu")
-        fd = _filter_or_identity(fd, x.device, "fd")
+        fu_taps = _filter_or_identity(fu, x.device, "fu")
+        fd_taps = _filter_or_identity(fd, x.device, "fd")
     except Unsupported as exc:
         return _fast_path("filtered_lrelu", exc, lambda: _fast_filtered_lrelu(
             x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter))
     x = x.detach().contiguous()
     b = None if b is None else b.detach().contiguous()
-    geometry = _filtered_lrelu_geometry(fu, fd, up, down)
+    geometry = _filtered_lrelu_geometry(fu_taps, fd_taps, up, down)
     if geometry is None:
         _warn_once(("filtered_lrelu unfused",),
-                   f"filtered_lrelu: filters {tuple(fu.shape)} / {tuple(fd.shape)} with up {up}, down {down} need more "
-                   f"than {SHARED_MEMORY_LIMIT // 1024} KB of shared memory per tile; running it as separate "
+                   f"filtered_lrelu: filters {tuple(fu_taps.shape)} / {tuple(fd_taps.shape)} with up {up}, down {down} "
+                   f"need more than {SHARED_MEMORY_LIMIT // 1024} KB of shared memory per tile; running it as separate "
                    "generic kernels (upfirdn2d, bias_act, upfirdn2d) instead of the fused one")
-        return _unfused_filtered_lrelu(module, x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
-    return _launch_filtered_lrelu(module, geometry, x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
+        return _unfused_filtered_lrelu(module, x, fu_taps, fd_taps, b, up, down, padding, gain, slope, clamp,
+                                       flip_filter)
+    return _launch_filtered_lrelu(module, geometry, x, fu_taps, fd_taps, b, up, down, padding, gain, slope, clamp,
+                                  flip_filter)
 
 
 # ---- Validation ------------------------------------------------------------------------------

@@ -194,6 +194,20 @@ def test_bias_act_matches_textbook(kernels, act, shape, dim):
         assert_close_to_scale(y, ref, f"bias_act {act} {shape} clamp={clamp}")
 
 
+def test_filters_too_large_to_fuse_run_as_separate_kernels_with_one_warning(kernels):
+    rng = np.random.default_rng(13)
+    x = torch.from_numpy(rng.standard_normal((1, 2, 24, 24)).astype(np.float32))
+    fu = torch.from_numpy(rng.standard_normal((64, 64)).astype(np.float32))
+    fd = torch.from_numpy(rng.standard_normal((64, 64)).astype(np.float32))
+    b = torch.from_numpy(rng.standard_normal(2).astype(np.float32))
+    args = (2, 2, [63, 63, 63, 63], 1.1, 0.2, None, False)
+    assert kernels._filtered_lrelu_geometry(fu, fd, 2, 2) is None
+    kernels._warned.discard(("filtered_lrelu unfused",))
+    with pytest.warns(RuntimeWarning, match="separate generic kernels"):
+        y = kernels.filtered_lrelu(x.to(DEV), fu.to(DEV), fd.to(DEV), b.to(DEV), *args)
+    assert_close_to_scale(y, textbook_filtered_lrelu(x, fu, fd, b, *args), "unfused filtered_lrelu")
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_inputs_run_the_kernels_in_float32(kernels, dtype):
     rng = np.random.default_rng(11)
