@@ -99,7 +99,7 @@ def test_side_by_side_moves_stylegan2_in_output_space_with_labels(generators):
     source = FrameSource(spec, generators=[generators("sg2_64"), generators("sg3t_64")])
     assert [track.output_space for track in source.tracks] == [True, False]
     labels = source.layout.labels
-    assert labels[0] == ("sg2_64", "output-space moves") and labels[3] == ("sg3t_64", "stylegan3-t")
+    assert labels[0] == ("sg2_64", "output-space") and labels[3] == ("sg3t_64", "stylegan3-t")
     assert [line[1] for line in labels[1:3]] == ["untransformed", "error 0-0.25"]
     frame = source.render([1])[0]  # a quarter turn
     tile, header = source.layout.tile, source.layout.header

@@ -201,7 +201,7 @@ class FrameSource:
         views = []
         for k, track in enumerate(self.tracks):
             kind = str(getattr(track.G, "kind", ""))
-            views.append((k, "image", (track.name, "output-space moves" if track.output_space else kind)))
+            views.append((k, "image", (track.name, "output-space" if track.output_space else kind)))
             if self.spec.untransform:
                 views.append((k, "untransformed", (track.name, "untransformed")))
             if self.spec.error_map:
