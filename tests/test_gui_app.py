@@ -112,6 +112,23 @@ def test_untransform_holds_the_picture_still_under_translation(app):
     _settle(app)
 
 
+def test_keys_translate_rotate_and_reset(app):
+    import dearpygui.dearpygui as dpg
+    from visualizer.app.keys import handle_key
+    handle_key(app, dpg.mvKey_Right)
+    handle_key(app, dpg.mvKey_Down)
+    handle_key(app, dpg.mvKey_Q)
+    assert app.state.session.translate == (1 / 64, 1 / 64)
+    assert app.state.session.rotate_deg == 1.0
+    handle_key(app, dpg.mvKey_R)
+    assert app.state.session.translate == (0.0, 0.0) and app.state.session.rotate_deg == 0.0
+    handle_key(app, dpg.mvKey_Spacebar)
+    assert app.state.anim.latent
+    handle_key(app, dpg.mvKey_Spacebar)
+    assert not app.state.anim.any_running
+    _settle(app)
+
+
 def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
     import dearpygui.dearpygui as dpg
     bad = tmp_path / "broken.pkl"

@@ -29,7 +29,7 @@ from visualizer.app.stats import FrameStats
 
 CONTROLS_WIDTH = 430
 IDLE_FRAME_SECONDS = 1 / 30      # frame pacing when nothing changes (saves the CPU for rendering)
-ACTIVE_FRAME_SECONDS = 1 / 120   # pacing while rendering or animating
+ACTIVE_FRAME_SECONDS = 1 / 60    # pacing while rendering or animating (a finished frame wakes the loop early)
 ERROR_COLOUR = (255, 110, 100)
 STATUS_COLOUR = (200, 200, 200)
 SCREENSHOT_GIVE_UP_FRAMES = 60
@@ -226,6 +226,8 @@ class App:
             return False
         frame_start = time.perf_counter()
         dt, self._last_frame_start = frame_start - self._last_frame_start, frame_start
+        # Callbacks first: an edit made during the last frame is posted to the worker right away.
+        dpg.run_callbacks(dpg.get_callback_queue())
         self.jobs.deliver()
         self._take_worker_results()
         if self.model is not None and self.state.advance(dt):
@@ -237,7 +239,6 @@ class App:
         for panel in self.panels:
             panel.refresh(self)
         self.viewer.refresh()
-        dpg.run_callbacks(dpg.get_callback_queue())
         dpg.render_dearpygui_frame()
         self._frame += 1
         now = time.perf_counter()
@@ -247,7 +248,7 @@ class App:
             return False
         busy = self.worker.busy or self.state.anim.any_running or self.jobs.active
         pace = ACTIVE_FRAME_SECONDS if busy else IDLE_FRAME_SECONDS
-        time.sleep(max(0.0, pace - (time.perf_counter() - frame_start)))
+        self.worker.wait_for_result(max(0.0, pace - (time.perf_counter() - frame_start)))
         return True
 
     def shutdown(self) -> None:

@@ -35,6 +35,7 @@ class RenderWorker:
         self._pending_load: str | None = None
         self._pending_model = None       # (G, info) handed over by tests / scripts
         self._outbox: list = []
+        self._result_ready = threading.Event()  # lets the UI loop wake the moment a frame is done
         self._stop = False
         self._busy = False
         self._model_lock = threading.Lock()  # held while rendering; clone_generator waits on it
@@ -81,6 +82,11 @@ class RenderWorker:
         others = [r for r in out if not isinstance(r, RenderResult)]
         return others + frames[-1:]
 
+    def wait_for_result(self, timeout: float) -> None:
+        """Sleep up to `timeout` seconds, waking early when something finished (UI frame pacing)."""
+        if self._result_ready.wait(timeout):
+            self._result_ready.clear()
+
     def clone_generator(self):
         """A deep copy of the current generator for a background job (call it from the job thread)."""
         with self._model_lock:
@@ -118,6 +124,7 @@ class RenderWorker:
             if item is not None:
                 with self._cond:
                     self._outbox.append(item)
+                self._result_ready.set()
 
     def _adopt(self, G, path: str) -> LoadResult:
         info = describe_generator(G, path, self.device)

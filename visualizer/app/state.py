@@ -30,18 +30,14 @@ class ViewState:
     live_error: bool = False       # show the per-pixel equivariance error beside the image
     zoom: float = 1.0              # display pixels per image pixel
     pixel_exact: bool = True       # round zoom to whole numbers (1:1 at zoom 1)
-    pan: tuple[float, float] = (0.0, 0.0)  # view centre offset in image fractions
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "pan": list(self.pan)}
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "ViewState":
         known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        if "pan" in values:
-            values["pan"] = tuple(float(v) for v in values["pan"])
-        view = cls(**values)
+        view = cls(**{k: v for k, v in data.items() if k in known})
         if view.channel_mode not in CHANNEL_MODES:
             view.channel_mode = "rgb"
         if view.normalisation not in NORMALISATIONS:

@@ -82,9 +82,9 @@ class Viewer:
                     with dpg.group(tag="error_group", show=False):
                         dpg.add_text("", tag="error_psnr")
         with dpg.handler_registry():
-            dpg.add_mouse_down_handler(button=dpg.mvMouseButton_Left, callback=self._on_press, user_data="left")
-            dpg.add_mouse_down_handler(button=dpg.mvMouseButton_Middle, callback=self._on_press, user_data="pan")
-            dpg.add_mouse_down_handler(button=dpg.mvMouseButton_Right, callback=self._on_press, user_data="pan")
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=self._on_press, user_data="left")
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Middle, callback=self._on_press, user_data="pan")
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=self._on_press, user_data="pan")
             dpg.add_mouse_drag_handler(button=-1, threshold=1.0, callback=self._on_drag)
             dpg.add_mouse_release_handler(callback=self._on_release)
             dpg.add_mouse_wheel_handler(callback=self._on_wheel)
