@@ -6,7 +6,6 @@ a latent walk) loops seamlessly: the frame after the last would be the first.
 import dataclasses
 import math
 
-import numpy as np
 import torch
 
 from networks.errors import EqvizError
@@ -119,7 +118,3 @@ def frame_count(frames: int | None, duration: float | None, fps: float, default_
     if frames < 1:
         raise EqvizError(f"a video needs at least one frame, got {frames}.")
     return int(frames)
-
-
-def phases(n: int) -> np.ndarray:
-    return np.arange(n) / n

@@ -165,6 +165,8 @@ class FrameSource:
                 raise EqvizError("a video from --session shows that one latent; drop --grid.")
             if self.motion.walks and not seeds:
                 raise EqvizError("a walk from --session needs --seeds to walk through after the session's latent.")
+            if seeds and not self.motion.walks:
+                raise EqvizError("a video from --session shows the session's latent; --seeds only adds walk keyframes, so add walk to --motion or drop --seeds.")
             return 1, [seeds if self.motion.walks else []]
         seeds = seeds or [0]
         if not self.motion.walks:

@@ -9,7 +9,6 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 from PIL import Image
 
-from networks.errors import EqvizError
 from visualizer.app.panel import JobHandle, Panel, PanelContext
 from visualizer.app.panels.video_export import CompareList, PolledEvent, current_generator, load_named
 from visualizer.app.widgets import file_dialog
