@@ -179,3 +179,17 @@ def test_clone_is_independent_of_the_rendered_generator(sg3):
         assert torch.equal(clone.synthesis.input.transform, sg3.synthesis.input.transform)
     finally:
         worker.stop()
+
+
+def test_checkpoint_larger_than_free_memory_is_refused_before_reading(tmp_path, monkeypatch):
+    from collections import namedtuple
+
+    from networks.errors import CheckpointError
+    from visualizer.app import model
+
+    big = tmp_path / "huge.pkl"
+    big.write_bytes(b"\0" * 4096)
+    memory = namedtuple("memory", "available")
+    monkeypatch.setattr(model.psutil, "virtual_memory", lambda: memory(available=1024))
+    with pytest.raises(CheckpointError, match="huge.pkl is .* GiB but only .* GiB of memory is free"):
+        model.load_model(big, "cpu")
