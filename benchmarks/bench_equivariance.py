@@ -7,6 +7,7 @@ target is overhead <= 10% of generator time. Times are the minimum over repeats 
 shared), with a fresh random translation and angle every repeat.
 
     python benchmarks/bench_equivariance.py [--resolution 256] [--channel-base 8192] [--device cpu]
+    python benchmarks/bench_equivariance.py --checkpoint sg3t_64.pkl --samples 16   (whole metric, s / 100 samples)
 """
 import argparse
 import math
@@ -33,26 +34,40 @@ def random_generator(resolution: int, channel_base: int, channel_max: int, devic
     return build_generator(config_from_init_kwargs("stylegan3-t", kwargs)).eval().requires_grad_(False).to(device)
 
 
-class SynthesisClock:
-    """Accumulates the wall time spent inside G.mapping and G.synthesis (forward hooks)."""
+class GeneratorClock:
+    """Accumulates the wall time spent inside G.mapping and G.synthesis via forward hooks.
+
+    The hooks are plain closures, so they survive (and keep counting in) the deep copy that
+    compute_equivariance makes of the generator.
+    """
 
     def __init__(self, G, device):
-        self.total, self.device = 0.0, torch.device(device)
+        device = torch.device(device)
+        state = {"total": 0.0, "t0": 0.0}
+
+        def sync():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+
+        def start(*_):
+            sync()
+            state["t0"] = time.perf_counter()
+
+        def stop(*_):
+            sync()
+            state["total"] += time.perf_counter() - state["t0"]
+
         for module in (G.mapping, G.synthesis):
-            module.register_forward_pre_hook(self._start)
-            module.register_forward_hook(self._stop)
+            module.register_forward_pre_hook(start)
+            module.register_forward_hook(stop)
+        self.state = state
 
-    def _sync(self):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+    @property
+    def total(self) -> float:
+        return self.state["total"]
 
-    def _start(self, *_):
-        self._sync()
-        self._t0 = time.perf_counter()
-
-    def _stop(self, *_):
-        self._sync()
-        self.total += time.perf_counter() - self._t0
+    def reset(self) -> None:
+        self.state["total"] = 0.0
 
 
 def time_min(fn, repeats: int) -> float:
@@ -64,6 +79,22 @@ def time_min(fn, repeats: int) -> float:
     return best
 
 
+def time_whole_metric(args) -> None:
+    """Seconds per 100 samples of all three metrics on a real checkpoint, split like the main benchmark."""
+    from networks import load_generator
+    from visualizer.equivariance_run import compute_equivariance
+
+    G = load_generator(args.checkpoint, device=args.device)
+    clock = GeneratorClock(G, args.device)
+    result = compute_equivariance(G, num_samples=args.samples, batch_size=args.batch, seed=0, device=args.device)
+    per100 = 100 / args.samples
+    print(f"{args.checkpoint}: {args.samples} samples, batch {args.batch}, {args.device}, {args.threads} threads")
+    print(f"  {result.elapsed_s * per100:.1f} s per 100 samples: generator {clock.total * per100:.1f} s, "
+          f"everything else {(result.elapsed_s - clock.total) * per100:.1f} s "
+          f"(ratio {(result.elapsed_s - clock.total) / clock.total:.3f})")
+    print("  " + ", ".join(f"{m} {v:.2f} dB" for m, v in result.psnr_db.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resolution", type=int, default=256)
@@ -72,12 +103,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--checkpoint", help="instead: time compute_equivariance on this checkpoint")
+    parser.add_argument("--samples", type=int, default=16, help="with --checkpoint: samples to run")
+    parser.add_argument("--batch", type=int, default=8, help="with --checkpoint: batch size")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.checkpoint:
+        time_whole_metric(args)
+        return
     rng = np.random.default_rng(0)
 
     G = random_generator(args.resolution, args.channel_base, args.channel_max, args.device)
-    clock = SynthesisClock(G, args.device)
+    clock = GeneratorClock(G, args.device)
     z = torch.randn(1, G.z_dim, device=args.device)
     print(f"StyleGAN3-T {args.resolution}^2, channel_base {args.channel_base}, channel_max {args.channel_max}, "
           f"{sum(p.numel() for p in G.parameters()) / 1e6:.1f} M parameters, {args.device}, {args.threads} threads")
@@ -85,7 +122,7 @@ def main() -> None:
     best_total, best_generator = math.inf, math.inf
     for repeat in range(args.repeats + 1):  # the first run warms caches and is not counted
         u = rng.uniform(-1, 1, size=5)
-        clock.total = 0.0
+        clock.reset()
         t0 = time.perf_counter()
         with torch.no_grad():
             ws = G.mapping(z, None)
