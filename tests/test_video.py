@@ -1,5 +1,6 @@
 """Videos of NVIDIA's 64-px reference generators: loops close, files come back whole, failures leave nothing."""
 import threading
+import tracemalloc
 
 import imageio.v2 as imageio
 import numpy as np
@@ -176,3 +177,19 @@ def test_translation_video_moves_stylegan3_content(generators):
     left, right = FrameSource(spec, generators=[generators("sg3t_64")]).render([0, 1])
     assert mean_abs(left[8:-8, 8:-16], right[8:-8, 16:-8]) < 0.05
     assert mean_abs(left[8:-8, 8:-16], right[8:-8, 8:-16]) > 0.3  # unshifted, the frames differ
+
+
+def test_render_memory_does_not_grow_with_the_number_of_frames(tmp_path, generators):
+    def peak(frames):
+        spec = VideoSpec(checkpoints=["sg2_64"], out=str(tmp_path / f"{frames}.mp4"), motion=Motion(kinds=("walk",)),
+                         seeds=[1, 2], frames=frames, batch=4, size=128)
+        tracemalloc.start()
+        render_video(spec, generators=[generators("sg2_64")])
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak_bytes
+
+    frame_bytes = 128 * 128 * 3
+    short, long = peak(4), peak(32)
+    # 8x the frames: at most the bounded encoder queue and one batch more in flight, never the whole video.
+    assert long - short < 12 * frame_bytes
