@@ -29,7 +29,7 @@ def _step_until(app, condition, timeout=90.0):
 
 def _settle(app):
     """Step until what is on screen is the current state (and a couple of frames drew it)."""
-    _step_until(app, lambda: app.idle and app.last_result is not None)
+    _step_until(app, lambda: app.idle and app.frames_answered > 0)
     for _ in range(2):
         app.step()
 
@@ -141,11 +141,15 @@ def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
     assert app.model.label == "sg3t_64.pkl"
 
 
-def test_scripted_run_with_a_missing_checkpoint_still_screenshots_and_exits_0(tmp_path):
+@pytest.mark.parametrize("case", ["missing file", "stylegan2 asked to translate"])
+def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, reference_dir, tmp_path):
     shot = tmp_path / "shot.png"
-    proc = subprocess.run([sys.executable, "-m", "visualizer.cli", "gui", str(tmp_path / "missing.pkl"),
-                           "--screenshot", str(shot), "--exit-after", "2"],
-                          capture_output=True, text=True, timeout=120)
+    if case == "missing file":
+        target = [str(tmp_path / "missing.pkl")]
+    else:
+        target = [str(reference_dir / "pkl" / "sg2_64.pkl"), "--translate", "0.1", "0"]
+    proc = subprocess.run([sys.executable, "-m", "visualizer.cli", "gui", *target, "--screenshot", str(shot),
+                           "--exit-after", "2", "--threads", "1"], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     image = np.asarray(Image.open(shot))
     assert image.shape[0] > 100 and image.shape[1] > 100

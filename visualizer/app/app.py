@@ -76,6 +76,7 @@ class App:
         self._loading: str | None = None
         self._status = ("", False)
         self._displayed_pending: RenderResult | None = None  # on the texture, not yet drawn
+        self._frames_answered = 0  # render results received, images and errors alike
         self._frame = 0
         self.viewer = viewer.Viewer(self)
 
@@ -112,6 +113,10 @@ class App:
     def idle(self) -> bool:
         """Nothing loading, requested or rendering: what is on screen is the current state."""
         return self._loading is None and not self._dirty and not self.worker.busy
+
+    @property
+    def frames_answered(self) -> int:
+        return self._frames_answered
 
     @property
     def frame_count(self) -> int:
@@ -169,9 +174,9 @@ class App:
 
     def _show(self, result: RenderResult) -> None:
         self._shown_stamp = result.stamp
+        self._frames_answered += 1
         if result.error is not None:
-            self.set_status(result.error, error=True)
-            self.last_result = result
+            self.set_status(result.error, error=True)  # the previous frame stays on screen
             self.stats.add_error()
             return
         if self._status[1] and not self._loading:
@@ -190,7 +195,7 @@ class App:
         run = self.options.scripted
         if run.exit_after is None and run.screenshot is None:
             return True
-        shown_or_failed = self.last_result is not None or self.model is None
+        shown_or_failed = self._frames_answered > 0 or self.model is None
         settled = self._loading is None and not self.worker.busy and shown_or_failed
         if not settled and run.screenshot_requested_at is None:
             return True

@@ -46,7 +46,7 @@ class TransformPanel(Panel):
             dpg.add_checkbox(label="untransform output (an equivariant generator stands still)",
                              tag="transform_untransform",
                              callback=lambda _s, v, _u: self._untransform(ctx, v))
-            dpg.add_button(label="Reset (R)", callback=lambda *_: self._reset(ctx))
+        dpg.add_button(label="Reset (R)", callback=lambda *_: self._reset(ctx))
 
     def _translate(self, ctx: PanelContext, x=None, y=None) -> None:
         tx, ty = ctx.state.session.translate
@@ -79,9 +79,8 @@ class TransformPanel(Panel):
         supported = ctx.model.supports_input_transform
         dpg.configure_item("transform_sg2_note", show=not supported)
         dpg.configure_item("transform_controls", show=supported)
-        if not supported:
-            ctx.state.reset_transform()
-            ctx.state.session.untransform = False
+        # A transform left over for a StyleGAN2 is not dropped silently: the render reports it, and
+        # Reset (kept visible) clears it.
         self._revision = -1
 
     def refresh(self, ctx: PanelContext) -> None:
