@@ -175,7 +175,7 @@ class FrameSource:
         if len(seeds) % cells or len(seeds) // cells < 2:
             raise EqvizError(
                 f"a walk needs at least 2 seeds per grid cell and the same number for every cell; "
-                f"{len(seeds)} seeds do not split over {cells} cell(s) (e.g. --seeds 0-{2 * cells * 2 - 1} for 4 per cell)."
+                f"{len(seeds)} seeds do not split over {cells} cell(s) (e.g. --seeds 0-{4 * cells - 1} for 4 per cell)."
             )
         per = len(seeds) // cells
         return cells, [seeds[k * per : (k + 1) * per] for k in range(cells)]
