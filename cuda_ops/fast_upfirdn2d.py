@@ -19,6 +19,15 @@ CHANNELS_LAST_MIN_CHANNELS = 8  # below this the channels-last kernels have too 
 
 
 # ---- Shared helpers (also used by fast_filtered_lrelu) ------------------------------------------------
+def window(x, x_start, x_len, y_start, y_len):
+    """x[..., y_start : y_start + y_len, x_start : x_start + x_len], reading zeros outside the tensor."""
+    h, w = x.shape[2], x.shape[3]
+    pads = [-x_start, x_start + x_len - w, -y_start, y_start + y_len - h]
+    if all(p <= 0 for p in pads):  # only cropping: a view
+        return x[:, :, y_start: y_start + y_len, x_start: x_start + x_len]
+    return F.pad(x, pads)  # negative entries crop
+
+
 def prepare_input(x, b, x_start, x_len, y_start, y_len):
     """(x + b)[..., y_start : y_start + y_len, x_start : x_start + x_len] in conv layout, zeros outside x.
 
@@ -130,23 +139,49 @@ def upfirdn2d(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
         from cuda_ops.upfirdn2d import _upfirdn2d_ref
 
         return _upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, flip_filter, gain)
+    f = correlation_taps(f, gain, flip_filter, x)
+    x0, x1, y0, y1 = padding
+    px = plan_axis(x.shape[3], upx, downx, x0, x1, f.shape[-1])
+    py = plan_axis(x.shape[2], upy, downy, y0, y1, f.shape[0])
+    x = prepare_input(x, None, px.start, window_len(px), py.start, window_len(py))
+    return resample(x, PhaseWeights(f), px, py)
+
+
+def correlation_taps(f, gain, flip_filter, x):
+    """Filter (None = identity) scaled as upfirdn2d does (gain**(ndim/2)) and flipped into correlation taps."""
     if f is None:
         f = torch.ones([1, 1], dtype=torch.float32, device=x.device)
-    x0, x1, y0, y1 = padding
     f = (f * (gain ** (f.ndim / 2))).to(device=x.device, dtype=x.dtype)
-    if not flip_filter:
-        f = f.flip(list(range(f.ndim)))  # correlation taps
-    fw, fh = f.shape[-1], f.shape[0]
-    px = plan_axis(x.shape[3], upx, downx, x0, x1, fw)
-    py = plan_axis(x.shape[2], upy, downy, y0, y1, fh)
-    x = prepare_input(x, None, px.start, (px.steps - 1) * px.stride + px.taps,
-                      py.start, (py.steps - 1) * py.stride + py.taps)
-    if f.ndim == 1:
-        along_x = [[_phase(x, f, None, t, (1, px.stride)) for t in px.tap_index]]
+    return f if flip_filter else f.flip(list(range(f.ndim)))
+
+
+def window_len(plan):
+    """Input samples (zeros included) that a plan reads from its start."""
+    return (plan.steps - 1) * plan.stride + plan.taps
+
+
+class PhaseWeights:
+    """conv2d weights of the sub-filters of f, built once per tap pattern and channel count (None = all zero)."""
+
+    def __init__(self, f):
+        self.f, self._cache = f, {}
+
+    def __call__(self, rows, cols, channels):
+        key = (rows, cols, channels)
+        if key not in self._cache:
+            self._cache[key] = depthwise_weight(self.f, rows, cols, channels)
+        return self._cache[key]
+
+
+def resample(x, weights, px, py):
+    """upfirdn2d of an input already cut to the plans' windows: one depthwise pass per phase, interleaved."""
+    c = x.shape[1]
+    if weights.f.ndim == 1:
+        along_x = [[_phase(x, weights(None, t, c), (1, px.stride), (1, px.taps)) for t in px.tap_index]]
         x = assemble(along_x, x.shape[2], px.out_len)
-        grid = [[_phase(x, f, t, None, (py.stride, 1))] for t in py.tap_index]
+        grid = [[_phase(x, weights(t, None, c), (py.stride, 1), (py.taps, 1))] for t in py.tap_index]
     else:
-        grid = [[_phase(x, f, ty, tx, (py.stride, px.stride)) for tx in px.tap_index]
+        grid = [[_phase(x, weights(ty, tx, c), (py.stride, px.stride), (py.taps, px.taps)) for tx in px.tap_index]
                 for ty in py.tap_index]
     return assemble(grid, py.out_len, px.out_len)
 
@@ -164,12 +199,10 @@ def assemble(grid, out_h, out_w):
     return out
 
 
-def _phase(x, f, rows, cols, stride):
+def _phase(x, weight, stride, size):
     """One output phase: a depthwise correlation, or zeros where the phase meets no taps at all."""
-    weight = depthwise_weight(f, rows, cols, x.shape[1])
     if weight is None:
-        kh, kw = len(rows) if rows is not None else 1, len(cols) if cols is not None else 1
-        h = (x.shape[2] - kh) // stride[0] + 1
-        w = (x.shape[3] - kw) // stride[1] + 1
+        h = (x.shape[2] - size[0]) // stride[0] + 1
+        w = (x.shape[3] - size[1]) // stride[1] + 1
         return x.new_zeros([x.shape[0], x.shape[1], h, w])
     return depthwise(x, weight, stride)
