@@ -245,3 +245,24 @@ def test_a_sample_is_its_drawn_latent_class_and_translation(reference_dir):
     by_hand = equivariance_errors(G, G.mapping(torch.from_numpy(draw.z[None]), c), t_frac=draw.t_frac)["eqt_frac"]
     np.testing.assert_allclose(result.per_sample_sq_err["eqt_frac"], by_hand.sq_err_per_sample, rtol=1e-6)
     assert result.per_sample_mask["eqt_frac"][0] == by_hand.mask_sum
+
+
+@pytest.mark.parametrize("translate, rotate_deg, min_db", [((0.1, -0.05), 0.0, 70.0), ((0.06, 0.03), 30.0, 45.0)])
+def test_untransform_makes_the_generator_stand_still(sg3t, translate, rotate_deg, min_db):
+    from visualizer.equivariance import untransform
+    from visualizer.input_transform import set_input_transform, transform_matrix
+
+    ws = sg3t.mapping(torch.from_numpy(np.random.RandomState(11).randn(1, sg3t.z_dim)), None)
+    try:
+        set_input_transform(sg3t, transform_matrix(translate, rotate_deg))
+        moved = sg3t.synthesis(ws)
+    finally:
+        sg3t.synthesis.input.transform.copy_(torch.eye(3))
+    still = sg3t.synthesis(ws)
+    back, mask = untransform(moved, translate=translate, rotate_rad=np.radians(rotate_deg))
+    # A rotated view is band-limited by the resampling: compare with the same band limit.
+    if rotate_deg:
+        still, still_mask = apply_fractional_pseudo_rotation(still, np.radians(rotate_deg))
+        mask = mask * still_mask
+    assert mask.sum() > 0.4 * mask.numel()
+    assert psnr_db(((back - still).square() * mask).sum(), mask.sum()) > min_db
