@@ -183,7 +183,7 @@ def compute_equivariance(
     Cancellation raises EquivarianceCancelled, whose `partial` is the result over the samples done.
     """
     require_input_transform(G)
-    metrics = tuple(metrics)
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if not metrics or unknown:
         raise EqvizError(f"unknown equivariance metrics {unknown or metrics!r}; choose from {', '.join(METRICS)}")
