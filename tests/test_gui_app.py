@@ -141,6 +141,28 @@ def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
     assert app.model.label == "sg3t_64.pkl"
 
 
+def test_save_image_writes_the_frame_at_full_resolution(app, tmp_path):
+    from visualizer.app.panels.capture import save_current_image
+    path = tmp_path / "frame.png"
+    save_current_image(app, str(path))
+    saved = np.asarray(Image.open(path))
+    np.testing.assert_array_equal(saved, app.last_result.picture)
+
+
+def test_equivariance_panel_measures_in_the_background(app):
+    import dearpygui.dearpygui as dpg
+    for metric, on in (("eqt_int", True), ("eqt_frac", False), ("eqr", False)):
+        dpg.set_value(f"eq_use_{metric}", on)
+    dpg.set_value("eq_samples", 2)
+    dpg.set_value("eq_batch", 2)
+    dpg.get_item_callback("eq_run")("eq_run", None, None)
+    assert app.jobs.active  # running while the UI keeps stepping
+    _step_until(app, lambda: not app.jobs.active, timeout=120)
+    assert dpg.get_value("eq_result").startswith("EQ-T") and " dB " in dpg.get_value("eq_result")
+    x, y = dpg.get_value("eq_series_eqt_int")[:2]
+    assert len(x) == 2 and all(v > 40 for v in y)
+
+
 @pytest.mark.parametrize("case", ["missing file", "stylegan2 asked to translate"])
 def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, reference_dir, tmp_path):
     shot = tmp_path / "shot.png"
@@ -153,3 +175,14 @@ def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, ref
     assert proc.returncode == 0, proc.stderr
     image = np.asarray(Image.open(shot))
     assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_stylegan2_explains_what_is_not_defined(app, reference_dir):
+    """Runs last in this module: it swaps the shared app's model for the StyleGAN2 one."""
+    import dearpygui.dearpygui as dpg
+    _fire("checkpoint_path", str(reference_dir / "pkl" / "sg2_64.pkl"))
+    _step_until(app, lambda: app.loading is None and app.model.kind == "stylegan2")
+    _settle(app)
+    assert dpg.is_item_shown("eq_sg2_note") and not dpg.is_item_shown("eq_controls")
+    assert dpg.is_item_shown("transform_sg2_note") and not dpg.is_item_shown("transform_controls")
+    assert app.last_result.picture.shape == (64, 64, 3)
