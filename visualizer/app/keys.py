@@ -75,7 +75,7 @@ def install(app: "App") -> None:
     with dpg.window(label="eqviz keyboard and mouse", tag="help_window", show=False, width=560, height=330,
                     pos=(460, 80)):
         with dpg.table(header_row=True, borders_innerH=True):
-            dpg.add_table_column(label="keys", width_fixed=True, init_width_or_weight=230)
+            dpg.add_table_column(label="keys", width_fixed=True, init_width_or_weight=270)
             dpg.add_table_column(label="does")
             for keys, does in SHORTCUTS:
                 with dpg.table_row():

@@ -8,7 +8,7 @@ from visualizer.app.panel import Panel, PanelContext
 from visualizer.app.recent import load_recent
 from visualizer.app.widgets import file_dialog
 
-CHECKPOINT_EXTENSIONS = (".pkl", ".safetensors", ".pt", ".pth", ".*")
+CHECKPOINT_EXTENSIONS = ("Checkpoints{.pkl,.safetensors,.pt,.pth}", ".pkl", ".safetensors", ".*")
 
 
 class CheckpointPanel(Panel):
