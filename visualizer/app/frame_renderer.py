@@ -17,6 +17,7 @@ import torch
 
 from networks.errors import EqvizError
 from visualizer.app.state import AppState, ViewState
+from visualizer.equivariance import untransform
 from visualizer.input_transform import set_input_transform, transform_matrix
 from visualizer.latents import session_ws
 from visualizer.rendering import check_finite, to_uint8
@@ -126,8 +127,6 @@ def log_spectrum(x: torch.Tensor) -> np.ndarray:
 
 
 def _untransform(img: torch.Tensor, session: Session) -> tuple[torch.Tensor, torch.Tensor]:
-    # Imported here because the metrics module pulls in the resampling filters only this path needs.
-    from visualizer.equivariance import untransform
     return untransform(img, translate=tuple(session.translate), rotate_rad=math.radians(session.rotate_deg))
 
 
