@@ -76,11 +76,28 @@ def depthwise_weight(f, rows, cols, channels):
     return taps.expand(channels, 1, *taps.shape).contiguous()
 
 
-def depthwise(x, weight, stride=(1, 1)):
-    """Correlates every channel of x [N, C, H, W] with its filter in weight [C, 1, kh, kw]."""
+def depthwise(x, weight, stride=(1, 1), padding=(0, 0)):
+    """Correlates every channel of x [N, C, H, W] with its filter in weight [C, 1, kh, kw]; padding = zeros (y, x)."""
     if weight.shape[2] * weight.shape[3] == 1:  # one tap: a scaled (strided) copy, no conv needed
+        if any(padding):
+            x = F.pad(x, [padding[1], padding[1], padding[0], padding[0]])
         return x[:, :, :: stride[0], :: stride[1]] * weight[:1, 0, 0, 0]
-    return F.conv2d(x, weight, stride=stride, groups=x.shape[1])
+    return F.conv2d(x, weight, stride=stride, padding=padding, groups=x.shape[1])
+
+
+def conv_window(x, x_start, x_len, y_start, y_len):
+    """Like `window`, but leaves the symmetric part of the zero padding to conv2d: (tensor, (pad_y, pad_x)).
+
+    conv2d pads inside its kernel for free; F.pad would write a whole new tensor first.
+    """
+    h, w = x.shape[2], x.shape[3]
+    lo_x, hi_x = -x_start, x_start + x_len - w
+    lo_y, hi_y = -y_start, y_start + y_len - h
+    pad_x, pad_y = max(0, min(lo_x, hi_x)), max(0, min(lo_y, hi_y))
+    rest = [lo_x - pad_x, hi_x - pad_x, lo_y - pad_y, hi_y - pad_y]
+    if any(rest):
+        x = window(x, -rest[0], w + rest[0] + rest[1], -rest[2], h + rest[2] + rest[3])
+    return x, (pad_y, pad_x)
 
 
 # ---- Polyphase plan for one axis ---------------------------------------------------------------------
@@ -143,6 +160,13 @@ def upfirdn2d(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
     x0, x1, y0, y1 = padding
     px = plan_axis(x.shape[3], upx, downx, x0, x1, f.shape[-1])
     py = plan_axis(x.shape[2], upy, downy, y0, y1, f.shape[0])
+    if f.ndim == 2:
+        # One 2-D pass: keep the caller's layout and let conv2d do the symmetric zero padding.
+        x, pad = conv_window(x, px.start, window_len(px), py.start, window_len(py))
+        weights, c = PhaseWeights(f), x.shape[1]
+        grid = [[_phase(x, weights(ty, tx, c), (py.stride, px.stride), (py.taps, px.taps), pad)
+                 for tx in px.tap_index] for ty in py.tap_index]
+        return assemble(grid, py.out_len, px.out_len)
     x = prepare_input(x, None, px.start, window_len(px), py.start, window_len(py))
     return resample(x, PhaseWeights(f), px, py)
 
@@ -199,10 +223,10 @@ def assemble(grid, out_h, out_w):
     return out
 
 
-def _phase(x, weight, stride, size):
+def _phase(x, weight, stride, size, padding=(0, 0)):
     """One output phase: a depthwise correlation, or zeros where the phase meets no taps at all."""
     if weight is None:
-        h = (x.shape[2] - size[0]) // stride[0] + 1
-        w = (x.shape[3] - size[1]) // stride[1] + 1
+        h = (x.shape[2] + 2 * padding[0] - size[0]) // stride[0] + 1
+        w = (x.shape[3] + 2 * padding[1] - size[1]) // stride[1] + 1
         return x.new_zeros([x.shape[0], x.shape[1], h, w])
-    return depthwise(x, weight, stride)
+    return depthwise(x, weight, stride, padding)
