@@ -35,16 +35,22 @@ def _fire(tag: str, value) -> None:
     dpg.get_item_callback(tag)(tag, value, None)
 
 
+def _motion_toggles(app: App) -> tuple[str, ...]:
+    """Translation + rotation where the generator has an input transform, else the seed walk."""
+    return ("transform_anim_t", "transform_anim_r") if app.model.supports_input_transform else ("latent_animate",)
+
+
 def animation_phase(app: App, seconds: float) -> dict:
-    _fire("transform_anim_t", True)
-    _fire("transform_anim_r", True)
+    for tag in _motion_toggles(app):
+        _fire(tag, True)
     app.stats.__init__()
     end = time.monotonic() + seconds
     _step_until(app, lambda: time.monotonic() > end, seconds + 60)
     summary = app.stats.summary()
     summary["frames_shown"] = app.stats.frames_shown
-    _fire("transform_anim_t", False)
-    _fire("transform_anim_r", False)
+    summary["render_errors"] = app.stats.errors
+    for tag in _motion_toggles(app):
+        _fire(tag, False)
     _step_until(app, lambda: app.idle, 60)
     return summary
 
@@ -53,7 +59,10 @@ def slider_phase(app: App, moves: int) -> dict:
     latencies, synthesis = [], []
     for i in range(moves):
         before = app.stats.frames_shown
-        _fire("transform_rot", float((i * 37) % 360 - 180))
+        if app.model.supports_input_transform:
+            _fire("transform_rot", float((i * 37) % 360 - 180))
+        else:
+            _fire("latent_psi", 0.5 + 0.05 * (i % 10))
         _step_until(app, lambda: app.idle and app.stats.frames_shown > before, 60)
         latencies.append(app.stats.latency_ms[-1])
         synthesis.append(app.stats.synthesis_ms[-1] + app.stats.mapping_ms[-1])
@@ -65,8 +74,8 @@ def slider_phase(app: App, moves: int) -> dict:
 
 def memory_phase(app: App, frames: int) -> dict:
     process = psutil.Process()
-    _fire("transform_anim_t", True)
-    _fire("latent_animate", True)
+    for tag in _motion_toggles(app):
+        _fire(tag, True)
     warm = min(200, frames // 10)
     start_count = app.stats.frames_shown
     _step_until(app, lambda: app.stats.frames_shown - start_count >= warm, 3600)
@@ -83,7 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: on 2 cores the UI thread needs the other one)")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--slider-moves", type=int, default=15)
     parser.add_argument("--frames", type=int, default=10000, help="rendered frames for the memory phase (0: skip)")
@@ -100,8 +110,9 @@ def main() -> None:
                    "model": app.model.summary}
         results["animation"] = animation_phase(app, args.seconds)
         print(json.dumps({"animation": results["animation"]}), flush=True)
-        results["slider"] = slider_phase(app, args.slider_moves)
-        print(json.dumps({"slider": results["slider"]}), flush=True)
+        if args.slider_moves:
+            results["slider"] = slider_phase(app, args.slider_moves)
+            print(json.dumps({"slider": results["slider"]}), flush=True)
         if args.frames:
             results["memory"] = memory_phase(app, args.frames)
             print(json.dumps({"memory": results["memory"]}), flush=True)
