@@ -31,10 +31,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _normalise_argv(argv: list[str]) -> list[str]:
-    """`eqviz` and `eqviz CHECKPOINT ...` mean `eqviz gui ...`."""
+    """`eqviz`, `eqviz CHECKPOINT ...` and `eqviz --seed 3 ...` mean `eqviz gui ...`."""
     if not argv:
         return ["gui"]
-    if argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
+    if argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help"):
         return ["gui", *argv]
     return argv
 
