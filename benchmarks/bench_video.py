@@ -2,13 +2,15 @@
 
 For each model and motion, times (a) the raw generator work — the latents and synthesis calls of
 every frame, exactly as the video makes them — and (b) `render_video` writing an H.264 MP4 (layout,
-uint8 conversion and encoding on a thread). Times are the minimum over repeats, alternating the two,
-because the machine is shared.
+uint8 conversion and encoding on a thread). Wall times are the minimum over repeats, alternating
+the two, because the machine may be shared. The CPU ratio counts the CPU time of both, ffmpeg's
+included: it is what the video costs on top of synthesis when no core is idle to hide it.
 
-    python benchmarks/bench_video.py [--frames64 60] [--frames256 16] [--repeats 2] [--device cpu]
+    python benchmarks/bench_video.py [--frames64 60] [--frames256 16] [--repeats 3] [--threads 2]
 """
 import argparse
 import math
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +49,19 @@ def video_seconds(spec: VideoSpec, generators) -> float:
     return result.seconds
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the ffmpeg encoders)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def measured(fn, *args) -> tuple[float, float]:
+    """(wall, cpu) seconds of one call."""
+    cpu = cpu_seconds()
+    wall = fn(*args)
+    return wall, cpu_seconds() - cpu
+
+
 def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats: int, device: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / "bench.mp4"), motion=motion, seeds=seeds,
@@ -54,20 +69,22 @@ def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats:
         generators = [(name, G)]
         source = FrameSource(spec, generators=generators)
         source.render([0])  # warm-up: first-call allocations and filter caches
-        raw, video = math.inf, math.inf
+        raw, video, raw_cpu, video_cpu = math.inf, math.inf, math.inf, math.inf
         for _ in range(repeats):
-            raw = min(raw, raw_seconds(source))
-            video = min(video, video_seconds(spec, generators))
+            wall, cpu = measured(raw_seconds, source)
+            raw, raw_cpu = min(raw, wall), min(raw_cpu, cpu)
+            wall, cpu = measured(video_seconds, spec, generators)
+            video, video_cpu = min(video, wall), min(video_cpu, cpu)
     kinds = ",".join(motion.kinds)
     print(f"{name:>10} {kinds:>6}  {frames:4d} frames  raw synthesis {frames / raw:7.2f} fps  "
-          f"video {frames / video:7.2f} fps  ratio {raw / video:5.3f}")
+          f"video {frames / video:7.2f} fps  ratio {raw / video:5.3f}  (CPU ratio {raw_cpu / video_cpu:5.3f})", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames64", type=int, default=60)
     parser.add_argument("--frames256", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()

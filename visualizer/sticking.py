@@ -103,8 +103,8 @@ def resolve_stack_motion(requested: str, generators) -> str:
 
 
 @torch.no_grad()
-def stack_frame(G, seed: int, i: int, spec: StickingSpec, motion: str, device, walk_ends) -> torch.Tensor:
-    """Image [C, H, W] of column-stack frame i: translated along x, or interpolated towards seed + 1."""
+def stack_frame(G, i: int, spec: StickingSpec, motion: str, walk_ends) -> torch.Tensor:
+    """Image [C, H, W] of column-stack frame i: translated along x, or interpolated between walk_ends."""
     t = i / (spec.frames - 1) if spec.frames > 1 else 0.0
     if motion == "translate":
         set_input_transform(G, transform_matrix((spec.distance * (t - 0.5), 0.0), 0.0))
@@ -132,6 +132,47 @@ def _check_spec(spec: StickingSpec) -> None:
         raise EqvizError(f"batch must be at least 1, got {spec.batch}.")
 
 
+PARTS = ("long_exposure.png", "column_stack.png", "column_stack.mp4")
+
+
+def _exposure_sheet(named, seed, spec, tile, device, cancel, advance) -> tuple[np.ndarray, dict]:
+    """Per checkpoint the seed's own image beside its long exposure, and their high-frequency energies."""
+    panels, labels, sharpness = [], [], {}
+    for name, G in named:
+        single, average = long_exposure(G, seed, spec, device, cancel, on_batch=advance)
+        advance(1)
+        sharpness[name] = {"single": high_frequency_energy(single), "long_exposure": high_frequency_energy(average)}
+        panels += [_tile(single, tile), _tile(average, tile)]
+        labels += [(name, "single image"), (name, f"average of {spec.samples}")]
+    return video_layout.Composer(video_layout.Layout(1, 1, tile, tuple(labels))).compose([panels]), sharpness
+
+
+def _column_stacks(named, seed, spec, motion, tile, device, video_path, cancel, advance) -> np.ndarray:
+    """Streams the column-stack video (each frame beside the stack so far); returns the final stacks."""
+    stacks = [np.full((tile, spec.frames, 3), video_layout.BACKGROUND, np.uint8) for _ in named]
+    walk_ends = [[seed_ws(G, s, spec.psi, spec.cutoff, spec.class_idx, device) for s in (seed, seed + 1)] for _, G in named]
+    what = f"translate {spec.distance:g}" if motion == "translate" else f"walk to seed {seed + 1}"
+    labels = tuple(label for name, _ in named for label in ((name, what), (name, "central column")))
+    composer = video_layout.Composer(video_layout.Layout(1, 1, tile, labels, widths=(tile, spec.frames) * len(named)))
+    with ThreadedWriter(open_writer(video_path, spec.fps, crf=spec.crf, overwrite=spec.overwrite)) as encoder:
+        for i in range(spec.frames):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("texture-sticking render cancelled; no files were written for this seed.")
+            cell = []
+            for k, (_, G) in enumerate(named):
+                image = _tile(stack_frame(G, i, spec, motion, walk_ends[k]), tile)
+                stacks[k][:, i] = image[:, tile // 2]
+                marked = image.copy()
+                marked[:3, tile // 2] = MARK
+                marked[-3:, tile // 2] = MARK
+                cell += [marked, stacks[k].copy()]
+            encoder.write(composer.compose([cell]))
+            advance(len(named))
+        encoder.commit()
+    labels = tuple((name, "central column") for name, _ in named)
+    return video_layout.Composer(video_layout.Layout(1, 1, tile, labels, widths=(spec.frames,) * len(named))).compose([stacks])
+
+
 def render_sticking(spec: StickingSpec, progress=None, cancel: threading.Event | None = None, generators=None) -> StickingResult:
     """Writes, per seed, <outdir>/seed<S>_long_exposure.png, _column_stack.png and _column_stack.mp4.
 
@@ -141,66 +182,32 @@ def render_sticking(spec: StickingSpec, progress=None, cancel: threading.Event |
     _check_spec(spec)
     outdir = Path(spec.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    names = [f"seed{seed:04d}_{part}" for seed in spec.seeds for part in ("long_exposure.png", "column_stack.png", "column_stack.mp4")]
-    for name in names:
-        check_target(outdir / name, spec.overwrite)  # refuse before any work
+    for seed in spec.seeds:
+        for part in PARTS:
+            check_target(outdir / f"seed{seed:04d}_{part}", spec.overwrite)  # refuse before any work
     device = torch.device(spec.device)
     named = generators if generators is not None else load_generators(spec.checkpoints, device)
     motion = resolve_stack_motion(spec.stack_motion, named)
     tile = spec.size or max(G.img_resolution for _, G in named)
-    per_seed = len(named) * (spec.samples + 1 + spec.frames)
+    total = len(spec.seeds) * len(named) * (spec.samples + 1 + spec.frames)
     done, start = 0, time.perf_counter()
 
     def advance(n):
         nonlocal done
         done += n
         if progress is not None:
-            progress(Progress(done, per_seed * len(spec.seeds), time.perf_counter() - start))
+            progress(Progress(done, total, time.perf_counter() - start))
 
     files, sharpness = [], {}
     for seed in spec.seeds:
-        # Long exposure: per checkpoint, the seed's own image beside the average.
-        panels, labels, sharpness[seed] = [], [], {}
-        for name, G in named:
-            single, average = long_exposure(G, seed, spec, device, cancel, on_batch=advance)
-            advance(1)
-            sharpness[seed][name] = {"single": high_frequency_energy(single), "long_exposure": high_frequency_energy(average)}
-            panels += [_tile(single, tile), _tile(average, tile)]
-            labels += [(name, "single image"), (name, f"average of {spec.samples}")]
-        layout = video_layout.Layout(1, 1, tile, tuple(labels))
-        exposure_png = video_layout.Composer(layout).compose([panels])
-
-        # Column stack: the frames go to the video as they come; the stack grows one column per frame.
-        stacks = [np.full((tile, spec.frames, 3), video_layout.BACKGROUND, np.uint8) for _ in named]
-        walk_ends = [[seed_ws(G, s, spec.psi, spec.cutoff, spec.class_idx, device) for s in (seed, seed + 1)] for _, G in named]
-        video_labels = []
-        for name, G in named:
-            what = f"translate {spec.distance:g}" if motion == "translate" else f"walk to seed {seed + 1}"
-            video_labels += [(name, what), (name, "central column")]
-        layout = video_layout.Layout(1, 1, tile, tuple(video_labels), widths=(tile, spec.frames) * len(named))
-        composer = video_layout.Composer(layout)
+        exposure_png, sharpness[seed] = _exposure_sheet(named, seed, spec, tile, device, cancel, advance)
         video_path = outdir / f"seed{seed:04d}_column_stack.mp4"
-        with ThreadedWriter(open_writer(video_path, spec.fps, crf=spec.crf, overwrite=spec.overwrite)) as encoder:
-            for i in range(spec.frames):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled("texture-sticking render cancelled; no files were written for this seed.")
-                cell = []
-                for k, (name, G) in enumerate(named):
-                    image = _tile(stack_frame(G, seed, i, spec, motion, device, walk_ends[k]), tile)
-                    stacks[k][:, i] = image[:, tile // 2]
-                    marked = image.copy()
-                    marked[:3, tile // 2] = MARK
-                    marked[-3:, tile // 2] = MARK
-                    cell += [marked, stacks[k].copy()]
-                encoder.write(composer.compose([cell]))
-                advance(len(named))
-            encoder.commit()
-        stack_layout = video_layout.Layout(1, 1, tile, tuple((name, "central column") for name, _ in named), widths=(spec.frames,) * len(named))
-        stack_png = video_layout.Composer(stack_layout).compose([stacks])
-        for part, img in (("long_exposure.png", exposure_png), ("column_stack.png", stack_png)):
-            save_png(outdir / f"seed{seed:04d}_{part}", img, overwrite=spec.overwrite)
-        files += [outdir / f"seed{seed:04d}_{part}" for part in ("long_exposure.png", "column_stack.png", "column_stack.mp4")]
-    summary = {"stack_motion": motion, "samples": spec.samples, "sigma": spec.sigma, "high_frequency_energy": {str(k): v for k, v in sharpness.items()}}
+        stack_png = _column_stacks(named, seed, spec, motion, tile, device, video_path, cancel, advance)
+        save_png(outdir / f"seed{seed:04d}_long_exposure.png", exposure_png, overwrite=spec.overwrite)
+        save_png(outdir / f"seed{seed:04d}_column_stack.png", stack_png, overwrite=spec.overwrite)
+        files += [outdir / f"seed{seed:04d}_{part}" for part in PARTS]
+    summary = {"stack_motion": motion, "samples": spec.samples, "sigma": spec.sigma,
+               "high_frequency_energy": {str(k): v for k, v in sharpness.items()}}
     write_text(outdir / "sticking_summary.json", json.dumps(summary, indent=2) + "\n", overwrite=True)
     files.append(outdir / "sticking_summary.json")
     return StickingResult(files=files, stack_motion=motion, sharpness=sharpness)
