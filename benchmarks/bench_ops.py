@@ -10,17 +10,20 @@ is then timed on its own with every implementation. Printed: one line per call (
 and the total per op.
 """
 import argparse
+import os
 import statistics
 import time
 from collections import defaultdict
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_synthesis.py: shared cores
 
-from bench_synthesis import CONFIGS, make_config
-from cuda_ops import bias_act as bias_act_module
-from cuda_ops import filtered_lrelu as filtered_lrelu_module
-from cuda_ops import upfirdn2d as upfirdn2d_module
-from networks.build import build_generator
+import torch  # noqa: E402
+
+from bench_synthesis import CONFIGS, make_config  # noqa: E402
+from cuda_ops import bias_act as bias_act_module  # noqa: E402
+from cuda_ops import filtered_lrelu as filtered_lrelu_module  # noqa: E402
+from cuda_ops import upfirdn2d as upfirdn2d_module  # noqa: E402
+from networks.build import build_generator  # noqa: E402
 
 # Where the generators look the ops up (each module imported them by name).
 CALL_SITES = {

@@ -4,8 +4,9 @@ With up-fold zero insertion only every up-th tap meets a non-zero sample, and wi
 decimation only every down-th output is kept. Splitting the outputs into phases that share one
 pattern of taps turns the op into one strided correlation of the *original* samples per phase
 (a short sub-filter each), followed by an interleave of the phases. Separable (1-D) filters get
-one such pass per axis. Every correlation is a depthwise conv with one filter per channel on a
-channels-last tensor, the layout in which oneDNN's depthwise kernels run at memory speed.
+one such pass per axis. Every correlation is a depthwise conv with one filter per channel; the
+1-D passes run on channels-last tensors, where oneDNN's depthwise kernels are ~3x faster than on
+NCHW, while a 2-D filter keeps the caller's layout (a layout change would cost more than it saves).
 """
 import math
 from dataclasses import dataclass

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from cuda_ops.bias_act import ACTIVATIONS, _bias_act_fast, _bias_act_ref
+from cuda_ops.bias_act import ACTIVATIONS, _bias_act_ref
 from cuda_ops.dispatch import choose_impl
 from cuda_ops.upfirdn2d import (_upfirdn2d_ref, filter_size, output_size, parse_padding, validate_filter,
                                 validate_image)

@@ -128,8 +128,8 @@ def test_fast_paths_accept_channels_last_input():
     assert torch.equal(plain, cl)
 
 
-def test_fast_filtered_lrelu_row_bands_do_not_change_the_result(monkeypatch):
-    """Processing the output in narrow row bands computes exactly the same samples."""
+def test_fast_filtered_lrelu_tiling_does_not_change_the_result(monkeypatch):
+    """Working in channel chunks x row bands computes exactly the same samples as one big tile."""
     import cuda_ops.fast_filtered_lrelu as fast
 
     gen = torch.Generator().manual_seed(5)
@@ -137,9 +137,24 @@ def test_fast_filtered_lrelu_row_bands_do_not_change_the_result(monkeypatch):
     fu, fd, b = torch.randn([12], generator=gen), torch.randn([12], generator=gen), torch.randn([8], generator=gen)
     args = dict(up=2, down=2, padding=[9, 8, 9, 8], clamp=1.0, impl="fast")
     whole = filtered_lrelu(x, fu, fd, b, **args)
-    monkeypatch.setattr(fast, "BAND_BYTES", 1)  # one output row per band
-    banded = filtered_lrelu(x, fu, fd, b, **args)
-    assert torch.equal(whole, banded)
+    monkeypatch.setattr(fast, "BAND_BYTES", 1)
+    monkeypatch.setattr(fast, "MIN_BAND_ROWS", 3)  # bands of 3 output rows (the last one shorter)
+    monkeypatch.setattr(fast, "CHANNEL_CHUNK", 3)  # chunks of 3, 3 and 2 channels
+    tiled = filtered_lrelu(x, fu, fd, b, **args)
+    assert torch.equal(whole, tiled)
+
+
+def test_fast_filtered_lrelu_in_one_tile_as_on_a_gpu(monkeypatch):
+    """The single-tile schedule used on GPUs (whole batch, all channels, all rows) gives the same result."""
+    import cuda_ops.fast_filtered_lrelu as fast
+
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn([3, 8, 12, 12], generator=gen)
+    fu, fd = torch.randn([24], generator=gen), torch.randn([7, 7], generator=gen)
+    args = dict(up=4, down=2, padding=[-2, -5, -2, -5], clamp=2.0, impl="fast")
+    tiled = filtered_lrelu(x, fu, fd, **args)
+    monkeypatch.setattr(fast, "_tiling", lambda x, out_h, row: ([slice(0, x.shape[0])], x.shape[1], out_h))
+    assert torch.equal(filtered_lrelu(x, fu, fd, **args), tiled)
 
 
 @pytest.mark.parametrize("act", sorted(ACTIVATIONS))
