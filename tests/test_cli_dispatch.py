@@ -28,3 +28,11 @@ def test_a_user_error_is_one_line_on_stderr_and_exit_code_2(capsys):
     assert cli.main(["info", "/nonexistent/model.pkl"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("eqviz info: error:") and "\n" not in err
+
+
+def test_top_level_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in cli.SUBCOMMANDS)

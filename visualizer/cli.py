@@ -31,7 +31,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             continue
         module = _command_module(name)
-        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
+        summary = module.HELP.replace("%", "%%")  # argparse %-formats help strings
+        module.add_arguments(sub.add_parser(name, help=summary, description=summary))
     return parser
 
 
