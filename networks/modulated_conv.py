@@ -178,14 +178,16 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
     """
     batch_size = x.shape[0]
     if demodulate:
-        # sum over (i, taps) of (weight * s_i)^2 = weight's per-tap energy [C_out, C_in] @ s^2
-        energy = weight.square().sum(dim=[2, 3])  # [C_out, C_in]
+        # sum over (i, taps) of (weight * s_i)^2 = (weight's per-tap energy [C_out, C_in]) @ s^2
+        energy = torch.linalg.vector_norm(weight, dim=(2, 3)).square_()
         dcoefs = (styles.square() @ energy.t() + 1e-8).rsqrt()  # [N, C_out]
     if batch_size == 1:
         scale = styles.reshape(1, -1, 1, 1)
         if demodulate:
-            scale = scale * dcoefs.reshape(-1, 1, 1, 1)  # [C_out, C_in, 1, 1]: one pass over the weights
-        x = conv2d_resample_fast(x, weight * scale, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+            scale = scale * dcoefs.reshape(-1, 1, 1, 1)  # [C_out, C_in, 1, 1]
+        # One pass over the weights, written in the layout a channels-last conv would convert them to.
+        w = torch.mul(weight, scale, out=torch.empty_like(weight, memory_format=torch.channels_last))
+        x = conv2d_resample_fast(x, w, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
         return x.add_(noise) if noise is not None else x
     x = x * styles.reshape(batch_size, -1, 1, 1)
     x = conv2d_resample_fast(x, weight, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)

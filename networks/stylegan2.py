@@ -12,9 +12,22 @@ from cuda_ops.bias_act import ACTIVATIONS, bias_act
 from cuda_ops.upfirdn2d import setup_filter, upsample2d
 from networks.config import StyleGAN2Config
 from networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
-from networks.modulated_conv import conv2d_resample, modulated_conv2d
+from networks.modulated_conv import conv2d_resample, modulated_conv2d, modulated_conv2d_fast, use_fast_conv
 
 NOISE_MODES = ("const", "random", "none")
+
+
+def add_bias_lrelu_(x: torch.Tensor, b: torch.Tensor, gain: float, clamp: float | None) -> torch.Tensor:
+    """bias_act(x, b, act='lrelu', gain, clamp) in place on x, which the caller owns (a fresh conv output).
+
+    Saves the one fresh tensor bias_act's fast path allocates: at 256² that is 32 MiB of new pages
+    per layer, which cost as much as the arithmetic. Same operations in the same order.
+    """
+    x.add_(b.reshape(1, -1, 1, 1))
+    torch.nn.functional.leaky_relu_(x, ACTIVATIONS["lrelu"].def_alpha)
+    if gain != 1:
+        x.mul_(gain)
+    return x.clamp_(-clamp, clamp) if clamp is not None else x
 
 
 class SynthesisLayer(torch.nn.Module):
@@ -61,10 +74,14 @@ class SynthesisLayer(torch.nn.Module):
             noise = noise * self.noise_strength  # [N, 1, R, R]
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength  # [R, R], same for every sample and channel
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        if use_fast_conv(x) and self.activation == "lrelu" and not torch.is_grad_enabled():
+            x = modulated_conv2d_fast(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
+                                      resample_filter=self.resample_filter, flip_weight=(self.up == 1))
+            return add_bias_lrelu_(x, self.bias, gain=self.act_gain * gain, clamp=clamp)
         # NVIDIA correlates at up=1 (faster) and convolves when upsampling; the weights assume both.
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, flip_weight=(self.up == 1), fused=fused_modconv)
-        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, self.bias.to(x.dtype), act=self.activation, gain=self.act_gain * gain, clamp=clamp)
 
     def extra_repr(self) -> str:
