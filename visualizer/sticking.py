@@ -22,7 +22,7 @@ from visualizer.input_transform import set_input_transform, supports_input_trans
 from visualizer.latents import class_label, lerp, seed_ws, z_from_seed
 from visualizer.rendering import check_finite
 from visualizer.video import Cancelled, Progress, load_generators
-from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, check_target, open_writer
+from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, check_target, encoder_threads_beside, open_writer
 
 STACK_MOTIONS = ("auto", "translate", "walk")
 MARK = np.array([255, 40, 40], np.uint8)  # ticks marking the sampled column
@@ -154,7 +154,8 @@ def _column_stacks(named, seed, spec, motion, tile, device, video_path, cancel, 
     what = f"translate {spec.distance:g}" if motion == "translate" else f"walk to seed {seed + 1}"
     labels = tuple(label for name, _ in named for label in ((name, what), (name, "central column")))
     composer = video_layout.Composer(video_layout.Layout(1, 1, tile, labels, widths=(tile, spec.frames) * len(named)))
-    with ThreadedWriter(open_writer(video_path, spec.fps, crf=spec.crf, overwrite=spec.overwrite)) as encoder:
+    threads = encoder_threads_beside(spec.device)
+    with ThreadedWriter(open_writer(video_path, spec.fps, crf=spec.crf, overwrite=spec.overwrite, encoder_threads=threads)) as encoder:
         for i in range(spec.frames):
             if cancel is not None and cancel.is_set():
                 raise Cancelled("texture-sticking render cancelled; no files were written for this seed.")

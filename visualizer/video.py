@@ -19,7 +19,7 @@ from visualizer.input_transform import set_input_transform, supports_input_trans
 from visualizer.latents import class_label, seed_ws, session_ws, z_from_seed
 from visualizer.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop
 from visualizer.rendering import check_finite
-from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, open_writer
+from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer
 
 
 class Cancelled(EqvizError):
@@ -333,7 +333,8 @@ def render_video(spec: VideoSpec, progress=None, cancel: threading.Event | None 
     the partial file is removed and `Cancelled` is raised. generators: already loaded (name, G) pairs
     to use instead of loading spec.checkpoints (the app passes private copies).
     """
-    writer = open_writer(spec.out, spec.fps, crf=spec.crf, overwrite=spec.overwrite)  # refuses early to overwrite
+    writer = open_writer(spec.out, spec.fps, crf=spec.crf, overwrite=spec.overwrite,  # refuses early to overwrite
+                         encoder_threads=encoder_threads_beside(spec.device))
     source = FrameSource(spec, generators=generators)
     start = time.perf_counter()
     with ThreadedWriter(writer) as encoder:

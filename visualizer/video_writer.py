@@ -32,6 +32,16 @@ def output_kind(path) -> str:
     raise EqvizError(f"cannot write video to '{path}': use a .mp4, .mov, .mkv or .gif file, or a folder name without suffix for PNG frames.")
 
 
+def encoder_threads_beside(device) -> int:
+    """Encoder threads that leave CPU synthesis its cores: a busy x264 thread pool stalls torch's
+    thread barriers, which cost more than encoding saves. 0 (automatic) when rendering on a GPU."""
+    import torch
+
+    if torch.device(device).type != "cpu":
+        return 0
+    return max(1, (os.cpu_count() or 1) - torch.get_num_threads())
+
+
 def pad_to_even(frame: np.ndarray) -> np.ndarray:
     """Pad [H, W, 3] uint8 with black on the bottom/right to even sizes (yuv420p needs them; rescaling would blur)."""
     h, w = frame.shape[:2]
@@ -117,11 +127,12 @@ class _AtomicWriter:
 class Mp4Writer(_AtomicWriter):
     """H.264 yuv420p through imageio-ffmpeg: explicit -crf (quality=None), +faststart for streaming players."""
 
-    def __init__(self, path, fps: float, crf: int = DEFAULT_CRF, preset: str = "medium", overwrite: bool = False):
+    def __init__(self, path, fps: float, crf: int = DEFAULT_CRF, preset: str = "medium", overwrite: bool = False, threads: int = 0):
         if not 0 <= crf <= 51:
             raise EqvizError(f"crf {crf} is out of range; libx264 takes 0 (lossless) to 51 (worst), 18 is visually lossless.")
         super().__init__(path, overwrite)
         self.fps, self.crf, self.preset = fps, crf, preset
+        self.threads = threads  # 0 = libx264 decides (about 1.5 per core)
         self._gen = None
 
     def _open(self) -> None:
@@ -135,7 +146,7 @@ class Mp4Writer(_AtomicWriter):
             pix_fmt_out="yuv420p",
             quality=None,  # otherwise imageio-ffmpeg adds its own -crf
             macro_block_size=1,  # sizes are already even; the default of 16 would rescale
-            output_params=["-crf", str(self.crf), "-preset", self.preset, "-movflags", "+faststart"],
+            output_params=["-crf", str(self.crf), "-preset", self.preset, "-threads", str(self.threads), "-movflags", "+faststart"],
         )
         self._gen.send(None)
 
@@ -196,13 +207,14 @@ class PngFolderWriter(_AtomicWriter):
         shutil.rmtree(old, ignore_errors=True)
 
 
-def open_writer(path, fps: float, crf: int = DEFAULT_CRF, overwrite: bool = False, preset: str = "medium") -> _AtomicWriter:
+def open_writer(path, fps: float, crf: int = DEFAULT_CRF, overwrite: bool = False, preset: str = "medium",
+                encoder_threads: int = 0) -> _AtomicWriter:
     """The writer for the target's kind (see `output_kind`)."""
     if fps <= 0:
         raise EqvizError(f"fps must be positive, got {fps}.")
     kind = output_kind(path)
     if kind == "mp4":
-        return Mp4Writer(path, fps, crf=crf, preset=preset, overwrite=overwrite)
+        return Mp4Writer(path, fps, crf=crf, preset=preset, overwrite=overwrite, threads=encoder_threads)
     if kind == "gif":
         return GifWriter(path, fps, overwrite=overwrite)
     return PngFolderWriter(path, overwrite=overwrite)
