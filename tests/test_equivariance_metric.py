@@ -266,3 +266,13 @@ def test_untransform_makes_the_generator_stand_still(sg3t, translate, rotate_deg
         mask = mask * still_mask
     assert mask.sum() > 0.4 * mask.numel()
     assert psnr_db(((back - still).square() * mask).sum(), mask.sum()) > min_db
+
+
+def test_measurement_runs_without_tf32_and_restores_the_flags(sg3t):
+    from visualizer.equivariance_run import compute_equivariance
+    seen = []
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    progress = lambda done, total: seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
+    compute_equivariance(sg3t, metrics="eqt_int", num_samples=1, batch_size=1, progress=progress)
+    assert seen == [(False, False)]
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before
