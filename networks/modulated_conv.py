@@ -102,8 +102,9 @@ def modulated_conv2d(x: torch.Tensor,           # [N, C_in, H, W]
 
 # ---- StyleGAN2 on the fast CPU path: channels-last convs, polyphase upsampling ----------------------
 def use_fast_conv(x: torch.Tensor) -> bool:
-    """True where the ops resolve to the fast PyTorch path on the CPU (not for 'ref', not on CUDA)."""
-    return x.device.type == "cpu" and choose_impl("auto", x) == "fast"
+    """True where the ops resolve to the fast PyTorch path on the CPU (not for 'ref', not on CUDA), with
+    autograd off: the fast path works in place on fresh tensors and caches forms of the weights."""
+    return x.device.type == "cpu" and not torch.is_grad_enabled() and choose_impl("auto", x) == "fast"
 
 
 def conv_transpose2d_polyphase(x: torch.Tensor,   # [N, C_in, H, W]
@@ -160,6 +161,24 @@ def conv2d_resample_fast(x: torch.Tensor,       # [N, C_in, H, W]
     return upfirdn2d(z, f, padding=[px0 - (kw - 1), px1 - (kw - up), py0 - (kh - 1), py1 - (kh - up)], gain=up ** 2)
 
 
+def weight_forms(weight: torch.Tensor, flipped: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(per-tap energy [C_out, C_in], weight or its flip) of a weight, kept on the tensor between calls.
+
+    Both depend on the parameter alone, yet at StyleGAN2's 512-channel layers recomputing them costs
+    passes over 2.4M weights per layer and call. The cache is keyed on storage and version counter,
+    which every in-place update (optimizer step, load_state_dict) advances. Inference tensors have no
+    version counter and are recomputed every call.
+    """
+    key = None if weight.is_inference() else (weight.data_ptr(), weight._version, flipped)
+    cached = getattr(weight, "_eqviz_fast_forms", None)
+    if key is None or cached is None or cached[0] != key:
+        energy = torch.linalg.vector_norm(weight, dim=(2, 3)).square_()
+        cached = (key, energy, weight.flip([2, 3]) if flipped else weight)
+        if key is not None:
+            weight._eqviz_fast_forms = cached
+    return cached[1], cached[2]
+
+
 def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
                           weight: torch.Tensor,  # [C_out, C_in, kh, kw]
                           styles: torch.Tensor,  # [N, C_in]
@@ -172,16 +191,23 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
                           ) -> torch.Tensor:    # [N, C_out, H*up, W*up], channels-last
     """modulated_conv2d (float32, CPU) with the same sums in a faster order; `fused` does not apply.
 
-    One sample: its modulated weights in one plain conv. Several: styles on the input and
-    demodulation on the output around one conv with the shared weights, which oneDNN runs as one
-    large batched conv instead of N small grouped ones.
+    Styles and demodulation are per-(out, in) scales, so they can go on the weights (one pass over
+    C_out * C_in * k² values) or on the input and output (passes over the feature maps, and the
+    conv uses the unchanged weights). One sample takes whichever touches fewer values: the weights
+    at high resolution, the feature maps at 512 channels and low resolution. Several samples always
+    scale the feature maps: one batched conv with shared weights instead of N small grouped ones.
     """
     batch_size = x.shape[0]
+    kh, kw = weight.shape[2], weight.shape[3]
+    # A convolution's kernel flipped is a correlation's: take the cached flip and correlate.
+    flip = not flip_weight and (kh > 1 or kw > 1)
+    energy, weight = weight_forms(weight, flipped=flip)
+    flip_weight = flip_weight or flip
     if demodulate:
-        # sum over (i, taps) of (weight * s_i)^2 = (weight's per-tap energy [C_out, C_in]) @ s^2
-        energy = torch.linalg.vector_norm(weight, dim=(2, 3)).square_()
+        # sum over (i, taps) of (weight * s_i)^2 = (per-tap energy [C_out, C_in]) @ s^2
         dcoefs = (styles.square() @ energy.t() + 1e-8).rsqrt()  # [N, C_out]
-    if batch_size == 1:
+    feature_values = x[0].numel() * (1 + up * up * weight.shape[0] / weight.shape[1])
+    if batch_size == 1 and weight.numel() < feature_values:
         scale = styles.reshape(1, -1, 1, 1)
         if demodulate:
             scale = scale * dcoefs.reshape(-1, 1, 1, 1)  # [C_out, C_in, 1, 1]

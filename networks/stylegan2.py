@@ -75,7 +75,7 @@ class SynthesisLayer(torch.nn.Module):
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength  # [R, R], same for every sample and channel
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        if use_fast_conv(x) and self.activation == "lrelu" and not torch.is_grad_enabled():
+        if use_fast_conv(x) and self.activation == "lrelu":
             x = modulated_conv2d_fast(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                                       resample_filter=self.resample_filter, flip_weight=(self.up == 1))
             return add_bias_lrelu_(x, self.bias, gain=self.act_gain * gain, clamp=clamp)

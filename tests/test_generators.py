@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cuda_ops.dispatch import default_impl
 from cuda_ops.upfirdn2d import setup_filter
 from networks.build import build_generator
 from networks.config import StyleGAN2Config, StyleGAN3Config, config_from_dict, config_from_init_kwargs
@@ -171,6 +172,17 @@ def test_stylegan2_images_equal_nvidia(sg2, reference_dir):
     for i in cases:
         img = G.synthesis(torch.from_numpy(golden["ws"][i:i + 1]), noise_mode=str(golden["noise_mode"][i]))
         assert _relative_max_error(img[0].numpy(), golden["img"][i]) < 1e-4, i
+
+
+@pytest.mark.parametrize("impl", ["ref", "fast"])
+def test_stylegan2_images_equal_nvidia_in_both_formulations(sg2, reference_dir, impl):
+    """Inference (autograd off) is where the fast CPU path runs; 'ref' is NVIDIA's formulation."""
+    G, _ = sg2
+    golden, cases = _golden_cases(reference_dir, "sg2_64")
+    with torch.inference_mode(), default_impl(impl):
+        for i in cases:
+            img = G.synthesis(torch.from_numpy(golden["ws"][i:i + 1]), noise_mode=str(golden["noise_mode"][i]))
+            assert _relative_max_error(img[0].numpy(), golden["img"][i]) < 1e-4, (impl, i)
 
 
 def test_stylegan3_images_equal_nvidia_under_input_transforms(sg3t, reference_dir):

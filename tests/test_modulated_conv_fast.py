@@ -40,15 +40,17 @@ def _relative_max_error(actual, expected):
     return float((actual.double() - expected).abs().max() / expected.abs().max())
 
 
+# Sizes 4 and 20: the fast path scales the feature maps at the first, the weights at the second.
+@pytest.mark.parametrize("size", [4, 20])
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("up", [1, 2])
 @pytest.mark.parametrize("demodulate", [True, False])
-def test_ref_and_fast_modulated_conv_equal_textbook(batch, up, demodulate):
+def test_ref_and_fast_modulated_conv_equal_textbook(size, batch, up, demodulate):
     torch.manual_seed(batch * 10 + up)
-    x = torch.randn(batch, 24, 9, 9)
+    x = torch.randn(batch, 24, size, size)
     weight = torch.randn(16, 24, 3, 3)
     styles = torch.randn(batch, 24)
-    noise = torch.randn(9 * up, 9 * up)
+    noise = torch.randn(size * up, size * up)
     kwargs = dict(up=up, padding=1, flip_weight=(up == 1), demodulate=demodulate)  # StyleGAN2's convention
     expected = textbook_modulated_conv(x, weight, styles, noise, f=RESAMPLE_FILTER, **kwargs)
     for impl in ("ref", "fast"):
@@ -60,14 +62,29 @@ def test_ref_and_fast_modulated_conv_equal_textbook(batch, up, demodulate):
             assert _relative_max_error(y, expected) < 1e-5, (impl, fused)
 
 
-def test_ref_keeps_nvidia_formulation_and_fast_selects_the_fast_path():
+def test_fast_path_runs_for_impl_fast_without_autograd_only():
     x = torch.zeros(1, 4, 8, 8)
-    with default_impl("ref"):
+    with default_impl("ref"), torch.no_grad():
         assert not use_fast_conv(x)
     with default_impl("fast"):
+        assert not use_fast_conv(x)  # autograd on: NVIDIA's formulation, which it can differentiate
+    with default_impl("fast"), torch.no_grad():
         assert use_fast_conv(x)
         y = modulated_conv2d(torch.randn(1, 8, 8, 8), torch.randn(8, 8, 3, 3), torch.randn(1, 8), padding=1)
     assert y.is_contiguous(memory_format=torch.channels_last)  # the fast path ran
+
+
+def test_fast_path_sees_in_place_weight_updates():
+    x, styles = torch.randn(1, 8, 20, 20), torch.randn(1, 8)
+    weight = torch.nn.Parameter(torch.randn(6, 8, 3, 3))
+    kwargs = dict(up=2, padding=1, flip_weight=False, resample_filter=RESAMPLE_FILTER)
+    with torch.no_grad(), default_impl("fast"):
+        modulated_conv2d(x, weight, styles, **kwargs)  # fills the cache
+        weight.mul_(-0.5)
+        actual = modulated_conv2d(x, weight, styles, **kwargs)
+    expected = textbook_modulated_conv(x, weight.detach(), styles, None, up=2, padding=1, f=RESAMPLE_FILTER,
+                                       demodulate=True, flip_weight=False)
+    assert _relative_max_error(actual, expected) < 1e-5
 
 
 @pytest.mark.parametrize("up, k", [(2, 3), (2, 4), (3, 3), (2, 2)])
