@@ -104,7 +104,8 @@ def modulated_conv2d(x: torch.Tensor,           # [N, C_in, H, W]
 def use_fast_conv(x: torch.Tensor) -> bool:
     """True where the ops resolve to the fast PyTorch path on the CPU (not for 'ref', not on CUDA), with
     autograd off: the fast path works in place on fresh tensors and caches forms of the weights."""
-    return x.device.type == "cpu" and not torch.is_grad_enabled() and choose_impl("auto", x) == "fast"
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+            and choose_impl("auto", x) == "fast")
 
 
 def conv_transpose2d_polyphase(x: torch.Tensor,   # [N, C_in, H, W]
@@ -173,10 +174,10 @@ def weight_forms(weight: torch.Tensor, flipped: bool) -> tuple[torch.Tensor, tor
     cached = getattr(weight, "_eqviz_fast_forms", None)
     if key is None or cached is None or cached[0] != key:
         energy = torch.linalg.vector_norm(weight, dim=(2, 3)).square_()
-        cached = (key, energy, weight.flip([2, 3]) if flipped else weight)
+        cached = (key, energy, weight.flip([2, 3]) if flipped else None)  # None: no self-reference
         if key is not None:
             weight._eqviz_fast_forms = cached
-    return cached[1], cached[2]
+    return cached[1], (cached[2] if flipped else weight)
 
 
 def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
