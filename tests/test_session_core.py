@@ -139,3 +139,16 @@ def test_w_file_from_the_projector_replaces_the_seed(sg3t, tmp_path):
     np.save(tmp_path / "bad.npy", np.zeros((1, 3, 5), np.float32))
     with pytest.raises(EqvizError, match="wants"):
         session_ws(sg3t, Session(w_path=str(tmp_path / "bad.npy")))
+
+
+@pytest.mark.parametrize("text, seeds", [("5", [5]), ("0-3", [0, 1, 2, 3]), ("1,4,10-12", [1, 4, 10, 11, 12])])
+def test_seed_lists_parse_like_nvidias_scripts(text, seeds):
+    from visualizer.latents import parse_seeds
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "3-1", "a", "1,,x"])
+def test_bad_seed_lists_say_how_to_write_them(text):
+    from visualizer.latents import parse_seeds
+    with pytest.raises(EqvizError, match="0-7"):
+        parse_seeds(text)

@@ -48,7 +48,7 @@ def _jobs(args, session) -> list:
         if not args.session:
             raise EqvizError("nothing to render: give --seeds (e.g. 0-3) or --session FILE.json")
         return [(f"{Path(args.session).stem}.png", session)]
-    from visualizer.commands.video import parse_seeds
+    from visualizer.latents import parse_seeds
 
     if session.w_path is not None:
         raise EqvizError("the session renders a W file, so --seeds would have no effect; drop --seeds or the session's W file")

@@ -1,7 +1,8 @@
 """`eqviz sticking`: texture-sticking views (long-exposure averages, central-column stacks) per seed."""
 import argparse
 
-from visualizer.commands.video import parse_seeds, print_progress
+from visualizer.commands.video import print_progress
+from visualizer.latents import parse_seeds
 
 HELP = "Texture-sticking views (StyleGAN3 paper, fig. 1): long-exposure averages and central-column stack videos."
 

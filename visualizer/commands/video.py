@@ -2,7 +2,6 @@
 import argparse
 import sys
 
-from networks.errors import EqvizError
 
 HELP = "Render a rotation, translation or looping latent-walk video (MP4, GIF or PNG frames), optionally side by side."
 
@@ -11,29 +10,6 @@ EXAMPLES = """examples:
   eqviz video sg3t.pkl --motion walk --seeds 0-31 --grid 2x4 --psi 0.7 --out walk.mp4
   eqviz video sg2.pkl sg3t.pkl sg3r.pkl --motion rotate --seeds 5 --untransform --error-map --out side.mp4
 """
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'5' | '0-7' | '1,4,10-12' -> list of ints, in the order given."""
-    seeds = []
-    try:
-        for part in text.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            lo, sep, hi = part.partition("-")
-            if sep and lo:
-                first, last = int(lo), int(hi)
-                if last < first:
-                    raise ValueError
-                seeds.extend(range(first, last + 1))
-            else:
-                seeds.append(int(part))
-    except ValueError:
-        raise EqvizError(f"cannot read seeds '{text}'; write e.g. 5, 0-7 or 1,4,10-12.") from None
-    if not seeds:
-        raise EqvizError("--seeds is empty; give e.g. 5 or 0-7.")
-    return seeds
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_spec(args):
     """A VideoSpec from parsed arguments (validation errors are EqvizError)."""
+    from visualizer.latents import parse_seeds
     from visualizer.motions import Motion, parse_motion
     from visualizer.session import Session
     from visualizer.video import VideoSpec

@@ -62,7 +62,7 @@ class VideoExportSettings:
 
 def build_video_spec(settings: VideoExportSettings, session):
     """The VideoSpec for the current view (its latent, truncation and pose) and the panel's settings."""
-    from visualizer.commands.video import parse_seeds
+    from visualizer.latents import parse_seeds
     from visualizer.motions import Motion
     from visualizer.video import VideoSpec
 
