@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dearpygui.dearpygui as dpg
-import numpy as np
 
 from visualizer.app import keys, viewer
 from visualizer.app.frame_renderer import RenderResult, build_request

@@ -12,7 +12,7 @@ def file_dialog(tag: str, label: str, on_path: Callable[[str], None], extensions
     """A hidden file dialog at the top level (dialogs cannot live inside a panel's container);
     `on_path` gets the chosen path. Show it with `dpg.show_item(tag)`."""
     stack = []
-    while (top := dpg.top_container_stack()) is not None:
+    while dpg.top_container_stack() is not None:
         stack.append(dpg.pop_container_stack())
     try:
         with dpg.file_dialog(label=label, tag=tag, show=False, modal=True, width=640, height=420,
