@@ -7,6 +7,10 @@ the two, because the machine may be shared. The CPU ratio counts the CPU time of
 included: it is what the video costs on top of synthesis when no core is idle to hide it.
 
     python benchmarks/bench_video.py [--frames64 60] [--frames256 16] [--repeats 3] [--threads 2]
+    python benchmarks/bench_video.py --tiny [--device cuda]
+
+--tiny uses a generator so small that synthesis costs almost nothing: the ratio then measures the
+pipeline's own per-frame work (latents, transforms, uint8, layout, hand-off, PNG / MP4 encoding).
 """
 import argparse
 import math
@@ -26,6 +30,13 @@ from visualizer.video import FrameSource, VideoSpec, render_video
 REFERENCE_64 = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "pkl" / "sg3t_64.pkl"
 
 
+def tiny_generator(resolution: int, device) -> torch.nn.Module:
+    """A StyleGAN3-T with almost no capacity: synthesis is fast, so pipeline overhead shows."""
+    kwargs = dict(z_dim=16, w_dim=16, c_dim=0, img_resolution=resolution, img_channels=3,
+                  channel_base=256, channel_max=8, mapping_kwargs={"num_layers": 2})
+    return build_generator(config_from_init_kwargs("stylegan3-t", kwargs)).eval().requires_grad_(False).to(device)
+
+
 def random_generator_256(device) -> torch.nn.Module:
     """A 256^2 StyleGAN3-T with reduced width (full width takes ~11 s per frame on 2 CPU cores)."""
     kwargs = dict(z_dim=512, w_dim=512, c_dim=0, img_resolution=256, img_channels=3,
@@ -41,7 +52,14 @@ def raw_seconds(source: FrameSource) -> float:
     for first in range(0, source.count, batch):
         indices = range(first, min(first + batch, source.count))
         source._synthesize(track.G, source._ws(track, indices), [source.poses[i] for i in indices])
+    _finish_device_work(source.device)
     return time.perf_counter() - start
+
+
+def _finish_device_work(device) -> None:
+    """GPU calls only queue work: wait for it, or the raw rate would count launches, not frames."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def video_seconds(spec: VideoSpec, generators) -> float:
@@ -62,9 +80,9 @@ def measured(fn, *args) -> tuple[float, float]:
     return wall, cpu_seconds() - cpu
 
 
-def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats: int, device: str) -> None:
+def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats: int, device: str, out: str = "bench.mp4") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / "bench.mp4"), motion=motion, seeds=seeds,
+        spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / out), motion=motion, seeds=seeds,
                          frames=frames, batch=batch, device=device, overwrite=True)
         generators = [(name, G)]
         source = FrameSource(spec, generators=generators)
@@ -76,7 +94,8 @@ def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats:
             wall, cpu = measured(video_seconds, spec, generators)
             video, video_cpu = min(video, wall), min(video_cpu, cpu)
     kinds = ",".join(motion.kinds)
-    print(f"{name:>10} {kinds:>6}  {frames:4d} frames  raw synthesis {frames / raw:7.2f} fps  "
+    kind = "png" if Path(out).suffix == "" else Path(out).suffix[1:]
+    print(f"{name:>10} {kinds:>6} {kind:>4}  {frames:4d} frames  raw synthesis {frames / raw:7.2f} fps  "
           f"video {frames / video:7.2f} fps  ratio {raw / video:5.3f}  (CPU ratio {raw_cpu / video_cpu:5.3f})", flush=True)
 
 
@@ -88,9 +107,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--models", default="64,256", help="which of the 64-px and 256-px models to run")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--tiny", action="store_true", help="pipeline overhead with tiny 64-px and 256-px generators, PNG folder and MP4")
+    parser.add_argument("--frames", type=int, default=120, help="frames per --tiny video")
     args = parser.parse_args()
     models = set(args.models.split(","))
     torch.set_num_threads(args.threads)
+    if args.tiny:
+        torch.manual_seed(0)
+        rotate = Motion(kinds=("rotate",))
+        for resolution in (64, 256):
+            G = tiny_generator(resolution, args.device)
+            for out in ("frames", "bench.mp4"):
+                bench(f"tiny_{resolution}", G, rotate, args.frames, [5], 8, args.repeats, args.device, out=out)
+        return
 
     walk = Motion(kinds=("walk",))
     rotate = Motion(kinds=("rotate",))

@@ -139,6 +139,8 @@ class FrameSource:
         self.layout = video_layout.Layout(rows, cols, tile, tuple(label for _, _, label in views) if show_labels else ())
         self.composer = video_layout.Composer(self.layout)
         self.poses = [pose(self.motion, i, self.count) for i in range(self.count + 1)]
+        self._inverse_transforms = self._upload_inverse_transforms()
+        self._extremes = []  # (min, max) per synthesis call of the batch being rendered, checked once per batch
 
     # ---- setup --------------------------------------------------------------------------------------
     @staticmethod
@@ -156,6 +158,22 @@ class FrameSource:
                 f"{', '.join(fixed)} is a StyleGAN2 generator without an input transform, so it cannot rotate or translate; "
                 "use --motion walk, or put it side by side with a StyleGAN3 checkpoint (it then moves in output space)."
             )
+
+    def _upload_inverse_transforms(self) -> dict:
+        """pose -> inv(M) (float64) on the device, all uploaded at once: setting a frame's pose is then a
+        device-side copy, where `set_input_transform` would wait for the GPU on every frame."""
+        distinct = sorted(set(self.poses) | {((0.0, 0.0), 0.0)})
+        inverses = np.stack([np.linalg.inv(transform_matrix(t, r)) for t, r in distinct])
+        on_device = torch.from_numpy(inverses).to(self.device)
+        return {p: on_device[k] for k, p in enumerate(distinct)}
+
+    def _set_pose(self, G, pose_) -> None:
+        """Same buffer contents as `set_input_transform(G, transform_matrix(*pose_))`, without a host sync."""
+        if not supports_input_transform(G):
+            set_input_transform(G, transform_matrix(*pose_))  # accepts only the identity
+            return
+        with torch.no_grad():
+            G.synthesis.input.transform.copy_(self._inverse_transforms[pose_])
 
     def _cell_seeds(self, spec) -> tuple[int, list[list[int]]]:
         """(cells, per-cell keyframe seeds). A walk splits the seeds evenly over the cells."""
@@ -234,10 +252,11 @@ class FrameSource:
             stop = start + 1
             while stop < F and poses[stop] == poses[start]:
                 stop += 1
-            translate, rotate_deg = poses[start]
-            set_input_transform(G, transform_matrix(translate, rotate_deg))
+            self._set_pose(G, poses[start])
             flat = ws[start:stop].reshape(-1, *ws.shape[2:])
-            out.append(check_finite(G.synthesis(flat, noise_mode=self.spec.noise_mode)))
+            img = G.synthesis(flat, noise_mode=self.spec.noise_mode)
+            self._extremes.append(torch.stack(img.aminmax()))  # NaN and +-inf survive min / max
+            out.append(img)
             start = stop
         return torch.cat(out).reshape(F, cells, *out[0].shape[1:])
 
@@ -284,8 +303,13 @@ class FrameSource:
 
     @torch.no_grad()
     def render(self, indices) -> list[np.ndarray]:
-        """Composed uint8 frames [H, W, 3] for the frame indices (0 <= i <= count)."""
+        """Composed uint8 frames [H, W, 3] for the frame indices (0 <= i <= count).
+
+        Everything up to the composed frames stays on the device; the batch then comes back in one
+        transfer, which is also the one point where the host waits for a GPU.
+        """
         indices = list(indices)
+        self._extremes = []
         poses = [self.poses[i] for i in indices]
         tile = self.layout.tile
         panels = []  # per view: uint8 [F, cells, tile, tile, 3]
@@ -308,17 +332,16 @@ class FrameSource:
                     err = ((undone - ref) ** 2 * masks).mean(dim=2, keepdim=True).sqrt()  # [F, cells, 1, H, W]
                     err = video_layout.resize_panels(err.flatten(0, 1), tile).clamp(min=0)
                     colours = video_layout.error_colours(err[:, 0], self.spec.error_scale)
-                    panels.append(colours.reshape(len(indices), self.cells, tile, tile, 3).cpu().numpy())
-        frames = []
-        for f in range(len(indices)):
-            cells = [[view_panels[f, cell] for view_panels in panels] for cell in range(self.cells)]
-            frames.append(self.composer.compose(cells))
-        return frames
+                    panels.append(colours.reshape(len(indices), self.cells, tile, tile, 3))
+        frames = self.composer.compose_batch(panels)
+        check_finite(torch.stack(self._extremes))  # the generator's NaN / inf, with one wait per batch
+        self._extremes = []
+        return list(frames.cpu().numpy())
 
-    def _to_tiles(self, images: torch.Tensor, tile: int) -> np.ndarray:
+    def _to_tiles(self, images: torch.Tensor, tile: int) -> torch.Tensor:
         F, cells = images.shape[:2]
         resized = video_layout.resize_panels(images.flatten(0, 1).float(), tile)
-        return video_layout.to_uint8_batch(resized).reshape(F, cells, tile, tile, 3)
+        return video_layout.to_uint8_tensor(resized).reshape(F, cells, tile, tile, 3)
 
 
 def _masked(img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

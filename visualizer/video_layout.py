@@ -10,7 +10,6 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from networks.errors import EqvizError
-from visualizer.rendering import to_uint8
 
 GAP = 2            # pixels between panels and cells (background shows through)
 BACKGROUND = 16    # dark grey, so black (masked) pixels stay distinguishable from the gaps
@@ -108,23 +107,39 @@ class Composer:
     def __init__(self, layout: Layout):
         self.layout = layout
         self._header = render_header(layout) if layout.labels else None
+        self._header_on = {}  # device -> header tensor, uploaded once
 
     def compose(self, cells: list[list[np.ndarray]]) -> np.ndarray:
         """cells[k][p]: panel p of cell k (row-major), each [tile, width_p, 3] uint8 -> frame [H, W, 3]."""
+        if len(cells) > self.layout.rows * self.layout.cols:
+            raise ValueError(f"{len(cells)} cells do not fit a {self.layout.rows}x{self.layout.cols} grid")
+        panels = [torch.from_numpy(np.stack([cell[p] for cell in cells]))[None] for p in range(len(cells[0]))]
+        return self.compose_batch(panels)[0].numpy()
+
+    def compose_batch(self, panels: list[torch.Tensor]) -> torch.Tensor:
+        """panels[p]: panel p of every cell and frame, uint8 [F, cells, tile, width_p, 3] -> frames [F, H, W, 3].
+
+        Works on the panels' device, one copy per panel and cell for the whole batch of frames, so a
+        GPU render hands back finished frames in one transfer instead of many small ones.
+        """
         lay = self.layout
-        if len(cells) > lay.rows * lay.cols:
-            raise ValueError(f"{len(cells)} cells do not fit a {lay.rows}x{lay.cols} grid")
+        count, cells = panels[0].shape[:2]
+        if cells > lay.rows * lay.cols:
+            raise ValueError(f"{cells} cells do not fit a {lay.rows}x{lay.cols} grid")
         width, height = lay.size
-        frame = np.full((height, width, 3), BACKGROUND, np.uint8)
+        device = panels[0].device
+        frames = torch.full((count, height, width, 3), BACKGROUND, dtype=torch.uint8, device=device)
         if self._header is not None:
-            frame[: lay.header] = self._header
-        for k, panels in enumerate(cells):
+            if self._header_on.get(device) is None:
+                self._header_on[device] = torch.tensor(self._header, device=device)
+            frames[:, : lay.header] = self._header_on[device]
+        for k in range(cells):
             r, c = divmod(k, lay.cols)
             y = lay.header + r * (lay.tile + GAP)
             for p, panel in enumerate(panels):
                 x = lay.panel_x(c, p)
-                frame[y : y + lay.tile, x : x + lay.panel_width(p)] = panel
-        return frame
+                frames[:, y : y + lay.tile, x : x + lay.panel_width(p)] = panel[:, k]
+        return frames
 
 
 # ---- Colour map for error panels: black -> purple -> orange -> yellow (perceptually ordered) -------
@@ -151,5 +166,13 @@ def resize_panels(img: torch.Tensor, tile: int) -> torch.Tensor:
 
 def to_uint8_batch(img: torch.Tensor) -> np.ndarray:
     """[N, C, H, W] in [-1, 1] -> [N, H, W, 3] uint8 by `rendering.to_uint8` (grey images repeated to RGB)."""
-    frames = np.stack([to_uint8(x) for x in img])
-    return np.repeat(frames, 3, axis=-1) if frames.shape[-1] == 1 else frames[..., :3]
+    return to_uint8_tensor(img).contiguous().cpu().numpy()
+
+
+def to_uint8_tensor(img: torch.Tensor) -> torch.Tensor:
+    """`to_uint8_batch` on the images' device: the whole batch converted at once, nothing transferred.
+
+    Same arithmetic as `rendering.to_uint8` (NVIDIA's x * 127.5 + 128, clamped, truncated), batched.
+    """
+    frames = (img.detach() * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    return frames.expand(*frames.shape[:-1], 3) if frames.shape[-1] == 1 else frames[..., :3]
