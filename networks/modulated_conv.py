@@ -258,7 +258,7 @@ def pointwise_conv_channels_last(x: torch.Tensor,  # [N, C_in, H, W]
     """A per-sample 1x1 conv as one batched matmul over the pixels of channels-last data.
 
     On the CPU with one thread PyTorch sends 1x1 convs to its slow im2col path, which also converts
-    channels-last input (what the filtered_lrelu path returns) to NCHW and back: measured 2-10x
+    channels-last input (what the filtered_lrelu path returns) to NCHW and back: measured 1.2-6x
     slower than this matmul at StyleGAN3-R's 64-px shapes. Same sums, in the matmul's order.
     """
     n, c_in, h, wd = x.shape
