@@ -19,7 +19,7 @@ from visualizer.input_transform import set_input_transform, supports_input_trans
 from visualizer.latents import class_label, seed_ws, session_ws, z_from_seed
 from visualizer.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop
 from visualizer.rendering import check_finite
-from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer
+from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer, writer_threads
 
 
 class Cancelled(EqvizError):
@@ -360,7 +360,7 @@ def render_video(spec: VideoSpec, progress=None, cancel: threading.Event | None 
                          encoder_threads=encoder_threads_beside(spec.device))
     source = FrameSource(spec, generators=generators)
     start = time.perf_counter()
-    with ThreadedWriter(writer) as encoder:
+    with ThreadedWriter(writer, threads=writer_threads(spec.out, spec.device)) as encoder:
         for first in range(0, source.count, spec.batch):
             if cancel is not None and cancel.is_set():
                 raise Cancelled("video export cancelled; no file was written.")

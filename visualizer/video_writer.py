@@ -68,25 +68,34 @@ def _temp_name(path: Path) -> Path:
 class _AtomicWriter:
     """Common part: a temporary target, renamed on commit and deleted on abort."""
 
+    parallel = False  # True where every frame is its own file, so several threads may write at once
+
     def __init__(self, path, overwrite: bool = False):
         self.path = check_target(path, overwrite)
         self.overwrite = overwrite
         self.temp = _temp_name(self.path)
         self.size = None  # (width, height) after padding, fixed by the first frame
         self.frames_written = 0
+        self._lock = threading.Lock()  # opening and counting, when `parallel` writers share this one
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, index: int | None = None) -> None:
+        """Appends a frame; index (0-based position in the video) only for `parallel` writers, which
+        may receive frames out of order."""
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"frames must be uint8 [H, W, 3], got {frame.dtype} {frame.shape}")
         frame = pad_to_even(frame)
         size = (frame.shape[1], frame.shape[0])
-        if self.size is None:
-            self.size = size
-            self._open()
-        elif size != self.size:
-            raise ValueError(f"frame size changed from {self.size} to {size} mid-video")
-        self._write(np.ascontiguousarray(frame))
-        self.frames_written += 1
+        with self._lock:
+            if self.size is None:
+                self.size = size
+                self._open()
+            elif size != self.size:
+                raise ValueError(f"frame size changed from {self.size} to {size} mid-video")
+            if index is None:
+                index = self.frames_written
+        self._write(np.ascontiguousarray(frame), index)
+        with self._lock:
+            self.frames_written += 1
 
     def commit(self) -> Path:
         """Finish the file and move it onto the target name."""
@@ -117,7 +126,7 @@ class _AtomicWriter:
     def _open(self) -> None:
         raise NotImplementedError
 
-    def _write(self, frame: np.ndarray) -> None:
+    def _write(self, frame: np.ndarray, index: int) -> None:
         raise NotImplementedError
 
     def _close(self) -> None:
@@ -150,8 +159,8 @@ class Mp4Writer(_AtomicWriter):
         )
         self._gen.send(None)
 
-    def _write(self, frame: np.ndarray) -> None:
-        self._gen.send(frame)
+    def _write(self, frame: np.ndarray, index: int) -> None:
+        self._gen.send(frame)  # frames arrive in order: the writer is not `parallel`
 
     def _close(self) -> None:
         gen, self._gen = self._gen, None
@@ -170,7 +179,7 @@ class GifWriter(_AtomicWriter):
     def _open(self) -> None:
         self._frames = []
 
-    def _write(self, frame: np.ndarray) -> None:
+    def _write(self, frame: np.ndarray, index: int) -> None:
         self._frames.append(Image.fromarray(frame).quantize(colors=256, method=Image.Quantize.MEDIANCUT))
 
     def _close(self) -> None:
@@ -186,11 +195,13 @@ class GifWriter(_AtomicWriter):
 class PngFolderWriter(_AtomicWriter):
     """A folder of frame_000000.png ...; the whole folder appears at once on commit."""
 
+    parallel = True  # Pillow releases the GIL while compressing, so threads encode frames side by side
+
     def _open(self) -> None:
         self.temp.mkdir()
 
-    def _write(self, frame: np.ndarray) -> None:
-        Image.fromarray(frame).save(self.temp / f"frame_{self.frames_written:06d}.png", compress_level=1)
+    def _write(self, frame: np.ndarray, index: int) -> None:
+        Image.fromarray(frame).save(self.temp / f"frame_{index:06d}.png", compress_level=1)
 
     def _close(self) -> None:
         pass
@@ -220,27 +231,46 @@ def open_writer(path, fps: float, crf: int = DEFAULT_CRF, overwrite: bool = Fals
     return PngFolderWriter(path, overwrite=overwrite)
 
 
+def writer_threads(path, device) -> int:
+    """Threads that write a PNG folder: one frame each at a time. Beside a GPU a single thread cannot
+    compress frames as fast as small models render them; beside CPU synthesis they would steal its cores."""
+    import torch
+
+    if output_kind(path) != "png":
+        return 1
+    if torch.device(device).type == "cpu":
+        return encoder_threads_beside(device)
+    return max(1, min(8, (os.cpu_count() or 1) - 1))
+
+
 class ThreadedWriter:
-    """Encodes on a background thread fed by a bounded queue (rendering never waits unless it is far ahead)."""
+    """Encodes on background threads fed by a bounded queue (rendering never waits unless it is far ahead).
+
+    threads > 1 only for `parallel` writers (PNG folders); a video stream is encoded by one thread.
+    """
 
     _DONE = object()
 
-    def __init__(self, writer: _AtomicWriter, max_queued: int = 8):
+    def __init__(self, writer: _AtomicWriter, max_queued: int = 8, threads: int = 1):
         self.writer = writer
-        self._queue = queue.Queue(maxsize=max_queued)
+        threads = threads if writer.parallel else 1
+        self._queue = queue.Queue(maxsize=max(max_queued, 2 * threads))
         self._error = None
-        self._thread = threading.Thread(target=self._run, name="eqviz-video-encoder", daemon=True)
-        self._thread.start()
+        self._queued = 0
+        self._threads = [threading.Thread(target=self._run, name=f"eqviz-video-encoder-{k}", daemon=True) for k in range(threads)]
+        for thread in self._threads:
+            thread.start()
 
     def _run(self) -> None:
         while True:
-            frame = self._queue.get()
-            if frame is self._DONE:
+            item = self._queue.get()
+            if item is self._DONE:
                 return
             if self._error is not None:
                 continue  # drain so the producer never blocks on a dead encoder
+            index, frame = item
             try:
-                self.writer.write(frame)
+                self.writer.write(frame, index if self.writer.parallel else None)
             except BaseException as exc:  # handed to the producer thread, which re-raises it
                 self._error = exc
 
@@ -250,11 +280,17 @@ class ThreadedWriter:
 
     def write(self, frame: np.ndarray) -> None:
         self._raise_if_failed()
-        self._queue.put(frame)
+        self._queue.put((self._queued, frame))
+        self._queued += 1
+
+    def _stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(self._DONE)
+        for thread in self._threads:
+            thread.join()
 
     def commit(self) -> Path:
-        self._queue.put(self._DONE)
-        self._thread.join()
+        self._stop()
         try:
             self._raise_if_failed()
         except EqvizError:
@@ -263,8 +299,7 @@ class ThreadedWriter:
         return self.writer.commit()
 
     def abort(self) -> None:
-        self._queue.put(self._DONE)
-        self._thread.join()
+        self._stop()
         self.writer.abort()
 
     def __enter__(self):
