@@ -160,11 +160,12 @@ class FrameSource:
             )
 
     def _upload_inverse_transforms(self) -> dict:
-        """pose -> inv(M) (float64) on the device, all uploaded at once: setting a frame's pose is then a
-        device-side copy, where `set_input_transform` would wait for the GPU on every frame."""
+        """pose -> inv(M) on the device, all uploaded at once: setting a frame's pose is then a device-side
+        copy, where `set_input_transform` would wait for the GPU on every frame. Inverted in float64 and
+        rounded to the buffer's float32, as `set_input_transform` does."""
         distinct = sorted(set(self.poses) | {((0.0, 0.0), 0.0)})
         inverses = np.stack([np.linalg.inv(transform_matrix(t, r)) for t, r in distinct])
-        on_device = torch.from_numpy(inverses).to(self.device)
+        on_device = torch.from_numpy(inverses).to(torch.float32).to(self.device)
         return {p: on_device[k] for k, p in enumerate(distinct)}
 
     def _set_pose(self, G, pose_) -> None:
