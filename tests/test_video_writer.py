@@ -122,3 +122,15 @@ def test_memory_stays_flat_with_video_length(tmp_path):
     short, long = peak_bytes_for(tmp_path, 10), peak_bytes_for(tmp_path, 120)
     # Streaming: 12x more frames may not hold more than the bounded queue's worth of extra frames.
     assert long - short < 12 * frame_bytes
+
+
+def test_png_folder_written_by_several_threads_keeps_every_frame_at_its_index(tmp_path):
+    out = tmp_path / "frames"
+    frames = [np.full((8, 10, 3), 10 * i, np.uint8) for i in range(20)]
+    writer = ThreadedWriter(open_writer(out, fps=30), threads=4)
+    for frame in frames:
+        writer.write(frame)
+    writer.commit()
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"frame_{i:06d}.png" for i in range(20)]
+    assert [int(imageio.imread(f)[0, 0, 0]) for f in files] == [10 * i for i in range(20)]
