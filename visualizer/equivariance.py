@@ -272,21 +272,19 @@ def equivariance_errors(G, ws: torch.Tensor, t_int=None, t_frac=None, angle=None
     try:
         buf.copy_(eye.to(buf))
         orig = G.synthesis(ws, noise_mode=noise_mode)
+        def translation_errors(t, shift):
+            transforms = eye.repeat(n, 1, 1)
+            transforms[:, :2, 2] = -t
+            img = _synthesize(G, ws, transforms, noise_mode)
+            ref, mask = _per_sample_op(shift, orig, t)
+            return _errors(ref, img, mask)
+
         if t_int is not None:
             t = _per_sample(t_int, n, 2)
-            t = (t * G.img_resolution).round() / G.img_resolution
-            transforms = eye.repeat(n, 1, 1)
-            transforms[:, :2, 2] = -t
-            img = _synthesize(G, ws, transforms, noise_mode)
-            ref, mask = _per_sample_op(apply_integer_translation, orig, t)
-            results["eqt_int"] = _errors(ref, img, mask)
+            results["eqt_int"] = translation_errors((t * G.img_resolution).round() / G.img_resolution,
+                                                    apply_integer_translation)
         if t_frac is not None:
-            t = _per_sample(t_frac, n, 2)
-            transforms = eye.repeat(n, 1, 1)
-            transforms[:, :2, 2] = -t
-            img = _synthesize(G, ws, transforms, noise_mode)
-            ref, mask = _per_sample_op(apply_fractional_translation, orig, t)
-            results["eqt_frac"] = _errors(ref, img, mask)
+            results["eqt_frac"] = translation_errors(_per_sample(t_frac, n, 2), apply_fractional_translation)
         if angle is not None:
             angles = _per_sample(angle, n, 1)
             transforms = torch.stack([rotation_matrix(-a) for a in angles[:, 0]])
