@@ -13,6 +13,10 @@ import argparse
 import json
 import time
 
+from visualizer.process_tuning import tune_process
+
+tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
+
 import dearpygui.dearpygui as dpg
 import psutil
 import torch

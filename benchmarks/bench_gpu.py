@@ -14,6 +14,10 @@ import json
 import statistics
 import sys
 
+from visualizer.process_tuning import tune_process
+
+tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
+
 import torch
 
 from cuda_ops import dispatch

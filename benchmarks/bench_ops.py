@@ -10,12 +10,13 @@ is then timed on its own with every implementation. Printed: one line per call (
 and the total per op.
 """
 import argparse
-import os
 import statistics
 import time
 from collections import defaultdict
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_synthesis.py: shared cores
+from visualizer.process_tuning import tune_process  # noqa: E402
+
+tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
 import torch  # noqa: E402
 

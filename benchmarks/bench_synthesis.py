@@ -6,19 +6,29 @@
     python3 benchmarks/bench_synthesis.py --device cuda --impl fast cuda --res 256 1024 --batch 1 8
 
 Weights are random (the timing does not depend on them). Every op is switched with
-`cuda_ops.dispatch.default_impl`, so the convolutions and everything outside the filter ops are
-the same code in every column; only upfirdn2d / bias_act / filtered_lrelu change.
+`cuda_ops.dispatch.default_impl`: 'ref' runs NVIDIA's formulation throughout (zero insertion, dense
+FIR convolutions, fused grouped modulated convs), 'fast' the fast CPU path (polyphase filters,
+StyleGAN2's reordered modulated convs with Winograd 3x3 convs on wide layers).
+
+On the CPU the 'ref' column runs, by default, in a separate Python process left as NVIDIA's own
+scripts leave it (default OpenMP waiting and allocator), while the other columns run as `eqviz`
+runs (`visualizer.process_tuning`): that is the comparison a user makes. `--same-process` runs the
+reference in this tuned process too, which isolates what the code alone gains.
 """
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
-# OpenMP's default active spin-wait turns every parallel region into a wait for a descheduled
-# thread when the cores are shared (measured: a 2-thread fast-path layer went from 70 ms to 2.8 s
-# at load 6 on 2 cores); passive waiting yields instead. Must be set before torch starts OpenMP.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+UNTUNED_ENV = dict(os.environ, EQVIZ_PROCESS_TUNING="0")  # captured before tuning changes os.environ
+
+from visualizer.process_tuning import tune_process  # noqa: E402
+
+tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
 import psutil  # noqa: E402
 import torch  # noqa: E402
@@ -79,11 +89,12 @@ class PeakMemory:
         return False
 
 
-def time_generator(G, z, impl: str, repeats: int):
-    """(median wall ms, median process-CPU ms, peak bytes) of G.mapping + G.synthesis after a warm-up.
+def time_generators(G, z, impls, repeats: int) -> dict:
+    """impl -> (median wall ms, median process-CPU ms, peak bytes) of G.mapping + G.synthesis.
 
-    The CPU time (all threads of this process) is the steadier number on a shared machine, where
-    wall time also counts the time other processes hold the cores.
+    The impls take turns run by run, so a stretch of interference from other tenants of the machine
+    hits every column alike instead of one. The CPU time (all threads of this process) is the
+    steadier number on a shared machine, where wall time also counts time others hold the cores.
     """
     device = z.device
 
@@ -91,21 +102,33 @@ def time_generator(G, z, impl: str, repeats: int):
         ws = G.mapping(z, None)
         return G.synthesis(ws, noise_mode="const")
 
-    times, cpu_times, peak = [], [], 0
-    with torch.inference_mode(), default_impl(impl):
-        run()  # warm-up: oneDNN / cuDNN primitive creation, kernel loading
-        for _ in range(repeats):
-            with PeakMemory(device) as mem:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                start, cpu_start = time.perf_counter(), time.process_time()
+    times = {impl: ([], [], [0]) for impl in impls}
+    with torch.inference_mode():
+        for impl in impls:  # warm-up: oneDNN / cuDNN primitive creation, kernel loading, filter caches
+            with default_impl(impl):
                 run()
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                times.append((time.perf_counter() - start) * 1000)
-                cpu_times.append((time.process_time() - cpu_start) * 1000)
-            peak = max(peak, mem.peak_bytes)
-    return statistics.median(times), statistics.median(cpu_times), peak
+        for _ in range(repeats):
+            for impl in impls:
+                wall, cpu, peak = times[impl]
+                with default_impl(impl), PeakMemory(device) as mem:
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    start, cpu_start = time.perf_counter(), time.process_time()
+                    run()
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    wall.append((time.perf_counter() - start) * 1000)
+                    cpu.append((time.process_time() - cpu_start) * 1000)
+                peak[0] = max(peak[0], mem.peak_bytes)
+    return {impl: (statistics.median(w), statistics.median(c), p[0]) for impl, (w, c, p) in times.items()}
+
+
+def time_in_untuned_process(kind: str, res: int, batch: int, repeats: int, threads: int | None) -> tuple:
+    """time_generators' 'ref' result, measured in a fresh interpreter without eqviz's process tuning."""
+    cmd = [sys.executable, __file__, "--json-only", "--configs", kind, "--res", str(res), "--batch", str(batch),
+           "--impl", "ref", "--repeats", str(repeats)] + (["--threads", str(threads)] if threads else [])
+    out = subprocess.run(cmd, env=UNTUNED_ENV, check=True, capture_output=True, text=True).stdout
+    return tuple(json.loads(out.strip().splitlines()[-1])["ref"])
 
 
 def main(argv=None):
@@ -116,9 +139,12 @@ def main(argv=None):
     parser.add_argument("--res", nargs="+", type=int, default=None, help="output resolutions (default: 64 256)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
     parser.add_argument("--batch", nargs="+", type=int, default=[1])
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement (default 2, quick 1)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement (default 3, quick 1)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--quick", action="store_true", help="64² only, one timed run: a smoke test in seconds")
+    parser.add_argument("--same-process", action="store_true",
+                        help="CPU: run 'ref' in this tuned process instead of an untuned one, as NVIDIA's scripts run")
+    parser.add_argument("--json-only", action="store_true", help=argparse.SUPPRESS)  # one result as JSON (child runs)
     args = parser.parse_args(argv)
 
     device = torch.device(args.device)
@@ -128,9 +154,11 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     impls = args.impl or (["ref", "fast", "cuda"] if device.type == "cuda" else ["ref", "fast"])
     resolutions = args.res or ([64] if args.quick else [64, 256])
-    repeats = args.repeats or (1 if args.quick else 2)
-    print(f"# device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"median of {repeats} run(s) after a warm-up; peak = memory above the level before the call")
+    repeats = args.repeats or (1 if args.quick else 3)
+    if not args.json_only:
+        print(f"# device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+              f"median of {repeats} interleaved run(s) after a warm-up; peak = memory above the level before the call"
+              + ("" if device.type != "cpu" or args.same_process else "; 'ref' in an untuned process"))
 
     for kind in args.configs:
         for res in resolutions:
@@ -139,9 +167,13 @@ def main(argv=None):
             params = sum(p.numel() for p in G.parameters()) / 1e6
             for batch in args.batch:
                 z = torch.randn([batch, G.z_dim], device=device)
-                results = {}
-                for impl in impls:
-                    results[impl] = time_generator(G, z, impl, repeats)
+                separate = "ref" in impls and device.type == "cpu" and not (args.same_process or args.json_only)
+                results = time_generators(G, z, [i for i in impls if not (separate and i == "ref")], repeats)
+                if args.json_only:
+                    print(json.dumps(results))
+                    continue
+                if separate:
+                    results = {"ref": time_in_untuned_process(kind, res, batch, repeats, args.threads), **results}
                 cells = [f"{impl} {ms:9.1f} ms (cpu {cpu:.0f} ms, peak {peak / 2**20:.0f} MiB)"
                          for impl, (ms, cpu, peak) in results.items()]
                 ratios = []

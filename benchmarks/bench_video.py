@@ -17,6 +17,10 @@ import math
 import resource
 import tempfile
 import time
+from visualizer.process_tuning import tune_process
+
+tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
+
 from pathlib import Path
 
 import torch

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from cuda_ops.dispatch import choose_impl
 from cuda_ops.upfirdn2d import upfirdn2d
+from networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
 
 
 # ---- Convolution with optional FIR upsampling, as NVIDIA's conv2d_resample with down=1 --------------
@@ -162,22 +163,25 @@ def conv2d_resample_fast(x: torch.Tensor,       # [N, C_in, H, W]
     return upfirdn2d(z, f, padding=[px0 - (kw - 1), px1 - (kw - up), py0 - (kh - 1), py1 - (kh - up)], gain=up ** 2)
 
 
-def weight_forms(weight: torch.Tensor, flipped: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(per-tap energy [C_out, C_in], weight or its flip) of a weight, kept on the tensor between calls.
+def cached_form(weight: torch.Tensor, name, build):
+    """build(), kept on `weight` under `name` until the weight changes.
 
-    Both depend on the parameter alone, yet at StyleGAN2's 512-channel layers recomputing them costs
-    passes over 2.4M weights per layer and call. The cache is keyed on storage and version counter,
-    which every in-place update (optimizer step, load_state_dict) advances. Inference tensors have no
-    version counter and are recomputed every call.
+    Forms of a parameter (its per-tap energy, its flip, its Winograd transform) depend on it alone,
+    yet at StyleGAN2's 512-channel layers recomputing them costs passes over 2.4M weights per layer
+    and call. The cache is keyed on storage and version counter, which every in-place update
+    (optimizer step, load_state_dict) advances; it holds derived tensors only, never the weight.
+    Inference tensors have no version counter: their forms are built every call.
     """
-    key = None if weight.is_inference() else (weight.data_ptr(), weight._version, flipped)
-    cached = getattr(weight, "_eqviz_fast_forms", None)
-    if key is None or cached is None or cached[0] != key:
-        energy = torch.linalg.vector_norm(weight, dim=(2, 3)).square_()
-        cached = (key, energy, weight.flip([2, 3]) if flipped else None)  # None: no self-reference
-        if key is not None:
-            weight._eqviz_fast_forms = cached
-    return cached[1], (cached[2] if flipped else weight)
+    if weight.is_inference():
+        return build()
+    key = (weight.data_ptr(), weight._version)
+    forms = getattr(weight, "_eqviz_fast_forms", None)
+    if forms is None or forms[0] != key:
+        forms = (key, {})
+        weight._eqviz_fast_forms = forms
+    if name not in forms[1]:
+        forms[1][name] = build()
+    return forms[1][name]
 
 
 def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
@@ -200,24 +204,35 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
     """
     batch_size = x.shape[0]
     kh, kw = weight.shape[2], weight.shape[3]
-    # A convolution's kernel flipped is a correlation's: take the cached flip and correlate.
-    flip = not flip_weight and (kh > 1 or kw > 1)
-    energy, weight = weight_forms(weight, flipped=flip)
-    flip_weight = flip_weight or flip
+    energy = cached_form(weight, "energy", lambda: torch.linalg.vector_norm(weight, dim=(2, 3)).square_())
     if demodulate:
         # sum over (i, taps) of (weight * s_i)^2 = (per-tap energy [C_out, C_in]) @ s^2
         dcoefs = (styles.square() @ energy.t() + 1e-8).rsqrt()  # [N, C_out]
+    # A convolution's kernel flipped is a correlation's: take the cached flip and correlate.
+    taps = weight
+    if not flip_weight and (kh > 1 or kw > 1):
+        taps = cached_form(weight, "flipped", lambda: weight.flip([2, 3]))
+    winograd = up == 1 and padding == 1 and winograd_pays(x, weight)
+    if winograd:
+        filters = cached_form(weight, ("winograd", taps is weight), lambda: transform_filter(taps))
+    weight, flip_weight = taps, True
     feature_values = x[0].numel() * (1 + up * up * weight.shape[0] / weight.shape[1])
     if batch_size == 1 and weight.numel() < feature_values:
         scale = styles.reshape(1, -1, 1, 1)
         if demodulate:
             scale = scale * dcoefs.reshape(-1, 1, 1, 1)  # [C_out, C_in, 1, 1]
+        if winograd:  # the scales act on each of the 16 transformed matrices alike
+            x = conv3x3_winograd(x, [u * scale for u in filters])
+            return x.add_(noise) if noise is not None else x
         # One pass over the weights, written in the layout a channels-last conv would convert them to.
         w = torch.mul(weight, scale, out=torch.empty_like(weight, memory_format=torch.channels_last))
         x = conv2d_resample_fast(x, w, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
         return x.add_(noise) if noise is not None else x
     x = x * styles.reshape(batch_size, -1, 1, 1)
-    x = conv2d_resample_fast(x, weight, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+    if winograd:
+        x = conv3x3_winograd(x, filters)
+    else:
+        x = conv2d_resample_fast(x, weight, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
     if demodulate:
         x.mul_(dcoefs.reshape(batch_size, -1, 1, 1))
     return x.add_(noise) if noise is not None else x

@@ -2,7 +2,9 @@
 import os
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see visualizer/cli.py; must precede `import torch`
+from visualizer.process_tuning import tune_process
+
+tune_process()  # as the CLI does; must precede `import torch`
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -1,12 +1,11 @@
 """The `eqviz` command line: parses, validates and delegates to the library (one module per subcommand)."""
 import argparse
 import importlib
-import os
 import sys
 
-# Sleeping (not spinning) OpenMP workers: the UI thread and the video encoder share the cores with
-# torch, and spinning workers slow a 2-core machine down many times over. Must precede `import torch`.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from visualizer.process_tuning import tune_process
+
+tune_process()  # passive OpenMP waits and heap reuse; must precede `import torch`
 
 from networks.errors import EqvizError
 
