@@ -234,6 +234,7 @@ class SynthesisNetwork(torch.nn.Module):
         self.img_resolution = config.img_resolution
         self.img_channels = config.img_channels
         self.num_fp16_res = config.num_fp16_res
+        self.architecture = config.architecture
         log2 = int(np.log2(config.img_resolution))
         self.block_resolutions = [2 ** i for i in range(2, log2 + 1)]
         channels = {res: min(config.channel_base // res, config.channel_max) for res in self.block_resolutions}
@@ -253,16 +254,29 @@ class SynthesisNetwork(torch.nn.Module):
             setattr(self, f"b{res}", block)
         self.num_ws += block.num_torgb  # the last block's ToRGB takes one more w
 
+    @property
+    def preview_resolutions(self) -> tuple[int, ...]:
+        """Resolutions `forward(stop_at=...)` can end at: every block's with the 'skip' architecture,
+        whose image is a running sum of all blocks' ToRGB outputs; only the last one otherwise."""
+        if self.architecture != "skip":
+            return (self.img_resolution,)
+        return tuple(reversed(self.block_resolutions))
+
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", force_fp32: bool = True,
-                fused_modconv: bool | str | None = None) -> torch.Tensor:
+                fused_modconv: bool | str | None = None, stop_at: int | None = None) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R] float32.
 
         noise_mode: 'const' (the stored noise), 'random' (fresh noise per call) or 'none'.
         force_fp32: False runs the blocks NVIDIA trained in FP16 in FP16, on CUDA only.
         fused_modconv: None = the checkpoint's default; True/False force one formulation.
+        stop_at: a resolution from `preview_resolutions`: the image as it stands after that block,
+            [N, img_channels, stop_at, stop_at], without running the blocks above (a cheap preview:
+            the last block alone is about half of the work).
         """
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        if stop_at is not None and stop_at not in self.preview_resolutions:
+            raise ValueError(f"stop_at must be one of {self.preview_resolutions} for this generator, got {stop_at!r}")
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
         ws = ws.to(torch.float32)
         x = img = None
@@ -274,6 +288,8 @@ class SynthesisNetwork(torch.nn.Module):
             w_idx += block.num_conv
             # ToRGB shares its w with the next block's first conv (NVIDIA's indexing).
             img = block.accumulate_rgb(x, img, ws[:, w_idx] if block.num_torgb else None, fused_modconv=fused_modconv)
+            if res == stop_at:
+                break
         return img
 
     def extra_repr(self) -> str:

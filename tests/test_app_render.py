@@ -7,6 +7,8 @@ import pytest
 import torch
 
 import networks
+from networks.build import build_generator
+from networks.config import config_from_init_kwargs
 from visualizer.app.frame_renderer import FrameRenderer, build_request
 from visualizer.app.render_worker import LoadResult, RenderWorker
 from visualizer.app.state import AppState
@@ -124,6 +126,39 @@ def _wait(worker, until, timeout=60.0):
             return got
         time.sleep(0.01)
     raise AssertionError(f"worker did not deliver in {timeout} s: {got}")
+
+
+def test_preview_resolution_renders_the_stylegan2_image_before_its_last_block(sg2):
+    state = _state(latent_x=2.0)
+    state.view.preview_divisor = 2
+    result = _render(sg2, state)
+    assert result.error is None and result.display_scale == 2
+    with torch.no_grad():
+        expected = to_uint8(sg2.synthesis(torch.from_numpy(result.ws), stop_at=32))
+    np.testing.assert_array_equal(result.picture, expected)
+    full = _render(sg2, _state(latent_x=2.0))
+    assert full.picture.shape == (64, 64, 3) and full.display_scale == 1
+    assert full.timings_ms["synthesis"] > 0
+
+
+def test_preview_resolution_is_ignored_where_the_generator_has_none(sg3):
+    state = _state(latent_x=2.0)
+    state.view.preview_divisor = 4
+    result = _render(sg3, state)
+    assert result.display_scale == 1 and result.picture.shape == (64, 64, 3)
+
+
+def test_preview_choices_follow_the_model():
+    from visualizer.app.model import describe_generator
+    from visualizer.app.panels.performance import preview_choices
+    from visualizer.app.state import ViewState
+
+    kwargs = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=32, img_channels=3, mapping_kwargs=dict(num_layers=1),
+                  channel_base=64, channel_max=8)
+    for architecture, expected in (("skip", ["full", "1/2", "1/4", "1/8"]), ("orig", ["full"])):
+        G = build_generator(config_from_init_kwargs("stylegan2", dict(kwargs, architecture=architecture)))
+        assert preview_choices(describe_generator(G, "x.pkl", "cpu")) == expected
+    assert ViewState.from_dict({"preview_divisor": 3}).preview_divisor == 1
 
 
 def test_worker_renders_only_the_latest_of_a_burst(sg3):

@@ -307,6 +307,31 @@ def test_stylegan2_architectures_build_and_render(architecture):
     assert img.shape == (2, 3, 32, 32) and bool(torch.isfinite(img).all()) and float(img.std()) > 0
 
 
+def test_stylegan2_preview_is_the_skip_image_before_the_last_blocks():
+    """With the last block's ToRGB zeroed, the full image is exactly the upsampled image after b16."""
+    from cuda_ops.upfirdn2d import upsample2d
+
+    G = _small_stylegan2("skip")
+    assert G.synthesis.preview_resolutions == (32, 16, 8, 4)
+    ws = G.mapping(torch.randn(2, 16), None)
+    with torch.no_grad():
+        preview = G.synthesis(ws, stop_at=16)
+        G.synthesis.b32.torgb.weight.zero_()
+        G.synthesis.b32.torgb.bias.zero_()
+        full = G.synthesis(ws)
+        assert torch.equal(G.synthesis(ws, stop_at=32), full)
+    assert preview.shape == (2, 3, 16, 16)
+    expected = upsample2d(preview, G.synthesis.b32.resample_filter)
+    assert float((full - expected).abs().max()) <= 1e-6 * float(expected.abs().max())
+
+
+def test_stylegan2_preview_needs_the_skip_architecture():
+    G = _small_stylegan2("resnet")
+    assert G.synthesis.preview_resolutions == (32,)
+    with pytest.raises(ValueError, match="stop_at must be one of"):
+        G.synthesis(G.mapping(torch.randn(1, 16), None), stop_at=16)
+
+
 @pytest.mark.parametrize("architecture", ["orig", "resnet"])
 def test_stylegan2_fused_and_unfused_modconv_agree(architecture):
     G = _small_stylegan2(architecture)

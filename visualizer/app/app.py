@@ -28,7 +28,7 @@ from visualizer.app.stats import FrameStats
 
 CONTROLS_WIDTH = 430
 IDLE_FRAME_SECONDS = 1 / 30      # frame pacing when nothing changes (saves the CPU for rendering)
-ACTIVE_FRAME_SECONDS = 1 / 60    # pacing while rendering or animating (a finished frame wakes the loop early)
+ACTIVE_FRAME_SECONDS = 1 / 30    # pacing while rendering or animating (a finished frame wakes the loop early)
 ERROR_COLOUR = (255, 110, 100)
 STATUS_COLOUR = (200, 200, 200)
 SCREENSHOT_GIVE_UP_FRAMES = 60

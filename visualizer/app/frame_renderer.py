@@ -51,6 +51,7 @@ class RenderResult:
     ws: np.ndarray | None = None           # [1, num_ws, w_dim] float32 the frame was made from
     layer_shape: tuple[int, ...] | None = None  # [C, H, W] of the viewed layer
     timings_ms: dict = field(default_factory=dict)  # mapping / synthesis / post
+    display_scale: int = 1                 # screen pixels per image pixel beyond the zoom (previews)
     error: str | None = None               # one sentence; the previous image stays on screen
     finished_at: float = 0.0
 
@@ -151,9 +152,19 @@ class FrameRenderer:
             self._ws, self._ws_key = session_ws(self.G, session, self.device), key
         return self._ws
 
-    def _synthesise(self, ws: torch.Tensor, session: Session, translate, rotate_deg) -> torch.Tensor:
+    def _synthesise(self, ws: torch.Tensor, session: Session, translate, rotate_deg,
+                    stop_at: int | None = None) -> torch.Tensor:
         set_input_transform(self.G, transform_matrix(translate, rotate_deg))
+        if stop_at is not None:
+            return self.G.synthesis(ws, noise_mode=session.noise_mode, stop_at=stop_at)
         return self.G.synthesis(ws, noise_mode=session.noise_mode)
+
+    def preview_resolution(self, view: ViewState) -> int | None:
+        """The lower resolution to stop synthesis at for this view, or None for the full image."""
+        if view.preview_divisor <= 1:
+            return None
+        target = self.G.img_resolution // view.preview_divisor
+        return target if target in getattr(self.G.synthesis, "preview_resolutions", ()) else None
 
     def _layer_output(self, ws: torch.Tensor, session: Session, layer: str) -> torch.Tensor:
         """The viewed layer's output [C, H, W]; the hook exists only during this call."""
@@ -218,7 +229,9 @@ class FrameRenderer:
                 result.layer_shape = tuple(shown.shape)
                 rgb = log_spectrum(shown) if view.fft else channels_to_rgb(shown, view)
             else:
-                img = check_finite(self._synthesise(ws, session, session.translate, session.rotate_deg))
+                stop_at = self.preview_resolution(view)
+                img = check_finite(self._synthesise(ws, session, session.translate, session.rotate_deg, stop_at))
+                result.display_scale = self.G.img_resolution // stop_at if stop_at else 1
                 self._sync()
                 t2 = time.perf_counter()
                 if view.live_error:

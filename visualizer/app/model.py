@@ -36,6 +36,7 @@ class ModelInfo:
     backend: str                  # active filter backend, e.g. "cuda kernels" / "PyTorch (CPU)"
     supports_input_transform: bool
     layer_names: tuple[str, ...] = field(default_factory=tuple)  # synthesis layers a view can show
+    preview_resolutions: tuple[int, ...] = ()  # lower resolutions the generator can stop at (cheap previews)
 
     @property
     def summary(self) -> str:
@@ -96,4 +97,5 @@ def describe_generator(G, path: str | Path, device: str) -> ModelInfo:
         num_ws=int(G.num_ws), num_params=sum(t.numel() for t in G.state_dict().values()),
         device=str(device), backend=backend_description(device),
         supports_input_transform=bool(getattr(G, "supports_input_transform", False)),
-        layer_names=viewable_layers(G))
+        layer_names=viewable_layers(G),
+        preview_resolutions=tuple(r for r in getattr(G.synthesis, "preview_resolutions", ()) if r < G.img_resolution))

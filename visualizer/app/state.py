@@ -15,6 +15,7 @@ from visualizer.session import Session
 
 CHANNEL_MODES = ("rgb", "single")      # three consecutive channels as RGB, or one as grey
 NORMALISATIONS = ("per-frame", "fixed")  # min/max of this frame, or NVIDIA's [-1, 1] range
+PREVIEW_DIVISORS = (1, 2, 4, 8)     # full resolution, or the generator's image at 1/2, 1/4, 1/8 of it
 INTERP_SPACES = ("w", "z")
 NOISE_MODES = ("const", "random", "none")
 
@@ -30,6 +31,8 @@ class ViewState:
     live_error: bool = False       # show the per-pixel equivariance error beside the image
     zoom: float = 1.0              # display pixels per image pixel
     pixel_exact: bool = True       # round zoom to whole numbers (1:1 at zoom 1)
+    preview_divisor: int = 1       # render the output at resolution / divisor where the generator can
+                                   # (StyleGAN2 'skip': the image before its last blocks), shown at full size
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -43,6 +46,7 @@ class ViewState:
         if view.normalisation not in NORMALISATIONS:
             view.normalisation = "per-frame"
         view.zoom = min(max(float(view.zoom), 0.125), 32.0)
+        view.preview_divisor = view.preview_divisor if view.preview_divisor in PREVIEW_DIVISORS else 1
         return view
 
 

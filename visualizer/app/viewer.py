@@ -68,6 +68,7 @@ class Viewer:
         self.error = _Texture("error_image", parent="error_group")
         self._drag = None   # (mode, start values) while a drag that began on the image lasts
         self._shown_zoom = None
+        self._display_scale = 1  # >1 while a preview (lower-resolution image) is on screen
 
     def build(self, x: int) -> None:
         dpg.add_texture_registry(tag="textures")
@@ -100,7 +101,8 @@ class Viewer:
     def show(self, result: RenderResult) -> None:
         zoom = self._zoom()
         h, w = result.image.shape[:2]
-        self.main.set(result.image, round(w * zoom), round(h * zoom))
+        self._display_scale = result.display_scale  # a preview fills the full frame's place
+        self.main.set(result.image, round(w * zoom * self._display_scale), round(h * zoom * self._display_scale))
         if result.error_map is not None:
             eh, ew = result.error_map.shape[:2]
             self.error.set(result.error_map, round(ew * zoom), round(eh * zoom))
@@ -115,7 +117,8 @@ class Viewer:
         zoom = self._zoom()
         if zoom != self._shown_zoom and self.main.array is not None:
             w, h = self.main.size
-            dpg.configure_item(self.main.item, width=round(w * zoom), height=round(h * zoom))
+            scale = zoom * self._display_scale
+            dpg.configure_item(self.main.item, width=round(w * scale), height=round(h * scale))
             if self.error.array is not None:
                 ew, eh = self.error.size
                 dpg.configure_item(self.error.item, width=round(ew * zoom), height=round(eh * zoom))
@@ -123,14 +126,22 @@ class Viewer:
         s = self.app.state.session
         info = (f"seed {s.latent_x:.2f}, {s.latent_y:.2f}   psi {s.psi:.2f}   translate ({s.translate[0]:+.3f}, "
                 f"{s.translate[1]:+.3f})   rotate {s.rotate_deg:+.1f} deg   zoom {zoom:g}x")
+        if self._display_scale > 1:
+            info += f"   preview at 1/{self._display_scale} resolution"
         if self.app.last_result is not None and self.app.last_result.layer_shape:
             info += f"   layer {self.app.state.view.layer} {list(self.app.last_result.layer_shape)}"
         dpg.set_value("viewer_info", info)
 
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) in image pixels of the full frame on screen (a preview stands for it)."""
+        w, h = self.main.size
+        return w * self._display_scale, h * self._display_scale
+
     def fit_zoom(self, size: tuple[int, int] | None = None) -> float:
         """The largest zoom that shows the whole frame (of `size`, default the shown one) in the image
         area, next to the live error map when that is on."""
-        w, h = size or self.main.size
+        w, h = size or self.frame_size
         if not w:
             return 1.0
         aw, ah = dpg.get_item_rect_size("image_area")
@@ -170,7 +181,7 @@ class Viewer:
         elif mode == "translate":
             if not (self.app.model and self.app.model.supports_input_transform):
                 return
-            shown = self.main.size[0] * self._zoom()
+            shown = self.frame_size[0] * self._zoom()
             state.set_translate(start[0] + dx / shown, start[1] + dy / shown)
         else:
             dpg.set_x_scroll("image_area", max(0.0, start[0] - dx))

@@ -9,6 +9,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from networks.errors import EqvizError
+from visualizer.app.frame_renderer import FrameRenderer, build_request
 from visualizer.app.panel import Panel, PanelContext
 from visualizer.app.widgets import file_dialog
 from visualizer.atomic_io import save_png
@@ -21,18 +22,38 @@ def default_image_path(ctx: PanelContext) -> Path:
 
 
 def save_current_image(ctx: PanelContext, path: str | None = None) -> None:
-    """The frame on screen at the generator's resolution (not the zoomed display), as PNG."""
+    """The frame on screen at the generator's resolution (not the zoomed display), as PNG. A preview
+    on screen (lower render resolution) is rendered again at full resolution in the background."""
     result = ctx.last_result
     if result is None or result.picture is None:
         ctx.set_status("nothing rendered yet: there is no image to save", error=True)
         return
     path = Path(path) if path else default_image_path(ctx)
+    if result.display_scale == 1:
+        _write_picture(ctx, path, result.picture)
+        return
+    request = build_request(ctx.state, stamp=0)
+    request.view.preview_divisor = 1
+
+    def render_full(_progress, _cancelled):
+        full = FrameRenderer(ctx.clone_generator(), ctx.model.device).render(request)
+        if full.error:
+            raise EqvizError(full.error)
+        return full.picture
+
+    ctx.set_status("rendering the image at full resolution to save it...")
+    ctx.start_job("save image", render_full,
+                  lambda picture, error: _write_picture(ctx, path, picture) if error is None
+                  else ctx.set_status(f"could not save image: {error}", error=True))
+
+
+def _write_picture(ctx: PanelContext, path: Path, picture: np.ndarray) -> None:
     try:
-        save_png(path, result.picture)
+        save_png(path, picture)
     except (EqvizError, OSError) as exc:
         ctx.set_status(f"could not save image: {exc}", error=True)
         return
-    h, w = result.picture.shape[:2]
+    h, w = picture.shape[:2]
     ctx.set_status(f"saved {w}x{h} image to {path}")
 
 

@@ -7,8 +7,31 @@ import dearpygui.dearpygui as dpg
 import psutil
 
 from visualizer.app.panel import Panel, PanelContext
+from visualizer.app.state import PREVIEW_DIVISORS
 
 UPDATE_SECONDS = 0.5  # text refresh period; reading process memory every frame is wasted work
+FULL = "full"
+
+
+def divisor_label(divisor: int) -> str:
+    return FULL if divisor == 1 else f"1/{divisor}"
+
+
+def preview_choices(model) -> list[str]:
+    """Labels of the resolutions this model can render at: full, plus the previews it supports."""
+    return [divisor_label(d) for d in PREVIEW_DIVISORS
+            if d == 1 or (model is not None and model.resolution // d in model.preview_resolutions)]
+
+
+def preview_note(model) -> str:
+    if model is None or model.preview_resolutions:
+        return ("Lower resolutions stop StyleGAN2 after an earlier block and show its image so far "
+                "(the skip architecture sums every block's RGB), enlarged to the full size: about 2x "
+                "faster per halving. Captures and metrics always use the full resolution.")
+    if model.kind == "stylegan2":
+        return "This StyleGAN2 checkpoint is not a 'skip' generator: it forms its image only in the last block."
+    return ("StyleGAN3 layers have fixed sizes and form the image only at the end, so there is no cheaper "
+            "lower resolution; the newest request always wins, so slow frames are skipped, not queued.")
 
 
 def gpu_memory_text(device: str) -> str:
@@ -31,9 +54,23 @@ class PerformancePanel(Panel):
     def build(self, ctx: PanelContext) -> None:
         for tag in ("perf_rates", "perf_split", "perf_latency", "perf_device", "perf_memory", "perf_gpu"):
             dpg.add_text("", tag=tag, wrap=400)
-        dpg.add_text("The frame size is fixed by the generator; rendering cost is not reduced by showing it "
-                     "smaller, so there is no resolution-scale option. Latest-request-wins skips frames the "
-                     "renderer cannot keep up with.", wrap=400, color=(150, 150, 150))
+        dpg.add_combo([FULL], label="render resolution", tag="perf_preview", default_value=FULL, width=100,
+                      callback=lambda _s, value, _u: self._set_preview(ctx, value))
+        dpg.add_text(preview_note(None), tag="perf_preview_note", wrap=400, color=(150, 150, 150))
+
+    def _set_preview(self, ctx: PanelContext, label: str) -> None:
+        ctx.state.view.preview_divisor = next(d for d in PREVIEW_DIVISORS if divisor_label(d) == label)
+        ctx.state.touch()
+        ctx.request_render()
+
+    def on_model_changed(self, ctx: PanelContext) -> None:
+        choices = preview_choices(ctx.model)
+        current = divisor_label(ctx.state.view.preview_divisor)
+        if current not in choices:
+            ctx.state.view.preview_divisor, current = 1, FULL
+        dpg.configure_item("perf_preview", items=choices, enabled=len(choices) > 1)
+        dpg.set_value("perf_preview", current)
+        dpg.set_value("perf_preview_note", preview_note(ctx.model))
 
     def refresh(self, ctx: PanelContext) -> None:
         now = time.perf_counter()
