@@ -134,15 +134,15 @@ def test_cancel_mid_way_leaves_no_file(tmp_path, generators):
 
 def test_exception_mid_way_leaves_no_file(tmp_path, generators, monkeypatch):
     calls = []
-    real_render = FrameSource.render
+    real_launch = FrameSource.launch
 
-    def failing_render(self, indices):
+    def failing_launch(self, indices):
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("out of memory")
-        return real_render(self, indices)
+        return real_launch(self, indices)
 
-    monkeypatch.setattr(FrameSource, "render", failing_render)
+    monkeypatch.setattr(FrameSource, "launch", failing_launch)
     spec = VideoSpec(checkpoints=["sg2_64"], out=str(tmp_path / "e.gif"), motion=Motion(kinds=("walk",)), seeds=[1, 2],
                      frames=6, batch=3)
     with pytest.raises(RuntimeError, match="out of memory"):
@@ -193,3 +193,22 @@ def test_render_memory_does_not_grow_with_the_number_of_frames(tmp_path, generat
     short, long = peak(4), peak(32)
     # 8x the frames: at most the bounded encoder queue and one batch more in flight, never the whole video.
     assert long - short < 12 * frame_bytes
+
+
+@pytest.mark.cuda
+def test_gpu_pipeline_writes_the_frames_the_cpu_renders(tmp_path, pkl):
+    """On a GPU each batch comes back by an asynchronous copy collected one batch later; the PNG frames
+    must still be complete, in order, and the CPU's frames to a grey level."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU visible to PyTorch")
+    import networks
+
+    kwargs = dict(checkpoints=["sg3t_64"], motion=Motion(kinds=("rotate",)), seeds=[5], frames=7, batch=2)
+    G = networks.load_generator(pkl("sg3t_64"))
+    cpu_frames = FrameSource(VideoSpec(out="unused.mp4", **kwargs), generators=[("sg3t_64", G)]).render(range(7))
+    result = render_video(VideoSpec(out=str(tmp_path / "frames"), device="cuda", **kwargs),
+                          generators=[("sg3t_64", networks.load_generator(pkl("sg3t_64"), device="cuda"))])
+    written = sorted(result.path.iterdir())
+    assert len(written) == 7
+    for path, expected in zip(written, cpu_frames):
+        assert np.abs(imageio.imread(path).astype(int) - expected).max() <= 1

@@ -302,12 +302,25 @@ class FrameSource:
             masks.append(m.expand_as(u) if m.dim() == u.dim() else m.unsqueeze(1).expand_as(u))
         return torch.stack(imgs), torch.stack(masks)
 
-    @torch.no_grad()
     def render(self, indices) -> list[np.ndarray]:
-        """Composed uint8 frames [H, W, 3] for the frame indices (0 <= i <= count).
+        """Composed uint8 frames [H, W, 3] for the frame indices (0 <= i <= count)."""
+        return self.collect(self.launch(indices))
+
+    def collect(self, batch: "_LaunchedBatch") -> list[np.ndarray]:
+        """The frames of a launched batch, once they are on the host; raises for NaN / inf images."""
+        if batch.ready is not None:
+            batch.ready.synchronize()
+        check_finite(batch.extremes)  # the generator's NaN / inf, checked once per batch
+        return list(batch.frames.numpy())
+
+    @torch.no_grad()
+    def launch(self, indices) -> "_LaunchedBatch":
+        """Starts rendering a batch: on a GPU this only queues work and returns at once.
 
         Everything up to the composed frames stays on the device; the batch then comes back in one
-        transfer, which is also the one point where the host waits for a GPU.
+        asynchronous copy into pinned memory. The host never waits here, so it queues the next
+        batch while the GPU still works on this one (`collect` waits): at small sizes, where
+        launching kernels takes as long as running them, waiting per batch would serialise the two.
         """
         indices = list(indices)
         self._extremes = []
@@ -335,14 +348,28 @@ class FrameSource:
                     colours = video_layout.error_colours(err[:, 0], self.spec.error_scale)
                     panels.append(colours.reshape(len(indices), self.cells, tile, tile, 3))
         frames = self.composer.compose_batch(panels)
-        check_finite(torch.stack(self._extremes))  # the generator's NaN / inf, with one wait per batch
-        self._extremes = []
-        return list(frames.cpu().numpy())
+        extremes, self._extremes = torch.stack(self._extremes), []
+        if not frames.is_cuda:
+            return _LaunchedBatch(frames, extremes, None)
+        host_frames = torch.empty(frames.shape, dtype=frames.dtype, pin_memory=True)
+        host_extremes = torch.empty(extremes.shape, dtype=extremes.dtype, pin_memory=True)
+        host_frames.copy_(frames, non_blocking=True)
+        host_extremes.copy_(extremes, non_blocking=True)
+        ready = torch.cuda.Event()
+        ready.record()
+        return _LaunchedBatch(host_frames, host_extremes, ready)
 
     def _to_tiles(self, images: torch.Tensor, tile: int) -> torch.Tensor:
         F, cells = images.shape[:2]
         resized = video_layout.resize_panels(images.flatten(0, 1).float(), tile)
         return video_layout.to_uint8_tensor(resized).reshape(F, cells, tile, tile, 3)
+
+
+@dataclasses.dataclass
+class _LaunchedBatch:
+    frames: torch.Tensor              # uint8 [F, H, W, 3] on the host (filled once `ready` has passed)
+    extremes: torch.Tensor            # (min, max) of every synthesis call, for the NaN / inf check
+    ready: "torch.cuda.Event | None"  # recorded after the copies; None when rendered on the CPU
 
 
 def _masked(img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -362,12 +389,23 @@ def render_video(spec: VideoSpec, progress=None, cancel: threading.Event | None 
     source = FrameSource(spec, generators=generators)
     start = time.perf_counter()
     with ThreadedWriter(writer, threads=writer_threads(spec.out, spec.device)) as encoder:
+        launched, done = None, 0  # one batch in flight while the previous one is handed to the encoder
+
+        def hand_over(batch) -> int:
+            for frame in source.collect(batch):
+                encoder.write(frame)
+            if progress is not None:
+                progress(Progress(done + len(batch.frames), source.count, time.perf_counter() - start))
+            return done + len(batch.frames)
+
         for first in range(0, source.count, spec.batch):
             if cancel is not None and cancel.is_set():
                 raise Cancelled("video export cancelled; no file was written.")
-            for frame in source.render(range(first, min(first + spec.batch, source.count))):
-                encoder.write(frame)
-            if progress is not None:
-                progress(Progress(min(first + spec.batch, source.count), source.count, time.perf_counter() - start))
+            following = source.launch(range(first, min(first + spec.batch, source.count)))
+            if launched is not None:
+                done = hand_over(launched)
+            launched = following
+        if launched is not None:
+            hand_over(launched)
         path = encoder.commit()
     return VideoResult(path=path, frames=source.count, size=source.layout.size, seconds=time.perf_counter() - start)
