@@ -208,14 +208,13 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
     if demodulate:
         # sum over (i, taps) of (weight * s_i)^2 = (per-tap energy [C_out, C_in]) @ s^2
         dcoefs = (styles.square() @ energy.t() + 1e-8).rsqrt()  # [N, C_out]
-    # A convolution's kernel flipped is a correlation's: take the cached flip and correlate.
+    # A convolution's kernel flipped is a correlation's: take the cached flip and correlate from here on.
     taps = weight
     if not flip_weight and (kh > 1 or kw > 1):
         taps = cached_form(weight, "flipped", lambda: weight.flip([2, 3]))
     winograd = up == 1 and padding == 1 and winograd_pays(x, weight)
     if winograd:
         filters = cached_form(weight, ("winograd", taps is weight), lambda: transform_filter(taps))
-    weight, flip_weight = taps, True
     feature_values = x[0].numel() * (1 + up * up * weight.shape[0] / weight.shape[1])
     if batch_size == 1 and weight.numel() < feature_values:
         scale = styles.reshape(1, -1, 1, 1)
@@ -225,14 +224,14 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
             x = conv3x3_winograd(x, [u * scale for u in filters])
             return x.add_(noise) if noise is not None else x
         # One pass over the weights, written in the layout a channels-last conv would convert them to.
-        w = torch.mul(weight, scale, out=torch.empty_like(weight, memory_format=torch.channels_last))
-        x = conv2d_resample_fast(x, w, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+        w = torch.mul(taps, scale, out=torch.empty_like(taps, memory_format=torch.channels_last))
+        x = conv2d_resample_fast(x, w, f=resample_filter, up=up, padding=padding)
         return x.add_(noise) if noise is not None else x
     x = x * styles.reshape(batch_size, -1, 1, 1)
     if winograd:
         x = conv3x3_winograd(x, filters)
     else:
-        x = conv2d_resample_fast(x, weight, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+        x = conv2d_resample_fast(x, taps, f=resample_filter, up=up, padding=padding)
     if demodulate:
         x.mul_(dcoefs.reshape(batch_size, -1, 1, 1))
     return x.add_(noise) if noise is not None else x

@@ -348,16 +348,14 @@ class FrameSource:
                     colours = video_layout.error_colours(err[:, 0], self.spec.error_scale)
                     panels.append(colours.reshape(len(indices), self.cells, tile, tile, 3))
         frames = self.composer.compose_batch(panels)
-        extremes, self._extremes = torch.stack(self._extremes), []
+        extremes = torch.stack(self._extremes)
         if not frames.is_cuda:
             return _LaunchedBatch(frames, extremes, None)
-        host_frames = torch.empty(frames.shape, dtype=frames.dtype, pin_memory=True)
-        host_extremes = torch.empty(extremes.shape, dtype=extremes.dtype, pin_memory=True)
-        host_frames.copy_(frames, non_blocking=True)
-        host_extremes.copy_(extremes, non_blocking=True)
+        on_host = [torch.empty(t.shape, dtype=t.dtype, pin_memory=True).copy_(t, non_blocking=True)
+                   for t in (frames, extremes)]
         ready = torch.cuda.Event()
         ready.record()
-        return _LaunchedBatch(host_frames, host_extremes, ready)
+        return _LaunchedBatch(*on_host, ready)
 
     def _to_tiles(self, images: torch.Tensor, tile: int) -> torch.Tensor:
         F, cells = images.shape[:2]
