@@ -3,6 +3,7 @@
 Every test here needs a display; without one they skip and say how to run them.
 """
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,7 +32,8 @@ def _settle(app):
     """Step until what is on screen is the current state (and a couple of frames drew it)."""
     _step_until(app, lambda: app.idle and app.frames_answered > 0)
     for _ in range(2):
-        app.step()
+        if not app.asleep:  # a sleeping window already drew the current state before it slept
+            app.step()
 
 
 def _fire(tag, value):
@@ -175,6 +177,85 @@ def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, ref
     assert proc.returncode == 0, proc.stderr
     image = np.asarray(Image.open(shot))
     assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def _sleep_until_idle(app):
+    """Step past the awake period after the last change, so that the next frame waits for input."""
+    from visualizer.app.app import AWAKE_SECONDS
+    _settle(app)
+    end = time.monotonic() + AWAKE_SECONDS + 0.1
+    while time.monotonic() < end:
+        app.step()
+
+
+def _frames_in(app, seconds):
+    start, end = app.frame_count, time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.step()
+    return app.frame_count - start
+
+
+def test_an_unchanging_window_stops_drawing_and_animation_keeps_it_drawing(app):
+    from visualizer.app.app import FRAME_SECONDS
+    if not app.wake.available:
+        pytest.skip("this Dear PyGui build does not export glfwPostEmptyEvent: the UI never sleeps")
+    _sleep_until_idle(app)
+    assert _frames_in(app, 1.5) <= 2  # one idle redraw every IDLE_REDRAW_SECONDS (2 s)
+    _fire("transform_anim_r", True)
+    try:
+        assert _frames_in(app, 1.0) >= 0.6 / FRAME_SECONDS
+    finally:
+        _fire("transform_anim_r", False)
+        _fire("transform_rot", 0.0)
+    # Without the wake-up symbol the loop must not sleep at all.
+    post, app.wake._post = app.wake._post, None
+    try:
+        _sleep_until_idle(app)
+        assert _frames_in(app, 1.0) >= 0.6 / FRAME_SECONDS
+    finally:
+        app.wake._post = post
+    _settle(app)
+
+
+def test_a_slow_render_wakes_a_sleeping_window_when_it_finishes(app, monkeypatch):
+    from visualizer.app.frame_renderer import FrameRenderer
+    if not app.wake.available:
+        pytest.skip("this Dear PyGui build does not export glfwPostEmptyEvent: the UI never sleeps")
+    render = FrameRenderer.render
+
+    def slow_render(self, request):
+        time.sleep(1.0)  # longer than the awake period: the UI is asleep when the frame is done
+        return render(self, request)
+
+    monkeypatch.setattr(FrameRenderer, "render", slow_render)
+    before = app.stats.frames_shown
+    _fire("transform_rot", 12.0)
+    _step_until(app, lambda: app.stats.frames_shown > before, timeout=10)
+    result = app.last_result
+    # Displayed one stale UI frame (the one the wake-up ended) after the render finished, not at the
+    # next idle redraw seconds later.
+    assert app.stats.latency_ms[-1] / 1e3 - (result.finished_at - result.submitted_at) < 0.15
+    monkeypatch.undo()
+    _fire("transform_rot", 0.0)
+    _settle(app)
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool (apt-get install xdotool) to send input")
+def test_input_wakes_a_sleeping_window_at_once(app):
+    import dearpygui.dearpygui as dpg
+    if not app.wake.available:
+        pytest.skip("this Dear PyGui build does not export glfwPostEmptyEvent: the UI never sleeps")
+    _sleep_until_idle(app)
+    x, y = (int(v) + 20 for v in dpg.get_item_rect_min("main_image"))
+    mover = subprocess.Popen(["xdotool", "sleep", "0.3", "mousemove", str(x), str(y)])
+    try:
+        start = time.monotonic()
+        app.step()  # waits for input: the pointer moving over the window ends the wait
+        waited = time.monotonic() - start
+    finally:
+        mover.wait(10)
+    assert 0.2 < waited < 1.0, f"the sleeping frame returned after {waited:.2f} s"
+    _settle(app)
 
 
 def test_stylegan2_explains_what_is_not_defined(app, reference_dir):

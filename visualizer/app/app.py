@@ -3,7 +3,9 @@
 Each UI frame: deliver finished jobs and worker results, advance animations, post the latest
 render request if the state changed, let panels mirror the state, run queued callbacks, draw.
 The loop never waits for a render; between frames it sleeps to a modest frame rate (a finished
-render wakes it at once), so the UI leaves the cores to synthesis.
+render wakes it at once), so the UI leaves the cores to synthesis. Once nothing has changed for a
+second, it stops drawing until input arrives, a render or job finishes, or a slow timer ticks
+(`ui_wake`): an unchanged window costs nothing while a long synthesis runs.
 """
 from __future__ import annotations
 
@@ -25,14 +27,23 @@ from visualizer.app.recent import remember
 from visualizer.app.render_worker import LoadResult, RenderWorker
 from visualizer.app.state import AppState
 from visualizer.app.stats import FrameStats
+from visualizer.app.ui_wake import UiWake
 
 CONTROLS_WIDTH = 430
 # UI frame pacing (a finished render wakes the loop at once). 24 fps keeps the UI fluid while leaving
 # the cores to synthesis: under a software GL rasterizer (Xvfb + llvmpipe) each UI frame costs ~20 ms
 # of CPU, so 30 fps took ~0.6 of a core from rendering and 60 fps most of one.
 FRAME_SECONDS = 1 / 24
+# The two full-height windows draw no background of their own: the viewport is cleared to this colour
+# instead. Under llvmpipe a window's background fill costs ~8 ns a pixel, half of an idle frame, while
+# the clear is a memset. Popups and dialogs keep their own background of the same colour.
+WINDOW_BACKGROUND = (37, 37, 38, 255)
 ERROR_COLOUR = (255, 110, 100)
 STATUS_COLOUR = (200, 200, 200)
+AWAKE_SECONDS = 0.25      # draw at the frame rate this long after the last change, callback or result
+JOB_REDRAW_SECONDS = 0.25  # a sleeping UI redraws this often while a job reports progress
+IDLE_REDRAW_SECONDS = 2.0  # and this often otherwise (tooltips and the like need no input to appear)
+MAX_ANIMATION_STEP = 0.25  # seconds an animation may advance in one frame (after a sleep, say)
 SCREENSHOT_GIVE_UP_FRAMES = 60
 MAX_START_ZOOM = 6.0  # a freshly loaded small model opens big, but leaves room for the error map
 
@@ -45,6 +56,10 @@ class ScriptedRun:
     frames_since_settled: int = 0
     screenshot_requested_at: int | None = None
     screenshot_saved: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.exit_after is not None or self.screenshot is not None
 
 
 @dataclass
@@ -68,8 +83,11 @@ class App:
         self.model: ModelInfo | None = None
         self.last_result: RenderResult | None = None
         self.stats = FrameStats()
-        self.worker = RenderWorker(options.device)
-        self.jobs = JobRunner()
+        self.wake = UiWake()
+        self.worker = RenderWorker(options.device, on_result=self.wake.wake)
+        self.jobs = JobRunner(on_finish=self.wake.wake)
+        self._awake_until = 0.0
+        self._sleeping = False  # dpg's wait_for_input is on
         self.panels: list[Panel] = [cls() for cls in PANEL_CLASSES]
         self._stamp = 0
         self._dirty = True
@@ -116,6 +134,11 @@ class App:
         return self._loading is None and not self._dirty and not self.worker.busy
 
     @property
+    def asleep(self) -> bool:
+        """The next UI frame waits for input, a finished render or job, or the idle redraw timer."""
+        return self._sleeping
+
+    @property
     def frames_answered(self) -> int:
         return self._frames_answered
 
@@ -125,9 +148,13 @@ class App:
 
     # -- window -----------------------------------------------------------------------------------
     def _build(self) -> None:
-        dpg.create_viewport(title=self.options.title, width=self.options.width, height=self.options.height)
+        dpg.create_viewport(title=self.options.title, width=self.options.width, height=self.options.height,
+                            clear_color=WINDOW_BACKGROUND)
+        with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
+            dpg.add_theme_color(dpg.mvThemeCol_WindowBg, WINDOW_BACKGROUND)
+        dpg.bind_theme(theme)
         with dpg.window(tag="controls", no_title_bar=True, no_move=True, no_resize=True, no_close=True,
-                        pos=(0, 0), width=CONTROLS_WIDTH, height=self.options.height):
+                        no_background=True, pos=(0, 0), width=CONTROLS_WIDTH, height=self.options.height):
             for panel in self.panels:
                 with dpg.collapsing_header(label=panel.title, default_open=panel.default_open):
                     panel.build(self)
@@ -144,12 +171,25 @@ class App:
         self.viewer.layout(CONTROLS_WIDTH, w - CONTROLS_WIDTH, h)
 
     # -- per frame --------------------------------------------------------------------------------
-    def _take_worker_results(self) -> None:
-        for item in self.worker.poll():
+    def _take_worker_results(self) -> bool:
+        items = self.worker.poll()
+        for item in items:
             if isinstance(item, LoadResult):
                 self._on_loaded(item)
             elif item.stamp > self._shown_stamp:
                 self._show(item)
+        return bool(items)
+
+    def _choose_sleep(self, changed: bool, now: float) -> None:
+        """Keep drawing while anything moves; otherwise let the next frame wait for input or a wake."""
+        if changed or self._loading or self.options.scripted.active or self.state.anim.any_running:
+            self._awake_until = now + AWAKE_SECONDS
+        sleep = self.wake.available and now >= self._awake_until
+        if sleep != self._sleeping:
+            dpg.configure_app(wait_for_input=sleep)
+            self._sleeping = sleep
+        if sleep:
+            self.wake.wake_at(time.monotonic() + (JOB_REDRAW_SECONDS if self.jobs.active else IDLE_REDRAW_SECONDS))
 
     def _on_loaded(self, item: LoadResult) -> None:
         if item.path == self._loading:
@@ -219,6 +259,7 @@ class App:
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         self._build()
+        self.wake.open()
         self.worker.start()
         if self.options.checkpoint:
             self.open_checkpoint(self.options.checkpoint)
@@ -233,11 +274,12 @@ class App:
         frame_start = time.perf_counter()
         dt, self._last_frame_start = frame_start - self._last_frame_start, frame_start
         # Callbacks first: an edit made during the last frame is posted to the worker right away.
-        dpg.run_callbacks(dpg.get_callback_queue())
-        self.jobs.deliver()
-        self._take_worker_results()
-        if self.model is not None and self.state.advance(dt):
+        callbacks = dpg.get_callback_queue()
+        dpg.run_callbacks(callbacks)
+        changed = self.jobs.deliver() | self._take_worker_results() | bool(callbacks)
+        if self.model is not None and self.state.advance(min(dt, MAX_ANIMATION_STEP)):
             self.request_render()
+        changed |= self._dirty
         if self._dirty and self.model is not None:
             self._stamp += 1
             self.worker.submit(build_request(self.state, self._stamp))
@@ -245,6 +287,7 @@ class App:
         for panel in self.panels:
             panel.refresh(self)
         self.viewer.refresh()
+        self._choose_sleep(changed, frame_start)
         dpg.render_dearpygui_frame()
         self._frame += 1
         now = time.perf_counter()
@@ -260,6 +303,7 @@ class App:
             panel.close()
         self.jobs.cancel_all()
         self.worker.stop()
+        self.wake.close()
         dpg.destroy_context()
 
     def run(self) -> int:

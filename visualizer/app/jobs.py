@@ -13,8 +13,9 @@ class JobCancelled(EqvizError):
 
 
 class JobRunner:
-    def __init__(self):
+    def __init__(self, on_finish=None):
         self._done: queue.Queue = queue.Queue()
+        self._on_finish = on_finish  # called on the job's thread when it ends (wakes the UI)
         self.active: list[JobHandle] = []
 
     def start(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
@@ -33,18 +34,22 @@ class JobRunner:
             except Exception as exc:  # noqa: BLE001 -- shown as the status line instead of a dead thread
                 result, error = None, f"{name} failed: {type(exc).__name__}: {exc}"
             self._done.put((handle, on_done, result, error))
+            if self._on_finish is not None:
+                self._on_finish()
 
         self.active.append(handle)
         threading.Thread(target=run, name=f"eqviz-job-{name}", daemon=True).start()
         return handle
 
-    def deliver(self) -> None:
-        """Main thread, once per frame: call `on_done` of every finished job."""
+    def deliver(self) -> bool:
+        """Main thread, once per frame: call `on_done` of every finished job; True if there was one."""
+        delivered = False
         while True:
             try:
                 handle, on_done, result, error = self._done.get_nowait()
             except queue.Empty:
-                return
+                return delivered
+            delivered = True
             handle.finished = True
             self.active.remove(handle)
             on_done(result, error)

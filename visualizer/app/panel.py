@@ -47,6 +47,7 @@ class PanelContext(Protocol):
     last_result: "RenderResult | None"  # the frame now on screen (image, ws, timings, error)
     loading: "str | None"              # path of a checkpoint being loaded, else None
     stats: "FrameStats"                # rolling frame rates and timings
+    asleep: bool                       # the UI draws only on input or news (nothing changed lately)
 
     def request_render(self) -> None:
         """Render the current state again (cheap to call often: only the latest request counts)."""

@@ -28,8 +28,9 @@ class LoadResult:
 
 
 class RenderWorker:
-    def __init__(self, device: str = "cpu"):
+    def __init__(self, device: str = "cpu", on_result=None):
         self.device = device
+        self._on_result = on_result      # called on the worker thread after each result (wakes the UI)
         self._cond = threading.Condition()
         self._pending_request: RenderRequest | None = None
         self._pending_load: str | None = None
@@ -71,8 +72,10 @@ class RenderWorker:
 
     @property
     def busy(self) -> bool:
+        """Something is waiting, running, or finished but not yet taken by `poll`."""
         with self._cond:
-            return self._busy or self._pending_request is not None or self._pending_load is not None
+            return (self._busy or self._pending_request is not None or self._pending_load is not None
+                    or bool(self._outbox))
 
     def poll(self) -> list:
         """Everything finished since the last poll: LoadResults, and only the newest RenderResult."""
@@ -86,6 +89,12 @@ class RenderWorker:
         """Sleep up to `timeout` seconds, waking early when something finished (UI frame pacing)."""
         if self._result_ready.wait(timeout):
             self._result_ready.clear()
+
+    def render_here(self, request: RenderRequest) -> RenderResult:
+        """Render on the calling thread, waiting for the worker's current frame (benchmarks: the same
+        frame with no UI drawing beside it)."""
+        with self._model_lock:
+            return self._render(request)
 
     def clone_generator(self):
         """A deep copy of the current generator for a background job (call it from the job thread)."""
@@ -125,6 +134,8 @@ class RenderWorker:
                 with self._cond:
                     self._outbox.append(item)
                 self._result_ready.set()
+                if self._on_result is not None:
+                    self._on_result()
 
     def _adopt(self, G, path: str) -> LoadResult:
         info = describe_generator(G, path, self.device)

@@ -73,7 +73,7 @@ class Viewer:
     def build(self, x: int) -> None:
         dpg.add_texture_registry(tag="textures")
         with dpg.window(tag="viewer", no_title_bar=True, no_move=True, no_resize=True, no_close=True,
-                        pos=(x, 0), no_scrollbar=True):
+                        no_background=True, pos=(x, 0), no_scrollbar=True):  # see app.WINDOW_BACKGROUND
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Help (F1)", callback=lambda *_: dpg.show_item("help_window"))
                 dpg.add_text("", tag="status_line", wrap=0)

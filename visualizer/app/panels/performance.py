@@ -78,7 +78,8 @@ class PerformancePanel(Panel):
             return
         self._next = now + UPDATE_SECONDS
         s = ctx.stats.summary()
-        dpg.set_value("perf_rates", f"UI {s['ui_fps']:.0f} fps, rendered frames shown {s['render_fps']:.1f} fps")
+        ui = "UI asleep until input or a new frame" if ctx.asleep else f"UI {s['ui_fps']:.0f} fps"
+        dpg.set_value("perf_rates", f"{ui}, rendered frames shown {s['render_fps']:.1f} fps")
         dpg.set_value("perf_split", f"mapping {s['mapping_ms']:.1f} ms, synthesis {s['synthesis_ms']:.1f} ms, "
                                     f"views + error map {s['post_ms']:.1f} ms, to screen {s['display_ms']:.1f} ms")
         dpg.set_value("perf_latency", f"request -> on screen {s['latency_ms']:.0f} ms "
