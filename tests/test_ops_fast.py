@@ -105,6 +105,26 @@ def test_filtered_lrelu_fast_matches_textbook(case):
     assert _close(got, want, magnitude) <= REL_TOL
 
 
+@pytest.mark.parametrize("fold", [True, False])
+@pytest.mark.parametrize("shape, fshape, up, down, padding", [
+    ((2, 3, 11, 9), (6, 6), (4, 4), (1, 1), (5, 4, 5, 4)),      # the metric's kind: few channels, big filter
+    ((1, 2, 10, 12), (4, 5), (2, 3), (3, 2), (-1, 4, 2, 0)),    # uneven factors, crop on one side
+    ((1, 8, 7, 7), (3, 3), (2, 1), (1, 2), (1, 1, 1, 1)),       # phases along x, a stride along y
+])
+def test_both_2d_schedules_match_textbook(fold, shape, fshape, up, down, padding, monkeypatch):
+    """A 2-D filter runs as one conv with the phases as channels (few channels) or one depthwise conv per phase."""
+    from cuda_ops import fast_upfirdn2d
+    monkeypatch.setattr(fast_upfirdn2d, "FOLD_MAX_CHANNELS", 64 if fold else 0)
+    gen = torch.Generator().manual_seed(7)
+    x, f = torch.randn(shape, generator=gen), torch.randn(fshape, generator=gen)
+    args = (up, down, padding, False, 2.0)
+    want = textbook_ops.upfirdn2d(x, f, *args)
+    magnitude = textbook_ops.upfirdn2d(x.abs(), f.abs(), *args)
+    got = upfirdn2d(x, f, up=list(up), down=list(down), padding=list(padding), gain=2.0, impl="fast")
+    assert got.shape == want.shape
+    assert _close(got, want, magnitude) <= REL_TOL
+
+
 def test_filtered_lrelu_fast_handles_stylegan3_layer_geometry():
     """A full-size StyleGAN3-T layer call (up 4 / down 2, negative padding, 24- and 12-tap filters)."""
     gen = torch.Generator().manual_seed(3)
