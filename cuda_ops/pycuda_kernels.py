@@ -20,9 +20,11 @@ import torch
 from cuda_ops import backend_status, cuda_context
 from cuda_ops.kernel_params import BIAS_ACT_PARAMS, FILTERED_LRELU_PARAMS, UPFIRDN2D_PARAMS, pack
 
-# Half-precision layers run the float32 kernels on upcast copies and get the result cast back:
-# NVIDIA's half kernels likewise compute in float32 between loading and storing.
+# float16 tensors run the kernels' _f16 variants: 16-bit loads and stores, float32 arithmetic in
+# between (as NVIDIA's half kernels), with the bias and filters kept in float32. bfloat16, and float16
+# where the loaded module predates those variants, run the float32 kernels on upcast copies.
 HALF_DTYPES = (torch.float16, torch.bfloat16)
+HALF_SUFFIX = "_f16"
 BLOCK = 256                       # threads per block; kernels are built with __launch_bounds__(256)
 SHARED_MEMORY_LIMIT = 48 * 1024   # the default dynamic limit on every supported GPU
 TILE_SIZES = (32, 16, 8)          # output tile edges to try, largest first
@@ -74,12 +76,12 @@ def available(device) -> bool:
 
 
 def upfirdn2d(x, f, up, down, padding, flip_filter, gain):
-    """upfirdn2d on the GPU; x [N, C, H, W] float32 (or half), f float32 [taps] / [fh, fw] or None."""
-    if x.dtype in HALF_DTYPES:
+    """upfirdn2d on the GPU; x [N, C, H, W] float32 or half, f float32 [taps] / [fh, fw] or None."""
+    if x.dtype in HALF_DTYPES and not _native_half(x):
         return upfirdn2d(x.float(), f, up, down, padding, flip_filter, gain).to(x.dtype)
     try:
         module = _kernels_for(x)
-        _check_image(x, "x")
+        _check_image(x, "x", IO_DTYPES)
         f = _filter_or_identity(f, x.device, "f")
     except Unsupported as exc:
         return _fast_path("upfirdn2d", exc, lambda: _fast_upfirdn2d(x, f, up, down, padding, flip_filter, gain))
@@ -87,42 +89,41 @@ def upfirdn2d(x, f, up, down, padding, flip_filter, gain):
 
 
 def bias_act(x, b, dim, act, alpha, gain, clamp):
-    """bias_act on the GPU; x float32 (or half) of any shape, b [x.shape[dim]] of x's dtype or None."""
-    if x.dtype in HALF_DTYPES:
-        b = None if b is None else b.float()
-        return bias_act(x.float(), b, dim, act, alpha, gain, clamp).to(x.dtype)
+    """bias_act on the GPU; x float32 or half of any shape, b [x.shape[dim]] of x's dtype or None."""
+    if x.dtype in HALF_DTYPES and not _native_half(x):
+        return bias_act(x.float(), _float32(b), dim, act, alpha, gain, clamp).to(x.dtype)
     try:
         module = _kernels_for(x)
-        _check_tensor(x, "x")
+        _check_tensor(x, "x", dtypes=IO_DTYPES)
         if b is not None:
-            _check_tensor(b, "b", device=x.device)
+            _check_tensor(_float32(b), "b", device=x.device)
     except Unsupported as exc:
         return _fast_path("bias_act", exc, lambda: _fast_bias_act(x, b, dim, act, alpha, gain, clamp))
-    return _launch_bias_act(module, x.detach().contiguous(), None if b is None else b.detach().contiguous(),
+    return _launch_bias_act(module, x.detach().contiguous(), None if b is None else _float32(b).detach().contiguous(),
                             dim, act, alpha, gain, clamp)
 
 
 def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
     """filtered_lrelu on the GPU, fused into one kernel when its tile fits in shared memory."""
-    if x.dtype in HALF_DTYPES:
-        b = None if b is None else b.float()
-        return filtered_lrelu(x.float(), fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter).to(x.dtype)
+    if x.dtype in HALF_DTYPES and not _native_half(x):
+        return filtered_lrelu(x.float(), fu, fd, _float32(b), up, down, padding, gain, slope, clamp,
+                              flip_filter).to(x.dtype)
     try:
         module = _kernels_for(x)
-        _check_image(x, "x")
+        _check_image(x, "x", IO_DTYPES)
         if b is not None:
-            _check_tensor(b, "b", device=x.device)
+            _check_tensor(_float32(b), "b", device=x.device)
         if fu is None and fd is None and up == 1 and down == 1 and not any(padding):
             # No resampling at all (StyleGAN3's ToRGB): exactly bias + leaky ReLU + gain + clamp.
-            return _launch_bias_act(module, x.detach().contiguous(), None if b is None else b.detach().contiguous(),
-                                    1, "lrelu", slope, gain, clamp)
+            return _launch_bias_act(module, x.detach().contiguous(),
+                                    None if b is None else _float32(b).detach().contiguous(), 1, "lrelu", slope, gain, clamp)
         fu_taps = _filter_or_identity(fu, x.device, "fu")
         fd_taps = _filter_or_identity(fd, x.device, "fd")
     except Unsupported as exc:
         return _fast_path("filtered_lrelu", exc, lambda: _fast_filtered_lrelu(
             x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter))
     x = x.detach().contiguous()
-    b = None if b is None else b.detach().contiguous()
+    b = None if b is None else _float32(b).detach().contiguous()
     geometry = _filtered_lrelu_geometry(fu_taps, fd_taps, up, down)
     if geometry is None:
         _warn_once(("filtered_lrelu unfused",),
@@ -144,19 +145,50 @@ def _kernels_for(x):
     return backend.module
 
 
-def _check_tensor(t, name, device=None):
+def _native_half(x) -> bool:
+    """True for float16 on a device whose loaded module has the _f16 kernels (all or none: one source)."""
+    if x.dtype != torch.float16 or not x.is_cuda:
+        return False
+    backend = backend_status.resolve(x.device)
+    if not backend.uses_kernels:
+        return False
+    key = (backend.module, "half")
+    with _functions_lock:
+        if key not in _functions:
+            try:
+                backend.module.get_function(BIAS_ACT_KERNELS["linear"] + HALF_SUFFIX)
+                _functions[key] = True
+            except Exception:  # pycuda.driver.LogicError: a module built before the _f16 kernels
+                _functions[key] = False
+        return _functions[key]
+
+
+IO_DTYPES = (torch.float32, torch.float16)  # what x and y may be; everything else is float32
+
+
+def _float32(b):
+    """A half bias as the float32 every kernel reads (anything else as given, for the checks to judge)."""
+    return b.float() if isinstance(b, torch.Tensor) and b.dtype in HALF_DTYPES else b
+
+
+def _variant(name, x):
+    """The kernel name for x's dtype."""
+    return name + HALF_SUFFIX if x.dtype == torch.float16 else name
+
+
+def _check_tensor(t, name, device=None, dtypes=(torch.float32,)):
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if t.dtype != torch.float32:
-        raise Unsupported(f"{name} is {t.dtype}; the kernels take float32 (and half via float32)")
+    if t.dtype not in dtypes:
+        raise Unsupported(f"{name} is {t.dtype}; the kernels take float32 (and float16 x)")
     if not t.is_cuda or (device is not None and t.device != device):
         raise ValueError(f"{name} must be on {device or 'a CUDA device'}, got {t.device}")
     if t.numel() > INT32_MAX:
         raise Unsupported(f"{name} has {t.numel()} elements, more than the kernels' int32 indexing allows")
 
 
-def _check_image(x, name):
-    _check_tensor(x, name)
+def _check_image(x, name, dtypes=(torch.float32,)):
+    _check_tensor(x, name, dtypes=dtypes)
     if x.ndim != 4:
         raise ValueError(f"{name} must be [N, C, H, W], got shape {tuple(x.shape)}")
 
@@ -295,7 +327,7 @@ def _launch_upfirdn2d(module, x, f, up, down, padding, flip_filter, gain):
     square = not two_d or f_w == f_h
     name = UPFIRDN2D_KERNELS.get((up, down, f_w, two_d)) if square else None
     generic = UPFIRDN2D_GENERIC[two_d]
-    function = _function(module, name or generic, generic)
+    function = _function(module, _variant(name or generic, x), _variant(generic, x))
     shared = geometry.pop("shared")
     params = pack(UPFIRDN2D_PARAMS, x=x.data_ptr(), y=y.data_ptr(), f=f.data_ptr(), num_planes=n * c,
                   in_w=in_w, in_h=in_h, out_w=out_w, out_h=out_h, up=up, down=down,
@@ -314,7 +346,7 @@ def _launch_bias_act(module, x, b, dim, act, alpha, gain, clamp):
     params = pack(BIAS_ACT_PARAMS, x=x.data_ptr(), y=y.data_ptr(), b=_ptr(b), n=x.numel(),
                   bias_len=bias_len, bias_stride=max(bias_stride, 1), alpha=alpha, gain=gain,
                   clamp=-1.0 if clamp is None else clamp)
-    function = _function(module, BIAS_ACT_KERNELS[act], BIAS_ACT_KERNELS[act])
+    function = _function(module, _variant(BIAS_ACT_KERNELS[act], x), _variant(BIAS_ACT_KERNELS[act], x))
     blocks = min(math.ceil(x.numel() / BLOCK), 65536)
     _launch(x, function, params, (blocks, 1, 1), 0)
     return y
@@ -334,7 +366,7 @@ def _launch_filtered_lrelu(module, geometry, x, fu, fd, b, up, down, padding, ga
     square = (not fu_2d or fu_w == fu_h) and (not fd_2d or fd_w == fd_h)
     name = FILTERED_LRELU_KERNELS.get((up, down, fu_w, fd_w, fu_2d, fd_2d)) if square else None
     generic = FILTERED_LRELU_GENERIC[(fu_2d, fd_2d)]
-    function = _function(module, name or generic, generic)
+    function = _function(module, _variant(name or generic, x), _variant(generic, x))
     geometry = dict(geometry)
     shared = geometry.pop("shared")
     params = pack(FILTERED_LRELU_PARAMS, x=x.data_ptr(), y=y.data_ptr(), fu=fu.data_ptr(), fd=fd.data_ptr(),

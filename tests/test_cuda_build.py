@@ -75,10 +75,27 @@ def test_every_table_entry_names_a_kernel_in_the_sources():
     assert _table_names() == _kernel_names_in_sources()
 
 
-def test_shipped_fatbin_holds_every_kernel_of_the_sources():
+def test_shipped_fatbin_holds_every_kernel_of_the_sources_in_float32_and_float16():
     data = FATBIN.read_bytes()
-    missing = sorted(name for name in _kernel_names_in_sources() if name.encode() not in data)
+    names = {variant for name in _kernel_names_in_sources() for variant in (name, name + pycuda_kernels.HALF_SUFFIX)}
+    missing = sorted(name for name in names if name.encode() not in data)
     assert not missing, f"rebuild the fatbin (tools/build_fatbin.py): missing {missing}"
+
+
+@needs_nvcc
+def test_half_kernels_move_16_bits_and_float_kernels_32(tmp_path):
+    """From the PTX: each _f16 kernel reads and writes its image as 16-bit values (filters and bias stay
+    float32 loads), and no float32 kernel converts to half."""
+    ptx = tmp_path / "eqviz_ops.ptx"
+    subprocess.run([NVCC, "-arch=sm_90", "-ptx", "-o", str(ptx), str(KERNEL_DIR / "eqviz_ops.cu")], check=True,
+                   capture_output=True)
+    bodies = dict(re.findall(r"\.entry (\w+)\((.*?)\n}\n", ptx.read_text(), flags=re.S))
+    assert set(bodies) == {v for n in _kernel_names_in_sources() for v in (n, n + pycuda_kernels.HALF_SUFFIX)}
+    for name, body in bodies.items():
+        stores = set(re.findall(r"\bst\.global\.(\w+)", body))
+        width = "16" if name.endswith(pycuda_kernels.HALF_SUFFIX) else "32"
+        assert stores and all(kind.endswith(width) for kind in stores), (name, stores)
+        assert ("cvt.rn.f16.f32" in body and "ld.global.u16" in body) == (width == "16"), name
 
 
 def test_stylegan3_layers_get_the_largest_fused_tile():

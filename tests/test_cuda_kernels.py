@@ -209,7 +209,12 @@ def test_filters_too_large_to_fuse_run_as_separate_kernels_with_one_warning(kern
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_inputs_run_the_kernels_in_float32(kernels, dtype):
+def test_half_inputs_compute_in_float32_and_round_once(kernels, dtype, monkeypatch):
+    """float16 runs the _f16 kernels (16-bit loads and stores); bfloat16 the float32 ones on a copy."""
+    launched = []
+    function = kernels._function
+    monkeypatch.setattr(kernels, "_function", lambda module, name, generic: launched.append(name) or
+                        function(module, name, generic))
     rng = np.random.default_rng(11)
     x = torch.from_numpy(rng.standard_normal((2, 6, 40, 40)).astype(np.float32)).to(dtype)
     b = torch.from_numpy(rng.standard_normal(6).astype(np.float32)).to(dtype)
@@ -226,6 +231,8 @@ def test_half_inputs_run_the_kernels_in_float32(kernels, dtype):
     assert z.dtype == dtype
     assert torch.allclose(z.double().cpu(), textbook_bias_act(x.float(), b.float(), 1, "lrelu", 0.2, math.sqrt(2), None),
                           rtol=2 * ulp, atol=0)
+    native = dtype == torch.float16
+    assert launched and all(name.endswith(kernels.HALF_SUFFIX) == native for name in launched), launched
 
 
 def test_filtered_lrelu_without_filters_is_bias_act(kernels):

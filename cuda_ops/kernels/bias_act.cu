@@ -1,5 +1,6 @@
-// bias_act forward: elementwise, one grid-stride loop, the activation fixed per kernel.
-#include "eqviz_params.h"
+// bias_act forward: elementwise, one grid-stride loop, the activation fixed per kernel; each
+// kernel also comes as name_f16 for float16 x and y (the bias stays float32).
+#include "resample_tile.h"
 
 enum Activation { LINEAR, RELU, LRELU, TANH, SIGMOID, ELU, SELU, SOFTPLUS, SWISH };
 
@@ -20,25 +21,31 @@ __device__ __forceinline__ float activate(float v, float alpha)
     return v;
 }
 
-template <int ACT>
+template <int ACT, class T>
 __device__ __forceinline__ void bias_act_loop(const BiasActParams& p)
 {
+    const T* x = reinterpret_cast<const T*>(p.x);
+    T* y = reinterpret_cast<T*>(p.y);
     const int stride = gridDim.x * blockDim.x;
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < p.n; i += stride) {
-        float v = p.x[i];
+        float v = load_value(&x[i]);
         if (p.b)
             v += p.b[(i / p.bias_stride) % p.bias_len];
         v = activate<ACT>(v, p.alpha) * p.gain;
         if (p.clamp >= 0.f)
             v = fminf(fmaxf(v, -p.clamp), p.clamp);
-        p.y[i] = v;
+        store_value(&y[i], v);
     }
 }
 
-#define EQVIZ_BIAS_ACT(name, ACT)                                             \
-    extern "C" __global__ void __launch_bounds__(256) name(BiasActParams p)   \
-    {                                                                         \
-        bias_act_loop<ACT>(p);                                                \
+#define EQVIZ_BIAS_ACT(name, ACT)                                                 \
+    extern "C" __global__ void __launch_bounds__(256) name(BiasActParams p)       \
+    {                                                                             \
+        bias_act_loop<ACT, float>(p);                                             \
+    }                                                                             \
+    extern "C" __global__ void __launch_bounds__(256) name##_f16(BiasActParams p) \
+    {                                                                             \
+        bias_act_loop<ACT, Half>(p);                                              \
     }
 
 EQVIZ_BIAS_ACT(bias_act_linear, LINEAR)

@@ -3,14 +3,15 @@
 // Nothing between the stages touches device memory. Separable filters run as an x pass and a
 // y pass; 2-D (StyleGAN3-R radial) filters as one 2-D pass.
 // Shared memory: [fu taps][fd taps][buf0][buf1]; the host sizes buf0/buf1 for the variant
-// (cuda_ops/pycuda_kernels.py, _filtered_lrelu_geometry).
+// (cuda_ops/pycuda_kernels.py, _filtered_lrelu_geometry). As in upfirdn2d.cu, each kernel also
+// comes as name_f16 for float16 input and output; the bias and filters stay float32.
 #include "resample_tile.h"
 
 // Outputs per thread in the blocked downsampling passes; divides every tile edge the host
 // picks (32, 16, 8).
 #define BLOCKED_OUTPUTS 4
 
-template <int UP, int DOWN, int FU_TAPS, int FD_TAPS, bool FU_2D, bool FD_2D>
+template <int UP, int DOWN, int FU_TAPS, int FD_TAPS, bool FU_2D, bool FD_2D, class T>
 __device__ __forceinline__ void filtered_lrelu_tile(const FilteredLReluParams& p)
 {
     extern __shared__ float smem[];
@@ -36,8 +37,8 @@ __device__ __forceinline__ void filtered_lrelu_tile(const FilteredLReluParams& p
     const LeakyReluGainClamp act = {p.slope, p.gain, p.clamp};
 
     for (int plane = blockIdx.z; plane < p.num_planes; plane += gridDim.z) {
-        const float* x = p.x + (size_t)plane * p.in_w * p.in_h;
-        float* y = p.y + (size_t)plane * p.out_w * p.out_h + (size_t)oy0 * p.out_w + ox0;
+        const T* x = reinterpret_cast<const T*>(p.x) + (size_t)plane * p.in_w * p.in_h;
+        T* y = reinterpret_cast<T*>(p.y) + (size_t)plane * p.out_w * p.out_h + (size_t)oy0 * p.out_w + ox0;
         const float bias = p.b ? p.b[plane % p.channels] : 0.f;
         __syncthreads();  // the previous plane is done with the buffers (and the filters are loaded)
         load_tile(buf0, x, p.in_w, p.in_h, ix0, iy0, p.tile_in_w, p.tile_in_h, bias);
@@ -87,10 +88,14 @@ __device__ __forceinline__ void filtered_lrelu_tile(const FilteredLReluParams& p
     }
 }
 
-#define EQVIZ_FILTERED_LRELU(name, UP, DOWN, FU_TAPS, FD_TAPS, FU_2D, FD_2D)                   \
-    extern "C" __global__ void __launch_bounds__(EQVIZ_BLOCK) name(FilteredLReluParams p)      \
-    {                                                                                          \
-        filtered_lrelu_tile<UP, DOWN, FU_TAPS, FD_TAPS, FU_2D, FD_2D>(p);                      \
+#define EQVIZ_FILTERED_LRELU(name, UP, DOWN, FU_TAPS, FD_TAPS, FU_2D, FD_2D)                      \
+    extern "C" __global__ void __launch_bounds__(EQVIZ_BLOCK) name(FilteredLReluParams p)         \
+    {                                                                                             \
+        filtered_lrelu_tile<UP, DOWN, FU_TAPS, FD_TAPS, FU_2D, FD_2D, float>(p);                  \
+    }                                                                                             \
+    extern "C" __global__ void __launch_bounds__(EQVIZ_BLOCK) name##_f16(FilteredLReluParams p)   \
+    {                                                                                             \
+        filtered_lrelu_tile<UP, DOWN, FU_TAPS, FD_TAPS, FU_2D, FD_2D, Half>(p);                   \
     }
 
 EQVIZ_FILTERED_LRELU(filtered_lrelu_generic_sep_sep, 0, 0, 0, 0, false, false)

@@ -32,6 +32,30 @@ __host__ __device__ __forceinline__ int round_up4(int n) { return (n + 3) & ~3; 
 // Taps one output visits when both the tap count and the up factor are fixed (else unused).
 __host__ __device__ constexpr int taps_per_phase(int taps, int up) { return up ? (taps + up - 1) / up : 1; }
 
+// Half precision in memory, float32 in arithmetic (as NVIDIA's half kernels): 16-bit storage
+// converted with the PTX cvt instructions, so no CUDA header beyond the compiler's own is needed.
+struct Half {
+    unsigned short bits;
+};
+
+__device__ __forceinline__ float load_value(const float* p) { return *p; }
+
+__device__ __forceinline__ float load_value(const Half* p)
+{
+    float v;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(v) : "h"(p->bits));
+    return v;
+}
+
+__device__ __forceinline__ void store_value(float* p, float v) { *p = v; }
+
+__device__ __forceinline__ void store_value(Half* p, float v)
+{
+    unsigned short bits;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(v));
+    p->bits = bits;
+}
+
 struct Identity {
     __device__ __forceinline__ float operator()(float v) const { return v; }
 };
@@ -59,7 +83,8 @@ __device__ __forceinline__ void load_filter(float* dst, const float* f, int n, i
 
 // Stage input pixels [y0, y0 + h) x [x0, x0 + w) of one plane; outside the image reads 0,
 // so padding and zero insertion never need a bounds test in the passes.
-__device__ __forceinline__ void load_tile(float* dst, const float* plane, int in_w, int in_h,
+template <class T>
+__device__ __forceinline__ void load_tile(float* dst, const T* plane, int in_w, int in_h,
                                           int x0, int y0, int w, int h, float bias)
 {
     for (int idx = threadIdx.x; idx < w * h; idx += blockDim.x) {
@@ -68,15 +93,15 @@ __device__ __forceinline__ void load_tile(float* dst, const float* plane, int in
         int gx = x0 + c;
         int gy = y0 + r;
         bool inside = gx >= 0 && gx < in_w && gy >= 0 && gy < in_h;
-        dst[idx] = inside ? plane[(size_t)gy * in_w + gx] + bias : 0.f;
+        dst[idx] = inside ? load_value(&plane[(size_t)gy * in_w + gx]) + bias : 0.f;
     }
 }
 
 // One 1-D pass along x for `rows` x `cols` outputs; column c is output index dst_x0 + c and
 // source column 0 is source index src_x0.
-template <int UP, int DOWN, int TAPS, class Epilogue>
+template <int UP, int DOWN, int TAPS, class Epilogue, class Out>
 __device__ __forceinline__ void pass_x(const float* src, int src_stride, int src_x0,
-                                       float* dst, int dst_stride, int rows, int cols, int dst_x0,
+                                       Out* dst, int dst_stride, int rows, int cols, int dst_x0,
                                        int up_rt, int down_rt, int taps_rt, int pad,
                                        const float* f, Epilogue epilogue)
 {
@@ -99,14 +124,14 @@ __device__ __forceinline__ void pass_x(const float* src, int src_stride, int src
             for (int k = k0, j = 0; k < taps; k += up, ++j)
                 acc += s[j] * f[k];
         }
-        dst[r * dst_stride + c] = epilogue(acc);
+        store_value(&dst[r * dst_stride + c], epilogue(acc));
     }
 }
 
 // The same pass along y: row r is output index dst_y0 + r.
-template <int UP, int DOWN, int TAPS, class Epilogue>
+template <int UP, int DOWN, int TAPS, class Epilogue, class Out>
 __device__ __forceinline__ void pass_y(const float* src, int src_stride, int src_y0,
-                                       float* dst, int dst_stride, int rows, int cols, int dst_y0,
+                                       Out* dst, int dst_stride, int rows, int cols, int dst_y0,
                                        int up_rt, int down_rt, int taps_rt, int pad,
                                        const float* f, Epilogue epilogue)
 {
@@ -129,14 +154,14 @@ __device__ __forceinline__ void pass_y(const float* src, int src_stride, int src
             for (int k = k0, j = 0; k < taps; k += up, ++j)
                 acc += s[j * src_stride] * f[k];
         }
-        dst[r * dst_stride + c] = epilogue(acc);
+        store_value(&dst[r * dst_stride + c], epilogue(acc));
     }
 }
 
 // A non-separable pass with a [taps_h, taps_w] filter (TAPS fixes both when non-zero).
-template <int UP, int DOWN, int TAPS, class Epilogue>
+template <int UP, int DOWN, int TAPS, class Epilogue, class Out>
 __device__ __forceinline__ void pass_2d(const float* src, int src_stride, int src_x0, int src_y0,
-                                        float* dst, int dst_stride, int rows, int cols,
+                                        Out* dst, int dst_stride, int rows, int cols,
                                         int dst_x0, int dst_y0,
                                         int up_rt, int down_rt, int taps_w_rt, int taps_h_rt,
                                         int pad_x, int pad_y, const float* f, Epilogue epilogue)
@@ -172,7 +197,7 @@ __device__ __forceinline__ void pass_2d(const float* src, int src_stride, int sr
                 for (int kx = kx0, jx = 0; kx < taps_w; kx += up, ++jx)
                     acc += s[jy * src_stride + jx] * f[ky * taps_w + kx];
         }
-        dst[r * dst_stride + c] = epilogue(acc);
+        store_value(&dst[r * dst_stride + c], epilogue(acc));
     }
 }
 
@@ -181,9 +206,9 @@ __device__ __forceinline__ void pass_2d(const float* src, int src_stride, int sr
 // and the source samples the R outputs share are read once into registers. R must divide the
 // tile edge, so a partial group never reads outside the staged tile.
 
-template <int DOWN, int TAPS, int R, class Epilogue>
+template <int DOWN, int TAPS, int R, class Epilogue, class Out>
 __device__ __forceinline__ void pass_x_down_blocked(const float* src, int src_stride, int src_x0,
-                                                    float* dst, int dst_stride, int rows, int cols, int dst_x0,
+                                                    Out* dst, int dst_stride, int rows, int cols, int dst_x0,
                                                     const float* f, Epilogue epilogue)
 {
     constexpr int SPAN = (R - 1) * DOWN + TAPS;
@@ -210,13 +235,13 @@ __device__ __forceinline__ void pass_x_down_blocked(const float* src, int src_st
 #pragma unroll
         for (int i = 0; i < R; ++i)
             if (c + i < cols)
-                dst[r * dst_stride + c + i] = epilogue(acc[i]);
+                store_value(&dst[r * dst_stride + c + i], epilogue(acc[i]));
     }
 }
 
-template <int DOWN, int TAPS, int R, class Epilogue>
+template <int DOWN, int TAPS, int R, class Epilogue, class Out>
 __device__ __forceinline__ void pass_y_down_blocked(const float* src, int src_stride, int src_y0,
-                                                    float* dst, int dst_stride, int rows, int cols, int dst_y0,
+                                                    Out* dst, int dst_stride, int rows, int cols, int dst_y0,
                                                     const float* f, Epilogue epilogue)
 {
     constexpr int SPAN = (R - 1) * DOWN + TAPS;
@@ -244,13 +269,13 @@ __device__ __forceinline__ void pass_y_down_blocked(const float* src, int src_st
 #pragma unroll
         for (int i = 0; i < R; ++i)
             if (r + i < rows)
-                dst[(r + i) * dst_stride + c] = epilogue(acc[i]);
+                store_value(&dst[(r + i) * dst_stride + c], epilogue(acc[i]));
     }
 }
 
-template <int DOWN, int TAPS, int R, class Epilogue>
+template <int DOWN, int TAPS, int R, class Epilogue, class Out>
 __device__ __forceinline__ void pass_2d_down_blocked(const float* src, int src_stride, int src_x0, int src_y0,
-                                                     float* dst, int dst_stride, int rows, int cols,
+                                                     Out* dst, int dst_stride, int rows, int cols,
                                                      int dst_x0, int dst_y0, const float* f, Epilogue epilogue)
 {
     constexpr int SPAN = (R - 1) * DOWN + TAPS;
@@ -280,6 +305,6 @@ __device__ __forceinline__ void pass_2d_down_blocked(const float* src, int src_s
 #pragma unroll
         for (int i = 0; i < R; ++i)
             if (c + i < cols)
-                dst[r * dst_stride + c + i] = epilogue(acc[i]);
+                store_value(&dst[r * dst_stride + c + i], epilogue(acc[i]));
     }
 }

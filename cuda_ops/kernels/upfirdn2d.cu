@@ -1,8 +1,10 @@
 // upfirdn2d forward: one block per output tile of one plane, input staged in shared memory.
 // Shared memory: [filter taps, rounded to 4][buf0: input tile][buf1: x-pass result].
+// Every kernel comes in float32 and, with the suffix _f16, for float16 input and output
+// (arithmetic in float32 either way; the parameter struct's pointers are reinterpreted).
 #include "resample_tile.h"
 
-template <int UP, int DOWN, int TAPS, bool FILTER_2D>
+template <int UP, int DOWN, int TAPS, bool FILTER_2D, class T>
 __device__ __forceinline__ void upfirdn2d_tile(const Upfirdn2dParams& p)
 {
     extern __shared__ float smem[];
@@ -22,8 +24,8 @@ __device__ __forceinline__ void upfirdn2d_tile(const Upfirdn2dParams& p)
     const int valid_h = min(p.tile_out_h, p.out_h - oy0);
 
     for (int plane = blockIdx.z; plane < p.num_planes; plane += gridDim.z) {
-        const float* x = p.x + (size_t)plane * p.in_w * p.in_h;
-        float* y = p.y + (size_t)plane * p.out_w * p.out_h + (size_t)oy0 * p.out_w + ox0;
+        const T* x = reinterpret_cast<const T*>(p.x) + (size_t)plane * p.in_w * p.in_h;
+        T* y = reinterpret_cast<T*>(p.y) + (size_t)plane * p.out_w * p.out_h + (size_t)oy0 * p.out_w + ox0;
         __syncthreads();  // the previous plane is done with the buffers (and the filter is loaded)
         load_tile(buf0, x, p.in_w, p.in_h, ix0, iy0, p.tile_in_w, p.tile_in_h, 0.f);
         __syncthreads();
@@ -41,10 +43,14 @@ __device__ __forceinline__ void upfirdn2d_tile(const Upfirdn2dParams& p)
 }
 
 // Kernel names are what cuda_ops/pycuda_kernels.py's specialisation table looks up.
-#define EQVIZ_UPFIRDN2D(name, UP, DOWN, TAPS, FILTER_2D)                                  \
-    extern "C" __global__ void __launch_bounds__(EQVIZ_BLOCK) name(Upfirdn2dParams p)    \
-    {                                                                                    \
-        upfirdn2d_tile<UP, DOWN, TAPS, FILTER_2D>(p);                                    \
+#define EQVIZ_UPFIRDN2D(name, UP, DOWN, TAPS, FILTER_2D)                                    \
+    extern "C" __global__ void __launch_bounds__(EQVIZ_BLOCK) name(Upfirdn2dParams p)      \
+    {                                                                                      \
+        upfirdn2d_tile<UP, DOWN, TAPS, FILTER_2D, float>(p);                               \
+    }                                                                                      \
+    extern "C" __global__ void __launch_bounds__(EQVIZ_BLOCK) name##_f16(Upfirdn2dParams p) \
+    {                                                                                      \
+        upfirdn2d_tile<UP, DOWN, TAPS, FILTER_2D, Half>(p);                                \
     }
 
 EQVIZ_UPFIRDN2D(upfirdn2d_generic_sep, 0, 0, 0, false)
