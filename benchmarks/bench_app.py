@@ -4,7 +4,8 @@ Runs the real app in a window (use `xvfb-run -a` on a headless machine) and driv
 widgets' own callbacks, like a user:
   1. animation: translation circle + rotation for --seconds; UI fps, rendered fps, frame-time split;
   2. slider latency: --slider-moves rotation changes, each waiting for its frame to be on screen;
-     reports request -> displayed against the bare synthesis time of the same frames;
+     reports request -> displayed against the same frame rendered bare right after (no UI frames
+     drawn meanwhile), move by move; between moves the UI falls asleep as it does for a user;
   3. memory: keeps animating until --frames rendered frames were shown; RSS after warm-up vs end.
 
     xvfb-run -a python3 benchmarks/bench_app.py ../shared/reference/pkl/sg3t_64.pkl --frames 10000
