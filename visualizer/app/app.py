@@ -3,9 +3,9 @@
 Each UI frame: deliver finished jobs and worker results, advance animations, post the latest
 render request if the state changed, let panels mirror the state, run queued callbacks, draw.
 The loop never waits for a render; between frames it sleeps to a modest frame rate (a finished
-render wakes it at once), so the UI leaves the cores to synthesis. Once nothing has changed for a
-second, it stops drawing until input arrives, a render or job finishes, or a slow timer ticks
-(`ui_wake`): an unchanged window costs nothing while a long synthesis runs.
+render wakes it at once), so the UI leaves the cores to synthesis. Once nothing has changed for
+AWAKE_SECONDS, it stops drawing until input arrives, a render or job finishes, or a slow timer
+ticks (`ui_wake`): an unchanged window costs next to nothing while a long synthesis runs.
 """
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ from visualizer.app.stats import FrameStats
 from visualizer.app.ui_wake import UiWake
 
 CONTROLS_WIDTH = 430
-# UI frame pacing (a finished render wakes the loop at once). 24 fps keeps the UI fluid while leaving
-# the cores to synthesis: under a software GL rasterizer (Xvfb + llvmpipe) each UI frame costs ~20 ms
-# of CPU, so 30 fps took ~0.6 of a core from rendering and 60 fps most of one.
+# UI frame pacing while anything moves (a finished render wakes the loop at once). 24 fps keeps the UI
+# fluid while leaving the cores to synthesis: under a software GL rasterizer (Xvfb + llvmpipe) each UI
+# frame costs ~9 ms of CPU (it was ~20 ms before the backgrounds went), and 60 fps would take half a core.
 FRAME_SECONDS = 1 / 24
 # The two full-height windows and the image area draw no background of their own: the viewport is
 # cleared to this colour instead. Under llvmpipe a background fill costs ~8 ns a pixel (the two
