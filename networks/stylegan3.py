@@ -111,8 +111,15 @@ class SynthesisInput(torch.nn.Module):
         self.register_buffer("freqs", freqs)  # [C, 2] cycles per unit image width
         self.register_buffer("phases", phases)  # [C] in cycles
 
-    def forward(self, w: torch.Tensor) -> torch.Tensor:  # [N, w_dim] -> [N, C, size, size]
+    def forward(self, w: torch.Tensor,              # [N, w_dim]
+                transforms: torch.Tensor | None = None,  # [N, 3, 3] per-sample user transforms, else the buffer
+                ) -> torch.Tensor:                  # [N, C, size, size]
         batch_size = w.shape[0]
+        if transforms is None:
+            user = self.transform.unsqueeze(0)
+        else:
+            check_shape(transforms, [batch_size, 3, 3], "transforms")
+            user = transforms.to(device=w.device, dtype=self.transform.dtype)
         # The affine maps w to a rotation (r_c, r_s) and translation (t_x, t_y); dividing all four by
         # |(r_c, r_s)| makes the rotation orthonormal (and scales the translation with it, as NVIDIA).
         t = self.affine(w)
@@ -125,7 +132,7 @@ class SynthesisInput(torch.nn.Module):
         m_t = torch.eye(3, device=w.device).unsqueeze(0).repeat([batch_size, 1, 1])  # inverse translation
         m_t[:, 0, 2] = -t[:, 2]
         m_t[:, 1, 2] = -t[:, 3]
-        transforms = m_r @ m_t @ self.transform.unsqueeze(0)  # [N, 3, 3]
+        transforms = m_r @ m_t @ user  # [N, 3, 3]
 
         # A feature sin(2 pi (f.q + phi)) evaluated at q = A p is one with f A and phi + f . A[:2, 2].
         freqs = self.freqs.unsqueeze(0)  # [1, C, 2]
@@ -255,17 +262,21 @@ class SynthesisNetwork(torch.nn.Module):
             setattr(self, geometry.name, SynthesisLayer(w_dim=config.w_dim, geometry=geometry, config=config))
             self.layer_names.append(geometry.name)
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const", force_fp32: bool = True) -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_mode: str = "const", force_fp32: bool = True,
+                input_transforms: torch.Tensor | None = None) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R] float32.
 
         noise_mode: accepted for interface parity with StyleGAN2; StyleGAN3 has no noise inputs.
         force_fp32: False runs the layers NVIDIA trained in FP16 in FP16, on CUDA only.
+        input_transforms: [N, 3, 3], each sample's own user transform in place of `input.transform`
+            (same meaning: the inverse of the image transform), so that frames at different poses
+            render in one batched call.
         """
         if noise_mode not in ("const", "random", "none"):
             raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
         ws = ws.to(torch.float32).unbind(dim=1)
-        x = self.input(ws[0])
+        x = self.input(ws[0], input_transforms)
         for name, w in zip(self.layer_names, ws[1:]):
             x = getattr(self, name)(x, w, force_fp32=force_fp32)
         if self.output_scale != 1:

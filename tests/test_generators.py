@@ -454,3 +454,25 @@ def test_stylegan3_kind_follows_radial_filters_or_1x1_conv():
     assert isinstance(config_from_init_kwargs("stylegan3-r", SG3R_64_KWARGS), StyleGAN3Config)
     with pytest.raises(CheckpointError, match="stylegan3-t"):
         config_from_init_kwargs("stylegan3-t", SG3R_64_KWARGS)
+
+
+@pytest.mark.parametrize("model", ["sg3t_64", "sg3r_64"])
+def test_per_sample_input_transforms_equal_one_call_per_transform(reference_dir, model):
+    """synthesis(ws, input_transforms=[N, 3, 3]) renders each sample as if the buffer held its transform."""
+    from networks.loading import load_generator
+    from visualizer.input_transform import set_input_transform, transform_matrix
+
+    G = load_generator(reference_dir / "pkl" / f"{model}.pkl")
+    ws = G.mapping(torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(5)), None)
+    poses = [((0.0, 0.0), 0.0), ((0.1, -0.05), 0.0), ((0.02, 0.0), 30.0)]
+    inverse = torch.stack([torch.from_numpy(np.linalg.inv(transform_matrix(t, r))).float() for t, r in poses])
+    with torch.no_grad():
+        batched = G.synthesis(ws, input_transforms=inverse)
+        singles = []
+        for k, (t, r) in enumerate(poses):
+            set_input_transform(G, transform_matrix(t, r))
+            singles.append(G.synthesis(ws[k:k + 1]))
+    np.testing.assert_allclose(batched.numpy(), torch.cat(singles).numpy(), rtol=0, atol=1e-5)
+    assert (batched[1] - batched[0]).abs().max() > 0.1  # the transforms did move the pictures
+    with pytest.raises(ValueError):
+        G.synthesis(ws, input_transforms=inverse[:2])

@@ -203,17 +203,8 @@ def _per_sample(values, n: int, width: int) -> torch.Tensor:
 
 
 def _synthesize(G, ws: torch.Tensor, transforms: torch.Tensor, noise_mode: str) -> torch.Tensor:
-    """Synthesis with input transform buffer transforms[i] for sample i (one call per distinct matrix)."""
-    buf = G.synthesis.input.transform
-    out = [None] * ws.shape[0]
-    unique, group = torch.unique(transforms.reshape(-1, 9), dim=0, return_inverse=True)
-    for g, matrix in enumerate(unique):
-        idx = (group == g).nonzero().flatten()
-        buf.copy_(matrix.reshape(3, 3).to(buf))
-        imgs = G.synthesis(ws[idx.to(ws.device)], noise_mode=noise_mode)
-        for k, i in enumerate(idx.tolist()):
-            out[i] = imgs[k]
-    return torch.stack(out)
+    """Synthesis of the whole batch in one call, sample i with input transform transforms[i]."""
+    return G.synthesis(ws, noise_mode=noise_mode, input_transforms=transforms.to(ws.device))
 
 
 def _per_sample_op(op, x: torch.Tensor, params: torch.Tensor):
@@ -229,7 +220,7 @@ def equivariance_errors(G, ws: torch.Tensor, t_int=None, t_frac=None, angle=None
     """Squared errors of EQ-T (whole pixels), EQ-T (fractional) and EQ-R for a batch of ws.
 
     Args:
-        G:          StyleGAN3 generator; its input transform is restored afterwards.
+        G:          StyleGAN3 generator; its input transform buffer is not used (nor changed).
         ws:         [N, num_ws, w_dim] mapped latents (the reference image uses the identity transform).
         t_int:      (tx, ty) or [N, 2] translation in image-size units, rounded to whole pixels; or None.
         t_frac:     (tx, ty) or [N, 2] translation in image-size units; or None.
@@ -239,33 +230,28 @@ def equivariance_errors(G, ws: torch.Tensor, t_int=None, t_frac=None, angle=None
     """
     require_input_transform(G)
     n = ws.shape[0]
-    buf = G.synthesis.input.transform
-    saved = buf.detach().clone()
     eye = torch.eye(3)
     results = {}
-    try:
-        buf.copy_(eye.to(buf))
-        orig = G.synthesis(ws, noise_mode=noise_mode)
-        def translation_errors(t, shift):
-            transforms = eye.repeat(n, 1, 1)
-            transforms[:, :2, 2] = -t
-            img = _synthesize(G, ws, transforms, noise_mode)
-            ref, mask = _per_sample_op(shift, orig, t)
-            return _errors(ref, img, mask)
+    orig = _synthesize(G, ws, eye.repeat(n, 1, 1), noise_mode)
 
-        if t_int is not None:
-            t = _per_sample(t_int, n, 2)
-            results["eqt_int"] = translation_errors((t * G.img_resolution).round() / G.img_resolution,
-                                                    apply_integer_translation)
-        if t_frac is not None:
-            results["eqt_frac"] = translation_errors(_per_sample(t_frac, n, 2), apply_fractional_translation)
-        if angle is not None:
-            angles = _per_sample(angle, n, 1)
-            transforms = torch.stack([rotation_matrix(-a) for a in angles[:, 0]])
-            img = _synthesize(G, ws, transforms, noise_mode)
-            ref, ref_mask = _per_sample_op(apply_fractional_rotation, orig, angles)
-            pseudo, pseudo_mask = _per_sample_op(apply_fractional_pseudo_rotation, img, angles)
-            results["eqr"] = _errors(ref, pseudo, ref_mask * pseudo_mask)
-    finally:
-        buf.copy_(saved)
+    def translation_errors(t, shift):
+        transforms = eye.repeat(n, 1, 1)
+        transforms[:, :2, 2] = -t
+        img = _synthesize(G, ws, transforms, noise_mode)
+        ref, mask = _per_sample_op(shift, orig, t)
+        return _errors(ref, img, mask)
+
+    if t_int is not None:
+        t = _per_sample(t_int, n, 2)
+        results["eqt_int"] = translation_errors((t * G.img_resolution).round() / G.img_resolution,
+                                                apply_integer_translation)
+    if t_frac is not None:
+        results["eqt_frac"] = translation_errors(_per_sample(t_frac, n, 2), apply_fractional_translation)
+    if angle is not None:
+        angles = _per_sample(angle, n, 1)
+        transforms = torch.stack([rotation_matrix(-a) for a in angles[:, 0]])
+        img = _synthesize(G, ws, transforms, noise_mode)
+        ref, ref_mask = _per_sample_op(apply_fractional_rotation, orig, angles)
+        pseudo, pseudo_mask = _per_sample_op(apply_fractional_pseudo_rotation, img, angles)
+        results["eqr"] = _errors(ref, pseudo, ref_mask * pseudo_mask)
     return results

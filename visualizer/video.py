@@ -15,7 +15,7 @@ import torch
 
 from networks.errors import EqvizError
 from visualizer import video_layout
-from visualizer.input_transform import set_input_transform, supports_input_transform, transform_matrix
+from visualizer.input_transform import supports_input_transform, transform_matrix
 from visualizer.latents import class_label, seed_ws, session_ws, z_from_seed
 from visualizer.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop
 from visualizer.rendering import check_finite
@@ -160,21 +160,13 @@ class FrameSource:
             )
 
     def _upload_inverse_transforms(self) -> dict:
-        """pose -> inv(M) on the device, all uploaded at once: setting a frame's pose is then a device-side
-        copy, where `set_input_transform` would wait for the GPU on every frame. Inverted in float64 and
-        rounded to the buffer's float32, as `set_input_transform` does."""
+        """pose -> inv(M) on the device, all uploaded at once: a batch's transforms are then gathered on
+        the device, where `set_input_transform` would wait for the GPU on every frame. Inverted in float64
+        and rounded to the buffer's float32, as `set_input_transform` does."""
         distinct = sorted(set(self.poses) | {((0.0, 0.0), 0.0)})
         inverses = np.stack([np.linalg.inv(transform_matrix(t, r)) for t, r in distinct])
         on_device = torch.from_numpy(inverses).to(torch.float32).to(self.device)
         return {p: on_device[k] for k, p in enumerate(distinct)}
-
-    def _set_pose(self, G, pose_) -> None:
-        """Same buffer contents as `set_input_transform(G, transform_matrix(*pose_))`, without a host sync."""
-        if not supports_input_transform(G):
-            set_input_transform(G, transform_matrix(*pose_))  # accepts only the identity
-            return
-        with torch.no_grad():
-            G.synthesis.input.transform.copy_(self._inverse_transforms[pose_])
 
     def _cell_seeds(self, spec) -> tuple[int, list[list[int]]]:
         """(cells, per-cell keyframe seeds). A walk splits the seeds evenly over the cells."""
@@ -246,20 +238,18 @@ class FrameSource:
         return torch.stack(frames)
 
     def _synthesize(self, G, ws: torch.Tensor, poses) -> torch.Tensor:
-        """ws [F, cells, ...] at per-frame poses -> [F, cells, C, H, W]; one call per run of equal poses."""
+        """ws [F, cells, ...] at per-frame poses -> [F, cells, C, H, W] in one call: each frame's pose is
+        its samples' own input transform, so a rotating batch renders as one batch, like a walk.
+        StyleGAN2 has no input transform; it only ever gets the identity pose here."""
         F, cells = ws.shape[:2]
-        out, start = [], 0
-        while start < F:
-            stop = start + 1
-            while stop < F and poses[stop] == poses[start]:
-                stop += 1
-            self._set_pose(G, poses[start])
-            flat = ws[start:stop].reshape(-1, *ws.shape[2:])
+        flat = ws.reshape(-1, *ws.shape[2:])
+        if supports_input_transform(G):
+            inverse = torch.stack([self._inverse_transforms[p] for p in poses]).repeat_interleave(cells, dim=0)
+            img = G.synthesis(flat, noise_mode=self.spec.noise_mode, input_transforms=inverse)
+        else:
             img = G.synthesis(flat, noise_mode=self.spec.noise_mode)
-            self._extremes.append(torch.stack(img.aminmax()))  # NaN and +-inf survive min / max
-            out.append(img)
-            start = stop
-        return torch.cat(out).reshape(F, cells, *out[0].shape[1:])
+        self._extremes.append(torch.stack(img.aminmax()))  # NaN and +-inf survive min / max
+        return img.reshape(F, cells, *img.shape[1:])
 
     def _moved(self, track: _Track, ws, poses) -> torch.Tensor:
         """Images at the frames' poses: through the input transform, or (StyleGAN2) in output space."""
