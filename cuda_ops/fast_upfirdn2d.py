@@ -17,7 +17,9 @@ import torch.nn.functional as F
 from cuda_ops.upfirdn2d import output_size
 
 CHANNELS_LAST_MIN_CHANNELS = 8  # below this the channels-last kernels have too few lanes to fill
-FOLD_MAX_CHANNELS = 8  # 2-D filters on at most this many channels run every phase in one conv (measured: 4x4 filters tie at 8, 47x47 win to 64)
+# 2-D filters on at most this many channels run every phase in one conv (`_phases_as_channels`);
+# measured on 2 cores: a 4x4 filter ties at 8 channels and loses 4x at 16, a 47x47 one wins up to 64.
+FOLD_MAX_CHANNELS = 8
 
 
 # ---- Shared helpers (also used by fast_filtered_lrelu) ------------------------------------------------

@@ -115,8 +115,8 @@ def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_fil
             _check_tensor(_float32(b), "b", device=x.device)
         if fu is None and fd is None and up == 1 and down == 1 and not any(padding):
             # No resampling at all (StyleGAN3's ToRGB): exactly bias + leaky ReLU + gain + clamp.
-            return _launch_bias_act(module, x.detach().contiguous(),
-                                    None if b is None else _float32(b).detach().contiguous(), 1, "lrelu", slope, gain, clamp)
+            b = None if b is None else _float32(b).detach().contiguous()
+            return _launch_bias_act(module, x.detach().contiguous(), b, 1, "lrelu", slope, gain, clamp)
         fu_taps = _filter_or_identity(fu, x.device, "fu")
         fd_taps = _filter_or_identity(fd, x.device, "fd")
     except Unsupported as exc:
