@@ -20,7 +20,7 @@ tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torc
 
 import torch  # noqa: E402
 
-from bench_synthesis import CONFIGS, make_config  # noqa: E402
+from bench_synthesis import CONFIGS, device_and_impls, make_config  # noqa: E402
 from cuda_ops import bias_act as bias_act_module  # noqa: E402
 from cuda_ops import filtered_lrelu as filtered_lrelu_module  # noqa: E402
 from cuda_ops import upfirdn2d as upfirdn2d_module  # noqa: E402
@@ -112,12 +112,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="64², one timed run")
     args = parser.parse_args(argv)
 
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA device is available to torch")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    impls = args.impl or (["ref", "fast", "cuda"] if device.type == "cuda" else ["ref", "fast"])
+    device, impls = device_and_impls(parser, args)
     res = args.res or (64 if args.quick else 256)
     repeats = args.repeats or (1 if args.quick else 3)
     print(f"# device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, res {res}, "

@@ -52,6 +52,17 @@ def make_config(kind: str, res: int):
     raise ValueError(f"unknown config {kind!r}; choose from {CONFIGS}")
 
 
+# ---- Shared command-line setup ------------------------------------------------------------------------------
+def device_and_impls(parser, args) -> tuple:
+    """--device (checked), --threads (applied) and --impl (default: every impl the device has)."""
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available to torch")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return device, args.impl or (["ref", "fast", "cuda"] if device.type == "cuda" else ["ref", "fast"])
+
+
 # ---- Peak memory during one call ---------------------------------------------------------------------------
 class PeakMemory:
     """Peak memory above the starting level: CUDA allocator statistics, or sampled RSS on the CPU."""
@@ -147,12 +158,7 @@ def main(argv=None):
     parser.add_argument("--json-only", action="store_true", help=argparse.SUPPRESS)  # one result as JSON (child runs)
     args = parser.parse_args(argv)
 
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA device is available to torch")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    impls = args.impl or (["ref", "fast", "cuda"] if device.type == "cuda" else ["ref", "fast"])
+    device, impls = device_and_impls(parser, args)
     resolutions = args.res or ([64] if args.quick else [64, 256])
     repeats = args.repeats or (1 if args.quick else 3)
     if not args.json_only:
