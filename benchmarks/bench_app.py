@@ -15,7 +15,7 @@ import json
 import statistics
 import time
 
-from visualizer.process_tuning import tune_process
+from eqviz.process_tuning import tune_process
 
 tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
@@ -23,8 +23,8 @@ import dearpygui.dearpygui as dpg
 import psutil
 import torch
 
-from visualizer.app.app import App, AppOptions, display_available
-from visualizer.app.frame_renderer import build_request
+from eqviz.app.app import App, AppOptions, display_available
+from eqviz.app.frame_renderer import build_request
 
 
 def _step_until(app: App, condition, timeout: float) -> None:

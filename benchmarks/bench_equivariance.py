@@ -13,17 +13,17 @@ import argparse
 import math
 import time
 
-from visualizer.process_tuning import tune_process
+from eqviz.process_tuning import tune_process
 
 tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
 import numpy as np
 import torch
 
-from networks.build import build_generator
-from networks.config import config_from_init_kwargs
-from networks.filter_design import affine_bandlimit_filter, rotation_matrix
-from visualizer.equivariance import (
+from eqviz.networks.build import build_generator
+from eqviz.networks.config import config_from_init_kwargs
+from eqviz.networks.filter_design import affine_bandlimit_filter, rotation_matrix
+from eqviz.metrics.equivariance.measure import (
     apply_fractional_pseudo_rotation,
     apply_fractional_rotation,
     apply_fractional_translation,
@@ -85,8 +85,8 @@ def time_min(fn, repeats: int) -> float:
 
 def time_whole_metric(args) -> None:
     """Seconds per 100 samples of all three metrics on a real checkpoint, split like the main benchmark."""
-    from networks import load_generator
-    from visualizer.equivariance_run import compute_equivariance
+    from eqviz.networks import load_generator
+    from eqviz.metrics.equivariance.run import compute_equivariance
 
     G = load_generator(args.checkpoint, device=args.device)
     clock = GeneratorClock(G, args.device)

@@ -14,14 +14,14 @@ import json
 import statistics
 import sys
 
-from visualizer.process_tuning import tune_process
+from eqviz.process_tuning import tune_process
 
 tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
 import torch
 
-from cuda_ops import dispatch
-from cuda_ops.backend_status import describe_backend
+from eqviz.cuda_ops import dispatch
+from eqviz.cuda_ops.backend_status import describe_backend
 
 # NVIDIA's training configurations (train.py --cfg), float32.
 CONFIGS = {
@@ -36,8 +36,8 @@ CONFIGS = {
 
 
 def build(kind, resolution, device):
-    from networks.build import build_generator
-    from networks.config import config_from_init_kwargs
+    from eqviz.networks.build import build_generator
+    from eqviz.networks.config import config_from_init_kwargs
 
     kwargs = dict(z_dim=512, w_dim=512, c_dim=0, img_resolution=resolution, img_channels=3, **CONFIGS[kind])
     return build_generator(config_from_init_kwargs(kind, kwargs)).to(device)
@@ -61,7 +61,7 @@ def time_ms(fn, warmup=2, min_reps=5, budget_ms=1500.0):
 
 def record_filtered_lrelu_calls(G, ws):
     """The arguments of every filtered_lrelu call one synthesis makes."""
-    import networks.stylegan3 as sg3
+    import eqviz.networks.stylegan3 as sg3
 
     calls = []
     original = sg3.filtered_lrelu
@@ -80,7 +80,7 @@ def record_filtered_lrelu_calls(G, ws):
 
 
 def bench_layers(kind, resolution, device, rows):
-    from cuda_ops.filtered_lrelu import filtered_lrelu
+    from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 
     G = build(kind, resolution, device)
     z = torch.randn(1, G.z_dim, device=device)

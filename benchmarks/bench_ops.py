@@ -14,24 +14,24 @@ import statistics
 import time
 from collections import defaultdict
 
-from visualizer.process_tuning import tune_process  # noqa: E402
+from eqviz.process_tuning import tune_process  # noqa: E402
 
 tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
 import torch  # noqa: E402
 
 from bench_synthesis import CONFIGS, device_and_impls, make_config  # noqa: E402
-from cuda_ops import bias_act as bias_act_module  # noqa: E402
-from cuda_ops import filtered_lrelu as filtered_lrelu_module  # noqa: E402
-from cuda_ops import upfirdn2d as upfirdn2d_module  # noqa: E402
-from networks.build import build_generator  # noqa: E402
+from eqviz.cuda_ops import bias_act as bias_act_module  # noqa: E402
+from eqviz.cuda_ops import filtered_lrelu as filtered_lrelu_module  # noqa: E402
+from eqviz.cuda_ops import upfirdn2d as upfirdn2d_module  # noqa: E402
+from eqviz.networks.build import build_generator  # noqa: E402
 
 # Where the generators look the ops up (each module imported them by name).
 CALL_SITES = {
-    "filtered_lrelu": [("networks.stylegan3", filtered_lrelu_module.filtered_lrelu)],
-    "upfirdn2d": [("networks.modulated_conv", upfirdn2d_module.upfirdn2d)],
-    "upsample2d": [("networks.stylegan2", upfirdn2d_module.upsample2d)],
-    "bias_act": [("networks.stylegan2", bias_act_module.bias_act), ("networks.layers", bias_act_module.bias_act)],
+    "filtered_lrelu": [("eqviz.networks.stylegan3", filtered_lrelu_module.filtered_lrelu)],
+    "upfirdn2d": [("eqviz.networks.modulated_conv", upfirdn2d_module.upfirdn2d)],
+    "upsample2d": [("eqviz.networks.stylegan2", upfirdn2d_module.upsample2d)],
+    "bias_act": [("eqviz.networks.stylegan2", bias_act_module.bias_act), ("eqviz.networks.layers", bias_act_module.bias_act)],
 }
 
 

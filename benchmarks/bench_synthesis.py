@@ -6,13 +6,13 @@
     python3 benchmarks/bench_synthesis.py --device cuda --impl fast cuda --res 256 1024 --batch 1 8
 
 Weights are random (the timing does not depend on them). Every op is switched with
-`cuda_ops.dispatch.default_impl`: 'ref' runs NVIDIA's formulation throughout (zero insertion, dense
+`eqviz.cuda_ops.dispatch.default_impl`: 'ref' runs NVIDIA's formulation throughout (zero insertion, dense
 FIR convolutions, fused grouped modulated convs), 'fast' the fast CPU path (polyphase filters,
 StyleGAN2's reordered modulated convs with Winograd 3x3 convs on wide layers).
 
 On the CPU the 'ref' column runs, by default, in a separate Python process left as NVIDIA's own
 scripts leave it (default OpenMP waiting and allocator), while the other columns run as `eqviz`
-runs (`visualizer.process_tuning`): that is the comparison a user makes. `--same-process` runs the
+runs (`eqviz.process_tuning`): that is the comparison a user makes. `--same-process` runs the
 reference in this tuned process too, which isolates what the code alone gains.
 """
 import argparse
@@ -26,16 +26,16 @@ import time
 
 UNTUNED_ENV = dict(os.environ, EQVIZ_PROCESS_TUNING="0")  # captured before tuning changes os.environ
 
-from visualizer.process_tuning import tune_process  # noqa: E402
+from eqviz.process_tuning import tune_process  # noqa: E402
 
 tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
 import psutil  # noqa: E402
 import torch  # noqa: E402
 
-from cuda_ops.dispatch import default_impl  # noqa: E402
-from networks.build import build_generator  # noqa: E402
-from networks.config import MappingConfig, StyleGAN2Config, StyleGAN3Config  # noqa: E402
+from eqviz.cuda_ops.dispatch import default_impl  # noqa: E402
+from eqviz.networks.build import build_generator  # noqa: E402
+from eqviz.networks.config import MappingConfig, StyleGAN2Config, StyleGAN3Config  # noqa: E402
 
 CONFIGS = ("stylegan2", "stylegan3-t", "stylegan3-r")
 

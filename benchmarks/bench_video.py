@@ -17,7 +17,7 @@ import math
 import resource
 import tempfile
 import time
-from visualizer.process_tuning import tune_process
+from eqviz.process_tuning import tune_process
 
 tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torch
 
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import torch
 
-import networks
-from networks.build import build_generator
-from networks.config import config_from_init_kwargs
-from visualizer.motions import Motion
-from visualizer.video import FrameSource, VideoSpec, render_video
+import eqviz.networks
+from eqviz.networks.build import build_generator
+from eqviz.networks.config import config_from_init_kwargs
+from eqviz.video.motions import Motion
+from eqviz.video.render import FrameSource, VideoSpec, render_video
 
 REFERENCE_64 = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "pkl" / "sg3t_64.pkl"
 
@@ -128,7 +128,7 @@ def main() -> None:
     walk = Motion(kinds=("walk",))
     rotate = Motion(kinds=("rotate",))
     if "64" in models:
-        g64 = networks.load_generator(str(REFERENCE_64), device=args.device)
+        g64 = eqviz.networks.load_generator(str(REFERENCE_64), device=args.device)
         bench("sg3t_64", g64, rotate, args.frames64, [5], 8, args.repeats, args.device)
         bench("sg3t_64", g64, walk, args.frames64, [1, 2, 3, 4], 8, args.repeats, args.device)
     if "256" in models:

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import torch
 
-from cuda_ops import cuda_context
+from eqviz.cuda_ops import cuda_context
 
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 FATBIN = KERNEL_DIR / "eqviz_ops.fatbin"

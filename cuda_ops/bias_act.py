@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.dispatch import choose_impl
+from eqviz.cuda_ops.dispatch import choose_impl
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def bias_act(x, b=None, dim=1, act="linear", alpha=None, gain=None, clamp=None, 
             raise ValueError(f"clamp must be >= 0 or None, got {clamp}")
     impl = choose_impl(impl, x)
     if impl == "cuda":
-        from cuda_ops import pycuda_kernels
+        from eqviz.cuda_ops import pycuda_kernels
 
         b_dev = None if b is None else b.to(device=x.device).contiguous()
         return pycuda_kernels.bias_act(x, b_dev, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp)

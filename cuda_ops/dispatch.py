@@ -39,7 +39,7 @@ def choose_impl(impl: str, x: torch.Tensor) -> str:
     if impl != "auto":
         return impl
     if x.is_cuda:
-        from cuda_ops import pycuda_kernels  # deferred: never touch the GPU at import time
+        from eqviz.cuda_ops import pycuda_kernels  # deferred: never touch the GPU at import time
 
         if pycuda_kernels.available(x.device):
             return "cuda"

@@ -13,9 +13,9 @@ with the leaky ReLU for gain >= 0, is applied with the up-filter):
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.fast_upfirdn2d import (PhaseWeights, correlation_taps, depthwise, plan_axis, prepare_input,
+from eqviz.cuda_ops.fast_upfirdn2d import (PhaseWeights, correlation_taps, depthwise, plan_axis, prepare_input,
                                      resample, window, window_len)
-from cuda_ops.upfirdn2d import output_size
+from eqviz.cuda_ops.upfirdn2d import output_size
 
 # Bytes of upsampled signal per band: small enough to stay in the caches, large enough that the
 # halo (rows recomputed by neighbouring bands) and per-call overheads stay small.
@@ -25,13 +25,13 @@ CHANNEL_CHUNK = 64  # channels per band: a multiple of the SIMD width that keeps
 
 
 def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
-    """Same arguments as `cuda_ops.filtered_lrelu._filtered_lrelu_ref` (already parsed and validated).
+    """Same arguments as `eqviz.cuda_ops.filtered_lrelu._filtered_lrelu_ref` (already parsed and validated).
 
     Writes into preallocated buffers, which autograd cannot follow: when a gradient is needed
     the reference runs instead.
     """
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, fu, fd, b)):
-        from cuda_ops.filtered_lrelu import _filtered_lrelu_ref
+        from eqviz.cuda_ops.filtered_lrelu import _filtered_lrelu_ref
 
         return _filtered_lrelu_ref(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
     fold_gain = gain >= 0  # lrelu(g * v) = g * lrelu(v) for g >= 0: scale the up-filter instead

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.upfirdn2d import output_size
+from eqviz.cuda_ops.upfirdn2d import output_size
 
 CHANNELS_LAST_MIN_CHANNELS = 8  # below this the channels-last kernels have too few lanes to fill
 # 2-D filters on at most this many channels run every phase in one conv (`_phases_as_channels`);
@@ -151,13 +151,13 @@ def write_interleaved(out, grid):
 
 # ---- The op ----------------------------------------------------------------------------------------------
 def upfirdn2d(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
-    """Same arguments as `cuda_ops.upfirdn2d._upfirdn2d_ref` (already parsed and validated).
+    """Same arguments as `eqviz.cuda_ops.upfirdn2d._upfirdn2d_ref` (already parsed and validated).
 
     Writes into preallocated buffers, which autograd cannot follow: when a gradient is needed
     the reference runs instead.
     """
     if torch.is_grad_enabled() and (x.requires_grad or (f is not None and f.requires_grad)):
-        from cuda_ops.upfirdn2d import _upfirdn2d_ref
+        from eqviz.cuda_ops.upfirdn2d import _upfirdn2d_ref
 
         return _upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, flip_filter, gain)
     f = correlation_taps(f, gain, flip_filter, x)

@@ -7,9 +7,9 @@ import math
 
 import torch
 
-from cuda_ops.bias_act import ACTIVATIONS, _bias_act_ref
-from cuda_ops.dispatch import choose_impl
-from cuda_ops.upfirdn2d import (_upfirdn2d_ref, filter_size, output_size, parse_padding, validate_filter,
+from eqviz.cuda_ops.bias_act import ACTIVATIONS, _bias_act_ref
+from eqviz.cuda_ops.dispatch import choose_impl
+from eqviz.cuda_ops.upfirdn2d import (_upfirdn2d_ref, filter_size, output_size, parse_padding, validate_filter,
                                 validate_image)
 
 
@@ -67,7 +67,7 @@ def filtered_lrelu(x, fu=None, fd=None, b=None, up=1, down=1, padding=0, gain=ma
                          f"fd {None if fd is None else tuple(fd.shape)}")
     impl = choose_impl(impl, x)
     if impl == "cuda":
-        from cuda_ops import pycuda_kernels
+        from eqviz.cuda_ops import pycuda_kernels
 
         def on_device(t):
             return None if t is None else t.to(device=x.device, dtype=torch.float32).contiguous()
@@ -77,7 +77,7 @@ def filtered_lrelu(x, fu=None, fd=None, b=None, up=1, down=1, padding=0, gain=ma
                                              padding=padding, gain=gain, slope=slope, clamp=clamp,
                                              flip_filter=bool(flip_filter))
     if impl == "fast":
-        from cuda_ops import fast_filtered_lrelu
+        from eqviz.cuda_ops import fast_filtered_lrelu
 
         return fast_filtered_lrelu.filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp,
                                                   bool(flip_filter))

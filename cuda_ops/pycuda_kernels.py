@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 import torch
 
-from cuda_ops import backend_status, cuda_context
-from cuda_ops.kernel_params import BIAS_ACT_PARAMS, FILTERED_LRELU_PARAMS, UPFIRDN2D_PARAMS, pack
+from eqviz.cuda_ops import backend_status, cuda_context
+from eqviz.cuda_ops.kernel_params import BIAS_ACT_PARAMS, FILTERED_LRELU_PARAMS, UPFIRDN2D_PARAMS, pack
 
 # float16 tensors run the kernels' _f16 variants: 16-bit loads and stores, float32 arithmetic in
 # between (as NVIDIA's half kernels), with the bias and filters kept in float32. bfloat16, and float16
@@ -411,19 +411,19 @@ def _fast_path(op, reason, run):
 
 
 def _fast_upfirdn2d(x, f, up, down, padding, flip_filter, gain):
-    from cuda_ops.upfirdn2d import upfirdn2d as op
+    from eqviz.cuda_ops.upfirdn2d import upfirdn2d as op
 
     return op(x, f, up=up, down=down, padding=padding, flip_filter=flip_filter, gain=gain, impl="fast")
 
 
 def _fast_bias_act(x, b, dim, act, alpha, gain, clamp):
-    from cuda_ops.bias_act import bias_act as op
+    from eqviz.cuda_ops.bias_act import bias_act as op
 
     return op(x, b, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp, impl="fast")
 
 
 def _fast_filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
-    from cuda_ops.filtered_lrelu import filtered_lrelu as op
+    from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu as op
 
     return op(x, fu, fd, b, up=up, down=down, padding=padding, gain=gain, slope=slope, clamp=clamp,
               flip_filter=flip_filter, impl="fast")

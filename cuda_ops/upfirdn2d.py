@@ -1,15 +1,15 @@
 """upfirdn2d: upsample by zero insertion, pad or crop, FIR-filter, downsample — with NVIDIA's semantics.
 
 The one resampling primitive behind StyleGAN2's up/downsampling and StyleGAN3's filtered_lrelu.
-`_upfirdn2d_ref` is the plain definition; `cuda_ops.fast_upfirdn2d` computes the same sums in
-polyphase form on CPU; `cuda_ops.pycuda_kernels.upfirdn2d` runs on the GPU.
+`_upfirdn2d_ref` is the plain definition; `eqviz.cuda_ops.fast_upfirdn2d` computes the same sums in
+polyphase form on CPU; `eqviz.cuda_ops.pycuda_kernels.upfirdn2d` runs on the GPU.
 """
 import warnings
 
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.dispatch import choose_impl
+from eqviz.cuda_ops.dispatch import choose_impl
 
 
 # ---- Filter construction ---------------------------------------------------------------------------
@@ -151,13 +151,13 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1, impl="au
                       "using the fast PyTorch path for anisotropic factors", stacklevel=2)
         impl = "fast"
     if impl == "cuda":
-        from cuda_ops import pycuda_kernels
+        from eqviz.cuda_ops import pycuda_kernels
 
         f_dev = None if f is None else f.to(device=x.device, dtype=torch.float32).contiguous()
         return pycuda_kernels.upfirdn2d(x, f_dev, up=upx, down=downx, padding=padding,
                                         flip_filter=bool(flip_filter), gain=gain)
     if impl == "fast":
-        from cuda_ops import fast_upfirdn2d
+        from eqviz.cuda_ops import fast_upfirdn2d
 
         return fast_upfirdn2d.upfirdn2d(x, f, upx, upy, downx, downy, padding, bool(flip_filter), gain)
     return _upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, bool(flip_filter), gain)

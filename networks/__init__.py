@@ -1,20 +1,20 @@
 """StyleGAN2 / StyleGAN3 generators in plain PyTorch, and safe loading of their checkpoints."""
-from networks.errors import CheckpointError, EqvizError
+from eqviz.errors import CheckpointError, EqvizError
 
 __all__ = ["load_generator", "save_generator", "inspect_checkpoint", "CheckpointError", "EqvizError"]
 
-# The loaders pull in torch; resolving them on first use keeps `import networks.errors` (the CLI's
+# The loaders pull in torch; resolving them on first use keeps `import eqviz.errors` (the CLI's
 # first import) light.
 _LAZY = {
-    "load_generator": ("networks.loading", "load_generator"),
-    "inspect_checkpoint": ("networks.loading", "inspect_checkpoint"),
-    "save_generator": ("networks.safe_format", "save_generator"),
+    "load_generator": ("eqviz.networks.loading", "load_generator"),
+    "inspect_checkpoint": ("eqviz.networks.loading", "inspect_checkpoint"),
+    "save_generator": ("eqviz.networks.safe_format", "save_generator"),
 }
 
 
 def __getattr__(name):
     if name not in _LAZY:
-        raise AttributeError(f"module 'networks' has no attribute {name!r}")
+        raise AttributeError(f"module 'eqviz.networks' has no attribute {name!r}")
     import importlib
 
     module, attr = _LAZY[name]

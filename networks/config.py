@@ -3,7 +3,7 @@
 NVIDIA's pickles record the keyword arguments each Generator was constructed with (`_init_kwargs`).
 This module is the one place that knows that schema, in its three dialects:
   * stylegan3 repo, `networks_stylegan2.Generator`: synthesis kwargs flat beside `mapping_kwargs`;
-  * stylegan2-ada-pytorch, `networks.Generator`: synthesis kwargs nested under `synthesis_kwargs`
+  * stylegan2-ada-pytorch, `eqviz.networks.Generator`: synthesis kwargs nested under `synthesis_kwargs`
     (and different class defaults: no clamp, no FP16 unless given);
   * stylegan3 repo, `networks_stylegan3.Generator`: flat synthesis and layer kwargs.
 Every value a dialect leaves out gets the default of the class that would have received it, so the
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from networks.errors import CheckpointError
+from eqviz.errors import CheckpointError
 
 KINDS = ("stylegan2", "stylegan3-t", "stylegan3-r")
 
@@ -42,7 +42,7 @@ class MappingConfig:
 
 @dataclass(frozen=True)
 class StyleGAN2Config:
-    """Everything `networks.stylegan2.Generator` needs; field names follow NVIDIA's kwargs."""
+    """Everything `eqviz.networks.stylegan2.Generator` needs; field names follow NVIDIA's kwargs."""
 
     z_dim: int                              # latent z width
     c_dim: int                              # class-label width, 0 = unconditional
@@ -83,7 +83,7 @@ class StyleGAN2Config:
 
 @dataclass(frozen=True)
 class StyleGAN3Config:
-    """Everything `networks.stylegan3.Generator` needs; field names follow NVIDIA's kwargs."""
+    """Everything `eqviz.networks.stylegan3.Generator` needs; field names follow NVIDIA's kwargs."""
 
     z_dim: int                              # latent z width
     c_dim: int                              # class-label width, 0 = unconditional

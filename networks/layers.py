@@ -7,8 +7,8 @@ load with strict key and shape checks.
 import numpy as np
 import torch
 
-from cuda_ops.bias_act import bias_act
-from networks.config import MappingConfig
+from eqviz.cuda_ops.bias_act import bias_act
+from eqviz.networks.config import MappingConfig
 
 
 # ---- Scale each row to unit root-mean-square (StyleGAN, Karras et al. 2019, pixel norm) ------------

@@ -3,7 +3,7 @@
 Three formats reach the same place, a (config, state-dict tensors) pair:
   * NVIDIA PyTorch pickles (stylegan3, stylegan2-ada-pytorch): snapshots or bare generators;
   * NVIDIA's legacy TensorFlow pickles (StyleGAN2 / StyleGAN2-ADA): a (G, D, Gs) tuple;
-  * eqviz's .safetensors (networks.safe_format).
+  * eqviz's .safetensors (eqviz.networks.safe_format).
 The generator is then built from the config and its weights copied with strict key and shape
 checks. Discriminators and augmentation pipes are never built; they are listed as SkippedNetworks.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from networks import nvidia_pickle, safe_format, tf_pickle
-from networks.build import build_generator
-from networks.errors import CheckpointError, EqvizError
-from networks.safe_unpickler import PersistentObject, TFNetwork, safe_load_pickle
+from eqviz.networks import nvidia_pickle, safe_format, tf_pickle
+from eqviz.networks.build import build_generator
+from eqviz.errors import CheckpointError, EqvizError
+from eqviz.networks.safe_unpickler import PersistentObject, TFNetwork, safe_load_pickle
 
 GENERATOR_NAMES = ("G_ema", "G")
 

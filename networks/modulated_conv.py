@@ -10,9 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.dispatch import choose_impl
-from cuda_ops.upfirdn2d import upfirdn2d
-from networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
+from eqviz.cuda_ops.dispatch import choose_impl
+from eqviz.cuda_ops.upfirdn2d import upfirdn2d
+from eqviz.networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
 
 
 # ---- Convolution with optional FIR upsampling, as NVIDIA's conv2d_resample with down=1 --------------

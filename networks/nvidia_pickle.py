@@ -5,9 +5,9 @@ the top one holds the constructor kwargs (`_init_kwargs`), every one holds its o
 buffers. Both repositories name the top class "Generator", so the kind is read off the sub-modules:
 StyleGAN3's synthesis network starts with a SynthesisInput, StyleGAN2's is made of SynthesisBlocks.
 """
-from networks.config import GeneratorConfig, config_from_init_kwargs
-from networks.errors import CheckpointError
-from networks.safe_unpickler import PersistentObject
+from eqviz.networks.config import GeneratorConfig, config_from_init_kwargs
+from eqviz.errors import CheckpointError
+from eqviz.networks.safe_unpickler import PersistentObject
 
 GENERATOR_CLASS = "Generator"
 

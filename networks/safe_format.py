@@ -13,8 +13,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from networks.config import GeneratorConfig, config_from_dict
-from networks.errors import CheckpointError
+from eqviz.networks.config import GeneratorConfig, config_from_dict
+from eqviz.errors import CheckpointError
 
 FORMAT_NAME = "eqviz-generator"
 FORMAT_VERSION = 1

@@ -17,7 +17,7 @@ import types
 import numpy as np
 import torch
 
-from networks.errors import CheckpointError
+from eqviz.errors import CheckpointError
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ map; the skip/orig/resnet image path is summed by the synthesis network from eac
 import numpy as np
 import torch
 
-from cuda_ops.bias_act import ACTIVATIONS, bias_act
-from cuda_ops.upfirdn2d import setup_filter, upsample2d
-from networks.config import StyleGAN2Config
-from networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
-from networks.modulated_conv import conv2d_resample, modulated_conv2d, modulated_conv2d_fast, use_fast_conv
+from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act
+from eqviz.cuda_ops.upfirdn2d import setup_filter, upsample2d
+from eqviz.networks.config import StyleGAN2Config
+from eqviz.networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
+from eqviz.networks.modulated_conv import conv2d_resample, modulated_conv2d, modulated_conv2d_fast, use_fast_conv
 
 NOISE_MODES = ("const", "random", "none")
 

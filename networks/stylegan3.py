@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cuda_ops.filtered_lrelu import filtered_lrelu
-from networks.config import StyleGAN3Config
-from networks.errors import CheckpointError
-from networks.filter_design import design_lowpass_filter
-from networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
-from networks.modulated_conv import modulated_conv2d_stylegan3
+from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
+from eqviz.networks.config import StyleGAN3Config
+from eqviz.errors import CheckpointError
+from eqviz.networks.filter_design import design_lowpass_filter
+from eqviz.networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
+from eqviz.networks.modulated_conv import modulated_conv2d_stylegan3
 
 
 # ---- Per-layer band limits (paper section 3.2 and appendix F) ---------------------------------------

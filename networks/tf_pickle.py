@@ -17,9 +17,9 @@ import re
 import numpy as np
 import torch
 
-from networks.config import GeneratorConfig, config_from_init_kwargs
-from networks.errors import CheckpointError
-from networks.safe_unpickler import TFNetwork
+from eqviz.networks.config import GeneratorConfig, config_from_init_kwargs
+from eqviz.errors import CheckpointError
+from eqviz.networks.safe_unpickler import TFNetwork
 
 # Buffers the PyTorch constructor designs itself; the TF pickle has no variable for them.
 CONSTRUCTOR_BUFFERS = re.compile(r".*\.resample_filter")

@@ -10,7 +10,7 @@ import pickletools
 import sys
 import types
 
-from networks import safe_unpickler
+from eqviz.networks import safe_unpickler
 
 
 def _reconstruct_persistent_obj(meta):

@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from visualizer.process_tuning import tune_process
+from eqviz.process_tuning import tune_process
 
 tune_process()  # as the CLI does; must precede `import torch`
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from visualizer.cli import build_parser
+from eqviz.cli.main import build_parser
 
 
 def _env_without_display():
@@ -14,7 +14,7 @@ def _env_without_display():
 
 @pytest.mark.parametrize("argv", [[], ["gui"], ["some.pkl"]])
 def test_without_a_display_it_says_how_to_run_and_fails(argv):
-    proc = subprocess.run([sys.executable, "-m", "visualizer.cli", *argv], env=_env_without_display(),
+    proc = subprocess.run([sys.executable, "-m", "eqviz.cli.main", *argv], env=_env_without_display(),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3
     lines = proc.stderr.strip().splitlines()
@@ -30,9 +30,9 @@ def test_scripted_options_parse():
 
 
 def test_command_line_values_land_in_the_session(tmp_path):
-    from visualizer.commands.gui import _state_from_args
+    from eqviz.cli.gui import _state_from_args
     session_file = tmp_path / "s.json"
-    from visualizer.session import Session
+    from eqviz.core.session import Session
     Session(psi=0.5, latent_x=9.0).save(session_file)
     args = build_parser(only="gui").parse_args(["gui", "--session", str(session_file), "--rotate", "12"])
     state = _state_from_args(args)

@@ -6,23 +6,23 @@ import numpy as np
 import pytest
 import torch
 
-import networks
-from networks.build import build_generator
-from networks.config import config_from_init_kwargs
-from visualizer.app.frame_renderer import FrameRenderer, build_request
-from visualizer.app.render_worker import LoadResult, RenderWorker
-from visualizer.app.state import AppState
-from visualizer.rendering import render_session, to_uint8
+import eqviz.networks
+from eqviz.networks.build import build_generator
+from eqviz.networks.config import config_from_init_kwargs
+from eqviz.app.frame_renderer import FrameRenderer, build_request
+from eqviz.app.render_worker import LoadResult, RenderWorker
+from eqviz.app.state import AppState
+from eqviz.core.rendering import render_session, to_uint8
 
 
 @pytest.fixture(scope="module")
 def sg3(reference_dir):
-    return networks.load_generator(reference_dir / "pkl" / "sg3t_64.pkl")
+    return eqviz.networks.load_generator(reference_dir / "pkl" / "sg3t_64.pkl")
 
 
 @pytest.fixture(scope="module")
 def sg2(reference_dir):
-    return networks.load_generator(reference_dir / "pkl" / "sg2_64.pkl")
+    return eqviz.networks.load_generator(reference_dir / "pkl" / "sg2_64.pkl")
 
 
 def _state(**session):
@@ -149,9 +149,9 @@ def test_preview_resolution_is_ignored_where_the_generator_has_none(sg3):
 
 
 def test_preview_choices_follow_the_model():
-    from visualizer.app.model import describe_generator
-    from visualizer.app.panels.performance import preview_choices
-    from visualizer.app.state import ViewState
+    from eqviz.app.model import describe_generator
+    from eqviz.app.panels.performance import preview_choices
+    from eqviz.app.state import ViewState
 
     kwargs = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=32, img_channels=3, mapping_kwargs=dict(num_layers=1),
                   channel_base=64, channel_max=8)
@@ -219,8 +219,8 @@ def test_clone_is_independent_of_the_rendered_generator(sg3):
 def test_checkpoint_larger_than_free_memory_is_refused_before_reading(tmp_path, monkeypatch):
     from collections import namedtuple
 
-    from networks.errors import CheckpointError
-    from visualizer.app import model
+    from eqviz.errors import CheckpointError
+    from eqviz.app import model
 
     big = tmp_path / "huge.pkl"
     big.write_bytes(b"\0" * 4096)

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from visualizer.app.panels.capture import frame_buffer_to_uint8
-from visualizer.app.panels.latent import save_w
-from visualizer.app.recent import MAX_RECENT, load_recent, remember
-from visualizer.app.state import AppState, ViewState
-from visualizer.app.viewer import effective_zoom
-from visualizer.session import Session
+from eqviz.app.panels.capture import frame_buffer_to_uint8
+from eqviz.app.panels.latent import save_w
+from eqviz.app.recent import MAX_RECENT, load_recent, remember
+from eqviz.app.state import AppState, ViewState
+from eqviz.app.viewer import effective_zoom
+from eqviz.core.session import Session
 
 
 def test_translation_snaps_to_whole_pixels_when_asked():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-import networks
-from networks.safe_unpickler import safe_load_pickle
+import eqviz.networks
+from eqviz.networks.safe_unpickler import safe_load_pickle
 from checkpoint_pickles import EasyDict, dumps, from_inert, rename_globals
 
 MODELS = ("sg2_64", "sg3t_64", "sg3r_64", "sg3t_64_cond")
@@ -23,7 +23,7 @@ def read_inert(path):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_reference_pickle_loads_as_eval_float32_without_grad(reference_dir, model):
-    G = networks.load_generator(pkl(reference_dir, model))
+    G = eqviz.networks.load_generator(pkl(reference_dir, model))
     assert G.kind == KINDS[model]
     assert not G.training
     tensors = list(G.state_dict(keep_vars=True).values())
@@ -35,7 +35,7 @@ def test_reference_pickle_loads_as_eval_float32_without_grad(reference_dir, mode
 @pytest.mark.parametrize("model", ["sg2_64", "sg3t_64"])
 def test_default_loads_g_ema_whose_weights_equal_nvidia_state_dict(reference_dir, model):
     expected = np.load(reference_dir / "weights" / f"{model}.npz")
-    state = networks.load_generator(pkl(reference_dir, model)).state_dict()
+    state = eqviz.networks.load_generator(pkl(reference_dir, model)).state_dict()
     assert sorted(state) == sorted(expected.files)
     for key in expected.files:
         np.testing.assert_array_equal(state[key].numpy(), expected[key], err_msg=key)
@@ -43,7 +43,7 @@ def test_default_loads_g_ema_whose_weights_equal_nvidia_state_dict(reference_dir
 
 def test_which_g_loads_the_training_generator_that_differs_from_g_ema(reference_dir):
     expected = np.load(reference_dir / "weights" / "sg3t_64.npz")
-    G = networks.load_generator(pkl(reference_dir, "sg3t_64"), which="G")
+    G = eqviz.networks.load_generator(pkl(reference_dir, "sg3t_64"), which="G")
     differing = [k for k in expected.files if not np.array_equal(G.state_dict()[k].numpy(), expected[k])]
     # README: G = G_ema parameters + noise, buffers identical.
     assert "mapping.fc0.weight" in differing
@@ -56,8 +56,8 @@ def test_numpy1_pickle_with_numpy_core_globals_loads_identically(reference_dir, 
     assert b"numpy._core" not in old and b"numpy.core.multiarray" in old
     path = tmp_path / "numpy1.pkl"
     path.write_bytes(old)
-    a = networks.load_generator(path).state_dict()
-    b = networks.load_generator(pkl(reference_dir, "sg3t_64")).state_dict()
+    a = eqviz.networks.load_generator(path).state_dict()
+    b = eqviz.networks.load_generator(pkl(reference_dir, "sg3t_64")).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in b)
 
 
@@ -65,12 +65,12 @@ def test_bare_pickled_generator_loads(reference_dir, tmp_path):
     inert = read_inert(pkl(reference_dir, "sg2_64"))
     path = tmp_path / "bare.pkl"
     path.write_bytes(dumps(from_inert(inert["G_ema"])))
-    G = networks.load_generator(path)
+    G = eqviz.networks.load_generator(path)
     expected = np.load(reference_dir / "weights" / "sg2_64.npz")
     np.testing.assert_array_equal(G.state_dict()["synthesis.b64.torgb.weight"].numpy(),
                                   expected["synthesis.b64.torgb.weight"])
-    with pytest.raises(networks.CheckpointError, match="holds no G "):
-        networks.load_generator(path, which="G")
+    with pytest.raises(eqviz.networks.CheckpointError, match="holds no G "):
+        eqviz.networks.load_generator(path, which="G")
 
 
 def test_stylegan2_ada_pytorch_dialect_with_nested_synthesis_kwargs_loads(reference_dir, tmp_path):
@@ -83,16 +83,16 @@ def test_stylegan2_ada_pytorch_dialect_with_nested_synthesis_kwargs_loads(refere
     G_ema.state["_init_kwargs"] = EasyDict(kwargs, synthesis_kwargs=synthesis)
     path = tmp_path / "ada.pkl"
     path.write_bytes(dumps({"G_ema": G_ema, "training_set_kwargs": None}))
-    G = networks.load_generator(path)
+    G = eqviz.networks.load_generator(path)
     assert G.kind == "stylegan2" and G.config.conv_clamp == 256 and G.config.channel_base == 2048
-    ref = networks.load_generator(pkl(reference_dir, "sg2_64"))
+    ref = eqviz.networks.load_generator(pkl(reference_dir, "sg2_64"))
     z = torch.from_numpy(np.random.RandomState(5).randn(1, 64))
     c = torch.zeros([1, 0])
     torch.testing.assert_close(G(z, c), ref(z, c), rtol=0, atol=0)
 
 
 def test_stylegan3_r_is_told_apart_from_t_by_its_kwargs(reference_dir):
-    G = networks.load_generator(pkl(reference_dir, "sg3r_64"))
+    G = eqviz.networks.load_generator(pkl(reference_dir, "sg3r_64"))
     assert G.kind == "stylegan3-r" and G.config.conv_kernel == 1 and G.config.use_radial_filters
 
 
@@ -110,7 +110,7 @@ def _render_golden_case(G, golden, i):
 @pytest.mark.parametrize("model, cases", [("sg2_64", [4]), ("sg3t_64", [3])])
 def test_loaded_pickle_renders_nvidia_golden_images(reference_dir, model, cases):
     golden = np.load(reference_dir / "golden" / f"{model}_render.npz")
-    G = networks.load_generator(pkl(reference_dir, model))
+    G = eqviz.networks.load_generator(pkl(reference_dir, model))
     with torch.no_grad():
         for i in cases:
             ws, img = _render_golden_case(G, golden, i)
@@ -121,7 +121,7 @@ def test_loaded_pickle_renders_nvidia_golden_images(reference_dir, model, cases)
 
 
 def test_inspect_reports_architecture_and_snapshot_contents(reference_dir):
-    info = networks.inspect_checkpoint(pkl(reference_dir, "sg3t_64_cond"))
+    info = eqviz.networks.inspect_checkpoint(pkl(reference_dir, "sg3t_64_cond"))
     assert info.kind == "stylegan3-t" and info.kind_label == "StyleGAN3-T"
     assert (info.img_resolution, info.z_dim, info.w_dim, info.c_dim, info.num_ws) == (64, 64, 64, 5, 16)
     assert info.param_count == 511_637  # README: every tensor of G_ema's state dict
@@ -134,18 +134,18 @@ def test_inspect_reports_architecture_and_snapshot_contents(reference_dir):
 
 @pytest.mark.parametrize("model, params", [("sg2_64", 361_704), ("sg3t_64", 507_157), ("sg3r_64", 335_339)])
 def test_inspect_counts_parameters_like_nvidia(reference_dir, model, params):
-    info = networks.inspect_checkpoint(pkl(reference_dir, model))
+    info = eqviz.networks.inspect_checkpoint(pkl(reference_dir, model))
     assert info.param_count == params
     assert info.supports_input_transform == (model != "sg2_64")
     assert info.num_ws == (10 if model == "sg2_64" else 16)
 
 
 def test_unknown_which_is_a_clear_error(reference_dir):
-    with pytest.raises(networks.EqvizError, match="which must be 'G_ema' or 'G'"):
-        networks.load_generator(pkl(reference_dir, "sg2_64"), which="D")
+    with pytest.raises(eqviz.networks.EqvizError, match="which must be 'G_ema' or 'G'"):
+        eqviz.networks.load_generator(pkl(reference_dir, "sg2_64"), which="D")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
 def test_cuda_without_a_gpu_is_a_clear_error(reference_dir):
-    with pytest.raises(networks.EqvizError, match="no CUDA GPU"):
-        networks.load_generator(pkl(reference_dir, "sg2_64"), device="cuda")
+    with pytest.raises(eqviz.networks.EqvizError, match="no CUDA GPU"):
+        eqviz.networks.load_generator(pkl(reference_dir, "sg2_64"), device="cuda")

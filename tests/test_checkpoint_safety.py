@@ -10,8 +10,8 @@ import subprocess
 import pytest
 import torch
 
-import networks
-from networks.safe_unpickler import safe_load_pickle
+import eqviz.networks
+from eqviz.networks.safe_unpickler import safe_load_pickle
 from checkpoint_pickles import Persistent, dumps, from_inert
 
 
@@ -67,8 +67,8 @@ def write(tmp_path, name, data: bytes):
 
 
 def load_error(path) -> str:
-    with pytest.raises(networks.CheckpointError) as info:
-        networks.load_generator(path)
+    with pytest.raises(eqviz.networks.CheckpointError) as info:
+        eqviz.networks.load_generator(path)
     message = str(info.value)
     assert "\n" not in message  # one sentence a user reads on one line
     return message
@@ -154,7 +154,7 @@ def test_backward_hooks_on_a_tensor_are_refused(tmp_path):
 
 
 def test_pickle_cannot_rewrite_our_classes_or_functions(tmp_path):
-    from networks import safe_unpickler
+    from eqviz.networks import safe_unpickler
 
     # BUILD with slot state setattr()s onto whatever object is on the stack: here our EasyDict class
     # and our tensor-rebuild function. Both must refuse and stay as they were.

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-import networks
-from networks.build import build_generator
-from networks.config import config_from_init_kwargs
+import eqviz.networks
+from eqviz.networks.build import build_generator
+from eqviz.networks.config import config_from_init_kwargs
 from checkpoint_pickles import EasyDict, Network, dumps, rename_globals
 
 TF_KWARGS = dict(latent_size=16, dlatent_size=16, label_size=3, resolution=16, num_channels=3,
@@ -102,7 +102,7 @@ def test_converted_gs_equals_the_generator_its_weights_came_from(tmp_path, gener
     G_train, G_ema = generators
     path = write_tf_pickle(tmp_path / "tf.pkl", G_train, G_ema)
     assert b"numpy.core.multiarray" in path.read_bytes()
-    G = networks.load_generator(path)
+    G = eqviz.networks.load_generator(path)
     assert G.config == G_ema.config
     for key, value in G_ema.state_dict().items():
         torch.testing.assert_close(G.state_dict()[key], value, rtol=0, atol=0, msg=key)
@@ -115,12 +115,12 @@ def test_converted_gs_equals_the_generator_its_weights_came_from(tmp_path, gener
 
 def test_which_g_converts_the_training_generator(tmp_path, generators):
     G_train, G_ema = generators
-    G = networks.load_generator(write_tf_pickle(tmp_path / "tf.pkl", G_train, G_ema), which="G")
+    G = eqviz.networks.load_generator(write_tf_pickle(tmp_path / "tf.pkl", G_train, G_ema), which="G")
     assert torch.equal(G.state_dict()["synthesis.b16.conv0.weight"], G_train.state_dict()["synthesis.b16.conv0.weight"])
 
 
 def test_inspect_names_tensorflow_format_and_discriminator(tmp_path, generators):
-    info = networks.inspect_checkpoint(write_tf_pickle(tmp_path / "tf.pkl", *generators))
+    info = eqviz.networks.inspect_checkpoint(write_tf_pickle(tmp_path / "tf.pkl", *generators))
     assert info.file_format == "NVIDIA TensorFlow pickle (legacy)"
     assert (info.kind, info.img_resolution, info.c_dim, info.num_ws) == ("stylegan2", 16, 3, 6)
     assert [(n.name, n.class_name) for n in info.skipped] == [("D", "D")]
@@ -134,8 +134,8 @@ def test_stylegan1_pickle_is_refused_as_unsupported(tmp_path, generators):
     net = tf_network("Gs", layout, {"structure": "linear", "resolution": 16}, build_func_name="G_style", version=3)
     path = tmp_path / "sg1.pkl"
     path.write_bytes(dumps((net, discriminator(), net), protocol=3))
-    with pytest.raises(networks.CheckpointError, match="StyleGAN1"):
-        networks.load_generator(path)
+    with pytest.raises(eqviz.networks.CheckpointError, match="StyleGAN1"):
+        eqviz.networks.load_generator(path)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -145,8 +145,8 @@ def test_stylegan1_pickle_is_refused_as_unsupported(tmp_path, generators):
 ])
 def test_unsupported_tensorflow_variants_are_named(tmp_path, generators, change, message):
     path = write_tf_pickle(tmp_path / "tf.pkl", *generators, **change)
-    with pytest.raises(networks.CheckpointError, match=message):
-        networks.load_generator(path)
+    with pytest.raises(eqviz.networks.CheckpointError, match=message):
+        eqviz.networks.load_generator(path)
 
 
 def test_unknown_tensorflow_variable_is_named(tmp_path, generators):
@@ -156,5 +156,5 @@ def test_unknown_tensorflow_variable_is_named(tmp_path, generators):
     net = tf_network("Gs", layout, TF_KWARGS)
     path = tmp_path / "tf.pkl"
     path.write_bytes(dumps(net, protocol=3))
-    with pytest.raises(networks.CheckpointError, match="'synthesis/8x8/Attention/weight'"):
-        networks.load_generator(path)
+    with pytest.raises(eqviz.networks.CheckpointError, match="'synthesis/8x8/Attention/weight'"):
+        eqviz.networks.load_generator(path)

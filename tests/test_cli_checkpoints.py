@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visualizer.cli import main
-from visualizer.session import Session
+from eqviz.cli.main import main
+from eqviz.core.session import Session
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_info_on_a_missing_file_is_one_error_line_and_exit_2(tmp_path, capsys):
 
 
 def test_info_subprocess_runs_the_installed_command(sg2):
-    command = [shutil.which("eqviz")] if shutil.which("eqviz") else [sys.executable, "-m", "visualizer.cli"]
+    command = [shutil.which("eqviz")] if shutil.which("eqviz") else [sys.executable, "-m", "eqviz.cli.main"]
     result = subprocess.run([*command, "info", sg2], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "generator: StyleGAN2, 64x64" in result.stdout

@@ -1,7 +1,7 @@
 """`eqviz` with no subcommand opens the app; named subcommands go to their module."""
 import pytest
 
-from visualizer import cli
+from eqviz.cli import main as cli
 
 
 @pytest.mark.parametrize("argv, expected", [

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from cuda_ops import kernel_params, pycuda_kernels
-from cuda_ops.backend_status import FATBIN, KERNEL_DIR
+from eqviz.cuda_ops import kernel_params, pycuda_kernels
+from eqviz.cuda_ops.backend_status import FATBIN, KERNEL_DIR
 
 REPO_ROOT = KERNEL_DIR.parent.parent
 NVCC = shutil.which("nvcc")

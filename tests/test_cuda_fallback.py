@@ -9,8 +9,8 @@ import warnings
 import pytest
 import torch
 
-from cuda_ops import backend_status, cuda_context, pycuda_kernels
-from cuda_ops.filtered_lrelu import filtered_lrelu
+from eqviz.cuda_ops import backend_status, cuda_context, pycuda_kernels
+from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 
 
 @pytest.fixture
@@ -106,6 +106,6 @@ def test_cpu_tensors_never_use_kernels():
 
 
 def test_importing_the_ops_touches_neither_pycuda_nor_the_gpu():
-    code = ("import sys, torch, cuda_ops.pycuda_kernels, cuda_ops.backend_status, cuda_ops.filtered_lrelu; "
+    code = ("import sys, torch, eqviz.cuda_ops.pycuda_kernels, eqviz.cuda_ops.backend_status, eqviz.cuda_ops.filtered_lrelu; "
             "assert 'pycuda' not in sys.modules; assert not torch.cuda.is_initialized()")
     subprocess.run([sys.executable, "-c", code], check=True)

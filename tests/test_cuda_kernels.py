@@ -22,10 +22,10 @@ def _kernels_or_skip():
         import pycuda.driver  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"pycuda not importable: {exc}")
-    from cuda_ops import pycuda_kernels
+    from eqviz.cuda_ops import pycuda_kernels
 
     if not pycuda_kernels.available(torch.device("cuda", 0)):
-        from cuda_ops.backend_status import describe_backend
+        from eqviz.cuda_ops.backend_status import describe_backend
 
         pytest.fail(f"GPU and pycuda present but no kernels: {describe_backend('cuda:0')}")
     return pycuda_kernels
@@ -244,7 +244,7 @@ def test_filtered_lrelu_without_filters_is_bias_act(kernels):
 
 
 def test_nvcc_builds_the_kernels_when_the_fatbin_is_unusable(kernels, tmp_path, monkeypatch):
-    from cuda_ops import backend_status
+    from eqviz.cuda_ops import backend_status
 
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc not on PATH")
@@ -271,9 +271,9 @@ def test_nvcc_builds_the_kernels_when_the_fatbin_is_unusable(kernels, tmp_path, 
 # ---- NVIDIA's goldens through the public ops with impl='cuda' ---------------------------------
 
 def test_ops_goldens_with_cuda_impl(kernels, reference_dir):
-    from cuda_ops.bias_act import bias_act
-    from cuda_ops.filtered_lrelu import filtered_lrelu
-    from cuda_ops.upfirdn2d import downsample2d, filter2d, upfirdn2d, upsample2d
+    from eqviz.cuda_ops.bias_act import bias_act
+    from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
+    from eqviz.cuda_ops.upfirdn2d import downsample2d, filter2d, upfirdn2d, upsample2d
 
     ops = dict(upfirdn2d=upfirdn2d, filter2d=filter2d, upsample2d=upsample2d, downsample2d=downsample2d,
                bias_act=bias_act, filtered_lrelu=filtered_lrelu)
@@ -346,8 +346,8 @@ def exact_float32(monkeypatch):
 
 @pytest.mark.parametrize("model", ["sg3t_64", "sg3r_64", "sg2_64"])
 def test_whole_generator_with_kernels_matches_without(kernels, reference_dir, monkeypatch, exact_float32, model):
-    from cuda_ops.dispatch import default_impl
-    from networks import load_generator
+    from eqviz.cuda_ops.dispatch import default_impl
+    from eqviz.networks import load_generator
 
     launches = []
     launch = kernels._launch
@@ -371,8 +371,8 @@ def test_whole_generator_with_kernels_matches_without(kernels, reference_dir, mo
 
 @pytest.mark.parametrize("model", ["sg3t_64", "sg2_64"])
 def test_synthesis_with_kernels_matches_nvidia_render_goldens(kernels, reference_dir, exact_float32, model):
-    from cuda_ops.dispatch import default_impl
-    from networks import load_generator
+    from eqviz.cuda_ops.dispatch import default_impl
+    from eqviz.networks import load_generator
 
     golden = np.load(reference_dir / "golden" / f"{model}_render.npz")
     G = load_generator(reference_dir / "pkl" / f"{model}.pkl", device=DEV)

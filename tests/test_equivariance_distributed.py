@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from networks import load_generator
-from visualizer.equivariance_run import compute_equivariance
+from eqviz.networks import load_generator
+from eqviz.metrics.equivariance.run import compute_equivariance
 
 METRICS = ("eqt_frac", "eqr")
 
@@ -18,7 +18,7 @@ def test_two_processes_match_one(reference_dir, tmp_path):
     out = tmp_path / "eq.json"
     settings = ["--metrics", ",".join(METRICS), "--num-samples", "3", "--batch", "1", "--seed", "4"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "visualizer.cli", "metrics", str(pkl), *settings, "--json", str(out)]
+           "-m", "eqviz.cli.main", "metrics", str(pkl), *settings, "--json", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from networks.build import build_generator
-from networks.config import config_from_init_kwargs
-from visualizer.equivariance import (
+from eqviz.networks.build import build_generator
+from eqviz.networks.config import config_from_init_kwargs
+from eqviz.metrics.equivariance.measure import (
     EquivarianceUndefinedError,
     apply_fractional_pseudo_rotation,
     apply_fractional_rotation,
@@ -18,7 +18,7 @@ from visualizer.equivariance import (
     equivariance_errors,
     psnr_db,
 )
-from visualizer.equivariance_run import (
+from eqviz.metrics.equivariance.run import (
     EquivarianceCancelled,
     bootstrap_interval,
     compute_equivariance,
@@ -235,7 +235,7 @@ def test_cancel_midway_returns_the_finished_samples(sg3t):
 
 
 def test_a_sample_is_its_drawn_latent_class_and_translation(reference_dir):
-    from networks import load_generator
+    from eqviz.networks import load_generator
 
     G = load_generator(reference_dir / "pkl" / "sg3t_64_cond.pkl")
     result = compute_equivariance(G, metrics=("eqt_frac",), num_samples=1, batch_size=1, seed=2)
@@ -249,8 +249,8 @@ def test_a_sample_is_its_drawn_latent_class_and_translation(reference_dir):
 
 @pytest.mark.parametrize("translate, rotate_deg, min_db", [((0.1, -0.05), 0.0, 70.0), ((0.06, 0.03), 30.0, 45.0)])
 def test_untransform_makes_the_generator_stand_still(sg3t, translate, rotate_deg, min_db):
-    from visualizer.equivariance import untransform
-    from visualizer.input_transform import set_input_transform, transform_matrix
+    from eqviz.metrics.equivariance.measure import untransform
+    from eqviz.core.input_transform import set_input_transform, transform_matrix
 
     ws = sg3t.mapping(torch.from_numpy(np.random.RandomState(11).randn(1, sg3t.z_dim)), None)
     try:
@@ -269,7 +269,7 @@ def test_untransform_makes_the_generator_stand_still(sg3t, translate, rotate_deg
 
 
 def test_measurement_runs_without_tf32_and_restores_the_flags(sg3t):
-    from visualizer.equivariance_run import compute_equivariance
+    from eqviz.metrics.equivariance.run import compute_equivariance
     seen = []
     before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     progress = lambda done, total: seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))

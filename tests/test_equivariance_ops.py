@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from networks.filter_design import affine_bandlimit_filter, rotation_matrix
-from visualizer.equivariance import (
+from eqviz.networks.filter_design import affine_bandlimit_filter, rotation_matrix
+from eqviz.metrics.equivariance.measure import (
     apply_affine_transformation,
     apply_fractional_pseudo_rotation,
     apply_fractional_rotation,
@@ -130,7 +130,7 @@ def test_psnr_uses_peak_two():
 
 @pytest.mark.parametrize("up, shape", [(4, (2, 3, 20, 17)), (2, (1, 2, 9, 12)), (1, (1, 1, 8, 8))])
 def test_the_metrics_upsampling_on_the_fast_path_equals_the_reference_op(up, shape):
-    from cuda_ops.upfirdn2d import upsample2d
+    from eqviz.cuda_ops.upfirdn2d import upsample2d
 
     f = affine_bandlimit_filter(rotation_matrix(0.7), a=3, amax=6, up=up)
     x = torch.randn(shape, generator=torch.Generator().manual_seed(up))

@@ -6,7 +6,7 @@ import pytest
 import scipy.signal
 import scipy.special
 
-from networks.filter_design import design_lowpass_filter, kaiser_attenuation, kaiser_beta
+from eqviz.networks.filter_design import design_lowpass_filter, kaiser_attenuation, kaiser_beta
 
 # (numtaps, cutoff, width, fs) spanning the sampling rates and band limits StyleGAN3 layers use.
 DESIGNS = [

@@ -6,12 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.dispatch import default_impl
-from cuda_ops.upfirdn2d import setup_filter
-from networks.build import build_generator
-from networks.config import StyleGAN2Config, StyleGAN3Config, config_from_dict, config_from_init_kwargs
-from networks.errors import CheckpointError
-from networks.modulated_conv import conv2d_resample, modulated_conv2d
+from eqviz.cuda_ops.dispatch import default_impl
+from eqviz.cuda_ops.upfirdn2d import setup_filter
+from eqviz.networks.build import build_generator
+from eqviz.networks.config import StyleGAN2Config, StyleGAN3Config, config_from_dict, config_from_init_kwargs
+from eqviz.errors import CheckpointError
+from eqviz.networks.modulated_conv import conv2d_resample, modulated_conv2d
 
 # Kwargs of the two reference models that have pickles but no weight files (shared/reference/README.md).
 SG3R_64_KWARGS = dict(z_dim=64, w_dim=64, mapping_kwargs=dict(num_layers=2), channel_base=4096, channel_max=128,
@@ -309,7 +309,7 @@ def test_stylegan2_architectures_build_and_render(architecture):
 
 def test_stylegan2_preview_is_the_skip_image_before_the_last_blocks():
     """With the last block's ToRGB zeroed, the full image is exactly the upsampled image after b16."""
-    from cuda_ops.upfirdn2d import upsample2d
+    from eqviz.cuda_ops.upfirdn2d import upsample2d
 
     G = _small_stylegan2("skip")
     assert G.synthesis.preview_resolutions == (32, 16, 8, 4)
@@ -459,8 +459,8 @@ def test_stylegan3_kind_follows_radial_filters_or_1x1_conv():
 @pytest.mark.parametrize("model", ["sg3t_64", "sg3r_64"])
 def test_per_sample_input_transforms_equal_one_call_per_transform(reference_dir, model):
     """synthesis(ws, input_transforms=[N, 3, 3]) renders each sample as if the buffer held its transform."""
-    from networks.loading import load_generator
-    from visualizer.input_transform import set_input_transform, transform_matrix
+    from eqviz.networks.loading import load_generator
+    from eqviz.core.input_transform import set_input_transform, transform_matrix
 
     G = load_generator(reference_dir / "pkl" / f"{model}.pkl")
     ws = G.mapping(torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(5)), None)

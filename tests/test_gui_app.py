@@ -43,7 +43,7 @@ def _fire(tag, value):
 
 
 def _screenshot(app, path):
-    from visualizer.app.panels.capture import save_screenshot
+    from eqviz.app.panels.capture import save_screenshot
     saved = []
     save_screenshot(app, str(path), on_saved=saved.append)
     _step_until(app, lambda: bool(saved), timeout=10)
@@ -60,8 +60,8 @@ def _shown_region(shot):
 
 @pytest.fixture(scope="module")
 def app(reference_dir):
-    from visualizer.app.app import App, AppOptions
-    from visualizer.app.state import AppState
+    from eqviz.app.app import App, AppOptions
+    from eqviz.app.state import AppState
     state = AppState()
     state.session.latent_x = 2.0  # a seed with some contrast
     app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
@@ -116,7 +116,7 @@ def test_untransform_holds_the_picture_still_under_translation(app):
 
 def test_keys_translate_rotate_and_reset(app):
     import dearpygui.dearpygui as dpg
-    from visualizer.app.keys import handle_key
+    from eqviz.app.keys import handle_key
     handle_key(app, dpg.mvKey_Right)
     handle_key(app, dpg.mvKey_Down)
     handle_key(app, dpg.mvKey_Q)
@@ -144,7 +144,7 @@ def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
 
 
 def test_save_image_writes_the_frame_at_full_resolution(app, tmp_path):
-    from visualizer.app.panels.capture import save_current_image
+    from eqviz.app.panels.capture import save_current_image
     path = tmp_path / "frame.png"
     save_current_image(app, str(path))
     saved = np.asarray(Image.open(path))
@@ -172,7 +172,7 @@ def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, ref
         target = [str(tmp_path / "missing.pkl")]
     else:
         target = [str(reference_dir / "pkl" / "sg2_64.pkl"), "--translate", "0.1", "0"]
-    proc = subprocess.run([sys.executable, "-m", "visualizer.cli", "gui", *target, "--screenshot", str(shot),
+    proc = subprocess.run([sys.executable, "-m", "eqviz.cli.main", "gui", *target, "--screenshot", str(shot),
                            "--exit-after", "2", "--threads", "1"], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     image = np.asarray(Image.open(shot))
@@ -181,7 +181,7 @@ def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, ref
 
 def _sleep_until_idle(app):
     """Step past the awake period after the last change, so that the next frame waits for input."""
-    from visualizer.app.app import AWAKE_SECONDS
+    from eqviz.app.app import AWAKE_SECONDS
     _settle(app)
     end = time.monotonic() + AWAKE_SECONDS + 0.1
     while time.monotonic() < end:
@@ -196,7 +196,7 @@ def _frames_in(app, seconds):
 
 
 def test_an_unchanging_window_stops_drawing_and_animation_keeps_it_drawing(app):
-    from visualizer.app.app import FRAME_SECONDS
+    from eqviz.app.app import FRAME_SECONDS
     if not app.wake.available:
         pytest.skip("this Dear PyGui build does not export glfwPostEmptyEvent: the UI never sleeps")
     _sleep_until_idle(app)
@@ -218,7 +218,7 @@ def test_an_unchanging_window_stops_drawing_and_animation_keeps_it_drawing(app):
 
 
 def test_a_slow_render_wakes_a_sleeping_window_when_it_finishes(app, monkeypatch):
-    from visualizer.app.frame_renderer import FrameRenderer
+    from eqviz.app.frame_renderer import FrameRenderer
     if not app.wake.available:
         pytest.skip("this Dear PyGui build does not export glfwPostEmptyEvent: the UI never sleeps")
     render = FrameRenderer.render

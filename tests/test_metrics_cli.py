@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from visualizer import cli
-from visualizer.commands.metrics import ProgressBar, parse_metrics
+from eqviz.cli import main as cli
+from eqviz.cli.metrics import ProgressBar, parse_metrics
 
 
 def test_stylegan2_checkpoint_is_refused_in_one_line(reference_dir, capsys):

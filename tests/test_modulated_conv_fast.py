@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 import textbook_ops
-from cuda_ops.dispatch import default_impl
-from cuda_ops.upfirdn2d import setup_filter
-from networks.modulated_conv import conv_transpose2d_polyphase, modulated_conv2d, use_fast_conv
-from networks.stylegan2 import SynthesisLayer
+from eqviz.cuda_ops.dispatch import default_impl
+from eqviz.cuda_ops.upfirdn2d import setup_filter
+from eqviz.networks.modulated_conv import conv_transpose2d_polyphase, modulated_conv2d, use_fast_conv
+from eqviz.networks.stylegan2 import SynthesisLayer
 
 RESAMPLE_FILTER = setup_filter([1, 3, 3, 1])
 

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 import textbook_ops
-from cuda_ops.bias_act import ACTIVATIONS, bias_act
-from cuda_ops.filtered_lrelu import filtered_lrelu
-from cuda_ops.upfirdn2d import output_size, upfirdn2d
+from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act
+from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
+from eqviz.cuda_ops.upfirdn2d import output_size, upfirdn2d
 
 REL_TOL = 1e-6  # ~8 float32 ulps of the largest magnitude sum, for sums of up to ~150 terms
 
@@ -113,7 +113,7 @@ def test_filtered_lrelu_fast_matches_textbook(case):
 ])
 def test_both_2d_schedules_match_textbook(fold, shape, fshape, up, down, padding, monkeypatch):
     """A 2-D filter runs as one conv with the phases as channels (few channels) or one depthwise conv per phase."""
-    from cuda_ops import fast_upfirdn2d
+    from eqviz.cuda_ops import fast_upfirdn2d
     monkeypatch.setattr(fast_upfirdn2d, "FOLD_MAX_CHANNELS", 64 if fold else 0)
     gen = torch.Generator().manual_seed(7)
     x, f = torch.randn(shape, generator=gen), torch.randn(fshape, generator=gen)
@@ -150,7 +150,7 @@ def test_fast_paths_accept_channels_last_input():
 
 def test_fast_filtered_lrelu_tiling_does_not_change_the_result(monkeypatch):
     """Working in channel chunks x row bands computes exactly the same samples as one big tile."""
-    import cuda_ops.fast_filtered_lrelu as fast
+    import eqviz.cuda_ops.fast_filtered_lrelu as fast
 
     gen = torch.Generator().manual_seed(5)
     x = torch.randn([2, 8, 16, 16], generator=gen)
@@ -166,7 +166,7 @@ def test_fast_filtered_lrelu_tiling_does_not_change_the_result(monkeypatch):
 
 def test_fast_filtered_lrelu_in_one_tile_as_on_a_gpu(monkeypatch):
     """The single-tile schedule used on GPUs (whole batch, all channels, all rows) gives the same result."""
-    import cuda_ops.fast_filtered_lrelu as fast
+    import eqviz.cuda_ops.fast_filtered_lrelu as fast
 
     gen = torch.Generator().manual_seed(7)
     x = torch.randn([3, 8, 12, 12], generator=gen)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from cuda_ops.bias_act import bias_act
-from cuda_ops.filtered_lrelu import filtered_lrelu
-from cuda_ops.upfirdn2d import downsample2d, filter2d, setup_filter, upfirdn2d, upsample2d
+from eqviz.cuda_ops.bias_act import bias_act
+from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
+from eqviz.cuda_ops.upfirdn2d import downsample2d, filter2d, setup_filter, upfirdn2d, upsample2d
 
 OPS = {
     "upfirdn2d": upfirdn2d,

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from networks.errors import EqvizError
-from visualizer.atomic_io import atomic_output, save_png
-from visualizer.input_transform import transform_matrix
-from visualizer.latents import grid_seeds, lerp, slerp, z_from_seed
-from visualizer.session import Session
+from eqviz.errors import EqvizError
+from eqviz.atomic_io import atomic_output, save_png
+from eqviz.core.input_transform import transform_matrix
+from eqviz.core.latents import grid_seeds, lerp, slerp, z_from_seed
+from eqviz.core.session import Session
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +95,13 @@ def test_atomic_output_refuses_to_overwrite_unless_asked(tmp_path):
 # ---- session_ws / render_session on NVIDIA's reference generator ---------------------------------
 @pytest.fixture(scope="module")
 def sg3t(reference_dir):
-    import networks
-    return networks.load_generator(reference_dir / "pkl" / "sg3t_64.pkl")
+    import eqviz.networks
+    return eqviz.networks.load_generator(reference_dir / "pkl" / "sg3t_64.pkl")
 
 
 def test_plain_session_renders_nvidias_golden_frame(sg3t, sg3t_golden):
-    from visualizer.latents import session_ws
-    from visualizer.rendering import render_session
+    from eqviz.core.latents import session_ws
+    from eqviz.core.rendering import render_session
     i = 3  # seed 3, psi 1, cutoff 4, translated and rotated
     s = Session(latent_x=float(sg3t_golden["seed"][i]), psi=float(sg3t_golden["psi"][i]), cutoff=4,
                 translate=tuple(sg3t_golden["translate"][i]), rotate_deg=float(sg3t_golden["rotate_deg"][i]))
@@ -112,7 +112,7 @@ def test_plain_session_renders_nvidias_golden_frame(sg3t, sg3t_golden):
 
 
 def test_fractional_seed_blends_the_neighbours_ws_and_truncates_after(sg3t):
-    from visualizer.latents import seed_ws, session_ws
+    from eqviz.core.latents import seed_ws, session_ws
     got = session_ws(sg3t, Session(latent_x=4.25, latent_y=1.0, psi=0.5))
     w4, w5 = seed_ws(sg3t, 104), seed_ws(sg3t, 105)
     blended = 0.75 * w4 + 0.25 * w5
@@ -121,7 +121,7 @@ def test_fractional_seed_blends_the_neighbours_ws_and_truncates_after(sg3t):
 
 
 def test_interpolation_endpoints_and_style_mixing(sg3t):
-    from visualizer.latents import seed_ws, session_ws
+    from eqviz.core.latents import seed_ws, session_ws
     for space in ("w", "z"):
         at_b = session_ws(sg3t, Session(latent_x=1, seed_b=2, interp_t=1.0, interp_space=space))
         assert torch.allclose(at_b, seed_ws(sg3t, 2), atol=1e-5)
@@ -131,7 +131,7 @@ def test_interpolation_endpoints_and_style_mixing(sg3t):
 
 
 def test_w_file_from_the_projector_replaces_the_seed(sg3t, tmp_path):
-    from visualizer.latents import seed_ws, session_ws
+    from eqviz.core.latents import seed_ws, session_ws
     w = seed_ws(sg3t, 7).numpy()
     np.savez(tmp_path / "projected_w.npz", w=w)
     got = session_ws(sg3t, Session(latent_x=0, w_path=str(tmp_path / "projected_w.npz")))
@@ -143,12 +143,12 @@ def test_w_file_from_the_projector_replaces_the_seed(sg3t, tmp_path):
 
 @pytest.mark.parametrize("text, seeds", [("5", [5]), ("0-3", [0, 1, 2, 3]), ("1,4,10-12", [1, 4, 10, 11, 12])])
 def test_seed_lists_parse_like_nvidias_scripts(text, seeds):
-    from visualizer.latents import parse_seeds
+    from eqviz.core.latents import parse_seeds
     assert parse_seeds(text) == seeds
 
 
 @pytest.mark.parametrize("text", ["", "3-1", "a", "1,,x"])
 def test_bad_seed_lists_say_how_to_write_them(text):
-    from visualizer.latents import parse_seeds
+    from eqviz.core.latents import parse_seeds
     with pytest.raises(EqvizError, match="0-7"):
         parse_seeds(text)

@@ -8,24 +8,24 @@ import numpy as np
 import pytest
 import torch
 
-from networks.errors import EqvizError
-from visualizer.cli import main
-from visualizer.input_transform import set_input_transform, transform_matrix
-from visualizer.latents import seed_ws
-from visualizer.rendering import to_uint8
-from visualizer.sticking import StickingSpec, high_frequency_energy, long_exposure, render_sticking, resolve_stack_motion
-from visualizer.video import Cancelled
+from eqviz.errors import EqvizError
+from eqviz.cli.main import main
+from eqviz.core.input_transform import set_input_transform, transform_matrix
+from eqviz.core.latents import seed_ws
+from eqviz.core.rendering import to_uint8
+from eqviz.metrics.sticking import StickingSpec, high_frequency_energy, long_exposure, render_sticking, resolve_stack_motion
+from eqviz.video.render import Cancelled
 
 
 @pytest.fixture(scope="module")
 def generators(reference_dir):
-    import networks
+    import eqviz.networks
 
     cache = {}
 
     def get(name):
         if name not in cache:
-            cache[name] = networks.load_generator(str(reference_dir / "pkl" / f"{name}.pkl"))
+            cache[name] = eqviz.networks.load_generator(str(reference_dir / "pkl" / f"{name}.pkl"))
         return (name, cache[name])
 
     return get

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from networks.errors import EqvizError
-from visualizer.cli import main
-from visualizer.motions import Motion
-from visualizer.rendering import render_session, to_uint8
-from visualizer.session import Session
-from visualizer.video import Cancelled, FrameSource, VideoSpec, render_video
+from eqviz.errors import EqvizError
+from eqviz.cli.main import main
+from eqviz.video.motions import Motion
+from eqviz.core.rendering import render_session, to_uint8
+from eqviz.core.session import Session
+from eqviz.video.render import Cancelled, FrameSource, VideoSpec, render_video
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +22,13 @@ def pkl(reference_dir):
 
 @pytest.fixture(scope="module")
 def generators(pkl):
-    import networks
+    import eqviz.networks
 
     cache = {}
 
     def get(name):
         if name not in cache:
-            cache[name] = networks.load_generator(pkl(name))
+            cache[name] = eqviz.networks.load_generator(pkl(name))
         return (name, cache[name])
 
     return get
@@ -201,13 +201,13 @@ def test_gpu_pipeline_writes_the_frames_the_cpu_renders(tmp_path, pkl):
     must still be complete, in order, and the CPU's frames to a grey level."""
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU visible to PyTorch")
-    import networks
+    import eqviz.networks
 
     kwargs = dict(checkpoints=["sg3t_64"], motion=Motion(kinds=("rotate",)), seeds=[5], frames=7, batch=2)
-    G = networks.load_generator(pkl("sg3t_64"))
+    G = eqviz.networks.load_generator(pkl("sg3t_64"))
     cpu_frames = FrameSource(VideoSpec(out="unused.mp4", **kwargs), generators=[("sg3t_64", G)]).render(range(7))
     result = render_video(VideoSpec(out=str(tmp_path / "frames"), device="cuda", **kwargs),
-                          generators=[("sg3t_64", networks.load_generator(pkl("sg3t_64"), device="cuda"))])
+                          generators=[("sg3t_64", eqviz.networks.load_generator(pkl("sg3t_64"), device="cuda"))])
     written = sorted(result.path.iterdir())
     assert len(written) == 7
     for path, expected in zip(written, cpu_frames):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from networks.errors import EqvizError
-from visualizer.motions import Motion, catmull_rom_loop, catmull_rom_weights, frame_count, parse_motion, pose, slerp_loop
-from visualizer.video_layout import GAP, Composer, Layout, auto_grid, error_colours, parse_grid
+from eqviz.errors import EqvizError
+from eqviz.video.motions import Motion, catmull_rom_loop, catmull_rom_weights, frame_count, parse_motion, pose, slerp_loop
+from eqviz.video.layout import GAP, Composer, Layout, auto_grid, error_colours, parse_grid
 
 
 def test_default_rotation_is_one_full_turn_that_loops():

@@ -10,12 +10,12 @@ import dearpygui.dearpygui as dpg
 import imageio.v2 as imageio
 import pytest
 
-from networks.errors import EqvizError
-from visualizer.app.panel import JobHandle
-from visualizer.app.panels.sticking import StickingPanel
-from visualizer.app.panels.video_export import VideoExportPanel, VideoExportSettings, build_video_spec
-from visualizer.app.state import AppState
-from visualizer.session import Session
+from eqviz.errors import EqvizError
+from eqviz.app.panel import JobHandle
+from eqviz.app.panels.sticking import StickingPanel
+from eqviz.app.panels.video_export import VideoExportPanel, VideoExportSettings, build_video_spec
+from eqviz.app.state import AppState
+from eqviz.core.session import Session
 
 
 class FakeModel:
@@ -58,10 +58,10 @@ class FakeContext:
 
 @pytest.fixture(scope="module")
 def sg2(reference_dir):
-    import networks
+    import eqviz.networks
 
     path = reference_dir / "pkl" / "sg2_64.pkl"
-    return path, networks.load_generator(str(path))
+    return path, eqviz.networks.load_generator(str(path))
 
 
 @pytest.fixture

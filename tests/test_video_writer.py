@@ -5,8 +5,8 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from networks.errors import EqvizError
-from visualizer.video_writer import GifWriter, Mp4Writer, ThreadedWriter, open_writer, output_kind, pad_to_even
+from eqviz.errors import EqvizError
+from eqviz.video.writer import GifWriter, Mp4Writer, ThreadedWriter, open_writer, output_kind, pad_to_even
 
 
 def ramp_frames(n, height=48, width=64):

@@ -3,10 +3,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.dispatch import default_impl
-from networks import winograd_conv
-from networks.modulated_conv import modulated_conv2d
-from networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
+from eqviz.cuda_ops.dispatch import default_impl
+from eqviz.networks import winograd_conv
+from eqviz.networks.modulated_conv import modulated_conv2d
+from eqviz.networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
 from test_modulated_conv_fast import RESAMPLE_FILTER, _relative_max_error, textbook_modulated_conv
 
 

@@ -1,4 +1,4 @@
-"""Build cuda_ops/kernels/eqviz_ops.fatbin, the precompiled kernels shipped in the package.
+"""Build eqviz.cuda_ops/kernels/eqviz_ops.fatbin, the precompiled kernels shipped in the package.
 
 Why this route: the package must never need a compiler at run time, and the shipped binary must
 reach sm_70 (which CUDA 13 no longer targets) and drivers older than CUDA 13. PyPI's CUDA 12
@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-KERNEL_DIR = Path(__file__).resolve().parent.parent / "cuda_ops" / "kernels"
+KERNEL_DIR = Path(__file__).resolve().parent.parent / "eqviz.cuda_ops" / "kernels"
 SOURCE = KERNEL_DIR / "eqviz_ops.cu"
 OUTPUT = KERNEL_DIR / "eqviz_ops.fatbin"
 SASS_ARCHS = (70, 75, 80, 86, 89, 90)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 
 @contextlib.contextmanager

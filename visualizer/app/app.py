@@ -16,18 +16,18 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
-from visualizer.app import keys, viewer
-from visualizer.app.frame_renderer import RenderResult, build_request
-from visualizer.app.jobs import JobRunner
-from visualizer.app.model import ModelInfo
-from visualizer.app.panel import JobBody, JobDone, JobHandle, Panel
-from visualizer.app.panels import PANEL_CLASSES
-from visualizer.app.panels.capture import save_screenshot
-from visualizer.app.recent import remember
-from visualizer.app.render_worker import LoadResult, RenderWorker
-from visualizer.app.state import AppState
-from visualizer.app.stats import FrameStats
-from visualizer.app.ui_wake import UiWake
+from eqviz.app import keys, viewer
+from eqviz.app.frame_renderer import RenderResult, build_request
+from eqviz.app.jobs import JobRunner
+from eqviz.app.model import ModelInfo
+from eqviz.app.panel import JobBody, JobDone, JobHandle, Panel
+from eqviz.app.panels import PANEL_CLASSES
+from eqviz.app.panels.capture import save_screenshot
+from eqviz.app.recent import remember
+from eqviz.app.render_worker import LoadResult, RenderWorker
+from eqviz.app.state import AppState
+from eqviz.app.stats import FrameStats
+from eqviz.app.ui_wake import UiWake
 
 CONTROLS_WIDTH = 430
 # UI frame pacing while anything moves (a finished render wakes the loop at once). 24 fps keeps the UI
@@ -76,7 +76,7 @@ class AppOptions:
 
 
 class App:
-    """Implements `visualizer.app.panel.PanelContext` for the panels."""
+    """Implements `eqviz.app.panel.PanelContext` for the panels."""
 
     def __init__(self, options: AppOptions):
         self.options = options

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from networks.errors import EqvizError
-from visualizer.app.state import AppState, ViewState
-from visualizer.equivariance import untransform
-from visualizer.input_transform import set_input_transform, transform_matrix
-from visualizer.latents import session_ws
-from visualizer.rendering import check_finite, to_uint8
-from visualizer.session import Session
+from eqviz.errors import EqvizError
+from eqviz.app.state import AppState, ViewState
+from eqviz.metrics.equivariance.measure import untransform
+from eqviz.core.input_transform import set_input_transform, transform_matrix
+from eqviz.core.latents import session_ws
+from eqviz.core.rendering import check_finite, to_uint8
+from eqviz.core.session import Session
 
 # Live error map colour scale: squared error from 1e-6 (black) to 1 (white-yellow), log scale, so
 # one glance tells a 60 dB frame from a 20 dB one.

@@ -4,8 +4,8 @@ from __future__ import annotations
 import queue
 import threading
 
-from networks.errors import EqvizError
-from visualizer.app.panel import JobBody, JobDone, JobHandle
+from eqviz.errors import EqvizError
+from eqviz.app.panel import JobBody, JobDone, JobHandle
 
 
 class JobCancelled(EqvizError):

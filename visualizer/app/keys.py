@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 if TYPE_CHECKING:
-    from visualizer.app.app import App
+    from eqviz.app.app import App
 
 ROTATE_STEP_DEG = 1.0
 BIG_STEP = 10  # Shift multiplies the arrow / Q / E steps
@@ -46,7 +46,7 @@ def handle_key(app: "App", key: int) -> None:
     if ctrl and key == dpg.mvKey_O:
         dpg.show_item("open_checkpoint_dialog")
     elif ctrl and key == dpg.mvKey_S:
-        from visualizer.app.panels.capture import save_current_image
+        from eqviz.app.panels.capture import save_current_image
         save_current_image(app)
     elif ctrl:
         return

@@ -8,11 +8,10 @@ from pathlib import Path
 import psutil
 import torch
 
-import networks
-from networks.errors import CheckpointError
+import eqviz.networks
+from eqviz.assets import DEMO_CHECKPOINT
+from eqviz.errors import CheckpointError
 
-# The bundled checkpoint `eqviz` opens with no arguments (random weights, made by assets/make_demo_checkpoint.py).
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "demo_sg3t_256.safetensors"
 DEMO_LABEL = "demo (random weights)"
 
 # A checkpoint file bigger than this share of the free RAM is refused before reading it: loading
@@ -65,8 +64,8 @@ def viewable_layers(G) -> tuple[str, ...]:
 
 
 def backend_description(device: str) -> str:
-    """The filter backend the ops will use on `device` (from cuda_ops, which owns that decision)."""
-    from cuda_ops.backend_status import describe_backend
+    """The filter backend the ops will use on `device` (from eqviz.cuda_ops, which owns that decision)."""
+    from eqviz.cuda_ops.backend_status import describe_backend
     return str(describe_backend(torch.device(device)))
 
 
@@ -85,7 +84,7 @@ def load_model(path: str | Path, device: str) -> tuple[torch.nn.Module, ModelInf
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; check the path or pick the file with Open")
     check_fits_in_memory(path)
-    G = networks.load_generator(str(path), device=device)
+    G = eqviz.networks.load_generator(str(path), device=device)
     G.eval().requires_grad_(False)
     return G, describe_generator(G, path, device)
 

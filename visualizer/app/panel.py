@@ -1,7 +1,7 @@
 """The panel protocol: how one section of the control window plugs into the app.
 
 A panel is one class in one file under `visualizer/app/panels/`, listed in
-`visualizer.app.panels.PANEL_CLASSES`. The app builds every panel once inside its own collapsing
+`eqviz.app.panels.PANEL_CLASSES`. The app builds every panel once inside its own collapsing
 header and then, once per UI frame, calls `refresh`. Panels never talk to the render worker or to
 each other directly: callbacks write to `ctx.state` (the `Session` plus app-only state) and call
 `ctx.request_render()`; slow work (a metric, a video) goes through `ctx.start_job`, whose
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
-    from visualizer.app.model import ModelInfo
-    from visualizer.app.render_worker import RenderResult
-    from visualizer.app.state import AppState
-    from visualizer.app.stats import FrameStats
+    from eqviz.app.model import ModelInfo
+    from eqviz.app.render_worker import RenderResult
+    from eqviz.app.state import AppState
+    from eqviz.app.stats import FrameStats
 
 
 # A job's body runs on its own thread: `progress(fraction, text)` reports, `cancelled()` is polled.
@@ -40,7 +40,7 @@ class JobHandle:
 
 
 class PanelContext(Protocol):
-    """What the app offers every panel (implemented by `visualizer.app.app.App`)."""
+    """What the app offers every panel (implemented by `eqviz.app.app.App`)."""
 
     state: "AppState"                  # everything the UI edits; the next render reads it
     model: "ModelInfo | None"          # the loaded checkpoint (path, kind, sizes...) or None

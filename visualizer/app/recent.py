@@ -5,8 +5,8 @@ import json
 import os
 from pathlib import Path
 
-from networks.errors import EqvizError
-from visualizer.atomic_io import write_text
+from eqviz.errors import EqvizError
+from eqviz.atomic_io import write_text
 
 MAX_RECENT = 10
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from networks.errors import EqvizError
-from visualizer.app.frame_renderer import FrameRenderer, RenderRequest, RenderResult
-from visualizer.app.model import ModelInfo, describe_generator, load_model
+from eqviz.errors import EqvizError
+from eqviz.app.frame_renderer import FrameRenderer, RenderRequest, RenderResult
+from eqviz.app.model import ModelInfo, describe_generator, load_model
 
 
 @dataclass

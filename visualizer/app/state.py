@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from visualizer.session import Session
+from eqviz.core.session import Session
 
 CHANNEL_MODES = ("rgb", "single")      # three consecutive channels as RGB, or one as grey
 NORMALISATIONS = ("per-frame", "fixed")  # min/max of this frame, or NVIDIA's [-1, 1] range

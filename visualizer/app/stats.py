@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from visualizer.app.frame_renderer import RenderResult
+from eqviz.app.frame_renderer import RenderResult
 
 WINDOW = 60  # frames averaged
 

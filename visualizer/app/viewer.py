@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from visualizer.app.frame_renderer import RenderResult
+from eqviz.app.frame_renderer import RenderResult
 
 if TYPE_CHECKING:
-    from visualizer.app.app import App
+    from eqviz.app.app import App
 
 SEED_DRAG_PIXELS = 200.0   # screen pixels of drag per seed step
 ZOOM_LIMITS = (0.125, 32.0)

@@ -8,12 +8,12 @@ from typing import Callable
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from networks.errors import EqvizError
-from visualizer.app.frame_renderer import FrameRenderer, build_request
-from visualizer.app.panel import Panel, PanelContext
-from visualizer.app.widgets import file_dialog
-from visualizer.atomic_io import save_png
-from visualizer.session import Session
+from eqviz.errors import EqvizError
+from eqviz.app.frame_renderer import FrameRenderer, build_request
+from eqviz.app.panel import Panel, PanelContext
+from eqviz.app.widgets import file_dialog
+from eqviz.atomic_io import save_png
+from eqviz.core.session import Session
 
 
 def default_image_path(ctx: PanelContext) -> Path:

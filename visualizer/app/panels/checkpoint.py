@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from visualizer.app.model import DEMO_CHECKPOINT
-from visualizer.app.panel import Panel, PanelContext
-from visualizer.app.recent import load_recent
-from visualizer.app.widgets import file_dialog
+from eqviz.assets import DEMO_CHECKPOINT
+from eqviz.app.panel import Panel, PanelContext
+from eqviz.app.recent import load_recent
+from eqviz.app.widgets import file_dialog
 
 CHECKPOINT_EXTENSIONS = ("Checkpoints{.pkl,.safetensors,.pt,.pth}", ".pkl", ".safetensors", ".*")
 

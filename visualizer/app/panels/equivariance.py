@@ -5,8 +5,8 @@ from __future__ import annotations
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from visualizer.app.frame_renderer import ERROR_LOG10_RANGE, _colour_ramp, _rgba
-from visualizer.app.panel import JobHandle, Panel, PanelContext
+from eqviz.app.frame_renderer import ERROR_LOG10_RANGE, _colour_ramp, _rgba
+from eqviz.app.panel import JobHandle, Panel, PanelContext
 
 METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
 MAX_SAMPLES = 50_000
@@ -91,7 +91,7 @@ class EquivariancePanel(Panel):
         cancel = _CancelFlag(handle_ref)
 
         def body(progress, _cancelled):
-            from visualizer.equivariance_run import EquivarianceCancelled, compute_equivariance
+            from eqviz.metrics.equivariance.run import EquivarianceCancelled, compute_equivariance
             G = ctx.clone_generator()
             if G is None:
                 return None

@@ -8,11 +8,11 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from networks.errors import EqvizError
-from visualizer.app.panel import Panel, PanelContext
-from visualizer.app.widgets import file_dialog, set_if_changed
-from visualizer.atomic_io import atomic_output
-from visualizer.session import NOISE_MODES
+from eqviz.errors import EqvizError
+from eqviz.app.panel import Panel, PanelContext
+from eqviz.app.widgets import file_dialog, set_if_changed
+from eqviz.atomic_io import atomic_output
+from eqviz.core.session import NOISE_MODES
 
 
 def save_w(path: str, ws: np.ndarray) -> None:

@@ -6,8 +6,8 @@ import time
 import dearpygui.dearpygui as dpg
 import psutil
 
-from visualizer.app.panel import Panel, PanelContext
-from visualizer.app.state import PREVIEW_DIVISORS
+from eqviz.app.panel import Panel, PanelContext
+from eqviz.app.state import PREVIEW_DIVISORS
 
 UPDATE_SECONDS = 0.5  # text refresh period; reading process memory every frame is wasted work
 FULL = "full"

@@ -1,5 +1,5 @@
 """Texture-sticking panel: long-exposure average and central-column stack of the current checkpoint
-(optionally beside others), rendered in the background by `visualizer.sticking.render_sticking` and
+(optionally beside others), rendered in the background by `eqviz.metrics.sticking.render_sticking` and
 shown here when done."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 from PIL import Image
 
-from visualizer.app.panel import JobHandle, Panel, PanelContext
-from visualizer.app.panels.video_export import CompareList, PolledEvent, current_generator, load_named
-from visualizer.app.widgets import file_dialog
+from eqviz.app.panel import JobHandle, Panel, PanelContext
+from eqviz.app.panels.video_export import CompareList, PolledEvent, current_generator, load_named
+from eqviz.app.widgets import file_dialog
 
 SHOWN_WIDTH = 380  # the panel's image width in screen pixels
 
@@ -30,7 +30,7 @@ class StickingSettings:
 
 def build_sticking_spec(settings: StickingSettings, session):
     """The StickingSpec for the current seed and truncation and the panel's settings."""
-    from visualizer.sticking import StickingSpec
+    from eqviz.metrics.sticking import StickingSpec
 
     return StickingSpec(
         checkpoints=["current", *settings.compare],
@@ -51,7 +51,7 @@ def build_sticking_spec(settings: StickingSettings, session):
 
 def run_sticking(ctx: PanelContext, settings: StickingSettings, progress, cancelled):
     """The job body (runs on the job's thread)."""
-    from visualizer.sticking import render_sticking
+    from eqviz.metrics.sticking import render_sticking
 
     spec = build_sticking_spec(settings, ctx.state.session)
     generators = [current_generator(ctx), *load_named(settings.compare)]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from visualizer.app.panel import Panel, PanelContext
-from visualizer.app.widgets import set_if_changed
+from eqviz.app.panel import Panel, PanelContext
+from eqviz.app.widgets import set_if_changed
 
 SG2_NOTE = ("This StyleGAN2 generator has no input transform: its image cannot be translated or rotated "
             "from the input, which is why equivariance is only defined for StyleGAN3.")

@@ -1,5 +1,5 @@
 """Video export panel: a rotation / translation / latent-walk video of the current view, optionally
-side by side with other checkpoints, rendered in the background by `visualizer.video.render_video`."""
+side by side with other checkpoints, rendered in the background by `eqviz.video.render.render_video`."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
-from networks.errors import EqvizError
-from visualizer.app.panel import JobHandle, Panel, PanelContext
-from visualizer.app.widgets import file_dialog
+from eqviz.errors import EqvizError
+from eqviz.app.panel import JobHandle, Panel, PanelContext
+from eqviz.app.widgets import file_dialog
 
 CHECKPOINT_EXTENSIONS = (".pkl", ".safetensors", ".*")
 
@@ -26,7 +26,7 @@ class PolledEvent:
 
 def load_named(paths) -> list:
     """(name, generator) for extra checkpoints to compare against (loaded in the job's thread)."""
-    from visualizer.video import load_generators
+    from eqviz.video.render import load_generators
 
     return load_generators(list(paths), "cpu")
 
@@ -62,9 +62,9 @@ class VideoExportSettings:
 
 def build_video_spec(settings: VideoExportSettings, session):
     """The VideoSpec for the current view (its latent, truncation and pose) and the panel's settings."""
-    from visualizer.latents import parse_seeds
-    from visualizer.motions import Motion
-    from visualizer.video import VideoSpec
+    from eqviz.core.latents import parse_seeds
+    from eqviz.video.motions import Motion
+    from eqviz.video.render import VideoSpec
 
     kinds = tuple(k for k, on in (("walk", settings.walk), ("rotate", settings.rotate), ("translate", settings.translate)) if on)
     if not kinds:
@@ -95,7 +95,7 @@ def build_video_spec(settings: VideoExportSettings, session):
 
 def export_video(ctx: PanelContext, settings: VideoExportSettings, progress, cancelled) -> object:
     """The job body: private generator copies, then `render_video` (runs on the job's thread)."""
-    from visualizer.video import render_video
+    from eqviz.video.render import render_video
 
     spec = build_video_spec(settings, ctx.state.session_for_saving())
     generators = [current_generator(ctx), *load_named(settings.compare)]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from visualizer.app.panel import Panel, PanelContext
-from visualizer.app.state import CHANNEL_MODES, NORMALISATIONS
-from visualizer.app.widgets import set_if_changed
+from eqviz.app.panel import Panel, PanelContext
+from eqviz.app.state import CHANNEL_MODES, NORMALISATIONS
+from eqviz.app.widgets import set_if_changed
 
 
 class ViewPanel(Panel):

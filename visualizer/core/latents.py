@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 SEED_GRID_STEP = 100  # seed-grid row stride, as in NVIDIA's visualizer: grid point (i, j) is seed i + 100 j
 

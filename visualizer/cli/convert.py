@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 HELP = "Convert an NVIDIA .pkl (PyTorch or TensorFlow) into eqviz's pickle-free .safetensors format."
 
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from networks import load_generator, save_generator
+    from eqviz.networks import load_generator, save_generator
 
     target = Path(args.target)
     if target.suffix != ".safetensors":

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 DEFAULT_CRF = 18

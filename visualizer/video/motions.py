@@ -8,8 +8,8 @@ import math
 
 import torch
 
-from networks.errors import EqvizError
-from visualizer.latents import slerp
+from eqviz.errors import EqvizError
+from eqviz.core.latents import slerp
 
 MOTION_KINDS = ("rotate", "translate", "walk")
 TRANSLATE_PATHS = ("circle", "line")

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import torch
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 
 def supports_input_transform(G) -> bool:

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from networks.errors import EqvizError
-from visualizer import video_layout
-from visualizer.input_transform import supports_input_transform, transform_matrix
-from visualizer.latents import class_label, seed_ws, session_ws, z_from_seed
-from visualizer.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop
-from visualizer.rendering import check_finite
-from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer, writer_threads
+from eqviz.errors import EqvizError
+from eqviz.video import layout as video_layout
+from eqviz.core.input_transform import supports_input_transform, transform_matrix
+from eqviz.core.latents import class_label, seed_ws, session_ws, z_from_seed
+from eqviz.video.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop
+from eqviz.core.rendering import check_finite
+from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer, writer_threads
 
 
 class Cancelled(EqvizError):
@@ -41,7 +41,7 @@ class VideoSpec:
     cutoff: int | None = None             # truncate only the first `cutoff` ws
     noise_mode: str = "const"             # StyleGAN2 noise: const / random / none
     class_idx: int | None = None          # class of conditional models
-    session: object | None = None         # a visualizer.session.Session to start from (latent + pose)
+    session: object | None = None         # a eqviz.core.session.Session to start from (latent + pose)
     untransform: bool = False             # add a panel with the input transform undone
     error_map: bool = False               # add a panel with the per-pixel equivariance error
     error_scale: float = 0.25             # RMS error (image units, range 2) shown at full brightness
@@ -96,14 +96,14 @@ class _Track:
 
 def load_generators(checkpoints, device) -> list[tuple[str, torch.nn.Module]]:
     """(name, generator) for every checkpoint path or already loaded generator."""
-    import networks
+    import eqviz.networks
 
     loaded = []
     for item in checkpoints:
         if isinstance(item, torch.nn.Module):
             loaded.append((str(getattr(item, "kind", "generator")), item.to(device)))
         else:
-            loaded.append((Path(item).stem, networks.load_generator(str(item), device=device)))
+            loaded.append((Path(item).stem, eqviz.networks.load_generator(str(item), device=device)))
     return loaded
 
 
@@ -257,7 +257,7 @@ class FrameSource:
             return self._synthesize(track.G, ws, [((0.0, 0.0), 0.0)] * len(poses))
         if not track.output_space:
             return self._synthesize(track.G, ws, poses)
-        from visualizer.equivariance import apply_fractional_rotation, apply_fractional_translation
+        from eqviz.metrics.equivariance.measure import apply_fractional_rotation, apply_fractional_translation
 
         still = self._synthesize(track.G, ws, [((0.0, 0.0), 0.0)] * len(poses))
         frames = []
@@ -283,7 +283,7 @@ class FrameSource:
 
     def _undone(self, images, poses):
         """(untransformed images, validity masks), both [F, cells, C|1, H, W]."""
-        from visualizer.equivariance import untransform
+        from eqviz.metrics.equivariance.measure import untransform
 
         imgs, masks = [], []
         for img, ((tx, ty), rotate_deg) in zip(images, poses):

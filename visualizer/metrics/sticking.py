@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from networks.errors import EqvizError
-from visualizer import video_layout
-from visualizer.atomic_io import save_png, write_text
-from visualizer.input_transform import set_input_transform, supports_input_transform, transform_matrix
-from visualizer.latents import class_label, lerp, seed_ws, z_from_seed
-from visualizer.rendering import check_finite
-from visualizer.video import Cancelled, Progress, load_generators
-from visualizer.video_writer import DEFAULT_CRF, ThreadedWriter, check_target, encoder_threads_beside, open_writer
+from eqviz.errors import EqvizError
+from eqviz.video import layout as video_layout
+from eqviz.atomic_io import save_png, write_text
+from eqviz.core.input_transform import set_input_transform, supports_input_transform, transform_matrix
+from eqviz.core.latents import class_label, lerp, seed_ws, z_from_seed
+from eqviz.core.rendering import check_finite
+from eqviz.video.render import Cancelled, Progress, load_generators
+from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, check_target, encoder_threads_beside, open_writer
 
 STACK_MOTIONS = ("auto", "translate", "walk")
 MARK = np.array([255, 40, 40], np.uint8)  # ticks marking the sampled column

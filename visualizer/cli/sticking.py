@@ -1,8 +1,8 @@
 """`eqviz sticking`: texture-sticking views (long-exposure averages, central-column stacks) per seed."""
 import argparse
 
-from visualizer.commands.video import print_progress
-from visualizer.latents import parse_seeds
+from eqviz.cli.video import print_progress
+from eqviz.core.latents import parse_seeds
 
 HELP = "Texture-sticking views (StyleGAN3 paper, fig. 1): long-exposure averages and central-column stack videos."
 
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from visualizer.sticking import StickingSpec, render_sticking
+    from eqviz.metrics.sticking import StickingSpec, render_sticking
 
     spec = StickingSpec(
         checkpoints=list(args.checkpoints),

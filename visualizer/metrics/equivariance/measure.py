@@ -12,10 +12,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cuda_ops.upfirdn2d import filter2d, upsample2d
-from networks.errors import EqvizError
-from networks.filter_design import affine_bandlimit_filter, lanczos_window, rotation_matrix, sinc
-from visualizer.input_transform import transform_matrix
+from eqviz.cuda_ops.upfirdn2d import filter2d, upsample2d
+from eqviz.errors import EqvizError
+from eqviz.networks.filter_design import affine_bandlimit_filter, lanczos_window, rotation_matrix, sinc
+from eqviz.core.input_transform import transform_matrix
 
 METRICS = ("eqt_int", "eqt_frac", "eqr")
 PSNR_PEAK = 2.0  # images span [-1, 1]

@@ -5,7 +5,7 @@ models' recipe (style-affine biases around 1, a non-trivial learned input rotati
 magnitude EMAs in [0.5, 2]) at 256 px with few channels, so a 2-core CPU renders it interactively.
 Random weights leave a picture with little contrast, so the output scale (a plain multiplier
 after the last layer; equivariance does not depend on it) is set to give a spatial spread of about
-TARGET_SPREAD. The app labels it "demo (random weights)". Run: python3 assets/make_demo_checkpoint.py
+TARGET_SPREAD. The app labels it "demo (random weights)". Run: python3 tools/make_demo_checkpoint.py
 """
 import argparse
 import dataclasses
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import networks
-from networks.build import build_generator
-from networks.config import MappingConfig, StyleGAN3Config
+import eqviz.networks
+from eqviz.networks.build import build_generator
+from eqviz.networks.config import MappingConfig, StyleGAN3Config
 
-OUT = Path(__file__).resolve().parent / "demo_sg3t_256.safetensors"
+OUT = Path(__file__).resolve().parents[1] / "assets" / "demo_sg3t_256.safetensors"
 
 CONFIG = StyleGAN3Config(
     z_dim=64,                  # latent width; the mapping cost is negligible either way
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     G = make_generator()
-    networks.save_generator(G, args.out)
+    eqviz.networks.save_generator(G, args.out)
     torch.set_num_threads(2)
     ws = G.mapping(torch.randn(1, G.z_dim), None)
     G.synthesis(ws)

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 HELP = "Open the interactive explorer window (needs a display)."
 
@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _state_from_args(args):
-    from visualizer.app.state import AppState
-    from visualizer.session import Session
+    from eqviz.app.state import AppState
+    from eqviz.core.session import Session
 
     state = AppState()
     if args.session:
@@ -56,7 +56,7 @@ def _state_from_args(args):
 
 
 def run(args) -> int:
-    from visualizer.app.app import display_available
+    from eqviz.app.app import display_available
     if not display_available():
         print(NO_DISPLAY, file=sys.stderr)
         return 3
@@ -71,8 +71,8 @@ def run(args) -> int:
         if not torch.cuda.is_available():
             raise EqvizError(f"--device {args.device} was asked for but PyTorch sees no CUDA GPU; use --device cpu")
 
-    from visualizer.app.app import App, AppOptions, ScriptedRun
-    from visualizer.app.model import DEMO_CHECKPOINT
+    from eqviz.app.app import App, AppOptions, ScriptedRun
+    from eqviz.assets import DEMO_CHECKPOINT
 
     state = _state_from_args(args)
     checkpoint = args.checkpoint or state.session.checkpoint or str(DEMO_CHECKPOINT)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 GAP = 2            # pixels between panels and cells (background shows through)
 BACKGROUND = 16    # dark grey, so black (masked) pixels stay distinguishable from the gaps

@@ -2,9 +2,9 @@
 import numpy as np
 import torch
 
-from networks.errors import EqvizError
-from visualizer.input_transform import set_input_transform, transform_matrix
-from visualizer.latents import session_ws
+from eqviz.errors import EqvizError
+from eqviz.core.input_transform import set_input_transform, transform_matrix
+from eqviz.core.latents import session_ws
 
 
 @torch.no_grad()

@@ -3,19 +3,19 @@ import argparse
 import importlib
 import sys
 
-from visualizer.process_tuning import tune_process
+from eqviz.process_tuning import tune_process
 
 tune_process()  # passive OpenMP waits and heap reuse; must precede `import torch`
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
-# Subcommand name -> module in visualizer.commands. Modules are imported only when used, so
+# Subcommand name -> module in eqviz.cli. Modules are imported only when used, so
 # `eqviz info` never loads Dear PyGui and `eqviz gui` never loads the video encoder.
 SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "video", "sticking")
 
 
 def _command_module(name: str):
-    return importlib.import_module(f"visualizer.commands.{name}")
+    return importlib.import_module(f"eqviz.cli.{name}")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

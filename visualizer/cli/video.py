@@ -47,11 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_spec(args):
     """A VideoSpec from parsed arguments (validation errors are EqvizError)."""
-    from visualizer.latents import parse_seeds
-    from visualizer.motions import Motion, parse_motion
-    from visualizer.session import Session
-    from visualizer.video import VideoSpec
-    from visualizer.video_layout import parse_grid
+    from eqviz.core.latents import parse_seeds
+    from eqviz.video.motions import Motion, parse_motion
+    from eqviz.core.session import Session
+    from eqviz.video.render import VideoSpec
+    from eqviz.video.layout import parse_grid
 
     session = Session.load(args.session) if args.session else None
     if session is not None:
@@ -97,7 +97,7 @@ def print_progress(progress) -> None:
 
 
 def run(args) -> int:
-    from visualizer.video import render_video
+    from eqviz.video.render import render_video
 
     result = render_video(build_spec(args), progress=print_progress)
     width, height = result.size

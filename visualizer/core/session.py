@@ -8,8 +8,8 @@ import json
 import math
 from pathlib import Path
 
-from networks.errors import EqvizError
-from visualizer.atomic_io import write_text
+from eqviz.errors import EqvizError
+from eqviz.atomic_io import write_text
 
 SESSION_FORMAT = "eqviz-session/1"
 NOISE_MODES = ("const", "random", "none")

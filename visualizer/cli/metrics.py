@@ -7,14 +7,14 @@ from pathlib import Path
 
 import torch
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 HELP = "Measure equivariance: EQ-T, EQ-T frac and EQ-R as PSNRs in dB with 95% bootstrap intervals."
 
 EXAMPLES = """examples:
   eqviz metrics sg3t.pkl --num-samples 1000 --json eq.json
   eqviz metrics sg3r.pkl --metrics eqr --num-samples 50000 --batch 16 --device cuda   (the paper's protocol)
-  torchrun --nproc_per_node=4 -m visualizer.cli metrics sg3t.pkl --num-samples 50000 --device cuda
+  torchrun --nproc_per_node=4 -m eqviz.cli.main metrics sg3t.pkl --num-samples 50000 --device cuda
 Under torchrun the samples are split over the processes; the result equals a single-process run
 with the same seed (up to float summation order), and only the first process prints and writes the JSON.
 """
@@ -101,10 +101,10 @@ def format_table(result) -> str:
 
 
 def run(args) -> int:
-    from networks import load_generator
-    from visualizer.atomic_io import write_text
-    from visualizer.equivariance import require_input_transform
-    from visualizer.equivariance_run import compute_equivariance, process_group_from_env
+    from eqviz.networks import load_generator
+    from eqviz.atomic_io import write_text
+    from eqviz.metrics.equivariance.measure import require_input_transform
+    from eqviz.metrics.equivariance.run import compute_equivariance, process_group_from_env
 
     metrics = _validate(args)
     with process_group_from_env(args.device) as (rank, world_size, device):

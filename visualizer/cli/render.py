@@ -3,7 +3,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from networks.errors import EqvizError
+from eqviz.errors import EqvizError
 
 HELP = "Render seeds (or a saved session) to PNG files, one per seed: DIR/seed0000.png, ..."
 
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _base_session(args):
     """The session every image starts from: the saved one (or defaults) with the flags applied."""
-    from visualizer.session import Session
+    from eqviz.core.session import Session
 
     session = Session.load(args.session) if args.session else Session()
     overrides = {"psi": args.psi, "cutoff": args.cutoff, "noise_mode": args.noise_mode, "class_idx": args.class_idx,
@@ -48,7 +48,7 @@ def _jobs(args, session) -> list:
         if not args.session:
             raise EqvizError("nothing to render: give --seeds (e.g. 0-3) or --session FILE.json")
         return [(f"{Path(args.session).stem}.png", session)]
-    from visualizer.latents import parse_seeds
+    from eqviz.core.latents import parse_seeds
 
     if session.w_path is not None:
         raise EqvizError("the session renders a W file, so --seeds would have no effect; drop --seeds or the session's W file")
@@ -58,9 +58,9 @@ def _jobs(args, session) -> list:
 
 
 def run(args) -> int:
-    from networks import load_generator
-    from visualizer.atomic_io import save_png
-    from visualizer.rendering import check_finite, render_session, to_uint8
+    from eqviz.networks import load_generator
+    from eqviz.atomic_io import save_png
+    from eqviz.core.rendering import check_finite, render_session, to_uint8
 
     session = _base_session(args)
     checkpoint = args.checkpoint or session.checkpoint

@@ -12,8 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from cuda_ops.backend_status import describe_backend
-    from networks import inspect_checkpoint
+    from eqviz.cuda_ops.backend_status import describe_backend
+    from eqviz.networks import inspect_checkpoint
 
     info = inspect_checkpoint(args.checkpoint)
     backend = describe_backend()

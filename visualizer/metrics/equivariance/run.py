@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from networks.errors import EqvizError
-from visualizer.equivariance import METRICS, equivariance_errors, psnr_db, require_input_transform
+from eqviz.errors import EqvizError
+from eqviz.metrics.equivariance.measure import METRICS, equivariance_errors, psnr_db, require_input_transform
 
 BOOTSTRAP_SEED = 20210623  # fixed, so the interval of a result is reproducible too
 BOOTSTRAP_RESAMPLES = 1000
