@@ -7,3 +7,24 @@ class EqvizError(Exception):
 
 class CheckpointError(EqvizError):
     """A checkpoint could not be read, is unsafe, or does not fit the architecture it declares."""
+
+
+class Cancelled(EqvizError):
+    """A long job stopped because its caller asked it to; not a failure.
+
+    Every background job (metrics, videos, texture sticking) raises this one class. `done` counts the
+    units finished (samples, frames, images) of `total`; `partial` is whatever result the finished
+    units make up (None when they make up nothing)."""
+
+    def __init__(self, message: str, done: int = 0, total: int = 0, partial=None):
+        super().__init__(message)
+        self.done = done
+        self.total = total
+        self.partial = partial
+
+
+def stop_if_cancelled(cancel, what: str, done: int, total: int, partial=None) -> None:
+    """Raises `Cancelled` when `cancel` (a callable returning True once the caller wants to stop, or
+    None) says so: the one way every job checks for cancellation between its units of work."""
+    if cancel is not None and cancel():
+        raise Cancelled(f"{what} cancelled at {done} of {total}", done=done, total=total, partial=partial)
