@@ -104,6 +104,19 @@ def grid_seeds(x: float, y: float) -> list[tuple[int, float]]:
     return pairs
 
 
+def grid_z(x: float, y: float, z_dim: int) -> np.ndarray:
+    """Z [1, z_dim] for a fractional seed-grid position, so slerp in Z starts where the grid says: the
+    bilinear blend of the neighbouring seeds' Z, rescaled to their weighted mean norm (a plain blend
+    of independent Gaussians is shorter than a typical Z). A whole position gives its seed's Z exactly."""
+    pairs = grid_seeds(x, y)
+    if len(pairs) == 1:
+        return z_from_seed(pairs[0][0], z_dim)
+    zs = [z_from_seed(seed, z_dim) for seed, _ in pairs]
+    blend = sum(w * z for (_, w), z in zip(pairs, zs))
+    norm = sum(w * float(np.linalg.norm(z)) for (_, w), z in zip(pairs, zs))
+    return blend * (norm / max(float(np.linalg.norm(blend)), 1e-12))
+
+
 def load_w(path, G, device="cpu") -> torch.Tensor:
     """A W vector as NVIDIA's projector writes it (.npz key 'w', or .npy): [1, num_ws, w_dim]."""
     path = Path(path)
@@ -125,7 +138,11 @@ def load_w(path, G, device="cpu") -> torch.Tensor:
 
 @torch.no_grad()
 def session_ws(G, session, device="cpu") -> torch.Tensor:
-    """ws [1, num_ws, w_dim] for a Session: seed grid or W file, A<->B interpolation, mixing, truncation."""
+    """ws [1, num_ws, w_dim] for a Session: seed grid or W file, A<->B interpolation, mixing, truncation.
+
+    A loaded W file is a final W (ours, or NVIDIA's projector's, saved after any truncation): it is
+    used as it is, psi and cutoff do not apply to it; only the style-mixed layers, which come from a
+    seed, are truncated."""
     plain = session.w_path is None and session.seed_b is None and session.mix_seed is None
     if plain and session.latent_x == math.floor(session.latent_x) and session.latent_y == math.floor(session.latent_y):
         return seed_ws(G, session.seed, session.psi, session.cutoff, session.class_idx, device)
@@ -136,8 +153,13 @@ def session_ws(G, session, device="cpu") -> torch.Tensor:
 
     if session.w_path is not None:
         ws = load_w(session.w_path, G, device)
-    elif session.seed_b is not None and session.interp_space == "z":
-        za, zb = (torch.from_numpy(z_from_seed(s, G.z_dim)).to(device) for s in (session.seed, session.seed_b))
+        if session.mix_seed is not None:
+            lo, hi = session.mix_range
+            ws[:, lo:hi] = truncate(G, raw_ws([session.mix_seed]), session.psi, session.cutoff)[:, lo:hi]
+        return ws
+    if session.seed_b is not None and session.interp_space == "z":
+        za = torch.from_numpy(grid_z(session.latent_x, session.latent_y, G.z_dim)).to(device)
+        zb = torch.from_numpy(z_from_seed(session.seed_b, G.z_dim)).to(device)
         ws = G.mapping(slerp(za, zb, session.interp_t).float(), class_label(G, session.class_idx, device))
     else:
         pairs = grid_seeds(session.latent_x, session.latent_y)
