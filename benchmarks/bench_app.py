@@ -53,7 +53,7 @@ def animation_phase(app: App, seconds: float) -> dict:
     app.stats.__init__()
     end = time.monotonic() + seconds
     _step_until(app, lambda: time.monotonic() > end, seconds + 60)
-    summary = app.stats.summary()
+    summary = app.stats.summary(time.perf_counter())
     summary["frames_shown"] = app.stats.frames_shown
     summary["render_errors"] = app.stats.errors
     for tag in _motion_toggles(app):

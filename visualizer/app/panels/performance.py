@@ -77,7 +77,7 @@ class PerformancePanel(Panel):
         if now < self._next or not dpg.is_item_visible("perf_rates"):
             return
         self._next = now + UPDATE_SECONDS
-        s = ctx.stats.summary()
+        s = ctx.stats.summary(now)
         ui = "UI asleep until input or a new frame" if ctx.asleep else f"UI {s['ui_fps']:.0f} fps"
         dpg.set_value("perf_rates", f"{ui}, rendered frames shown {s['render_fps']:.1f} fps")
         dpg.set_value("perf_split", f"mapping {s['mapping_ms']:.1f} ms, synthesis {s['synthesis_ms']:.1f} ms, "
