@@ -1,13 +1,14 @@
 """StyleGAN2 / StyleGAN3 generators in plain PyTorch, and safe loading of their checkpoints."""
 from eqviz.errors import CheckpointError, EqvizError
 
-__all__ = ["load_generator", "save_generator", "inspect_checkpoint", "CheckpointError", "EqvizError"]
+__all__ = ["load_generator", "load_discriminator", "save_generator", "inspect_checkpoint", "CheckpointError", "EqvizError"]
 
 # The loaders pull in torch; resolving them on first use keeps `import eqviz.errors` (the CLI's
 # first import) light.
 _LAZY = {
     "load_generator": ("eqviz.networks.loading", "load_generator"),
     "inspect_checkpoint": ("eqviz.networks.loading", "inspect_checkpoint"),
+    "load_discriminator": ("eqviz.networks.discriminator_loading", "load_discriminator"),
     "save_generator": ("eqviz.networks.safe_format", "save_generator"),
 }
 

@@ -63,6 +63,7 @@ class Checkpoint:
     generators: dict                   # 'G_ema' / 'G' -> PersistentObject | TFNetwork | GeneratorWeights
     skipped: list                      # SkippedNetworks
     training_set_kwargs: dict | None   # the dataset settings a training snapshot records
+    others: dict = dataclasses.field(default_factory=dict)  # the skipped networks by name, still inert data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _from_pickle(path: Path, data) -> Checkpoint:
     if isinstance(data, tuple) and len(data) == 3 and all(isinstance(net, TFNetwork) for net in data):
         tf_G, tf_D, tf_Gs = data
         return Checkpoint(path, "tensorflow-pickle", {"G_ema": tf_Gs, "G": tf_G},
-                          [SkippedNetwork("D", _describe(tf_D))], None)
+                          [SkippedNetwork("D", _describe(tf_D))], None, {"D": tf_D})
     if isinstance(data, TFNetwork):
         return Checkpoint(path, "tensorflow-pickle", {"G_ema": data}, [], None)
     if isinstance(data, PersistentObject):
@@ -160,14 +161,16 @@ def _from_pickle(path: Path, data) -> Checkpoint:
     if not isinstance(data, dict):
         raise CheckpointError(f"{path} is a pickle of a {type(data).__name__}, not a StyleGAN checkpoint")
     generators = {name: data[name] for name in GENERATOR_NAMES if data.get(name) is not None}
-    skipped = [SkippedNetwork(str(name), _describe(value)) for name, value in data.items()
-               if name not in GENERATOR_NAMES and isinstance(value, (PersistentObject, TFNetwork))]
+    others = {str(name): value for name, value in data.items()
+              if name not in GENERATOR_NAMES and isinstance(value, (PersistentObject, TFNetwork))}
+    skipped = [SkippedNetwork(name, _describe(value)) for name, value in others.items()]
     if not generators:
         keys = ", ".join(map(str, data)) or "nothing"
         raise CheckpointError(f"{path} holds no generator (it contains {keys}); pass a snapshot with G_ema")
     training_set = data.get("training_set_kwargs")
     kind = "tensorflow-pickle" if any(isinstance(g, TFNetwork) for g in generators.values()) else "nvidia-pickle"
-    return Checkpoint(path, kind, generators, skipped, dict(training_set) if isinstance(training_set, dict) else None)
+    return Checkpoint(path, kind, generators, skipped, dict(training_set) if isinstance(training_set, dict) else None,
+                      others)
 
 
 def read_checkpoint(path) -> Checkpoint:
@@ -222,7 +225,8 @@ def copy_weights(G: torch.nn.Module, tensors: dict, source: str, constructor_own
             target[key].copy_(value)
 
 
-def _check_device(device) -> torch.device:
+def check_device(device) -> torch.device:
+    """`device` as a torch.device that exists here; EqvizError otherwise."""
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
@@ -259,7 +263,7 @@ def load_generator(path, device="cpu", which: str = "G_ema") -> torch.nn.Module:
     Raises:
         CheckpointError: the file is missing, unsafe, damaged, or not a supported generator.
     """
-    device = _check_device(device)
+    device = check_device(device)
     G = _build(read_checkpoint(path), which)
     return G.to(device=device, dtype=torch.float32).eval().requires_grad_(False)
 
