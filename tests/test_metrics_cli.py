@@ -1,12 +1,11 @@
 """`eqviz metrics`: validation, the StyleGAN2 refusal, progress, the table and the JSON file."""
-import io
 import json
 
 import pytest
 import torch
 
 from eqviz.cli import main as cli
-from eqviz.cli.metrics import ProgressBar, parse_metrics
+from eqviz.cli.metrics import parse_metrics
 
 
 def test_stylegan2_checkpoint_is_refused_in_one_line(reference_dir, capsys):
@@ -35,16 +34,6 @@ def test_cuda_without_a_gpu_says_so(capsys):
 
 def test_metric_list_keeps_order_and_drops_repeats():
     assert parse_metrics("eqr, eqt_int,eqr") == ("eqr", "eqt_int")
-
-
-def test_progress_bar_shows_counts_and_eta():
-    stream = io.StringIO()
-    bar = ProgressBar("eq sampling", stream=stream, width=10)
-    bar(0, 4)
-    bar(2, 4)
-    bar.close()
-    text = stream.getvalue()
-    assert "ETA --:--" in text and "[#####-----] 2/4" in text and text.endswith("\n")
 
 
 def test_run_prints_a_table_and_writes_json(reference_dir, tmp_path, capsys):

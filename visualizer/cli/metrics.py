@@ -1,12 +1,11 @@
 """`eqviz metrics`: EQ-T, EQ-T(frac) and EQ-R of a checkpoint, in one process or under torchrun."""
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
 
 import torch
 
+from eqviz.cli.progress import ProgressDisplay
 from eqviz.errors import EqvizError
 
 HELP = "Measure equivariance: EQ-T, EQ-T frac and EQ-R as PSNRs in dB with 95% bootstrap intervals."
@@ -59,34 +58,6 @@ def _validate(args) -> tuple:
     return metrics
 
 
-class ProgressBar:
-    """One self-rewriting stderr line: bar, samples done, elapsed time and ETA."""
-
-    def __init__(self, label: str, stream=None, width: int = 30):
-        self.label, self.stream, self.width = label, stream or sys.stderr, width
-        self.start = time.perf_counter()
-
-    def __call__(self, done: int, total: int) -> None:
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / done * (total - done) if done else float("nan")
-        filled = round(self.width * done / max(total, 1))
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}  {_clock(elapsed)} elapsed, ETA {_clock(eta)}  ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    if seconds != seconds:  # NaN: nothing done yet
-        return "--:--"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
 def format_table(result) -> str:
     lines = [f"{'metric':<10} {'PSNR (dB)':>10}   95% interval (dB)"]
     for m, value in result.psnr_db.items():
@@ -104,15 +75,15 @@ def run(args) -> int:
     from eqviz.networks import load_generator
     from eqviz.atomic_io import write_text
     from eqviz.metrics.equivariance.measure import require_input_transform
-    from eqviz.metrics.equivariance.run import compute_equivariance, process_group_from_env
+    from eqviz.metrics.equivariance.run import compute_equivariance
+    from eqviz.metrics.processes import process_group_from_env
 
     metrics = _validate(args)
     with process_group_from_env(args.device) as (rank, world_size, device):
         G = load_generator(args.checkpoint, device=device)
         require_input_transform(G)
         label = "eq sampling" if world_size == 1 else f"eq sampling (process 0 of {world_size})"
-        bar = ProgressBar(label) if rank == 0 else None
-        try:
+        with ProgressDisplay(label, unit="sample", enabled=rank == 0) as display:
             result = compute_equivariance(
                 G,
                 metrics=metrics,
@@ -122,11 +93,8 @@ def run(args) -> int:
                 translate_max=args.translate_max,
                 rotate_max=args.rotate_max,
                 device=device,
-                progress=bar,
+                progress=display.update,
             )
-        finally:
-            if bar is not None:
-                bar.close()
         if rank == 0:
             print(format_table(result))
             if args.json:

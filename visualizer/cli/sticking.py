@@ -1,7 +1,7 @@
 """`eqviz sticking`: texture-sticking views (long-exposure averages, central-column stacks) per seed."""
 import argparse
 
-from eqviz.cli.video import print_progress
+from eqviz.cli.progress import ProgressDisplay
 from eqviz.core.latents import parse_seeds
 
 HELP = "Texture-sticking views (StyleGAN3 paper, fig. 1): long-exposure averages and central-column stack videos."
@@ -61,7 +61,8 @@ def run(args) -> int:
         device=args.device,
         overwrite=args.overwrite,
     )
-    result = render_sticking(spec, progress=print_progress)
+    with ProgressDisplay("sticking", unit="image") as display:
+        result = render_sticking(spec, progress=lambda p: display.update(p.done, p.total))
     print(f"column stacks used: {result.stack_motion}")
     for seed, per_model in result.sharpness.items():
         for name, hf in per_model.items():

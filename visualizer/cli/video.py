@@ -1,7 +1,7 @@
 """`eqviz video`: rotation / translation / latent-walk videos of one or more checkpoints."""
 import argparse
-import sys
 
+from eqviz.cli.progress import ProgressDisplay
 
 HELP = "Render a rotation, translation or looping latent-walk video (MP4, GIF or PNG frames), optionally side by side."
 
@@ -35,7 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--walk-space", choices=("w", "z"), default="w", help="walk: periodic spline in W, or slerp in Z (default w)")
     parser.add_argument("--untransform", action="store_true", help="add a panel with the input transform undone")
     parser.add_argument("--error-map", action="store_true", help="add a panel with the per-pixel equivariance error")
-    parser.add_argument("--error-scale", type=float, default=0.25, help="RMS error shown at full brightness (default 0.25)")
     parser.add_argument("--labels", action=argparse.BooleanOptionalAction, default=None, help="label the panels (default: when there is more than one per cell)")
     parser.add_argument("--session", help="start from a saved session JSON (its latent, truncation and pose)")
     parser.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (default 18)")
@@ -82,7 +81,6 @@ def build_spec(args):
         session=session,
         untransform=args.untransform,
         error_map=args.error_map,
-        error_scale=args.error_scale,
         labels=args.labels,
         crf=args.crf,
         batch=args.batch,
@@ -91,15 +89,11 @@ def build_spec(args):
     )
 
 
-def print_progress(progress) -> None:
-    end = "\n" if progress.done == progress.total else ""
-    print(f"\r{progress}   ", end=end, file=sys.stderr, flush=True)
-
-
 def run(args) -> int:
     from eqviz.video.render import render_video
 
-    result = render_video(build_spec(args), progress=print_progress)
+    with ProgressDisplay("video", unit="frame") as display:
+        result = render_video(build_spec(args), progress=lambda p: display.update(p.done, p.total))
     width, height = result.size
     print(f"wrote {result.path} ({result.frames} frames, {width}x{height}, {result.fps:.1f} fps rendered)")
     return 0
