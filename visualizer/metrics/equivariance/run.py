@@ -5,10 +5,8 @@ makes results reproducible: every sample draws its latent, class, translations a
 random generator, seeded by (seed, sample index). The same seed therefore gives the same samples on
 any batch size and any number of processes, and samples are split over processes by index.
 """
-import contextlib
 import copy
 import math
-import os
 import time
 from dataclasses import dataclass
 
@@ -17,6 +15,7 @@ import torch
 
 from eqviz.errors import EqvizError
 from eqviz.metrics.equivariance.measure import METRICS, equivariance_errors, psnr_db, require_input_transform
+from eqviz.metrics.processes import full_float32, rank_and_world_size, sum_over_processes
 
 BOOTSTRAP_SEED = 20210623  # fixed, so the interval of a result is reproducible too
 BOOTSTRAP_RESAMPLES = 1000
@@ -112,64 +111,7 @@ def bootstrap_interval(sq_err: np.ndarray, mask: np.ndarray, resamples: int = BO
     return np.percentile(psnrs, [2.5, 97.5], axis=0).T
 
 
-# ---- Processes --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def process_group_from_env(device: str):
-    """Joins torchrun's process group when WORLD_SIZE > 1 (NCCL for CUDA, gloo for CPU).
-
-    Yields (rank, world_size, device): under torchrun each CUDA process takes cuda:LOCAL_RANK.
-    """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        yield 0, 1, device
-        return
-    import torch.distributed as dist
-
-    rank = int(os.environ["RANK"])
-    if device.startswith("cuda"):
-        local_rank = int(os.environ.get("LOCAL_RANK", rank))
-        torch.cuda.set_device(local_rank)
-        device, backend = f"cuda:{local_rank}", "nccl"
-    else:
-        backend = "gloo"
-    dist.init_process_group(backend=backend)
-    try:
-        yield rank, world_size, device
-    finally:
-        dist.destroy_process_group()
-
-
-def _rank_and_world_size():
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
-def _sum_over_processes(tensors: list, device) -> list:
-    """All-reduce (sum) a list of tensors; NCCL needs them on the GPU, gloo takes them on the CPU."""
-    dist = torch.distributed
-    on = torch.device(device) if dist.get_backend() == "nccl" else torch.device("cpu")
-    reduced = []
-    for t in tensors:
-        t = t.to(on)
-        dist.all_reduce(t)
-        reduced.append(t.cpu())
-    return reduced
-
-
 # ---- The metric -------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def full_float32():
-    """TF32 off while measuring, as NVIDIA's metric scripts run: on GPUs it would add ~1e-3 relative
-    error to every convolution, far above the ~90 dB EQ-T noise floor being measured."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
-
-
 def compute_equivariance(
     G,
     metrics=METRICS,  # subset of ('eqt_int', 'eqt_frac', 'eqr')
@@ -206,7 +148,7 @@ def compute_equivariance(
     start_time = time.perf_counter()
     device = torch.device(device) if device is not None else next(G.parameters()).device
     G = copy.deepcopy(G).eval().requires_grad_(False).to(device)
-    rank, world_size = _rank_and_world_size()
+    rank, world_size = rank_and_world_size()
     mine = list(range(rank, num_samples, world_size))
 
     H = W = G.img_resolution
@@ -246,7 +188,7 @@ def compute_equivariance(
                 progress(first + len(batch), len(mine))
 
     if world_size > 1:
-        sq_err, mask, done, err_map_sum, mask_map_sum = _sum_over_processes(
+        sq_err, mask, done, err_map_sum, mask_map_sum = sum_over_processes(
             [sq_err, mask, done, err_map_sum, mask_map_sum], device
         )
     result = _summarise(
