@@ -3,12 +3,14 @@
 Everything latent that the app, `eqviz render` and `eqviz video` do goes through `session_ws`, so a
 seed shows the same picture everywhere, and the same picture as NVIDIA's tools.
 """
+import dataclasses
 import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from eqviz.directions.edits import apply_edits
 from eqviz.errors import EqvizError
 
 SEED_GRID_STEP = 100  # seed-grid row stride, as in NVIDIA's visualizer: grid point (i, j) is seed i + 100 j
@@ -143,6 +145,8 @@ def session_ws(G, session, device="cpu") -> torch.Tensor:
     A loaded W file is a final W (ours, or NVIDIA's projector's, saved after any truncation): it is
     used as it is, psi and cutoff do not apply to it; only the style-mixed layers, which come from a
     seed, are truncated."""
+    if session.edits:  # edits come last, after truncation: the same ws without them, then moved
+        return apply_edits(session_ws(G, dataclasses.replace(session, edits=[]), device), session.edits)
     plain = session.w_path is None and session.seed_b is None and session.mix_seed is None
     if plain and session.latent_x == math.floor(session.latent_x) and session.latent_y == math.floor(session.latent_y):
         return seed_ws(G, session.seed, session.psi, session.cutoff, session.class_idx, device)

@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+from eqviz.directions.edits import Edit
 from eqviz.errors import EqvizError
 from eqviz.atomic_io import write_text
 
@@ -35,6 +36,7 @@ class Session:
     rotate_deg: float = 0.0               # input-transform rotation, degrees counter-clockwise
     untransform: bool = False             # show the output transformed back (equivariance check)
     view: dict = dataclasses.field(default_factory=dict)  # the app's free-form view settings
+    edits: list = dataclasses.field(default_factory=list)  # Edit moves along directions, after truncation
 
     @property
     def seed(self) -> int:
@@ -55,11 +57,14 @@ class Session:
             raise EqvizError(f"cutoff must be a non-negative layer count, got {self.cutoff}")
         if self.mix_range[0] < 0 or self.mix_range[1] < self.mix_range[0]:
             raise EqvizError(f"mix_range must be [first, last) with 0 <= first <= last, got {list(self.mix_range)}")
+        if not all(isinstance(edit, Edit) for edit in self.edits):
+            raise EqvizError("session field edits must hold Edit objects (eqviz.directions.edits)")
         return self
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["translate"], d["mix_range"] = list(self.translate), list(self.mix_range)
+        d["edits"] = [edit.to_dict() for edit in self.edits]
         return {"format": SESSION_FORMAT, **d}
 
     @classmethod
@@ -82,6 +87,8 @@ class Session:
             for name in ("cutoff", "class_idx", "mix_seed", "seed_b"):
                 if kwargs.get(name) is not None:
                     kwargs[name] = int(kwargs[name])
+            if "edits" in kwargs:
+                kwargs["edits"] = [Edit.from_dict(edit) for edit in kwargs["edits"]]
         except (TypeError, ValueError) as exc:
             raise EqvizError(f"session has a field of the wrong type ({exc})") from None
         return cls(**kwargs).validate()
