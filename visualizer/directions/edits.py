@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from eqviz.directions.basis import Directions
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Edit:
 def edit_from(directions: Directions, k: int, alpha: float, layers: tuple[int, int] | None = None) -> Edit:
     """Edit along direction k of a set, on its own layer range unless `layers` is given."""
     if not 0 <= k < len(directions):
-        raise EqvizError(f"direction {k} does not exist; this set has directions 0 to {len(directions) - 1}")
+        raise InvalidArgument(f"direction {k} does not exist; this set has directions 0 to {len(directions) - 1}", "edit")
     return Edit(direction=tuple(float(v) for v in directions.directions[k]), alpha=float(alpha),
                 scale=float(directions.scales[k]), layers=tuple(layers or directions.layers),
                 label=directions.label(k))

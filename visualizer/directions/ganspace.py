@@ -12,7 +12,7 @@ from eqviz.directions.basis import Directions, unit_rows
 from eqviz.directions.identity import model_identity
 from eqviz.directions.layers import check_layers
 from eqviz.directions.w_statistics import SAMPLE_BATCH, w_moments
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 
 NUM_SAMPLES = 100_000
 
@@ -36,9 +36,9 @@ def ganspace(G, num: int = 20, layers: tuple[int, int] | None = None, num_sample
     """
     layers = check_layers(G, layers)
     if not 1 <= num <= G.w_dim:
-        raise EqvizError(f"number of directions must be between 1 and w_dim = {G.w_dim}, got {num}")
+        raise InvalidArgument(f"number of directions must be between 1 and w_dim = {G.w_dim}, got {num}", "num")
     if num_samples <= num:
-        raise EqvizError(f"GANSpace needs more samples ({num_samples}) than components ({num})")
+        raise InvalidArgument(f"GANSpace needs more samples ({num_samples}) than components ({num})", "num_samples")
     moments = w_moments(G, num_samples, seed, batch, progress=progress, cancel=cancel)
     components, variances = principal_components(moments.covariance, num)
     if not (variances > 0).all():

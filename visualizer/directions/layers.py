@@ -9,7 +9,7 @@ import dataclasses
 
 import torch
 
-from eqviz.errors import EqvizError
+from eqviz.errors import InvalidArgument
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +57,8 @@ def check_layers(G, layers) -> tuple[int, int]:
         return default_layers(G)
     first, last = (int(v) for v in layers)
     if not 0 <= first < last <= G.num_ws:
-        raise EqvizError(f"layer range [{first}, {last}) is not inside this model's ws 0..{G.num_ws - 1}; "
-                         f"give first < last with both in 0..{G.num_ws}")
+        raise InvalidArgument(f"layer range [{first}, {last}) is not inside this model's ws 0..{G.num_ws - 1}; "
+                         f"give first < last with both in 0..{G.num_ws}", "layers")
     return first, last
 
 
@@ -69,9 +69,9 @@ def parse_layer_range(text: str) -> tuple[int, int]:
         first = int(lo)
         last = int(hi) if sep else first
     except ValueError:
-        raise EqvizError(f"cannot read layer range '{text}'; write e.g. 0-7 (ws 0 to 7 included) or 4") from None
+        raise InvalidArgument(f"cannot read layer range '{text}'; write e.g. 0-7 (ws 0 to 7 included) or 4", "layers") from None
     if first < 0 or last < first:
-        raise EqvizError(f"layer range '{text}' is empty or negative; write FIRST-LAST with FIRST <= LAST, e.g. 2-5")
+        raise InvalidArgument(f"layer range '{text}' is empty or negative; write FIRST-LAST with FIRST <= LAST, e.g. 2-5", "layers")
     return first, last + 1
 
 

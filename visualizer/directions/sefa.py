@@ -15,7 +15,7 @@ from eqviz.directions.basis import Directions, unit_rows
 from eqviz.directions.identity import model_identity
 from eqviz.directions.layers import check_layers, style_layers
 from eqviz.directions.w_statistics import sigmas_along, w_moments
-from eqviz.errors import EqvizError
+from eqviz.errors import InvalidArgument
 
 SCALE_SAMPLES = 4096  # mapped samples that measure sigma of W along SeFa directions (about 1% error)
 
@@ -26,8 +26,8 @@ def stacked_style_weights(G, layers) -> np.ndarray:
     first, last = layers
     chosen = [layer for layer in style_layers(G) if first <= layer.ws_index < last]
     if not chosen:
-        raise EqvizError(f"no modulated convolution reads ws {first} to {last - 1}; choose a range that "
-                         f"includes a synthesis layer's ws (this model's default is all of them)")
+        raise InvalidArgument(f"no modulated convolution reads ws {first} to {last - 1}; choose a range that "
+                         f"includes a synthesis layer's ws (this model's default is all of them)", "layers")
     weight = np.concatenate([layer.affine.weight.detach().cpu().double().numpy().T for layer in chosen], axis=1)
     norms = np.linalg.norm(weight, axis=0)
     return weight[:, norms > 0] / norms[norms > 0]
@@ -39,7 +39,7 @@ def sefa(G, num: int = 20, layers: tuple[int, int] | None = None, scale_samples:
     default: every synthesis layer, see eqviz.directions.layers), ordered by eigenvalue."""
     layers = check_layers(G, layers)
     if not 1 <= num <= G.w_dim:
-        raise EqvizError(f"number of directions must be between 1 and w_dim = {G.w_dim}, got {num}")
+        raise InvalidArgument(f"number of directions must be between 1 and w_dim = {G.w_dim}, got {num}", "num")
     weight = stacked_style_weights(G, layers)
     values, vectors = np.linalg.eigh(weight @ weight.T)  # ascending
     order = np.argsort(values)[::-1][:num]

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from eqviz.errors import EqvizError, stop_if_cancelled
+from eqviz.errors import InvalidArgument, stop_if_cancelled
 
 SAMPLE_BATCH = 1024  # z per mapping call: large enough to keep the cores busy, small beside num_ws copies
 
@@ -19,7 +19,7 @@ def mapped_w_batches(G, num_samples: int, seed: int = 0, batch: int = SAMPLE_BAT
     """Yields w [B, w_dim] float32 for `num_samples` z ~ N(0, I) (numpy Generator(seed), drawn in order,
     so the samples do not depend on `batch`) and, for conditional models, uniformly drawn classes."""
     if num_samples < 2:
-        raise EqvizError(f"W statistics need at least 2 samples, got {num_samples}")
+        raise InvalidArgument(f"W statistics need at least 2 samples, got {num_samples}", "num_samples")
     device = G.mapping.w_avg.device if hasattr(G.mapping, "w_avg") else next(G.parameters()).device
     z_rng, c_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     for start in range(0, num_samples, batch):
