@@ -55,7 +55,7 @@ def raw_seconds(source: FrameSource) -> float:
     start = time.perf_counter()
     for first in range(0, source.count, batch):
         indices = range(first, min(first + batch, source.count))
-        source._synthesize(track.G, source._ws(track, indices), [source.poses[i] for i in indices])
+        source.synthesize_frames(track.G, source.latents(track, indices), [source.poses[i] for i in indices], [])
     _finish_device_work(source.device)
     return time.perf_counter() - start
 

@@ -24,8 +24,9 @@ def lanczos_window(x: torch.Tensor, a: float) -> torch.Tensor:
 
 
 # ---- Rotation in NVIDIA's 3x3 convention: [[cos, sin, 0], [-sin, cos, 0], [0, 0, 1]] -------------
-def rotation_matrix(angle) -> torch.Tensor:
-    angle = torch.as_tensor(angle, dtype=torch.float32)
+def rotation_matrix(angle, dtype=torch.float32) -> torch.Tensor:
+    """Angle in radians (> 0 counter-clockwise as displayed); float32 like NVIDIA's metric by default."""
+    angle = torch.as_tensor(angle, dtype=dtype)
     c, s = angle.cos(), angle.sin()
     one, zero = torch.ones_like(c), torch.zeros_like(c)
     return torch.stack([torch.stack([c, s, zero]), torch.stack([-s, c, zero]), torch.stack([zero, zero, one])])

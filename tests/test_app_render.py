@@ -9,10 +9,11 @@ import torch
 import eqviz.networks
 from eqviz.networks.build import build_generator
 from eqviz.networks.config import config_from_init_kwargs
-from eqviz.app.frame_renderer import FrameRenderer, build_request
+from eqviz.app.frame_renderer import FrameRenderer, RenderResult, build_request
 from eqviz.app.render_worker import LoadResult, RenderWorker
 from eqviz.app.state import AppState
-from eqviz.core.rendering import render_session, to_uint8
+from eqviz.core.images import to_uint8
+from eqviz.core.rendering import render_session
 
 
 @pytest.fixture(scope="module")
@@ -204,14 +205,19 @@ def test_missing_checkpoint_is_one_sentence(tmp_path):
         worker.stop()
 
 
-def test_clone_is_independent_of_the_rendered_generator(sg3):
+def test_jobs_share_the_rendered_generator_because_rendering_never_writes_its_transform(sg3):
     worker = RenderWorker().start()
     try:
         worker.use_generator(sg3)
         _wait(worker, lambda got: bool(got))
-        clone = worker.clone_generator()
-        assert clone is not sg3
-        assert torch.equal(clone.synthesis.input.transform, sg3.synthesis.input.transform)
+        assert worker.generator() is sg3
+        state = AppState()
+        state.session.translate, state.session.rotate_deg = (0.1, -0.05), 30.0
+        state.view.live_error = True
+        worker.submit(build_request(state, 1))
+        result = _wait(worker, lambda got: any(isinstance(r, RenderResult) for r in got))[-1]
+        assert result.error is None
+        torch.testing.assert_close(sg3.synthesis.input.transform, torch.eye(3), rtol=0, atol=0)
     finally:
         worker.stop()
 

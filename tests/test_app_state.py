@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from eqviz.app.panels.capture import frame_buffer_to_uint8
+from eqviz.app.capture import frame_buffer_to_uint8
 from eqviz.app.panels.latent import save_w
 from eqviz.app.recent import MAX_RECENT, load_recent, remember
 from eqviz.app.state import AppState, ViewState
@@ -148,3 +148,15 @@ def test_frame_buffer_becomes_rgb_bytes():
     img = frame_buffer_to_uint8(buffer, 3, 2)
     assert img.shape == (2, 3, 3)
     assert img[0, 0].tolist() == [0, 128, 255]
+
+
+def test_frame_rate_counts_only_the_recent_frames_after_an_idle_time():
+    from collections import deque
+    from eqviz.app.stats import RATE_SECONDS, FrameStats
+    old = [i * 0.1 for i in range(60)]                        # 10 fps long ago
+    recent = [100.0 + i / 9.6 for i in range(30)]             # then, after a sleep, 9.6 fps
+    times = deque(old + recent)
+    rate = FrameStats.frame_rate(times, now=recent[-1])
+    assert rate == pytest.approx(9.6, rel=1e-9)
+    assert FrameStats.frame_rate(times, now=recent[-1] + RATE_SECONDS + 0.1) == 0.0  # nothing lately
+    assert len(times) == 0  # and the old timestamps are gone

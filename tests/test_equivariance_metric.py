@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from eqviz.errors import Cancelled
 from eqviz.networks.build import build_generator
 from eqviz.networks.config import config_from_init_kwargs
 from eqviz.metrics.equivariance.measure import (
@@ -19,7 +20,6 @@ from eqviz.metrics.equivariance.measure import (
     psnr_db,
 )
 from eqviz.metrics.equivariance.run import (
-    EquivarianceCancelled,
     bootstrap_interval,
     compute_equivariance,
     draw_sample,
@@ -218,17 +218,18 @@ def test_result_carries_maps_per_sample_values_and_json(sg3t):
 def test_cancel_before_start_raises_without_a_partial_result(sg3t):
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(EquivarianceCancelled, match="after 0 of 3 samples") as info:
-        compute_equivariance(sg3t, metrics=("eqt_int",), num_samples=3, batch_size=1, cancel=cancel)
+    with pytest.raises(Cancelled, match="cancelled at 0 of 3 samples") as info:
+        compute_equivariance(sg3t, metrics=("eqt_int",), num_samples=3, batch_size=1, cancel=cancel.is_set)
     assert info.value.partial is None
 
 
 def test_cancel_midway_returns_the_finished_samples(sg3t):
     cancel = threading.Event()
-    with pytest.raises(EquivarianceCancelled, match="after 1 of 3 samples") as info:
+    with pytest.raises(Cancelled, match="cancelled at 1 of 3 samples") as info:
         compute_equivariance(
-            sg3t, metrics=("eqt_int",), num_samples=3, batch_size=1, cancel=cancel, progress=lambda done, total: cancel.set()
+            sg3t, metrics=("eqt_int",), num_samples=3, batch_size=1, cancel=cancel.is_set, progress=lambda done, total: cancel.set()
         )
+    assert info.value.done == 1
     partial = info.value.partial
     assert not partial.complete and list(partial.sample_indices) == [0]
     assert np.isfinite(partial.psnr_db["eqt_int"])
@@ -250,16 +251,12 @@ def test_a_sample_is_its_drawn_latent_class_and_translation(reference_dir):
 @pytest.mark.parametrize("translate, rotate_deg, min_db", [((0.1, -0.05), 0.0, 70.0), ((0.06, 0.03), 30.0, 45.0)])
 def test_untransform_makes_the_generator_stand_still(sg3t, translate, rotate_deg, min_db):
     from eqviz.metrics.equivariance.measure import untransform
-    from eqviz.core.input_transform import set_input_transform, transform_matrix
+    from eqviz.core.input_transform import synthesize_posed
 
     ws = sg3t.mapping(torch.from_numpy(np.random.RandomState(11).randn(1, sg3t.z_dim)), None)
-    try:
-        set_input_transform(sg3t, transform_matrix(translate, rotate_deg))
-        moved = sg3t.synthesis(ws)
-    finally:
-        sg3t.synthesis.input.transform.copy_(torch.eye(3))
+    moved = synthesize_posed(sg3t, ws, (translate, rotate_deg))
     still = sg3t.synthesis(ws)
-    back, mask = untransform(moved, translate=translate, rotate_rad=np.radians(rotate_deg))
+    back, mask = untransform(moved, translate=translate, rotate_deg=rotate_deg)
     # A rotated view is band-limited by the resampling: compare with the same band limit.
     if rotate_deg:
         still, still_mask = apply_fractional_pseudo_rotation(still, np.radians(rotate_deg))

@@ -108,7 +108,7 @@ def test_untransform_undoes_a_rotation_with_translation():
     angle, t = 0.6, (0.05, -0.08)
     M = torch.tensor([[math.cos(angle), math.sin(angle), t[0]], [-math.sin(angle), math.cos(angle), t[1]], [0, 0, 1]])
     moved, moved_mask = apply_affine_transformation(x, M)
-    back, mask = untransform(moved, translate=t, rotate_rad=angle)
+    back, mask = untransform(moved, translate=t, rotate_deg=math.degrees(angle))
     # Resampling twice costs a little accuracy and the second pass sees the first one's zero border.
     keep = mask.bool() & (apply_affine_transformation(moved_mask, torch.linalg.inv(M))[0] > 0.999)
     assert keep.sum() > 0.3 * keep.numel()

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from eqviz.errors import EqvizError
+from eqviz.errors import Cancelled, EqvizError
 from eqviz.cli.main import main
-from eqviz.core.input_transform import set_input_transform, transform_matrix
+from eqviz.core.input_transform import synthesize_posed
 from eqviz.core.latents import seed_ws
-from eqviz.core.rendering import to_uint8
+from eqviz.core.images import to_uint8
 from eqviz.metrics.sticking import StickingSpec, high_frequency_energy, long_exposure, render_sticking, resolve_stack_motion
-from eqviz.video.render import Cancelled
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +55,7 @@ def test_long_exposure_of_stylegan3_t_is_blurrier_than_one_image(generators):
 def test_stack_motion_auto_walks_when_a_generator_cannot_translate(generators):
     assert resolve_stack_motion("auto", [generators("sg3t_64")]) == "translate"
     assert resolve_stack_motion("auto", [generators("sg2_64"), generators("sg3t_64")]) == "walk"
-    with pytest.raises(EqvizError, match="--stack-motion walk"):
+    with pytest.raises(EqvizError, match="walk stack motion"):
         resolve_stack_motion("translate", [generators("sg2_64")])
 
 
@@ -87,8 +86,7 @@ def test_column_stack_of_a_translation_repeats_the_central_column_shifted(tmp_pa
     header = stack.shape[0] - 64
     columns = stack[header:, :frames].astype(int)  # [64, frames, 3]
     with torch.no_grad():
-        set_input_transform(G, transform_matrix((-spec.distance / 2, 0.0)))
-        first_frame_image = to_uint8(G.synthesis(seed_ws(G, 6))).astype(int)
+        first_frame_image = to_uint8(synthesize_posed(G, seed_ws(G, 6), ((-spec.distance / 2, 0.0), 0.0))).astype(int)
     for i in range(frames):
         expected = first_frame_image[:, 32 - 4 * i]  # 4 pixels per frame
         assert np.abs(columns[4:-4, i] - expected[4:-4]).max() <= 2
@@ -97,8 +95,9 @@ def test_column_stack_of_a_translation_repeats_the_central_column_shifted(tmp_pa
 def test_cancel_leaves_no_files_of_the_seed_in_progress(tmp_path, generators):
     cancel = threading.Event()
     spec = StickingSpec(checkpoints=[], seeds=[1], outdir=str(tmp_path), samples=4, frames=6, batch=2)
-    with pytest.raises(Cancelled):
-        render_sticking(spec, progress=lambda p: cancel.set(), cancel=cancel, generators=[generators("sg2_64")])
+    with pytest.raises(Cancelled, match="cancelled at 2 of 11") as info:
+        render_sticking(spec, progress=lambda p: cancel.set(), cancel=cancel.is_set, generators=[generators("sg2_64")])
+    assert info.value.done == 2
     assert list(tmp_path.iterdir()) == []
 
 

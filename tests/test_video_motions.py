@@ -7,7 +7,7 @@ import torch
 
 from eqviz.errors import EqvizError
 from eqviz.video.motions import Motion, catmull_rom_loop, catmull_rom_weights, frame_count, parse_motion, pose, slerp_loop
-from eqviz.video.layout import GAP, Composer, Layout, auto_grid, error_colours, parse_grid
+from eqviz.video.layout import GAP, Composer, Layout, auto_grid, parse_grid
 
 
 def test_default_rotation_is_one_full_turn_that_loops():
@@ -103,9 +103,3 @@ def test_labelled_layout_has_a_header_and_panels_of_given_widths():
     assert frame[layout.header, 0, 0] == 200 and frame[layout.header, 32 + GAP, 0] == 90
 
 
-def test_error_colours_get_brighter_with_error_and_saturate():
-    err = torch.tensor([[[0.0, 0.05, 0.1, 0.2, 0.25, 1.0]]])
-    rgb = error_colours(err, scale=0.25)[0, 0].int()
-    brightness = rgb.sum(-1).tolist()
-    assert brightness == sorted(brightness) and brightness[0] == 0
-    assert torch.equal(rgb[-1], rgb[-2])

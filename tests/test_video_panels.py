@@ -1,9 +1,9 @@
-"""The app's video-export and texture-sticking panels: settings -> spec, and the job they run.
+"""The app's job panels (video export, texture sticking, equivariance): settings -> spec, the job
+they run, how its progress bar ends, and the device every spec carries.
 
 The panels are built in a Dear PyGui context without a window; jobs run synchronously through a
 stand-in for the app's PanelContext.
 """
-import copy
 from pathlib import Path
 
 import dearpygui.dearpygui as dpg
@@ -11,7 +11,9 @@ import imageio.v2 as imageio
 import pytest
 
 from eqviz.errors import EqvizError
+from eqviz.app.jobs import run_body
 from eqviz.app.panel import JobHandle
+from eqviz.app.panels.equivariance import EquivariancePanel
 from eqviz.app.panels.sticking import StickingPanel
 from eqviz.app.panels.video_export import VideoExportPanel, VideoExportSettings, build_video_spec
 from eqviz.app.state import AppState
@@ -19,22 +21,26 @@ from eqviz.core.session import Session
 
 
 class FakeModel:
-    def __init__(self, path, G):
+    def __init__(self, path, G, device):
         self.path = str(path)
         self.supports_input_transform = bool(G.supports_input_transform)
+        self.img_channels = G.img_channels
+        self.device = device
 
 
 class FakeContext:
-    """What the panels use of the app: state, model, a private generator copy, synchronous jobs."""
+    """What the panels use of the app: state, model, the shared generator, synchronous jobs.
+    `cancel_after` cancels a job once it reports that many units done."""
 
-    def __init__(self, path, G):
+    def __init__(self, path, G, device="cpu"):
         self.state = AppState()
-        self.model = FakeModel(path, G)
-        self._G = G
+        self.model = FakeModel(path, G, device)
+        self.G = G
         self.status = ("", False)
+        self.cancel_after = None
 
-    def clone_generator(self):
-        return copy.deepcopy(self._G)
+    def generator(self):
+        return self.G
 
     def set_status(self, text, error=False):
         self.status = (text, error)
@@ -43,13 +49,19 @@ class FakeContext:
         pass
 
     def start_job(self, name, body, on_done):
-        """Runs the body at once; like the app, hands the result over later (`deliver`)."""
+        """Runs the body at once; like the app, hands the outcome over later (`deliver`)."""
         handle = JobHandle(name=name)
-        try:
-            result, error = body(lambda f, t="": None, lambda: handle.cancel_requested), None
-        except EqvizError as exc:
-            result, error = None, str(exc)
-        self._finished = lambda: on_done(result, error)
+        if self.cancel_after is not None:
+            report = handle.report
+
+            def report_then_cancel(done, total, text=""):
+                report(done, total, text)
+                if done >= self.cancel_after:
+                    handle.cancel()
+
+            handle.report = report_then_cancel
+        outcome = run_body(name, body, handle)
+        self._finished = lambda: on_done(outcome)
         return handle
 
     def deliver(self):
@@ -77,14 +89,14 @@ def dpg_context():
 
 def test_settings_become_a_spec_that_starts_from_the_current_view():
     session = Session(latent_x=4, psi=0.6, rotate_deg=15)
-    spec = build_video_spec(VideoExportSettings(walk=True, rotate=True, walk_seeds="7-8", compare=("b.pkl",)), session)
+    spec = build_video_spec(VideoExportSettings(walk=True, rotate=True, walk_seeds="7-8", compare=("b.pkl",)), session, "cpu")
     assert spec.motion.kinds == ("walk", "rotate")
     assert spec.seeds == [7, 8] and spec.session is session and spec.psi == 0.6
     assert spec.checkpoints == ["current", "b.pkl"]
     with pytest.raises(EqvizError, match="walk seeds"):
-        build_video_spec(VideoExportSettings(walk=True, rotate=False), session)
+        build_video_spec(VideoExportSettings(walk=True, rotate=False), session, "cpu")
     with pytest.raises(EqvizError, match="choose a motion"):
-        build_video_spec(VideoExportSettings(rotate=False), session)
+        build_video_spec(VideoExportSettings(rotate=False), session, "cpu")
 
 
 def test_export_button_writes_the_video(dpg_context, sg2, tmp_path):
@@ -129,3 +141,142 @@ def test_sticking_panel_writes_and_shows_the_views(dpg_context, sg2, tmp_path):
     assert "column stacks: walk" in dpg.get_value("stick_result")
     assert len(dpg.get_item_children("stick_images", 1)) == 2  # long exposure and column stack
     assert Path(ctx.status[0].split(" to ")[-1]) == tmp_path
+
+
+@pytest.fixture(scope="module")
+def sg3t(reference_dir):
+    import eqviz.networks
+
+    path = reference_dir / "pkl" / "sg3t_64.pkl"
+    return path, eqviz.networks.load_generator(str(path))
+
+
+def overlay(tag):
+    return dpg.get_item_configuration(tag)["overlay"]
+
+
+def start_video(ctx, out, frames):
+    panel = VideoExportPanel()
+    panel.build(ctx)
+    panel.on_model_changed(ctx)  # StyleGAN2: a walk
+    for tag, value in (("vid_walk_seeds", "3"), ("vid_frames", frames), ("vid_out", str(out))):
+        dpg.set_value(tag, value)
+    dpg.get_item_callback("vid_export")()
+    ctx.deliver()
+
+
+def start_sticking(ctx, outdir):
+    panel = StickingPanel()
+    panel.build(ctx)
+    for tag, value in (("stick_samples", 2), ("stick_frames", 3), ("stick_outdir", str(outdir))):
+        dpg.set_value(tag, value)
+    dpg.get_item_callback("stick_run")()
+    ctx.deliver()
+
+
+def start_equivariance(ctx, samples):
+    panel = EquivariancePanel()
+    panel.build(ctx)
+    panel.on_model_changed(ctx)
+    for metric, on in (("eqt_int", True), ("eqt_frac", False), ("eqr", False)):
+        dpg.set_value(f"eq_use_{metric}", on)
+    dpg.set_value("eq_samples", samples)
+    dpg.set_value("eq_batch", 2)
+    dpg.get_item_callback("eq_run")()
+    ctx.deliver()
+
+
+# ---- Progress bars end at their final count, or say where a cancel stopped them (issue 12, 5) -----
+def test_video_progress_ends_at_its_final_count(dpg_context, sg2, tmp_path):
+    ctx = FakeContext(*sg2)
+    start_video(ctx, tmp_path / "v.mp4", frames=4)
+    assert dpg.get_value("vid_progress") == 1.0 and overlay("vid_progress").startswith("done: 4 frames")
+
+
+def test_cancelled_video_says_where_it_stopped_and_is_not_an_error(dpg_context, sg2, tmp_path):
+    ctx = FakeContext(*sg2)
+    ctx.cancel_after = 2  # the video's batch is the library's 8 frames: it stops after the first batch
+    start_video(ctx, tmp_path / "v.mp4", frames=20)
+    assert overlay("vid_progress") == "cancelled at 8 of 20"
+    assert ctx.status == ("video export cancelled at 8 of 20", False)
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_sticking_progress_ends_at_its_final_count(dpg_context, sg2, tmp_path):
+    ctx = FakeContext(*sg2)
+    start_sticking(ctx, tmp_path)
+    # one seed, one checkpoint: 2 averaged images + the single image + 3 column-stack frames
+    assert dpg.get_value("stick_progress") == 1.0 and overlay("stick_progress") == "done: 6/6"
+
+
+def test_cancelled_sticking_says_where_it_stopped(dpg_context, sg2, tmp_path):
+    ctx = FakeContext(*sg2)
+    ctx.cancel_after = 2
+    start_sticking(ctx, tmp_path)
+    assert overlay("stick_progress") == "cancelled at 2 of 6" and not ctx.status[1]
+    assert dpg.get_value("stick_result") == ""
+
+
+def test_equivariance_progress_ends_at_its_final_count(dpg_context, sg3t):
+    ctx = FakeContext(*sg3t)
+    start_equivariance(ctx, samples=4)
+    assert dpg.get_value("eq_progress") == 1.0 and overlay("eq_progress") == "done: 4/4"
+    assert "\n4 samples in" in dpg.get_value("eq_result")
+
+
+def test_cancelled_equivariance_shows_its_partial_result_not_an_error(dpg_context, sg3t):
+    ctx = FakeContext(*sg3t)
+    ctx.cancel_after = 2
+    start_equivariance(ctx, samples=6)
+    assert overlay("eq_progress") == "cancelled at 2 of 6"
+    assert ctx.status == ("equivariance cancelled at 2 of 6", False)
+    assert "2 samples in" in dpg.get_value("eq_result") and "cancelled: partial" in dpg.get_value("eq_result")
+
+
+# ---- Every job spec carries the app's device (issue 15, 4) -----------------------------------------
+DEVICE = "cuda:7"  # a device none of the code could have written by hand
+
+
+def test_video_export_renders_and_loads_comparisons_on_the_apps_device(dpg_context, sg2, tmp_path, monkeypatch):
+    import eqviz.video.render as video_render
+
+    seen = {}
+    monkeypatch.setattr(video_render, "load_generators", lambda paths, device: seen.setdefault("load", (paths, device)) and [])
+    monkeypatch.setattr(video_render, "render_video", lambda spec, **kw: seen.setdefault("spec", spec) and None)
+    ctx = FakeContext(*sg2, device=DEVICE)
+    panel = VideoExportPanel()
+    panel.build(ctx)
+    panel.compare.add("other.pkl")
+    dpg.set_value("vid_out", str(tmp_path / "v.mp4"))
+    dpg.get_item_callback("vid_export")()
+    ctx.deliver()
+    assert seen["spec"].device == DEVICE
+    assert seen["load"] == (["other.pkl"], DEVICE)
+
+
+def test_sticking_renders_and_loads_comparisons_on_the_apps_device(dpg_context, sg2, tmp_path, monkeypatch):
+    import eqviz.metrics.sticking as sticking
+    import eqviz.video.render as video_render
+
+    seen = {}
+    monkeypatch.setattr(video_render, "load_generators", lambda paths, device: seen.setdefault("load", (paths, device)) and [])
+    monkeypatch.setattr(sticking, "render_sticking", lambda spec, **kw: seen.setdefault("spec", spec) and None)
+    ctx = FakeContext(*sg2, device=DEVICE)
+    panel = StickingPanel()
+    panel.build(ctx)
+    panel.compare.add("other.pkl")
+    dpg.set_value("stick_outdir", str(tmp_path))
+    dpg.get_item_callback("stick_run")()
+    ctx.deliver()
+    assert seen["spec"].device == DEVICE
+    assert seen["load"] == (["other.pkl"], DEVICE)
+
+
+def test_equivariance_measures_on_the_apps_device(dpg_context, sg3t, monkeypatch):
+    import eqviz.metrics.equivariance.run as run
+
+    seen = {}
+    monkeypatch.setattr(run, "compute_equivariance", lambda G, **kw: seen.setdefault("kw", kw) and None)
+    ctx = FakeContext(*sg3t, device=DEVICE)
+    start_equivariance(ctx, samples=2)
+    assert seen["kw"]["device"] == DEVICE

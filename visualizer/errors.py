@@ -9,6 +9,15 @@ class CheckpointError(EqvizError):
     """A checkpoint could not be read, is unsafe, or does not fit the architecture it declares."""
 
 
+class InvalidArgument(EqvizError):
+    """A library function's argument is wrong. `argument` names it (e.g. "size", "walk_space"), so a
+    front end can point at its own control for it: the CLI at the flag, the GUI at the field."""
+
+    def __init__(self, message: str, argument: str):
+        super().__init__(message)
+        self.argument = argument
+
+
 class Cancelled(EqvizError):
     """A long job stopped because its caller asked it to; not a failure.
 

@@ -2,8 +2,8 @@
 
 Each UI frame: deliver finished jobs and worker results, advance animations, post the latest
 render request if the state changed, let panels mirror the state, run queued callbacks, draw.
-The loop never waits for a render; between frames it sleeps to a modest frame rate (a finished
-render wakes it at once), so the UI leaves the cores to synthesis. Once nothing has changed for
+The loop never waits for a render; between frames it sleeps to the Performance panel's FPS limit
+(a finished render wakes it at once), so the UI leaves the cores to synthesis. Once nothing has changed for
 AWAKE_SECONDS, it stops drawing until input arrives, a render or job finishes, or a slow timer
 ticks (`ui_wake`): an unchanged window costs next to nothing while a long synthesis runs.
 """
@@ -22,18 +22,15 @@ from eqviz.app.jobs import JobRunner
 from eqviz.app.model import ModelInfo
 from eqviz.app.panel import JobBody, JobDone, JobHandle, Panel
 from eqviz.app.panels import PANEL_CLASSES
-from eqviz.app.panels.capture import save_screenshot
+from eqviz.app.capture import save_screenshot
 from eqviz.app.recent import remember
 from eqviz.app.render_worker import LoadResult, RenderWorker
 from eqviz.app.state import AppState
 from eqviz.app.stats import FrameStats
 from eqviz.app.ui_wake import UiWake
+from eqviz.app.widgets import forget_dialogs, set_dialog_folder
 
 CONTROLS_WIDTH = 430
-# UI frame pacing while anything moves (a finished render wakes the loop at once). 24 fps keeps the UI
-# fluid while leaving the cores to synthesis: under a software GL rasterizer (Xvfb + llvmpipe) each UI
-# frame costs ~9 ms of CPU (it was ~20 ms before the backgrounds went), and 60 fps would take half a core.
-FRAME_SECONDS = 1 / 24
 # The two full-height windows and the image area draw no background of their own: the viewport is
 # cleared to this colour instead. Under llvmpipe a background fill costs ~8 ns a pixel (the two
 # windows and the image area were ~10 ms of a 19 ms idle frame), while the clear is a memset.
@@ -46,7 +43,12 @@ JOB_REDRAW_SECONDS = 0.25  # a sleeping UI redraws this often while a job report
 IDLE_REDRAW_SECONDS = 2.0  # and this often otherwise (tooltips and the like need no input to appear)
 MAX_ANIMATION_STEP = 0.25  # seconds an animation may advance in one frame (after a sleep, say)
 SCREENSHOT_GIVE_UP_FRAMES = 60
-MAX_START_ZOOM = 6.0  # a freshly loaded small model opens big, but leaves room for the error map
+DISABLED_TEXT = (120, 120, 120)
+DISABLED_FRAME = (45, 45, 48)
+# Item types whose disabled state is drawn greyed out (Dear PyGui's default theme draws it like enabled).
+DISABLED_LOOK_TYPES = ("mvButton", "mvCheckbox", "mvCombo", "mvInputInt", "mvInputFloat", "mvInputText",
+                       "mvSliderFloat", "mvSliderInt", "mvDragFloat", "mvDragInt", "mvDragIntMulti",
+                       "mvRadioButton")
 
 
 @dataclass
@@ -116,11 +118,8 @@ class App:
         self.set_status(f"loading {path} ...")
         self.worker.load(path)
 
-    def fit_zoom(self) -> float:
-        return self.viewer.fit_zoom()
-
-    def clone_generator(self):
-        return self.worker.clone_generator()
+    def generator(self):
+        return self.worker.generator()
 
     def start_job(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
         return self.jobs.start(name, body, on_done)
@@ -150,11 +149,19 @@ class App:
     # -- window -----------------------------------------------------------------------------------
     def _build(self) -> None:
         dpg.create_viewport(title=self.options.title, width=self.options.width, height=self.options.height,
-                            clear_color=WINDOW_BACKGROUND)
-        with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
-            dpg.add_theme_color(dpg.mvThemeCol_WindowBg, WINDOW_BACKGROUND)
-            dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0))
+                            clear_color=WINDOW_BACKGROUND, vsync=self.state.view.vsync)
+        with dpg.theme() as theme:
+            with dpg.theme_component(dpg.mvAll):
+                dpg.add_theme_color(dpg.mvThemeCol_WindowBg, WINDOW_BACKGROUND)
+                dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0))
+            for name in DISABLED_LOOK_TYPES:
+                with dpg.theme_component(getattr(dpg, name), enabled_state=False):
+                    dpg.add_theme_color(dpg.mvThemeCol_Text, DISABLED_TEXT)
+                    for colour in (dpg.mvThemeCol_Button, dpg.mvThemeCol_ButtonHovered, dpg.mvThemeCol_ButtonActive,
+                                   dpg.mvThemeCol_FrameBg, dpg.mvThemeCol_FrameBgHovered, dpg.mvThemeCol_FrameBgActive):
+                        dpg.add_theme_color(colour, DISABLED_FRAME)
         dpg.bind_theme(theme)
+        dpg.add_texture_registry(tag="textures")  # every raw texture (the viewer's, the panels') lives here
         with dpg.window(tag="controls", no_title_bar=True, no_move=True, no_resize=True, no_close=True,
                         no_background=True, pos=(0, 0), width=CONTROLS_WIDTH, height=self.options.height):
             for panel in self.panels:
@@ -178,7 +185,7 @@ class App:
         for item in items:
             if isinstance(item, LoadResult):
                 self._on_loaded(item)
-            elif item.stamp > self._shown_stamp:
+            elif item.stamp > self._shown_stamp:  # older ones, and any asked before a new model, are dropped
                 self._show(item)
         return bool(items)
 
@@ -201,9 +208,17 @@ class App:
             self.set_status(item.error + kept, error=True)
             return
         self.model = item.info
+        # Every frame asked for so far was for the previous model: never show one under this label.
+        self._shown_stamp = self._stamp
+        self.last_result = None
+        self.viewer.clear()
         self.state.resolution = item.info.resolution
-        self.state.view.zoom = min(self.viewer.fit_zoom((item.info.resolution, item.info.resolution)), MAX_START_ZOOM)
+        if not item.info.supports_input_transform:  # a StyleGAN2 starts untransformed
+            self.state.reset_transform()
+            self.state.session.untransform = False
         self.state.session.checkpoint = item.info.path
+        if item.info.path != "<in memory>":
+            set_dialog_folder(str(Path(item.info.path).parent))
         if self.state.view.layer not in ("output", *item.info.layer_names):
             self.state.view.layer = "output"
         if item.info.path != "<in memory>" and Path(item.info.path).is_file():
@@ -297,7 +312,8 @@ class App:
         self.stats.add_ui_frame(now)
         if not self._scripted_step():
             return False
-        self.worker.wait_for_result(max(0.0, FRAME_SECONDS - (time.perf_counter() - frame_start)))
+        frame_seconds = 1.0 / self.state.view.fps_limit
+        self.worker.wait_for_result(max(0.0, frame_seconds - (time.perf_counter() - frame_start)))
         return True
 
     def shutdown(self) -> None:
@@ -306,6 +322,7 @@ class App:
         self.jobs.cancel_all()
         self.worker.stop()
         self.wake.close()
+        forget_dialogs()
         dpg.destroy_context()
 
     def run(self) -> int:

@@ -7,8 +7,8 @@ of an exception). The render worker runs it on its thread; tests run it directly
 from __future__ import annotations
 
 import copy
-import math
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -17,19 +17,13 @@ import torch
 
 from eqviz.errors import EqvizError
 from eqviz.app.state import AppState, ViewState
-from eqviz.metrics.equivariance.measure import untransform
-from eqviz.core.input_transform import set_input_transform, transform_matrix
+from eqviz.metrics.equivariance.measure import psnr_db, untransform
+from eqviz.core.colormaps import error_colours
+from eqviz.core.images import images_to_rgb8, rgba, unit_to_uint8
+from eqviz.core.input_transform import IDENTITY_POSE, synthesize_posed
 from eqviz.core.latents import session_ws
-from eqviz.core.rendering import check_finite, to_uint8
+from eqviz.core.rendering import check_finite, session_pose
 from eqviz.core.session import Session
-
-# Live error map colour scale: squared error from 1e-6 (black) to 1 (white-yellow), log scale, so
-# one glance tells a 60 dB frame from a 20 dB one.
-ERROR_LOG10_RANGE = (-6.0, 0.0)
-# Magma-like ramp (position, r, g, b): dark for no error, bright for large.
-_ERROR_RAMP = np.array([
-    [0.00, 0.00, 0.00, 0.02], [0.25, 0.23, 0.06, 0.44], [0.50, 0.55, 0.16, 0.51],
-    [0.75, 0.92, 0.38, 0.36], [1.00, 0.99, 0.95, 0.60]], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -74,30 +68,12 @@ def _latent_key(session: Session) -> tuple:
             w_stamp = "missing"  # session_ws raises the sentence for it
     return (session.latent_x, session.latent_y, session.psi, session.cutoff, session.class_idx,
             session.mix_seed, tuple(session.mix_range), session.seed_b, session.interp_t,
-            session.interp_space, session.w_path, w_stamp)
-
-
-def _rgba(rgb: np.ndarray) -> np.ndarray:
-    """[H, W, 3] float in [0, 1] -> C-contiguous [H, W, 4] float32 with opaque alpha."""
-    h, w, _ = rgb.shape
-    out = np.empty((h, w, 4), dtype=np.float32)
-    out[..., :3] = rgb
-    out[..., 3] = 1.0
-    return out
-
-
-def _colour_ramp(values: np.ndarray) -> np.ndarray:
-    """[H, W] in [0, 1] -> [H, W, 3] through the error ramp."""
-    v = np.clip(values, 0.0, 1.0)
-    return np.stack([np.interp(v, _ERROR_RAMP[:, 0], _ERROR_RAMP[:, k]) for k in (1, 2, 3)], axis=-1)
+            session.interp_space, session.w_path, w_stamp, tuple(session.edits))
 
 
 def image_to_rgb(img: torch.Tensor) -> np.ndarray:
     """Generator output [C, H, W] (about [-1, 1]) -> [H, W, 3] in [0, 1], NVIDIA's 8-bit rounding."""
-    u8 = to_uint8(img)
-    if u8.shape[2] == 1:
-        u8 = np.repeat(u8, 3, axis=2)
-    return u8[..., :3].astype(np.float32) / 255.0
+    return images_to_rgb8(img if img.ndim == 4 else img[None])[0].cpu().numpy().astype(np.float32) / 255.0
 
 
 def channels_to_rgb(feat: torch.Tensor, view: ViewState) -> np.ndarray:
@@ -127,10 +103,6 @@ def log_spectrum(x: torch.Tensor) -> np.ndarray:
     return spec.float().unsqueeze(-1).expand(-1, -1, 3).cpu().numpy()
 
 
-def _untransform(img: torch.Tensor, session: Session) -> tuple[torch.Tensor, torch.Tensor]:
-    return untransform(img, translate=tuple(session.translate), rotate_rad=math.radians(session.rotate_deg))
-
-
 class FrameRenderer:
     """Renders requests for one generator; caches ws and the untransformed reference frame."""
 
@@ -152,12 +124,9 @@ class FrameRenderer:
             self._ws, self._ws_key = session_ws(self.G, session, self.device), key
         return self._ws
 
-    def _synthesise(self, ws: torch.Tensor, session: Session, translate, rotate_deg,
-                    stop_at: int | None = None) -> torch.Tensor:
-        set_input_transform(self.G, transform_matrix(translate, rotate_deg))
-        if stop_at is not None:
-            return self.G.synthesis(ws, noise_mode=session.noise_mode, stop_at=stop_at)
-        return self.G.synthesis(ws, noise_mode=session.noise_mode)
+    def _synthesise(self, ws: torch.Tensor, session: Session, pose, stop_at: int | None = None) -> torch.Tensor:
+        extra = {} if stop_at is None else {"stop_at": stop_at}
+        return synthesize_posed(self.G, ws, pose, noise_mode=session.noise_mode, **extra)
 
     def preview_resolution(self, view: ViewState) -> int | None:
         """The lower resolution to stop synthesis at for this view, or None for the full image."""
@@ -173,8 +142,11 @@ class FrameRenderer:
         except AttributeError:
             raise EqvizError(f"this model has no layer {layer!r}; choose one from the layer list") from None
         captured = {}
+        me = threading.get_ident()
 
         def hook(_module, _inputs, output):
+            if threading.get_ident() != me:  # a background job sharing the generator: not our call
+                return None
             if isinstance(output, (tuple, list)):  # StyleGAN2 blocks return (x, img)
                 output = next(o for o in output if isinstance(o, torch.Tensor))
             captured["out"] = output
@@ -182,7 +154,7 @@ class FrameRenderer:
 
         handle = module.register_forward_hook(hook)
         try:
-            self._synthesise(ws, session, session.translate, session.rotate_deg)
+            self._synthesise(ws, session, session_pose(session))
         except _StopForward:
             pass
         finally:
@@ -196,20 +168,14 @@ class FrameRenderer:
         frame (what EQ-T / EQ-R average), as a colour map, plus its PSNR."""
         key = (self._ws_key, session.noise_mode)
         if key != self._reference_key:
-            self._reference = self._synthesise(ws, session, (0.0, 0.0), 0.0)
+            self._reference = self._synthesise(ws, session, IDENTITY_POSE)
             self._reference_key = key
-        back, mask = _untransform(img, session)
+        back, mask = untransform(img, *session_pose(session))
         mask = mask.expand_as(back).to(back.dtype)
         sq = (back - self._reference) ** 2 * mask
-        mask_sum = float(mask.sum())
-        err_sum = float(sq.sum())
-        psnr = 20 * math.log10(2) - 10 * math.log10(err_sum / mask_sum) if err_sum > 0 and mask_sum > 0 else math.inf
-        per_pixel = sq[0].mean(0).double().cpu().numpy()
-        inside = mask[0, 0].cpu().numpy() > 0
-        lo, hi = ERROR_LOG10_RANGE
-        scaled = (np.log10(np.maximum(per_pixel, 10 ** lo)) - lo) / (hi - lo)
-        rgb = _colour_ramp(scaled) * inside[..., None]
-        return _rgba(rgb.astype(np.float32)), psnr
+        psnr = float(psnr_db(float(sq.double().sum()), float(mask.double().sum())))
+        colours = error_colours(sq[0].mean(0)) * (mask[0, 0] > 0).unsqueeze(-1)  # black outside the mask
+        return rgba(colours.cpu().numpy()), psnr
 
     @torch.no_grad()
     def render(self, request: RenderRequest) -> RenderResult:
@@ -230,17 +196,17 @@ class FrameRenderer:
                 rgb = log_spectrum(shown) if view.fft else channels_to_rgb(shown, view)
             else:
                 stop_at = self.preview_resolution(view)
-                img = check_finite(self._synthesise(ws, session, session.translate, session.rotate_deg, stop_at))
+                img = check_finite(self._synthesise(ws, session, session_pose(session), stop_at))
                 result.display_scale = self.G.img_resolution // stop_at if stop_at else 1
                 self._sync()
                 t2 = time.perf_counter()
                 if view.live_error:
                     result.error_map, result.error_psnr_db = self._live_error(img, ws, session)
                 if session.untransform:
-                    img = _untransform(img, session)[0]
+                    img = untransform(img, *session_pose(session))[0]
                 rgb = log_spectrum(img[0]) if view.fft else image_to_rgb(img)
-            result.image = _rgba(rgb)
-            result.picture = (rgb * 255.0 + 0.5).astype(np.uint8)
+            result.image = rgba(rgb)
+            result.picture = unit_to_uint8(rgb)
             t3 = time.perf_counter()
             result.timings_ms = {"mapping": 1e3 * (t1 - t0), "synthesis": 1e3 * (t2 - t1), "post": 1e3 * (t3 - t2)}
         except EqvizError as exc:

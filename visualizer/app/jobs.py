@@ -1,15 +1,27 @@
-"""Background jobs for panels (metrics, videos): a thread each, results handed back on the main thread."""
+"""Background jobs for panels (metrics, videos): a thread each, outcomes handed back on the main thread."""
 from __future__ import annotations
 
 import queue
 import threading
 
-from eqviz.errors import EqvizError
-from eqviz.app.panel import JobBody, JobDone, JobHandle
+from eqviz.errors import Cancelled, EqvizError
+from eqviz.app.panel import JobBody, JobDone, JobHandle, JobOutcome
 
 
-class JobCancelled(EqvizError):
-    """Raised by a job body that noticed `cancelled()`; reported as "cancelled", not as a failure."""
+def run_body(name: str, body: JobBody, handle: JobHandle) -> JobOutcome:
+    """Runs a job body and says how it ended: a result, a partial result after `Cancelled` (not an
+    error), or one error sentence."""
+    try:
+        outcome = JobOutcome(result=body(handle))
+    except Cancelled as exc:
+        outcome = JobOutcome(result=exc.partial, cancelled_at=exc.done, total=exc.total)
+    except EqvizError as exc:
+        outcome = JobOutcome(error=str(exc))
+    except Exception as exc:  # noqa: BLE001 -- shown as the status line instead of a dead thread
+        outcome = JobOutcome(error=f"{name} failed: {type(exc).__name__}: {exc}")
+    if not outcome.total:
+        outcome.total = handle.total
+    return outcome
 
 
 class JobRunner:
@@ -21,19 +33,8 @@ class JobRunner:
     def start(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
         handle = JobHandle(name=name)
 
-        def progress(fraction: float, text: str = "") -> None:
-            handle.fraction, handle.text = float(fraction), text
-
         def run() -> None:
-            try:
-                result, error = body(progress, lambda: handle.cancel_requested), None
-            except JobCancelled:
-                result, error = None, f"{name} cancelled"
-            except EqvizError as exc:
-                result, error = None, str(exc)
-            except Exception as exc:  # noqa: BLE001 -- shown as the status line instead of a dead thread
-                result, error = None, f"{name} failed: {type(exc).__name__}: {exc}"
-            self._done.put((handle, on_done, result, error))
+            self._done.put((handle, on_done, run_body(name, body, handle)))
             if self._on_finish is not None:
                 self._on_finish()
 
@@ -46,13 +47,13 @@ class JobRunner:
         delivered = False
         while True:
             try:
-                handle, on_done, result, error = self._done.get_nowait()
+                handle, on_done, outcome = self._done.get_nowait()
             except queue.Empty:
                 return delivered
             delivered = True
             handle.finished = True
             self.active.remove(handle)
-            on_done(result, error)
+            on_done(outcome)
 
     def cancel_all(self) -> None:
         for handle in self.active:

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
+from eqviz.app.widgets import dialog_open
+
 if TYPE_CHECKING:
     from eqviz.app.app import App
 
@@ -21,16 +23,21 @@ SHORTCUTS = (
     ("Ctrl+S", "save the current image at full resolution"),
     ("F1", "this help"),
     ("Mouse: left drag on image", "move through the seed grid (fractional seeds, blended in W)"),
-    ("Mouse: Shift + left drag", "translate (StyleGAN3)"),
-    ("Mouse: wheel / right or middle drag", "zoom / pan"),
+    ("Mouse: Shift + left drag", "translate (StyleGAN3; drag speed in the View panel)"),
+    ("Mouse: Ctrl + left drag", "rotate (StyleGAN3; drag speed in the View panel)"),
+    ("Mouse: wheel / right or middle drag", "zoom (ends fit to window) / pan"),
 )
+# Shortcuts act only while no text field or file dialog has the keyboard.
 
 _TEXT_INPUTS = ("mvAppItemType::mvInputText", "mvAppItemType::mvInputInt", "mvAppItemType::mvInputFloat",
                 "mvAppItemType::mvInputDouble")
 
 
-def _typing() -> bool:
-    """True while a text or number field has the keyboard, so typing 'q' there does not rotate."""
+def typing() -> bool:
+    """True while a text or number field or a file dialog has the keyboard, so typing 'q' there
+    does not rotate (a file dialog's name box is ImGui's own, not an item we could ask)."""
+    if dialog_open():
+        return True
     for item in dpg.get_all_items():
         if dpg.get_item_type(item) in _TEXT_INPUTS and dpg.is_item_active(item):
             return True
@@ -46,7 +53,7 @@ def handle_key(app: "App", key: int) -> None:
     if ctrl and key == dpg.mvKey_O:
         dpg.show_item("open_checkpoint_dialog")
     elif ctrl and key == dpg.mvKey_S:
-        from eqviz.app.panels.capture import save_current_image
+        from eqviz.app.capture import save_current_image
         save_current_image(app)
     elif ctrl:
         return
@@ -71,7 +78,7 @@ def handle_key(app: "App", key: int) -> None:
 
 def install(app: "App") -> None:
     with dpg.handler_registry():
-        dpg.add_key_press_handler(callback=lambda _s, key, _u: None if _typing() else handle_key(app, key))
+        dpg.add_key_press_handler(callback=lambda _s, key, _u: None if typing() else handle_key(app, key))
     with dpg.window(label="eqviz keyboard and mouse", tag="help_window", show=False, width=560, height=330,
                     pos=(460, 80)):
         with dpg.table(header_row=True, borders_innerH=True):

@@ -5,7 +5,8 @@ A panel is one class in one file under `visualizer/app/panels/`, listed in
 header and then, once per UI frame, calls `refresh`. Panels never talk to the render worker or to
 each other directly: callbacks write to `ctx.state` (the `Session` plus app-only state) and call
 `ctx.request_render()`; slow work (a metric, a video) goes through `ctx.start_job`, whose
-`on_done` runs back on the main thread. Only the main thread ever calls `dpg.*`, so all of these
+`on_done` runs back on the main thread (`eqviz.app.job_panel.JobPanel` does this for a panel with a
+Run button, a Cancel button and a progress bar). Only the main thread ever calls `dpg.*`, so all of these
 methods may use Dear PyGui freely.
 """
 from __future__ import annotations
@@ -20,23 +21,44 @@ if TYPE_CHECKING:
     from eqviz.app.stats import FrameStats
 
 
-# A job's body runs on its own thread: `progress(fraction, text)` reports, `cancelled()` is polled.
-JobBody = Callable[[Callable[[float, str], None], Callable[[], bool]], Any]
-# Called on the main thread with (result, None) on success or (None, error sentence) on failure.
-JobDone = Callable[[Any, "str | None"], None]
-
-
 @dataclass
 class JobHandle:
-    """What `start_job` returns: read progress each frame, ask it to stop with `cancel()`."""
+    """One background job: its body reports with `report` and polls `cancelled`; the UI reads the
+    counts each frame and asks it to stop with `cancel()`."""
     name: str
-    fraction: float = 0.0
-    text: str = ""
+    done: int = 0              # units finished (samples, frames, images)
+    total: int = 0             # units the job will do (0 = not known yet)
+    text: str = ""             # the latest progress line
     finished: bool = False
     cancel_requested: bool = False
 
+    def report(self, done: int, total: int, text: str = "") -> None:
+        self.done, self.total, self.text = int(done), int(total), text
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total > 0 else 0.0
+
     def cancel(self) -> None:
         self.cancel_requested = True
+
+    def cancelled(self) -> bool:
+        """The callable every library job polls as its `cancel` argument."""
+        return self.cancel_requested
+
+
+@dataclass
+class JobOutcome:
+    """How a job ended, handed to its `on_done` on the main thread."""
+    result: Any = None                 # what the body returned; for a cancelled job, its partial result (or None)
+    error: str | None = None           # one sentence when the job failed
+    cancelled_at: int | None = None    # units done when a cancel stopped it; None when it was not cancelled
+    total: int = 0                     # units the job was to do
+
+
+# A job's body runs on its own thread with its handle: `handle.report(...)`, `handle.cancelled()`.
+JobBody = Callable[[JobHandle], Any]
+JobDone = Callable[[JobOutcome], None]
 
 
 class PanelContext(Protocol):
@@ -58,16 +80,12 @@ class PanelContext(Protocol):
     def open_checkpoint(self, path: str) -> None:
         """Load a checkpoint in the background; on failure the previous model stays."""
 
-    def fit_zoom(self) -> float:
-        """The zoom that shows the whole frame in the image area."""
-
-    def clone_generator(self):
-        """A private deep copy of the loaded generator for a job (never the one the worker renders
-        with: jobs change its input transform). None when nothing is loaded. Call it from the job
-        body, not from the UI thread: copying a large model takes a moment."""
+    def generator(self):
+        """The loaded generator, shared with the render worker (None when nothing is loaded). Jobs
+        only read it: every image passes its own input transform, so nothing needs a private copy."""
 
     def start_job(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
-        """Run `body(progress, cancelled)` on a background thread; `on_done` runs on the main thread."""
+        """Run `body(handle)` on a background thread; `on_done(JobOutcome)` runs on the main thread."""
 
 
 class Panel:

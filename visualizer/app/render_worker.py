@@ -7,7 +7,6 @@ sentence and keeps the previous model. This module never imports Dear PyGui.
 """
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ class RenderWorker:
         self._result_ready = threading.Event()  # lets the UI loop wake the moment a frame is done
         self._stop = False
         self._busy = False
-        self._model_lock = threading.Lock()  # held while rendering; clone_generator waits on it
+        self._model_lock = threading.Lock()  # held while rendering; render_here waits on it
         self._renderer: FrameRenderer | None = None
         self._thread = threading.Thread(target=self._run, name="eqviz-render", daemon=True)
 
@@ -96,10 +95,10 @@ class RenderWorker:
         with self._model_lock:
             return self._render(request)
 
-    def clone_generator(self):
-        """A deep copy of the current generator for a background job (call it from the job thread)."""
-        with self._model_lock:
-            return None if self._renderer is None else copy.deepcopy(self._renderer.G)
+    def generator(self):
+        """The generator being rendered, for background jobs to read alongside (None before a load)."""
+        renderer = self._renderer
+        return None if renderer is None else renderer.G
 
     # -- the worker thread ----------------------------------------------------------------------
     def _run(self) -> None:

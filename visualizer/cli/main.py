@@ -1,17 +1,28 @@
 """The `eqviz` command line: parses, validates and delegates to the library (one module per subcommand)."""
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 from eqviz.process_tuning import tune_process
 
 tune_process()  # passive OpenMP waits and heap reuse; must precede `import torch`
 
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 
 # Subcommand name -> module in eqviz.cli. Modules are imported only when used, so
 # `eqviz info` never loads Dear PyGui and `eqviz gui` never loads the video encoder.
-SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "video", "sticking")
+SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "video", "sticking", "directions", "sheet")
+
+# Library argument -> the flag that sets it, where the flag is not the argument's name with dashes.
+FLAG_OF_ARGUMENT = {"class_idx": "--class", "angle_deg": "--angle", "kinds": "--motion", "checkpoints": "CHECKPOINT"}
+
+
+def flag_of(argument: str) -> str:
+    """The command-line flag of a library argument (what an InvalidArgument names)."""
+    return FLAG_OF_ARGUMENT.get(argument, "--" + argument.replace("_", "-"))
 
 
 def _command_module(name: str):
@@ -30,8 +41,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             continue
         module = _command_module(name)
-        summary = module.HELP.replace("%", "%%")  # argparse %-formats help strings
-        module.add_arguments(sub.add_parser(name, help=summary, description=summary))
+        # argparse %-formats a sub-command's help (the list), not its description (its own --help).
+        module.add_arguments(sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP))
     return parser
 
 
@@ -44,6 +55,29 @@ def _normalise_argv(argv: list[str]) -> list[str]:
     return argv
 
 
+class Terminated(BaseException):
+    """SIGTERM as an exception, so `finally` blocks and context managers remove partial outputs
+    (a BaseException, so no `except Exception` in the library swallows it)."""
+
+
+def raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """While a command runs, SIGTERM raises Terminated (its default action would exit without
+    cleaning up); signal handlers can only be set from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
     command = argv[0] if argv[0] in SUBCOMMANDS else None
@@ -52,13 +86,20 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help()
         return 2
     try:
-        return int(_command_module(args.command).run(args) or 0)
+        with sigterm_raises():
+            return int(_command_module(args.command).run(args) or 0)
+    except InvalidArgument as exc:
+        print(f"eqviz {args.command}: error: {flag_of(exc.argument)}: {exc}", file=sys.stderr)
+        return 2
     except EqvizError as exc:
         print(f"eqviz {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"eqviz {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"eqviz {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

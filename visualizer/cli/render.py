@@ -28,8 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="StyleGAN3 input translation in image widths/heights (x right, y down)")
     parser.add_argument("--rotate", type=float, metavar="DEG", help="StyleGAN3 input rotation, degrees counter-clockwise")
     parser.add_argument("--session", help="a session JSON saved by the app; flags given here override its values")
+    parser.add_argument("--edit", action="append", metavar="FILE:K=ALPHA[,K=ALPHA...]",
+                        help="move along directions of FILE (eqviz directions), alpha in standard deviations of W; "
+                             "added to the session's edits; repeatable")
     parser.add_argument("--outdir", required=True, help="folder for the PNG files (created if missing)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing PNG files")
 
 
 def _base_session(args):
@@ -58,23 +62,27 @@ def _jobs(args, session) -> list:
 
 
 def run(args) -> int:
+    from eqviz.atomic_io import check_target, ensure_writable_folder, save_png
+    from eqviz.core.images import to_uint8
+    from eqviz.core.rendering import check_finite, render_session
     from eqviz.networks import load_generator
-    from eqviz.atomic_io import save_png
-    from eqviz.core.rendering import check_finite, render_session, to_uint8
 
     session = _base_session(args)
     checkpoint = args.checkpoint or session.checkpoint
     if checkpoint is None:
         raise EqvizError("no checkpoint given and the session names none; pass CHECKPOINT")
     jobs = _jobs(args, session)
+    outdir = ensure_writable_folder(args.outdir, create=True)
+    for name, _ in jobs:  # refuse before loading or rendering anything
+        check_target(outdir / name, args.overwrite)
     G = load_generator(checkpoint, device=args.device)
-    outdir = Path(args.outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EqvizError(f"cannot create output folder {outdir} ({exc.strerror})") from None
+    if args.edit:
+        from eqviz.cli.directions import edits_from_flags
+
+        edits = edits_from_flags(args.edit, G)
+        jobs = [(name, dataclasses.replace(job, edits=[*job.edits, *edits])) for name, job in jobs]
     for name, job in jobs:
         img = check_finite(render_session(G, job, device=args.device))
-        save_png(outdir / name, to_uint8(img))
+        save_png(outdir / name, to_uint8(img), overwrite=args.overwrite)
         print(f"wrote {outdir / name}")
     return 0

@@ -1,8 +1,10 @@
-"""The StyleGAN3 input transform as NVIDIA's tools define it: translation and rotation of the image.
+"""The StyleGAN3 input transform as NVIDIA's tools define it, given per sample: a pose per image.
 
 NVIDIA's visualizer and gen_images.py build M = [[cos a, sin a, tx], [-sin a, cos a, ty], [0, 0, 1]]
 (t in image-size units, a counter-clockwise as displayed) and write inv(M), computed in float64, into
-the float32 buffer `G.synthesis.input.transform`. Doing exactly the same keeps our pictures identical.
+the float32 buffer `G.synthesis.input.transform`. eqviz computes the same inv(M) but never writes the
+buffer: every image passes its own as `input_transforms`, so one generator can serve the app and
+any number of background jobs at once, and a batch can hold frames at different poses.
 """
 import math
 
@@ -10,6 +12,9 @@ import numpy as np
 import torch
 
 from eqviz.errors import EqvizError
+from eqviz.networks.filter_design import rotation_matrix
+
+IDENTITY_POSE = ((0.0, 0.0), 0.0)  # (translate, rotate_deg) that leaves the image as it is
 
 
 def supports_input_transform(G) -> bool:
@@ -18,27 +23,47 @@ def supports_input_transform(G) -> bool:
 
 def transform_matrix(translate=(0.0, 0.0), rotate_deg: float = 0.0) -> np.ndarray:
     """M (float64): content at q appears at M q; tx > 0 moves right, ty > 0 down, a > 0 counter-clockwise."""
-    a = math.radians(float(rotate_deg))
-    tx, ty = (float(v) for v in translate)
-    return np.array([[math.cos(a), math.sin(a), tx], [-math.sin(a), math.cos(a), ty], [0.0, 0.0, 1.0]])
+    M = rotation_matrix(math.radians(float(rotate_deg)), dtype=torch.float64).numpy()
+    M[:2, 2] = [float(v) for v in translate]
+    return M
 
 
-def is_identity(M: np.ndarray) -> bool:
-    return bool(np.array_equal(np.asarray(M, dtype=np.float64), np.eye(3)))
+def is_identity_pose(pose) -> bool:
+    (tx, ty), rotate_deg = pose
+    return tx == 0 and ty == 0 and rotate_deg == 0
 
 
-def set_input_transform(G, M: np.ndarray) -> None:
-    """Writes inv(M) into G.synthesis.input.transform; StyleGAN2 accepts only the identity."""
+def inverse_transforms(poses, device="cpu") -> torch.Tensor:
+    """[N, 3, 3] float32 inv(M) for poses [(translate, rotate_deg), ...]: inverted in float64, then
+    rounded to float32, exactly what NVIDIA writes into the transform buffer."""
+    inverses = []
+    for translate, rotate_deg in poses:
+        M = transform_matrix(translate, rotate_deg)
+        if not np.isfinite(M).all():
+            raise EqvizError(f"translate and rotate must be finite numbers, got {translate!r} and {rotate_deg!r}")
+        inverses.append(np.linalg.inv(M))
+    return torch.from_numpy(np.stack(inverses)).to(torch.float32).to(device)
+
+
+def synthesize(G, ws: torch.Tensor, transforms: torch.Tensor | None = None, noise_mode: str = "const", **kwargs):
+    """G.synthesis(ws) with sample i posed by transforms[i] (inverse transforms [N, 3, 3], None = identity).
+
+    The one way eqviz poses a generator. StyleGAN2 has no input transform: it takes only the identity,
+    and anything else is refused with a sentence. Extra keyword arguments go to the synthesis network.
+    """
     if not supports_input_transform(G):
-        if is_identity(M):
-            return
-        raise EqvizError(
-            "this StyleGAN2 generator has no input transform, so it cannot be translated or rotated; "
-            "use a StyleGAN3 checkpoint or leave translate/rotate at 0"
-        )
-    M = np.asarray(M, dtype=np.float64)
-    if M.shape != (3, 3) or not np.isfinite(M).all():
-        raise EqvizError(f"input transform must be a finite 3x3 matrix, got {M!r}")
-    buf = G.synthesis.input.transform
-    with torch.no_grad():
-        buf.copy_(torch.from_numpy(np.linalg.inv(M)).to(dtype=buf.dtype, device=buf.device))
+        if transforms is not None and not bool((transforms == torch.eye(3, device=transforms.device)).all()):
+            raise EqvizError(
+                "this StyleGAN2 generator has no input transform, so it cannot be translated or rotated; "
+                "use a StyleGAN3 checkpoint or leave translate/rotate at 0"
+            )
+        return G.synthesis(ws, noise_mode=noise_mode, **kwargs)
+    if transforms is None:
+        transforms = torch.eye(3, device=ws.device).expand(ws.shape[0], 3, 3)
+    return G.synthesis(ws, noise_mode=noise_mode, input_transforms=transforms.to(ws.device), **kwargs)
+
+
+def synthesize_posed(G, ws: torch.Tensor, pose=IDENTITY_POSE, noise_mode: str = "const", **kwargs):
+    """`synthesize` with every sample at the one pose (translate, rotate_deg)."""
+    transforms = None if is_identity_pose(pose) else inverse_transforms([pose], ws.device).expand(ws.shape[0], 3, 3)
+    return synthesize(G, ws, transforms, noise_mode, **kwargs)

@@ -8,20 +8,21 @@ moving content draws a smooth field, stuck content draws horizontal streaks.
 """
 import dataclasses
 import json
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from eqviz.errors import EqvizError
+from eqviz.errors import InvalidArgument, stop_if_cancelled
+from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
 from eqviz.atomic_io import save_png, write_text
-from eqviz.core.input_transform import set_input_transform, supports_input_transform, transform_matrix
+from eqviz.core.images import images_to_rgb8
+from eqviz.core.input_transform import supports_input_transform, synthesize, synthesize_posed
 from eqviz.core.latents import class_label, lerp, seed_ws, z_from_seed
 from eqviz.core.rendering import check_finite
-from eqviz.video.render import Cancelled, Progress, load_generators
+from eqviz.video.render import load_generators
 from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, check_target, encoder_threads_beside, open_writer
 
 STACK_MOTIONS = ("auto", "translate", "walk")
@@ -71,20 +72,18 @@ def high_frequency_energy(img: torch.Tensor, cutoff: float = 0.25) -> float:
 
 
 @torch.no_grad()
-def long_exposure(G, seed: int, spec: StickingSpec, device, cancel=None, on_batch=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the seed's own image, the average over spec.samples perturbed latents), both [C, H, W] float."""
-    set_input_transform(G, np.eye(3))
-    single = check_finite(G.synthesis(seed_ws(G, seed, spec.psi, spec.cutoff, spec.class_idx, device), noise_mode=spec.noise_mode))[0]
+def long_exposure(G, seed: int, spec: StickingSpec, device, on_batch=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the seed's own image, the average over spec.samples perturbed latents), both [C, H, W] float.
+    on_batch(n) runs after every n images (the caller counts, and may raise `Cancelled` there)."""
+    single = check_finite(synthesize(G, seed_ws(G, seed, spec.psi, spec.cutoff, spec.class_idx, device), noise_mode=spec.noise_mode))[0]
     z0 = z_from_seed(seed, G.z_dim)
     noise = np.random.RandomState([seed & 0xFFFFFFFF, 1]).randn(spec.samples, G.z_dim)  # own stream per seed
     c = class_label(G, spec.class_idx, device)
     total = torch.zeros_like(single, dtype=torch.float64)
     for first in range(0, spec.samples, spec.batch):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("texture-sticking render cancelled; no files were written for this seed.")
         z = torch.from_numpy(z0 + spec.sigma * noise[first : first + spec.batch]).float().to(device)
         ws = G.mapping(z, c.expand(z.shape[0], -1), truncation_psi=spec.psi, truncation_cutoff=spec.cutoff)
-        total += check_finite(G.synthesis(ws, noise_mode=spec.noise_mode)).double().sum(0)
+        total += check_finite(synthesize(G, ws, noise_mode=spec.noise_mode)).double().sum(0)
         if on_batch is not None:
             on_batch(z.shape[0])
     return single, (total / spec.samples).float()
@@ -93,10 +92,11 @@ def long_exposure(G, seed: int, spec: StickingSpec, device, cancel=None, on_batc
 def resolve_stack_motion(requested: str, generators) -> str:
     """'auto' translates when every generator has an input transform, else walks (same motion for all)."""
     if requested not in STACK_MOTIONS:
-        raise EqvizError(f"unknown stack motion '{requested}'; use auto, translate or walk.")
+        raise InvalidArgument(f"unknown stack motion '{requested}'; use auto, translate or walk.", "stack_motion")
     fixed = [name for name, G in generators if not supports_input_transform(G)]
     if requested == "translate" and fixed:
-        raise EqvizError(f"{', '.join(fixed)} has no input transform, so it cannot translate; use --stack-motion walk (or auto).")
+        raise InvalidArgument(f"{', '.join(fixed)} has no input transform, so it cannot translate; "
+                              "use the walk stack motion (or auto).", "stack_motion")
     if requested == "auto":
         return "walk" if fixed else "translate"
     return requested
@@ -107,39 +107,38 @@ def stack_frame(G, i: int, spec: StickingSpec, motion: str, walk_ends) -> torch.
     """Image [C, H, W] of column-stack frame i: translated along x, or interpolated between walk_ends."""
     t = i / (spec.frames - 1) if spec.frames > 1 else 0.0
     if motion == "translate":
-        set_input_transform(G, transform_matrix((spec.distance * (t - 0.5), 0.0), 0.0))
-        ws = walk_ends[0]
-    else:
-        set_input_transform(G, np.eye(3))
-        ws = lerp(walk_ends[0], walk_ends[1], t)
-    return check_finite(G.synthesis(ws, noise_mode=spec.noise_mode))[0]
+        return check_finite(synthesize_posed(G, walk_ends[0], ((spec.distance * (t - 0.5), 0.0), 0.0), spec.noise_mode))[0]
+    return check_finite(synthesize(G, lerp(walk_ends[0], walk_ends[1], t), noise_mode=spec.noise_mode))[0]
 
 
 def _tile(img: torch.Tensor, tile: int) -> np.ndarray:
-    return video_layout.to_uint8_batch(video_layout.resize_panels(img[None].float(), tile))[0]
+    return images_to_rgb8(video_layout.resize_panels(img[None].float(), tile))[0].cpu().numpy()
 
 
-def _check_spec(spec: StickingSpec) -> None:
+def check_spec(spec: StickingSpec) -> None:
+    """Refuses settings that cannot make the views, before any generator is loaded."""
     if not spec.seeds:
-        raise EqvizError("give at least one seed, e.g. --seeds 0-3.")
+        raise InvalidArgument("give at least one seed, e.g. 0-3.", "seeds")
     if spec.samples < 2:
-        raise EqvizError(f"a long exposure averages at least 2 images, got --samples {spec.samples}.")
+        raise InvalidArgument(f"a long exposure averages at least 2 images, got {spec.samples} samples.", "samples")
     if spec.frames < 2:
-        raise EqvizError(f"a column stack needs at least 2 frames, got --frames {spec.frames}.")
+        raise InvalidArgument(f"a column stack needs at least 2 frames, got {spec.frames}.", "frames")
     if not spec.sigma > 0:
-        raise EqvizError(f"--sigma must be positive, got {spec.sigma}.")
+        raise InvalidArgument(f"the perturbation sigma must be positive, got {spec.sigma}.", "sigma")
     if spec.batch < 1:
-        raise EqvizError(f"batch must be at least 1, got {spec.batch}.")
+        raise InvalidArgument(f"batch must be at least 1, got {spec.batch}.", "batch")
+    if spec.size is not None and spec.size < 8:
+        raise InvalidArgument(f"panel size {spec.size} is too small; use at least 8 pixels.", "size")
 
 
 PARTS = ("long_exposure.png", "column_stack.png", "column_stack.mp4")
 
 
-def _exposure_sheet(named, seed, spec, tile, device, cancel, advance) -> tuple[np.ndarray, dict]:
+def _exposure_sheet(named, seed, spec, tile, device, advance) -> tuple[np.ndarray, dict]:
     """Per checkpoint the seed's own image beside its long exposure, and their high-frequency energies."""
     panels, labels, sharpness = [], [], {}
     for name, G in named:
-        single, average = long_exposure(G, seed, spec, device, cancel, on_batch=advance)
+        single, average = long_exposure(G, seed, spec, device, on_batch=advance)
         advance(1)
         sharpness[name] = {"single": high_frequency_energy(single), "long_exposure": high_frequency_energy(average)}
         panels += [_tile(single, tile), _tile(average, tile)]
@@ -147,7 +146,7 @@ def _exposure_sheet(named, seed, spec, tile, device, cancel, advance) -> tuple[n
     return video_layout.Composer(video_layout.Layout(1, 1, tile, tuple(labels))).compose([panels]), sharpness
 
 
-def _column_stacks(named, seed, spec, motion, tile, device, video_path, cancel, advance) -> np.ndarray:
+def _column_stacks(named, seed, spec, motion, tile, device, video_path, advance) -> np.ndarray:
     """Streams the column-stack video (each frame beside the stack so far); returns the final stacks."""
     stacks = [np.full((tile, spec.frames, 3), video_layout.BACKGROUND, np.uint8) for _ in named]
     walk_ends = [[seed_ws(G, s, spec.psi, spec.cutoff, spec.class_idx, device) for s in (seed, seed + 1)] for _, G in named]
@@ -157,8 +156,6 @@ def _column_stacks(named, seed, spec, motion, tile, device, video_path, cancel, 
     threads = encoder_threads_beside(spec.device)
     with ThreadedWriter(open_writer(video_path, spec.fps, crf=spec.crf, overwrite=spec.overwrite, encoder_threads=threads)) as encoder:
         for i in range(spec.frames):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("texture-sticking render cancelled; no files were written for this seed.")
             cell = []
             for k, (_, G) in enumerate(named):
                 image = _tile(stack_frame(G, i, spec, motion, walk_ends[k]), tile)
@@ -174,13 +171,13 @@ def _column_stacks(named, seed, spec, motion, tile, device, video_path, cancel, 
     return video_layout.Composer(video_layout.Layout(1, 1, tile, labels, widths=(spec.frames,) * len(named))).compose([stacks])
 
 
-def render_sticking(spec: StickingSpec, progress=None, cancel: threading.Event | None = None, generators=None) -> StickingResult:
+def render_sticking(spec: StickingSpec, progress=None, cancel=None, generators=None) -> StickingResult:
     """Writes, per seed, <outdir>/seed<S>_long_exposure.png, _column_stack.png and _column_stack.mp4.
 
-    progress gets a `Progress` counting synthesised images; cancel (an Event) stops between batches,
-    leaving the files of finished seeds and none of the seed in progress.
+    progress gets a `Progress` counting synthesised images; cancel (a callable, polled between
+    batches) stops with `Cancelled`, leaving the files of finished seeds and none of the seed in progress.
     """
-    _check_spec(spec)
+    check_spec(spec)
     outdir = Path(spec.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for seed in spec.seeds:
@@ -197,13 +194,15 @@ def render_sticking(spec: StickingSpec, progress=None, cancel: threading.Event |
         nonlocal done
         done += n
         if progress is not None:
-            progress(Progress(done, total, time.perf_counter() - start))
+            progress(Progress(done, total, time.perf_counter() - start, unit="image"))
+        if done < total:
+            stop_if_cancelled(cancel, "texture sticking", done, total)
 
     files, sharpness = [], {}
     for seed in spec.seeds:
-        exposure_png, sharpness[seed] = _exposure_sheet(named, seed, spec, tile, device, cancel, advance)
+        exposure_png, sharpness[seed] = _exposure_sheet(named, seed, spec, tile, device, advance)
         video_path = outdir / f"seed{seed:04d}_column_stack.mp4"
-        stack_png = _column_stacks(named, seed, spec, motion, tile, device, video_path, cancel, advance)
+        stack_png = _column_stacks(named, seed, spec, motion, tile, device, video_path, advance)
         save_png(outdir / f"seed{seed:04d}_long_exposure.png", exposure_png, overwrite=spec.overwrite)
         save_png(outdir / f"seed{seed:04d}_column_stack.png", stack_png, overwrite=spec.overwrite)
         files += [outdir / f"seed{seed:04d}_{part}" for part in PARTS]

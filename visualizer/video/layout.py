@@ -142,37 +142,8 @@ class Composer:
         return frames
 
 
-# ---- Colour map for error panels: black -> purple -> orange -> yellow (perceptually ordered) -------
-_ERROR_COLOURS = torch.tensor(
-    [[0, 0, 0], [60, 10, 110], [180, 50, 90], [245, 140, 30], [252, 255, 160]], dtype=torch.float32
-)
-
-
-def error_colours(err: torch.Tensor, scale: float) -> torch.Tensor:
-    """err [N, H, W] >= 0 -> uint8 [N, H, W, 3]; err >= scale saturates to the brightest colour."""
-    v = (err / scale).clamp(0, 1) * (len(_ERROR_COLOURS) - 1)
-    lo = v.floor().long().clamp(max=len(_ERROR_COLOURS) - 2)
-    f = (v - lo).unsqueeze(-1)
-    rgb = _ERROR_COLOURS.to(err.device)
-    return (rgb[lo] * (1 - f) + rgb[lo + 1] * f).round().to(torch.uint8)
-
-
 def resize_panels(img: torch.Tensor, tile: int) -> torch.Tensor:
     """[N, C, H, W] -> [N, C, tile, tile], antialiased (generators of different resolutions share a tile)."""
     if img.shape[-1] == tile and img.shape[-2] == tile:
         return img
     return torch.nn.functional.interpolate(img, size=(tile, tile), mode="bicubic", antialias=True, align_corners=False)
-
-
-def to_uint8_batch(img: torch.Tensor) -> np.ndarray:
-    """[N, C, H, W] in [-1, 1] -> [N, H, W, 3] uint8 by `rendering.to_uint8` (grey images repeated to RGB)."""
-    return to_uint8_tensor(img).contiguous().cpu().numpy()
-
-
-def to_uint8_tensor(img: torch.Tensor) -> torch.Tensor:
-    """`to_uint8_batch` on the images' device: the whole batch converted at once, nothing transferred.
-
-    Same arithmetic as `rendering.to_uint8` (NVIDIA's x * 127.5 + 128, clamped, truncated), batched.
-    """
-    frames = (img.detach() * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
-    return frames.expand(*frames.shape[:-1], 3) if frames.shape[-1] == 1 else frames[..., :3]

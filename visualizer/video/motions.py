@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from eqviz.errors import EqvizError
+from eqviz.errors import InvalidArgument
 from eqviz.core.latents import slerp
 
 MOTION_KINDS = ("rotate", "translate", "walk")
@@ -30,14 +30,14 @@ class Motion:
     def __post_init__(self):
         unknown = [k for k in self.kinds if k not in MOTION_KINDS]
         if unknown or not self.kinds:
-            raise EqvizError(f"unknown motion {','.join(unknown) or '(none)'}; use rotate, translate, walk or a comma-separated combination such as walk,rotate.")
+            raise InvalidArgument(f"unknown motion {','.join(unknown) or '(none)'}; use rotate, translate, walk or a comma-separated combination such as walk,rotate.", "motion")
         if self.path not in TRANSLATE_PATHS:
-            raise EqvizError(f"unknown translation path '{self.path}'; use circle or line.")
+            raise InvalidArgument(f"unknown translation path '{self.path}'; use circle or line.", "path")
         if self.walk_space not in WALK_SPACES:
-            raise EqvizError(f"unknown walk space '{self.walk_space}'; use w (spline in W) or z (slerp in Z).")
+            raise InvalidArgument(f"unknown walk space '{self.walk_space}'; use w (spline in W) or z (slerp in Z).", "walk_space")
         for name in ("turns", "radius", "angle_deg", "base_rotate_deg"):
             if not math.isfinite(getattr(self, name)):
-                raise EqvizError(f"motion setting {name} must be a finite number, got {getattr(self, name)}.")
+                raise InvalidArgument(f"motion setting {name} must be a finite number, got {getattr(self, name)}.", name)
 
     @property
     def walks(self) -> bool:
@@ -107,14 +107,14 @@ def slerp_loop(zs: torch.Tensor, t: float) -> torch.Tensor:
 
 
 def frame_count(frames: int | None, duration: float | None, fps: float, default_seconds: float = 4.0) -> int:
-    """Frames from --frames or --duration x --fps (not both)."""
+    """Frames from `frames`, or `duration` x `fps` (not both)."""
     if frames is not None and duration is not None:
-        raise EqvizError("give either --frames or --duration, not both.")
+        raise InvalidArgument("give either frames or duration, not both.", "frames")
     if frames is None:
         seconds = default_seconds if duration is None else duration
         if not seconds > 0:
-            raise EqvizError(f"duration must be positive, got {seconds}.")
+            raise InvalidArgument(f"duration must be positive, got {seconds}.", "duration")
         frames = int(round(seconds * fps))
     if frames < 1:
-        raise EqvizError(f"a video needs at least one frame, got {frames}.")
+        raise InvalidArgument(f"a video needs at least one frame, got {frames}.", "frames")
     return int(frames)

@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 import numpy as np
+import torch
 
-from eqviz.app.frame_renderer import ERROR_LOG10_RANGE, _colour_ramp, _rgba
-from eqviz.app.panel import JobHandle, Panel, PanelContext
+from eqviz.app.job_panel import JobPanel
+from eqviz.app.panel import PanelContext
+from eqviz.core.colormaps import ERROR_LEGEND_CAPTION, error_colours, error_legend
+from eqviz.core.images import rgba
 
 METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
 MAX_SAMPLES = 50_000
+MAP_WIDTH = 380  # screen pixels of the mean error map and its legend
 SG2_NOTE = ("Equivariance is not defined for StyleGAN2: its generator has no input transform, so there is "
             "no way to ask it for a translated or rotated image to compare against.")
 
 
-class _CancelFlag:
-    """The Event-like object compute_equivariance polls, backed by the job's cancel request."""
-
-    def __init__(self, handle_ref: list):
-        self._ref = handle_ref
-
-    def is_set(self) -> bool:
-        return bool(self._ref) and self._ref[0].cancel_requested
-
-
-def error_map_rgba(error_map: np.ndarray) -> np.ndarray:
-    """Mean squared-error map [H, W] -> RGBA on the live map's log scale."""
-    lo, hi = ERROR_LOG10_RANGE
-    scaled = (np.log10(np.maximum(error_map.astype(np.float64), 10 ** lo)) - lo) / (hi - lo)
-    return _rgba(_colour_ramp(scaled).astype(np.float32))
+def error_map_rgba(channel_sum_map: np.ndarray, channels: int) -> np.ndarray:
+    """A mean error map (squared error summed over channels, [H, W]) -> RGBA on the one error scale."""
+    per_pixel = torch.from_numpy(np.asarray(channel_sum_map, dtype=np.float64) / channels)
+    return rgba(error_colours(per_pixel).numpy())
 
 
 def format_result(result) -> str:
@@ -42,15 +35,19 @@ def format_result(result) -> str:
     return "\n".join(lines)
 
 
-class EquivariancePanel(Panel):
+class EquivariancePanel(JobPanel):
     title = "Equivariance metrics"
     default_open = False
+    job_name = "equivariance"
+    tag_prefix = "eq"
 
     def __init__(self):
-        self.job: JobHandle | None = None
+        super().__init__()
         self.result = None
+        self.channels = 3
         self._map_array = None
         self._map_texture = None
+        self._legend_array = None  # dpg keeps a pointer into it
 
     def build(self, ctx: PanelContext) -> None:
         dpg.add_text(SG2_NOTE, tag="eq_sg2_note", wrap=400, show=False, color=(230, 190, 120))
@@ -63,10 +60,7 @@ class EquivariancePanel(Panel):
             dpg.add_input_int(label="batch", tag="eq_batch", default_value=8, min_value=1, max_value=256,
                               min_clamped=True, max_clamped=True, width=120)
             dpg.add_input_int(label="seed", tag="eq_seed", default_value=0, min_value=0, min_clamped=True, width=120)
-            with dpg.group(horizontal=True):
-                dpg.add_button(label="Run", tag="eq_run", callback=lambda *_: self._run(ctx))
-                dpg.add_button(label="Cancel", tag="eq_cancel", enabled=False, callback=lambda *_: self._cancel())
-            dpg.add_progress_bar(tag="eq_progress", default_value=0.0, width=-1, overlay="")
+            self.build_job_controls(ctx)
             dpg.add_text("", tag="eq_result")
             with dpg.plot(label="per-sample PSNR (dB)", height=160, width=-1, tag="eq_plot"):
                 dpg.add_plot_legend()
@@ -77,52 +71,36 @@ class EquivariancePanel(Panel):
             dpg.add_combo(list(METRIC_LABELS.values()), label="mean error map", tag="eq_map_metric",
                           default_value="EQ-T", width=120, callback=lambda *_: self._show_map())
             dpg.add_group(tag="eq_map_group")
+            self._legend_array = rgba(error_legend(MAP_WIDTH))
+            h, w = self._legend_array.shape[:2]
+            legend = dpg.add_raw_texture(w, h, self._legend_array, format=dpg.mvFormat_Float_rgba, parent="textures")
+            dpg.add_image(legend, tag="eq_map_legend", width=w, height=h)
+            dpg.add_text(ERROR_LEGEND_CAPTION, color=(150, 150, 150))
 
     # -- running ----------------------------------------------------------------------------------
-    def _run(self, ctx: PanelContext) -> None:
-        if self.job is not None or ctx.model is None:
+    def run(self, ctx: PanelContext) -> None:
+        if ctx.model is None:
+            ctx.set_status("load a checkpoint first", error=True)
             return
         metrics = tuple(m for m in METRIC_LABELS if dpg.get_value(f"eq_use_{m}"))
         if not metrics:
             ctx.set_status("choose at least one equivariance metric", error=True)
             return
         samples, batch, seed = (int(dpg.get_value(t)) for t in ("eq_samples", "eq_batch", "eq_seed"))
-        handle_ref: list = []
-        cancel = _CancelFlag(handle_ref)
+        device = ctx.model.device
+        G = ctx.generator()
 
-        def body(progress, _cancelled):
-            from eqviz.metrics.equivariance.run import EquivarianceCancelled, compute_equivariance
-            G = ctx.clone_generator()
-            if G is None:
-                return None
-            try:
-                return compute_equivariance(G, metrics=metrics, num_samples=samples, batch_size=batch, seed=seed,
-                                            progress=lambda done, total: progress(done / max(total, 1),
-                                                                                  f"{done}/{total}"),
-                                            cancel=cancel)
-            except EquivarianceCancelled as exc:
-                return exc.partial
+        def body(handle):
+            from eqviz.metrics.equivariance.run import compute_equivariance
 
-        self.job = ctx.start_job("equivariance", body, lambda result, error: self._done(ctx, result, error))
-        handle_ref.append(self.job)
-        dpg.configure_item("eq_run", enabled=False)
-        dpg.configure_item("eq_cancel", enabled=True)
-        ctx.set_status(f"measuring {', '.join(METRIC_LABELS[m] for m in metrics)} over {samples} samples ...")
+            return compute_equivariance(G, metrics=metrics, num_samples=samples, batch_size=batch, seed=seed,
+                                        device=device, cancel=handle.cancelled,
+                                        progress=lambda done, total: handle.report(done, total, f"{done}/{total} samples"))
 
-    def _cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        self.channels = ctx.model.img_channels
+        self.start(ctx, body, f"measuring {', '.join(METRIC_LABELS[m] for m in metrics)} over {samples} samples ...")
 
-    def _done(self, ctx: PanelContext, result, error: str | None) -> None:
-        self.job = None
-        dpg.configure_item("eq_run", enabled=True)
-        dpg.configure_item("eq_cancel", enabled=False)
-        if error is not None:
-            ctx.set_status(error, error=True)
-            return
-        if result is None:
-            ctx.set_status("equivariance cancelled before any sample finished")
-            return
+    def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         self.result = result
         dpg.set_value("eq_result", format_result(result))
         for metric in METRIC_LABELS:
@@ -135,7 +113,8 @@ class EquivariancePanel(Panel):
             x = result.sample_indices[keep].astype(float).tolist()
             dpg.set_value(f"eq_series_{metric}", [x, finite[keep].astype(float).tolist()])
         self._show_map()
-        ctx.set_status("equivariance: " + "; ".join(f"{METRIC_LABELS[m]} {v:.2f} dB" for m, v in result.psnr_db.items()))
+        if complete:
+            ctx.set_status("equivariance: " + "; ".join(f"{METRIC_LABELS[m]} {v:.2f} dB" for m, v in result.psnr_db.items()))
 
     def _show_map(self) -> None:
         if self.result is None:
@@ -144,7 +123,7 @@ class EquivariancePanel(Panel):
         error_map = self.result.mean_error_maps.get(wanted)
         if error_map is None:
             return
-        array = error_map_rgba(np.asarray(error_map))
+        array = error_map_rgba(error_map, self.channels)
         if self._map_array is not None and self._map_array.shape == array.shape:
             dpg.set_value(self._map_texture, array)
         else:
@@ -154,19 +133,11 @@ class EquivariancePanel(Panel):
             h, w = array.shape[:2]
             self._map_texture = dpg.add_raw_texture(w, h, array, format=dpg.mvFormat_Float_rgba, parent="textures")
             scale = max(1, 256 // max(w, h))
-            dpg.add_image(self._map_texture, parent="eq_map_group", width=min(w * scale, 380), height=min(h * scale, 380))
+            dpg.add_image(self._map_texture, parent="eq_map_group", width=min(w * scale, MAP_WIDTH),
+                          height=min(h * scale, MAP_WIDTH))
         self._map_array = array  # dpg keeps a pointer into it
-
-    # -- mirror -----------------------------------------------------------------------------------
-    def refresh(self, ctx: PanelContext) -> None:
-        if self.job is not None:
-            dpg.set_value("eq_progress", self.job.fraction)
-            dpg.configure_item("eq_progress", overlay=self.job.text)
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         supported = ctx.model.supports_input_transform
         dpg.configure_item("eq_sg2_note", show=not supported)
         dpg.configure_item("eq_controls", show=supported)
-
-    def close(self) -> None:
-        self._cancel()

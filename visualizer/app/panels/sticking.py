@@ -9,29 +9,30 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 from PIL import Image
 
-from eqviz.app.panel import JobHandle, Panel, PanelContext
-from eqviz.app.panels.video_export import CompareList, PolledEvent, current_generator, load_named
+from eqviz.app.compare_list import CompareList, named_generators
+from eqviz.app.job_panel import JobPanel
+from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
+from eqviz.core.images import rgba
+from eqviz.metrics.sticking import StickingSpec
 
 SHOWN_WIDTH = 380  # the panel's image width in screen pixels
 
 
 @dataclasses.dataclass
 class StickingSettings:
-    samples: int = 32
-    sigma: float = 0.2
-    frames: int = 120
-    distance: float = 0.25
-    stack_motion: str = "auto"
+    samples: int = StickingSpec.samples      # the library's defaults, stated once there
+    sigma: float = StickingSpec.sigma
+    frames: int = StickingSpec.frames
+    distance: float = StickingSpec.distance
+    stack_motion: str = StickingSpec.stack_motion
     compare: tuple[str, ...] = ()
     outdir: str = "eqviz_sticking"
     overwrite: bool = True
 
 
-def build_sticking_spec(settings: StickingSettings, session):
-    """The StickingSpec for the current seed and truncation and the panel's settings."""
-    from eqviz.metrics.sticking import StickingSpec
-
+def build_sticking_spec(settings: StickingSettings, session, device: str) -> StickingSpec:
+    """The StickingSpec for the current seed and truncation and the panel's settings, on the app's device."""
     return StickingSpec(
         checkpoints=["current", *settings.compare],
         seeds=[session.seed],
@@ -45,33 +46,32 @@ def build_sticking_spec(settings: StickingSettings, session):
         cutoff=session.cutoff,
         noise_mode=session.noise_mode,
         class_idx=session.class_idx,
+        device=device,
         overwrite=settings.overwrite,
     )
 
 
-def run_sticking(ctx: PanelContext, settings: StickingSettings, progress, cancelled):
-    """The job body (runs on the job's thread)."""
+def run_sticking(ctx: PanelContext, spec: StickingSpec, handle):
+    """The job body (runs on the job's thread): the app's generator beside the comparison checkpoints."""
     from eqviz.metrics.sticking import render_sticking
 
-    spec = build_sticking_spec(settings, ctx.state.session)
-    generators = [current_generator(ctx), *load_named(settings.compare)]
-    return render_sticking(spec, progress=lambda p: progress(p.done / p.total, str(p)), cancel=PolledEvent(cancelled),
-                           generators=generators)
+    return render_sticking(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled,
+                           generators=named_generators(ctx, spec.checkpoints[1:], spec.device))
 
 
 def png_rgba(path) -> np.ndarray:
     """A PNG as the C-contiguous float32 RGBA array a raw texture wants."""
-    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
-    alpha = np.ones(rgb.shape[:2] + (1,), np.float32)
-    return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
+    return rgba(np.asarray(Image.open(path).convert("RGB")))
 
 
-class StickingPanel(Panel):
+class StickingPanel(JobPanel):
     title = "Texture sticking"
     default_open = False
+    job_name = "texture sticking"
+    tag_prefix = "stick"
 
     def __init__(self):
-        self.job: JobHandle | None = None
+        super().__init__()
         self.compare = CompareList("stick_compare")
         self._textures: list = []
         self._arrays: list = []  # dpg keeps pointers into these
@@ -95,10 +95,7 @@ class StickingPanel(Panel):
             dpg.add_input_text(label="", tag="stick_outdir", default_value=d.outdir, width=260)
             dpg.add_button(label="Browse...", callback=lambda *_: dpg.show_item("stick_outdir_dialog"))
         dpg.add_checkbox(label="overwrite", tag="stick_overwrite", default_value=d.overwrite)
-        with dpg.group(horizontal=True):
-            dpg.add_button(label="Run", tag="stick_run", callback=lambda *_: self._run(ctx))
-            dpg.add_button(label="Cancel", tag="stick_cancel", enabled=False, callback=self._cancel)
-        dpg.add_progress_bar(tag="stick_progress", default_value=0.0, width=-1, overlay="")
+        self.build_job_controls(ctx)
         dpg.add_text("", tag="stick_result", wrap=400)
         dpg.add_group(tag="stick_images")
 
@@ -110,9 +107,7 @@ class StickingPanel(Panel):
             overwrite=v("stick_overwrite"),
         )
 
-    def _run(self, ctx: PanelContext) -> None:
-        if self.job is not None:
-            return
+    def run(self, ctx: PanelContext) -> None:
         if ctx.model is None:
             ctx.set_status("load a checkpoint first", error=True)
             return
@@ -120,23 +115,11 @@ class StickingPanel(Panel):
         if not settings.outdir:
             ctx.set_status("choose an output folder for the sticking views", error=True)
             return
-        self.job = ctx.start_job("texture sticking", lambda progress, cancelled: run_sticking(ctx, settings, progress, cancelled),
-                                 lambda result, error: self._done(ctx, result, error))
-        dpg.configure_item("stick_run", enabled=False)
-        dpg.configure_item("stick_cancel", enabled=True)
-        ctx.set_status(f"rendering texture-sticking views of seed {ctx.state.session.seed} ...")
+        spec = build_sticking_spec(settings, ctx.state.session, ctx.model.device)
+        self.start(ctx, lambda handle: run_sticking(ctx, spec, handle),
+                   f"rendering texture-sticking views of seed {ctx.state.session.seed} ...")
 
-    def _cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def _done(self, ctx: PanelContext, result, error: str | None) -> None:
-        self.job = None
-        dpg.configure_item("stick_run", enabled=True)
-        dpg.configure_item("stick_cancel", enabled=False)
-        if error is not None:
-            ctx.set_status(error, error=True)
-            return
+    def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         lines = [f"column stacks: {result.stack_motion}"]
         for seed, per_model in result.sharpness.items():
             for name, hf in per_model.items():
@@ -160,11 +143,3 @@ class StickingPanel(Panel):
             dpg.add_image(texture, parent="stick_images", width=int(w * scale), height=int(h * scale))
             self._textures.append(texture)
             self._arrays.append(array)
-
-    def refresh(self, ctx: PanelContext) -> None:
-        if self.job is not None:
-            dpg.set_value("stick_progress", self.job.fraction)
-            dpg.configure_item("stick_progress", overlay=self.job.text)
-
-    def close(self) -> None:
-        self._cancel()

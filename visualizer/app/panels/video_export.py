@@ -3,40 +3,14 @@ side by side with other checkpoints, rendered in the background by `eqviz.video.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
 from eqviz.errors import EqvizError
-from eqviz.app.panel import JobHandle, Panel, PanelContext
+from eqviz.app.compare_list import CompareList, named_generators
+from eqviz.app.job_panel import JobPanel
+from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
-
-CHECKPOINT_EXTENSIONS = (".pkl", ".safetensors", ".*")
-
-
-class PolledEvent:
-    """The Event-like object the renderers poll, backed by the job's `cancelled()` callable."""
-
-    def __init__(self, cancelled):
-        self._cancelled = cancelled
-
-    def is_set(self) -> bool:
-        return bool(self._cancelled())
-
-
-def load_named(paths) -> list:
-    """(name, generator) for extra checkpoints to compare against (loaded in the job's thread)."""
-    from eqviz.video.render import load_generators
-
-    return load_generators(list(paths), "cpu")
-
-
-def current_generator(ctx: PanelContext) -> tuple[str, object]:
-    """A private copy of the app's generator, named after its file."""
-    G = ctx.clone_generator()
-    if G is None or ctx.model is None:
-        raise EqvizError("load a checkpoint first.")
-    return Path(ctx.model.path).stem, G
 
 
 @dataclasses.dataclass
@@ -60,8 +34,9 @@ class VideoExportSettings:
     overwrite: bool = False
 
 
-def build_video_spec(settings: VideoExportSettings, session):
-    """The VideoSpec for the current view (its latent, truncation and pose) and the panel's settings."""
+def build_video_spec(settings: VideoExportSettings, session, device: str):
+    """The VideoSpec for the current view (its latent, truncation and pose) and the panel's settings,
+    rendered on the app's device."""
     from eqviz.core.latents import parse_seeds
     from eqviz.video.motions import Motion
     from eqviz.video.render import VideoSpec
@@ -89,54 +64,29 @@ def build_video_spec(settings: VideoExportSettings, session):
         untransform=settings.untransform,
         error_map=settings.error_map,
         crf=settings.crf,
+        device=device,
         overwrite=settings.overwrite,
     )
 
 
-def export_video(ctx: PanelContext, settings: VideoExportSettings, progress, cancelled) -> object:
-    """The job body: private generator copies, then `render_video` (runs on the job's thread)."""
+def export_video(ctx: PanelContext, spec, handle) -> object:
+    """The job body (runs on the job's thread): the app's generator beside the comparison checkpoints."""
     from eqviz.video.render import render_video
 
-    spec = build_video_spec(settings, ctx.state.session_for_saving())
-    generators = [current_generator(ctx), *load_named(settings.compare)]
-    return render_video(spec, progress=lambda p: progress(p.done / p.total, str(p)), cancel=PolledEvent(cancelled),
-                        generators=generators)
+    return render_video(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled,
+                        generators=named_generators(ctx, spec.checkpoints[1:], spec.device))
 
 
-class CompareList:
-    """A list of extra checkpoints to show side by side, with add / clear buttons."""
-
-    def __init__(self, prefix: str):
-        self.prefix = prefix
-        self.paths: list[str] = []
-
-    def build(self) -> None:
-        file_dialog(f"{self.prefix}_add_dialog", "Add a checkpoint to compare", self.add, CHECKPOINT_EXTENSIONS)
-        with dpg.group(horizontal=True):
-            dpg.add_button(label="Compare with...", callback=lambda *_: dpg.show_item(f"{self.prefix}_add_dialog"))
-            dpg.add_button(label="Clear", callback=self.clear)
-        dpg.add_text("side by side: current checkpoint only", tag=f"{self.prefix}_list", wrap=400, color=(150, 150, 150))
-
-    def add(self, path: str) -> None:
-        if path not in self.paths:
-            self.paths.append(path)
-        self._show()
-
-    def clear(self) -> None:
-        self.paths = []
-        self._show()
-
-    def _show(self) -> None:
-        names = ", ".join(Path(p).name for p in self.paths)
-        dpg.set_value(f"{self.prefix}_list", f"side by side: current checkpoint, {names}" if names else "side by side: current checkpoint only")
-
-
-class VideoExportPanel(Panel):
+class VideoExportPanel(JobPanel):
     title = "Video export"
     default_open = False
+    job_name = "video export"
+    tag_prefix = "vid"
+    run_suffix = "export"
+    run_label = "Export"
 
     def __init__(self):
-        self.job: JobHandle | None = None
+        super().__init__()
         self.compare = CompareList("vid_compare")
 
     def build(self, ctx: PanelContext) -> None:
@@ -171,10 +121,7 @@ class VideoExportPanel(Panel):
             dpg.add_input_int(label="crf", tag="vid_crf", default_value=d.crf, min_value=0, max_value=51,
                               min_clamped=True, max_clamped=True, width=100)
             dpg.add_checkbox(label="overwrite", tag="vid_overwrite", default_value=d.overwrite)
-        with dpg.group(horizontal=True):
-            dpg.add_button(label="Export", tag="vid_export", callback=lambda *_: self._export(ctx))
-            dpg.add_button(label="Cancel", tag="vid_cancel", enabled=False, callback=self._cancel)
-        dpg.add_progress_bar(tag="vid_progress", default_value=0.0, width=-1, overlay="")
+        self.build_job_controls(ctx)
 
     def read_settings(self) -> VideoExportSettings:
         v = dpg.get_value
@@ -187,41 +134,25 @@ class VideoExportPanel(Panel):
             compare=tuple(self.compare.paths), out=v("vid_out").strip(), crf=v("vid_crf"), overwrite=v("vid_overwrite"),
         )
 
-    def _export(self, ctx: PanelContext) -> None:
-        if self.job is not None:
+    def run(self, ctx: PanelContext) -> None:
+        if ctx.model is None:
+            ctx.set_status("load a checkpoint first", error=True)
             return
+        from eqviz.video.render import check_spec
+
         settings = self.read_settings()
         try:  # settings mistakes are reported at once, not after loading generators in the job
-            build_video_spec(settings, ctx.state.session_for_saving())
+            spec = build_video_spec(settings, ctx.state.session_for_saving(), ctx.model.device)
+            check_spec(spec)
         except EqvizError as exc:
             ctx.set_status(str(exc), error=True)
             return
-        self.job = ctx.start_job("video", lambda progress, cancelled: export_video(ctx, settings, progress, cancelled),
-                                 lambda result, error: self._done(ctx, result, error))
-        dpg.configure_item("vid_export", enabled=False)
-        dpg.configure_item("vid_cancel", enabled=True)
-        ctx.set_status(f"rendering video to {settings.out} ...")
+        self.start(ctx, lambda handle: export_video(ctx, spec, handle), f"rendering video to {settings.out} ...")
 
-    def _cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def _done(self, ctx: PanelContext, result, error: str | None) -> None:
-        self.job = None
-        dpg.configure_item("vid_export", enabled=True)
-        dpg.configure_item("vid_cancel", enabled=False)
-        if error is not None:
-            ctx.set_status(error, error=True)
-            return
+    def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         w, h = result.size
-        dpg.set_value("vid_progress", 1.0)
-        dpg.configure_item("vid_progress", overlay=f"{result.frames} frames, {result.fps:.1f} fps")
+        dpg.configure_item("vid_progress", overlay=f"done: {result.frames} frames, rendered at {result.fps:.1f} fps")
         ctx.set_status(f"wrote {result.path} ({result.frames} frames, {w}x{h})")
-
-    def refresh(self, ctx: PanelContext) -> None:
-        if self.job is not None:
-            dpg.set_value("vid_progress", self.job.fraction)
-            dpg.configure_item("vid_progress", overlay=self.job.text)
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         # StyleGAN2 alone cannot rotate or translate: start it on a walk instead.
@@ -229,6 +160,3 @@ class VideoExportPanel(Panel):
             dpg.set_value("vid_rotate", False)
             dpg.set_value("vid_translate", False)
             dpg.set_value("vid_walk", True)
-
-    def close(self) -> None:
-        self._cancel()

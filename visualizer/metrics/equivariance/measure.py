@@ -5,7 +5,6 @@ Every operator returns (image, mask) with NVIDIA's conventions: translations are
 the mask is 1 where the output is fully determined by the input (no zero fill in the filter footprint).
 Masks are broadcast views of one [1, 1, H, W] plane, expanded to the image's shape.
 """
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,17 +146,17 @@ def apply_fractional_pseudo_rotation(x: torch.Tensor, angle, a: int = 3):
 
 
 # ---- The app's untransform view ---------------------------------------------------------------------
-def untransform(img: torch.Tensor, translate=(0.0, 0.0), rotate_rad: float = 0.0):
-    """Undoes the input transform M(translate, rotate) that produced img [N, C, H, W] -> (image, mask).
+def untransform(img: torch.Tensor, translate=(0.0, 0.0), rotate_deg: float = 0.0):
+    """Undoes the input transform M(translate, rotate_deg) that produced img [N, C, H, W] -> (image, mask).
 
     For an equivariant generator the result stands still while the transform changes. A pure
     translation goes through the Lanczos path (exact for whole pixels); with a rotation the inverse
     affine map goes through the band-limited path.
     """
     tx, ty = (float(v) for v in translate)
-    if rotate_rad == 0:
+    if rotate_deg == 0:
         return apply_fractional_translation(img, -tx, -ty)
-    M = transform_matrix((tx, ty), math.degrees(float(rotate_rad)))
+    M = transform_matrix((tx, ty), rotate_deg)
     return apply_affine_transformation(img, torch.from_numpy(np.linalg.inv(M)).float())
 
 

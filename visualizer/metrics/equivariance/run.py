@@ -5,7 +5,6 @@ makes results reproducible: every sample draws its latent, class, translations a
 random generator, seeded by (seed, sample index). The same seed therefore gives the same samples on
 any batch size and any number of processes, and samples are split over processes by index.
 """
-import copy
 import math
 import time
 from dataclasses import dataclass
@@ -13,20 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from eqviz.errors import EqvizError
+from eqviz.errors import Cancelled, EqvizError
 from eqviz.metrics.equivariance.measure import METRICS, equivariance_errors, psnr_db, require_input_transform
 from eqviz.metrics.processes import full_float32, rank_and_world_size, sum_over_processes
 
 BOOTSTRAP_SEED = 20210623  # fixed, so the interval of a result is reproducible too
 BOOTSTRAP_RESAMPLES = 1000
-
-
-class EquivarianceCancelled(EqvizError):
-    """The caller cancelled; `partial` holds the result over the samples finished (None if none)."""
-
-    def __init__(self, message: str, partial=None):
-        super().__init__(message)
-        self.partial = partial
 
 
 # ---- Per-sample random draws ------------------------------------------------------------------------
@@ -120,9 +111,9 @@ def compute_equivariance(
     seed: int = 0,  # sample i draws from default_rng([seed, i])
     translate_max: float = 0.125,  # translations uniform in [-max, max]^2, image-size units
     rotate_max: float = 1.0,  # angles uniform in [-max * pi, max * pi]
-    device=None,  # where to compute; default: where G is
+    device=None,  # where to compute; default: where G is (G moves there if it is elsewhere)
     progress=None,  # callback(done, total) after every batch (this process's samples)
-    cancel=None,  # threading.Event-like; when set, stops after the current batch
+    cancel=None,  # callable polled between batches; once it returns True, stops with `Cancelled`
     bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> EquivarianceResult:
     """Pooled PSNRs of the requested metrics, like NVIDIA's eqt50k_int / eqt50k_frac / eqr50k.
@@ -134,7 +125,9 @@ def compute_equivariance(
     sample indices rank, rank + world_size, ...; sums and per-sample values are all-reduced and
     every process returns the same result. G itself is not modified (a copy is used).
 
-    Cancellation raises EquivarianceCancelled, whose `partial` is the result over the samples done.
+    G is only read (every image passes its own input transform), so the app's generator can be
+    measured while it renders. Cancellation raises `Cancelled`, whose `partial` is the result over
+    the samples done (None if none) and `done` their number.
     """
     require_input_transform(G)
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
@@ -147,7 +140,7 @@ def compute_equivariance(
         raise EqvizError(f"seed must be a non-negative integer, got {seed}")
     start_time = time.perf_counter()
     device = torch.device(device) if device is not None else next(G.parameters()).device
-    G = copy.deepcopy(G).eval().requires_grad_(False).to(device)
+    G = G.to(device)
     rank, world_size = rank_and_world_size()
     mine = list(range(rank, num_samples, world_size))
 
@@ -160,7 +153,7 @@ def compute_equivariance(
     cancelled = False
     with torch.no_grad(), full_float32():
         for first in range(0, len(mine), batch_size):
-            if cancel is not None and cancel.is_set():
+            if cancel is not None and cancel():
                 cancelled = True
                 break
             batch = mine[first : first + batch_size]
@@ -217,10 +210,8 @@ def compute_equivariance(
     if cancelled or len(result.sample_indices) < num_samples:
         result.complete = False
         n_done = len(result.sample_indices)
-        raise EquivarianceCancelled(
-            f"equivariance computation cancelled after {n_done} of {num_samples} samples",
-            partial=result if n_done else None,
-        )
+        raise Cancelled(f"equivariance cancelled at {n_done} of {num_samples} samples",
+                        done=n_done, total=num_samples, partial=result if n_done else None)
     return result
 
 

@@ -1,0 +1,95 @@
+"""The part every job panel shares: Run and Cancel buttons, a progress bar, and how a job ends.
+
+A job ends in one of three ways, each shown the same way in every panel: done (the bar full, at its
+final count), cancelled (the bar says "cancelled at N of T"; a status line, not an error; a partial
+result is still shown), or failed (one red sentence in the status line).
+"""
+from __future__ import annotations
+
+import dearpygui.dearpygui as dpg
+
+from eqviz.app.panel import JobHandle, JobOutcome, Panel, PanelContext
+
+
+def final_text(outcome: JobOutcome) -> str:
+    """What the progress bar says once a job has ended."""
+    if outcome.error is not None:
+        return "failed"
+    if outcome.cancelled_at is not None:
+        return f"cancelled at {outcome.cancelled_at} of {outcome.total}"
+    return f"done: {outcome.total}/{outcome.total}"
+
+
+class JobPanel(Panel):
+    """Base of a panel that runs one background job at a time. Subclasses set `job_name` and
+    `tag_prefix`, call `build_job_controls` inside `build`, start work with `start`, and show
+    results in `show_result`."""
+
+    job_name: str = ""    # e.g. "video export", used in status lines
+    tag_prefix: str = ""  # item tags: <prefix>_<run_suffix>, <prefix>_cancel, <prefix>_progress
+    run_suffix: str = "run"
+    run_label: str = "Run"
+
+    def __init__(self):
+        self.job: JobHandle | None = None
+
+    @property
+    def tags(self) -> tuple[str, str, str]:
+        p = self.tag_prefix
+        return f"{p}_{self.run_suffix}", f"{p}_cancel", f"{p}_progress"
+
+    def build_job_controls(self, ctx: PanelContext) -> None:
+        run, cancel, progress = self.tags
+        with dpg.group(horizontal=True):
+            dpg.add_button(label=self.run_label, tag=run, callback=lambda *_: self.run(ctx))
+            dpg.add_button(label="Cancel", tag=cancel, enabled=False, callback=lambda *_: self.cancel())
+        dpg.add_progress_bar(tag=progress, default_value=0.0, width=-1, overlay="")
+
+    def run(self, ctx: PanelContext) -> None:
+        """The Run button: read the settings and `start` the job (or say in the status line why not)."""
+        raise NotImplementedError
+
+    def start(self, ctx: PanelContext, body, status: str) -> None:
+        """Starts `body(handle)` in the background unless a job of this panel is running."""
+        if self.job is not None:
+            return
+        run, cancel, progress = self.tags
+        self.job = ctx.start_job(self.job_name, body, lambda outcome: self.finished(ctx, outcome))
+        dpg.configure_item(run, enabled=False)
+        dpg.configure_item(cancel, enabled=True)
+        dpg.set_value(progress, 0.0)
+        dpg.configure_item(progress, overlay="")
+        ctx.set_status(status)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def finished(self, ctx: PanelContext, outcome: JobOutcome) -> None:
+        """Main thread: the job ended; the bar shows how, then the subclass shows the result."""
+        self.job = None
+        run, cancel, progress = self.tags
+        dpg.configure_item(run, enabled=True)
+        dpg.configure_item(cancel, enabled=False)
+        if outcome.error is None and outcome.cancelled_at is None:
+            dpg.set_value(progress, 1.0)
+        dpg.configure_item(progress, overlay=final_text(outcome))
+        if outcome.error is not None:
+            ctx.set_status(outcome.error, error=True)
+            return
+        if outcome.cancelled_at is not None:
+            ctx.set_status(f"{self.job_name} {final_text(outcome)}")
+        if outcome.result is not None:
+            self.show_result(ctx, outcome.result, complete=outcome.cancelled_at is None)
+
+    def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
+        """Main thread: show what the job made (`complete` False for a cancelled job's partial result)."""
+
+    def refresh(self, ctx: PanelContext) -> None:
+        if self.job is not None:
+            progress = self.tags[2]
+            dpg.set_value(progress, self.job.fraction)
+            dpg.configure_item(progress, overlay=self.job.text)
+
+    def close(self) -> None:
+        self.cancel()
