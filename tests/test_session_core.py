@@ -152,3 +152,75 @@ def test_bad_seed_lists_say_how_to_write_them(text):
     from eqviz.core.latents import parse_seeds
     with pytest.raises(EqvizError, match="0-7"):
         parse_seeds(text)
+
+
+# ---- Posing per sample, image conversions, the error colour scale ------------------------------------
+def test_inverse_transforms_are_the_float32_inverses_nvidia_writes(sg3t_golden):
+    from eqviz.core.input_transform import inverse_transforms
+
+    poses = [(tuple(t), float(deg)) for t, deg in zip(sg3t_golden["translate"], sg3t_golden["rotate_deg"])]
+    assert np.array_equal(inverse_transforms(poses).numpy(), sg3t_golden["transform"])
+
+
+def test_posed_synthesis_equals_writing_the_buffer_and_leaves_it_alone(sg3t):
+    from eqviz.core.input_transform import inverse_transforms, synthesize_posed
+
+    ws = sg3t.mapping(torch.randn(2, sg3t.z_dim, generator=torch.Generator().manual_seed(3)), None)
+    pose = ((0.05, -0.1), 20.0)
+    buffer = sg3t.synthesis.input.transform
+    with torch.no_grad():
+        posed = synthesize_posed(sg3t, ws, pose)
+        assert torch.equal(buffer, torch.eye(3))
+        try:
+            buffer.copy_(inverse_transforms([pose])[0])  # NVIDIA's way, as the oracle
+            written = sg3t.synthesis(ws)
+        finally:
+            buffer.copy_(torch.eye(3))
+    np.testing.assert_allclose(posed.numpy(), written.numpy(), rtol=0, atol=1e-5)
+
+
+def test_stylegan2_takes_only_the_identity_pose(reference_dir):
+    import eqviz.networks
+    from eqviz.core.input_transform import synthesize_posed
+
+    G = eqviz.networks.load_generator(reference_dir / "pkl" / "sg2_64.pkl")
+    ws = G.mapping(torch.randn(1, G.z_dim), None)
+    with torch.no_grad():
+        torch.testing.assert_close(synthesize_posed(G, ws), G.synthesis(ws), rtol=0, atol=0)
+        with pytest.raises(EqvizError, match="StyleGAN2 generator has no input transform"):
+            synthesize_posed(G, ws, ((0.1, 0.0), 0.0))
+
+
+def test_uint8_conversion_is_nvidias_rounding():
+    from eqviz.core.images import images_to_rgb8, to_uint8
+
+    img = torch.tensor([-1.5, -1.0, -0.0039, 0.0, 0.5, 0.99, 1.0, 2.0]).reshape(1, 1, 2, 4).expand(1, 3, 2, 4)
+    expected = np.clip(img.numpy() * 127.5 + 128, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)[0]
+    assert np.array_equal(to_uint8(img), expected)
+    grey = images_to_rgb8(img[:, :1])
+    assert grey.shape == (1, 2, 4, 3) and np.array_equal(grey[0].numpy(), expected)
+
+
+def test_error_colours_are_matplotlibs_magma_on_the_log_scale():
+    from matplotlib import colormaps
+
+    from eqviz.core.colormaps import ERROR_COLORMAP, ERROR_LOG10_RANGE, error_colours
+
+    sq_err = np.array([0.0, 1e-7, 1e-6, 3e-5, 1e-3, 0.2, 1.0, 4.0])
+    lo, hi = ERROR_LOG10_RANGE
+    position = np.clip((np.log10(np.maximum(sq_err, 1e-30)) - lo) / (hi - lo), 0, 1)
+    expected = colormaps[ERROR_COLORMAP](position)[:, :3] * 255
+    got = error_colours(torch.from_numpy(sq_err)).numpy()
+    # A 256-entry table sampled at the nearest entry: neighbouring magma entries differ by < 4 levels.
+    np.testing.assert_allclose(got, expected, atol=4)
+    assert np.array_equal(got[0], got[2]) and np.array_equal(got[-1], got[-2])  # saturates at both ends
+
+
+def test_error_legend_runs_from_the_dark_to_the_bright_end():
+    from eqviz.core.colormaps import error_colours, error_legend
+
+    legend = error_legend(200, 34)
+    assert legend.shape == (34, 200, 3)
+    ends = error_colours(torch.tensor([1e-6, 1.0])).numpy()
+    assert np.array_equal(legend[0, 0], ends[0]) and np.array_equal(legend[0, -1], ends[1])
+    assert legend[-10:].max() > 200  # the decade labels are drawn under the bar
