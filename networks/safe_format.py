@@ -5,14 +5,13 @@ code. The metadata carries the generator config as JSON, enough to rebuild the n
 pickle involved.
 """
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from eqviz.atomic_io import atomic_output
 from eqviz.networks.config import GeneratorConfig, config_from_dict
 from eqviz.errors import CheckpointError
 
@@ -35,13 +34,8 @@ def save_generator(G: torch.nn.Module, path) -> Path:
         "kind": G.config.kind,
         "config": json.dumps(G.config.to_dict()),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part.safetensors", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_output(path) as tmp:  # a partial name beside the target, renamed when complete
+        save_file(tensors, str(tmp), metadata=metadata)
     return path
 
 

@@ -16,15 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from eqviz.atomic_io import check_target
     from eqviz.networks import load_generator, save_generator
 
     target = Path(args.target)
     if target.suffix != ".safetensors":
         raise EqvizError(f"OUT must end in .safetensors, got {target.name}")
-    if target.exists() and not args.overwrite:
-        raise EqvizError(f"{target} already exists; pass --overwrite to replace it")
     if Path(args.source).resolve() == target.resolve():
         raise EqvizError("IN and OUT are the same file; choose another output name")
+    check_target(target, args.overwrite)  # before the (possibly long) load
     G = load_generator(args.source, which=args.which)
     save_generator(G, target)
     print(f"wrote {target} ({G.config.kind}, {G.img_resolution}x{G.img_resolution})")

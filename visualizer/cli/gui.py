@@ -8,8 +8,35 @@ from eqviz.errors import EqvizError
 
 HELP = "Open the interactive explorer window (needs a display)."
 
-NO_DISPLAY = ("eqviz gui: no display found (DISPLAY / WAYLAND_DISPLAY unset); run it under a virtual display "
-              "with `xvfb-run -a eqviz ...`, or render without a window with `eqviz render` / `eqviz video`")
+NO_DISPLAY = ("eqviz gui: {problem}; run it under a virtual display with `xvfb-run -a eqviz ...`, "
+              "or render without a window with `eqviz render` / `eqviz video`")
+
+
+def display_problem() -> str | None:
+    """Why no window can open here, or None. An X display is opened (and closed) with libX11 before
+    Dear PyGui starts: GLFW aborts the whole process (SIGABRT) when DISPLAY names a server that is
+    not there."""
+    display, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
+    if not display:
+        return None if wayland else "no display found (DISPLAY / WAYLAND_DISPLAY unset)"
+    import ctypes
+    import ctypes.util
+
+    try:
+        xlib = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    except OSError:
+        return f"cannot open display {display} (libX11 is not installed)"
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = xlib.XOpenDisplay(display.encode())
+    if not connection:
+        return f"cannot open display {display} (no X server answers there, or it refused the connection)"
+    xlib.XCloseDisplay(connection)
+    return None
+
+
+MIN_WINDOW, MAX_WINDOW = 480, 16384  # smaller leaves no room beside the controls; GL stops at 16384
 
 
 def default_threads() -> int:
@@ -28,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda (default cpu)")
     parser.add_argument("--threads", type=int, default=default_threads(),
                         help="CPU threads for rendering (default: all cores but one, which keeps the window fluid)")
+    parser.add_argument("--width", type=int, default=1280, help="window width in pixels (default 1280)")
+    parser.add_argument("--height", type=int, default=840, help="window height in pixels (default 840)")
+    parser.add_argument("--browse-dir", metavar="DIR",
+                        help="list this folder's .pkl / .safetensors checkpoints in the Checkpoint panel")
     parser.add_argument("--screenshot", metavar="PNG", help="save a window screenshot once the image is shown")
     parser.add_argument("--exit-after", type=int, metavar="N",
                         help="quit N frames after the first image (or error) is shown (scripted runs)")
@@ -56,14 +87,19 @@ def _state_from_args(args):
 
 
 def run(args) -> int:
-    from eqviz.app.app import display_available
-    if not display_available():
-        print(NO_DISPLAY, file=sys.stderr)
+    problem = display_problem()
+    if problem is not None:
+        print(NO_DISPLAY.format(problem=problem), file=sys.stderr)
         return 3
     if args.threads < 1:
         raise EqvizError(f"--threads must be at least 1, got {args.threads}")
     if args.exit_after is not None and args.exit_after < 1:
         raise EqvizError(f"--exit-after must be at least 1 frame, got {args.exit_after}")
+    for name in ("width", "height"):
+        if not MIN_WINDOW <= getattr(args, name) <= MAX_WINDOW:
+            raise EqvizError(f"--{name} must be between {MIN_WINDOW} and {MAX_WINDOW} pixels, got {getattr(args, name)}")
+    if args.browse_dir and not Path(args.browse_dir).expanduser().is_dir():
+        raise EqvizError(f"--browse-dir {args.browse_dir} is not a folder; give a folder that holds checkpoints")
     if args.screenshot and not Path(args.screenshot).resolve().parent.is_dir():
         raise EqvizError(f"folder {Path(args.screenshot).resolve().parent} for --screenshot does not exist")
     if args.device.startswith("cuda"):
@@ -75,7 +111,8 @@ def run(args) -> int:
     from eqviz.assets import DEMO_CHECKPOINT
 
     state = _state_from_args(args)
+    state.browse_dir = str(Path(args.browse_dir).expanduser()) if args.browse_dir else None
     checkpoint = args.checkpoint or state.session.checkpoint or str(DEMO_CHECKPOINT)
     scripted = ScriptedRun(exit_after=args.exit_after, screenshot=args.screenshot)
     return App(AppOptions(checkpoint=checkpoint, device=args.device, threads=args.threads, state=state,
-                       scripted=scripted)).run()
+                       scripted=scripted, width=args.width, height=args.height)).run()

@@ -8,12 +8,14 @@ stays flat however long the video is.
 import os
 import queue
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from eqviz.atomic_io import check_target, partial_name, remove_stale_partials
 from eqviz.errors import EqvizError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
@@ -50,30 +52,16 @@ def pad_to_even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
 
 
-def check_target(path, overwrite: bool) -> Path:
-    """Refuse to replace an existing output unless asked to; make sure the parent folder exists."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise EqvizError(f"'{path}' already exists; pass --overwrite to replace it or choose another name.")
-    if not path.parent.is_dir():
-        raise EqvizError(f"folder '{path.parent}' does not exist; create it first or choose another output path.")
-    return path
-
-
-def _temp_name(path: Path) -> Path:
-    # Same folder (os.replace must not cross filesystems) and same suffix (ffmpeg picks the container from it).
-    return path.with_name(f".{path.stem}.partial-{os.getpid()}-{threading.get_ident()}{path.suffix}")
-
-
 class _AtomicWriter:
     """Common part: a temporary target, renamed on commit and deleted on abort."""
 
     parallel = False  # True where every frame is its own file, so several threads may write at once
 
     def __init__(self, path, overwrite: bool = False):
-        self.path = check_target(path, overwrite)
+        self.path = check_target(path, overwrite)  # before any frame is rendered
+        remove_stale_partials(self.path)
         self.overwrite = overwrite
-        self.temp = _temp_name(self.path)
+        self.temp = partial_name(self.path)
         self.size = None  # (width, height) after padding, fixed by the first frame
         self.frames_written = 0
         self._lock = threading.Lock()  # opening and counting, when `parallel` writers share this one
@@ -143,6 +131,27 @@ class Mp4Writer(_AtomicWriter):
         self.fps, self.crf, self.preset = fps, crf, preset
         self.threads = threads  # 0 = libx264 decides (about 1.5 per core)
         self._gen = None
+        self.verify_encoder()
+
+    def verify_encoder(self) -> None:
+        """Encodes one black 16x16 frame with these settings into a partial file beside the target,
+        then deletes it: a missing or broken ffmpeg, a missing encoder or a folder ffmpeg cannot
+        write shows before the first frame is rendered, not after the last."""
+        import imageio_ffmpeg
+
+        probe = partial_name(self.path)
+        try:
+            command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                       "-s", "16x16", "-i", "-", "-frames:v", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                       "-crf", str(self.crf), "-preset", self.preset, str(probe)]
+            done = subprocess.run(command, input=bytes(16 * 16 * 3), capture_output=True, timeout=60)
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+            raise EqvizError(f"ffmpeg could not be started ({exc}); reinstall imageio-ffmpeg or set IMAGEIO_FFMPEG_EXE to an ffmpeg") from None
+        finally:
+            probe.unlink(missing_ok=True)
+        if done.returncode != 0:
+            reason = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            raise EqvizError(f"ffmpeg cannot write {self.path}: {reason}")
 
     def _open(self) -> None:
         import imageio_ffmpeg
@@ -212,7 +221,7 @@ class PngFolderWriter(_AtomicWriter):
             return
         if not self.path.is_dir():
             raise EqvizError(f"'{self.path}' exists and is not a folder; choose another output path.")
-        old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+        old = partial_name(self.path)  # swept as stale should the process die between the two renames
         os.replace(self.path, old)  # a folder cannot be replaced in one step; keep the window short
         os.replace(self.temp, self.path)
         shutil.rmtree(old, ignore_errors=True)
