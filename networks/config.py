@@ -12,12 +12,15 @@ config always spells out the complete architecture.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from eqviz.cuda_ops.bias_act import ACTIVATIONS
 from eqviz.errors import CheckpointError
+from eqviz.networks.untrusted import short_text
 
 KINDS = ("stylegan2", "stylegan3-t", "stylegan3-r")
 
@@ -37,7 +40,7 @@ class MappingConfig:
     w_avg_beta: float | None = 0.998        # None = the model tracks no w_avg (no truncation possible)
 
     def __post_init__(self):
-        _make_plain(self)
+        _check_fields(self, _MAPPING_RULES)
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,9 @@ class StyleGAN2Config:
     activation: str = "lrelu"               # activation of the synthesis layers
 
     def __post_init__(self):
-        _make_plain(self)
-        object.__setattr__(self, "resample_filter", tuple(self.resample_filter))
-        if isinstance(self.mapping, Mapping):
-            object.__setattr__(self, "mapping", MappingConfig(**self.mapping))
-        if self.architecture not in ("orig", "skip", "resnet"):
-            raise CheckpointError(f"Unknown StyleGAN2 architecture {self.architecture!r}; "
-                                  "expected 'orig', 'skip' or 'resnet'.")
-        if self.img_resolution < 4 or self.img_resolution & (self.img_resolution - 1):
+        _check_fields(self, _STYLEGAN2_RULES)
+        _check_mapping(self)
+        if self.img_resolution & (self.img_resolution - 1):
             raise CheckpointError(f"StyleGAN2 img_resolution must be a power of two >= 4, got {self.img_resolution}.")
 
     @property
@@ -109,9 +107,11 @@ class StyleGAN3Config:
     magnitude_ema_beta: float = 0.999       # decay of the input-magnitude EMA (training only)
 
     def __post_init__(self):
-        _make_plain(self)
-        if isinstance(self.mapping, Mapping):
-            object.__setattr__(self, "mapping", MappingConfig(**self.mapping))
+        _check_fields(self, _STYLEGAN3_RULES)
+        _check_mapping(self)
+        if self.num_critical >= self.num_layers:
+            raise CheckpointError(f"The checkpoint's num_critical ({self.num_critical}) must be below its num_layers "
+                                  f"({self.num_layers}).")
 
     @property
     def kind(self) -> str:
@@ -126,14 +126,127 @@ class StyleGAN3Config:
 GeneratorConfig = StyleGAN2Config | StyleGAN3Config
 
 
-def _make_plain(config) -> None:
-    """Numpy scalars (as unpickled kwargs may hold) become Python numbers, so to_dict() is JSON-safe."""
+# ---- The schema: every field's type and range, checked before a value is used or printed -----
+# Ranges are generous (NVIDIA's released models sit well inside them); what a config costs in
+# memory is checked separately (eqviz.networks.sizing). bool is never taken for a number.
+
+def _whole(low: int, high: int):
+    def check(name, value):
+        if isinstance(value, np.integer):
+            value = int(value)
+        if type(value) is not int:
+            raise CheckpointError(f"The checkpoint's {name} is {short_text(value)}, not a whole number.")
+        if not low <= value <= high:
+            raise CheckpointError(f"The checkpoint's {name} is {value}, outside the range {low} to {high} eqviz reads.")
+        return value
+    return check
+
+
+def _real(low: float, high: float, low_open: bool = False):
+    def check(name, value):
+        if isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise CheckpointError(f"The checkpoint's {name} is {short_text(value)}, not a finite number.")
+        if value < low or value > high or (low_open and value == low):
+            raise CheckpointError(f"The checkpoint's {name} is {value}, outside the range {low:g} to {high:g} eqviz "
+                                  "reads.")
+        return value
+    return check
+
+
+def _flag(name, value):
+    if isinstance(value, np.bool_):
+        value = bool(value)
+    if type(value) is not bool:
+        raise CheckpointError(f"The checkpoint's {name} is {short_text(value)}, not True or False.")
+    return value
+
+
+def _choice(*options):
+    def check(name, value):
+        if not (isinstance(value, str) and value in options):
+            raise CheckpointError(f"The checkpoint's {name} is {short_text(value)}; expected one of "
+                                  f"{', '.join(map(repr, options))}.")
+        return value
+    return check
+
+
+def _optional(check_value):
+    def check(name, value):
+        return None if value is None else check_value(name, value)
+    return check
+
+
+def _taps(name, value):
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 16:
+        raise CheckpointError(f"The checkpoint's {name} is {short_text(value)}, not a list of 1 to 16 filter taps.")
+    return tuple(_real(-1e6, 1e6)(name, v) for v in value)
+
+
+def _fused_modconv(name, value):
+    if isinstance(value, np.bool_):
+        value = bool(value)
+    if value is True or value is False or (isinstance(value, str) and value == "inference_only"):
+        return value
+    raise CheckpointError(f"The checkpoint's {name} is {short_text(value)}, not True, False or 'inference_only'.")
+
+
+_WIDTH = _whole(1, 16384)
+_COMMON_RULES = {
+    "z_dim": _whole(0, 16384), "c_dim": _whole(0, 100_000), "w_dim": _WIDTH,
+    "img_resolution": _whole(4, 16384), "img_channels": _whole(1, 16),
+    "channel_max": _whole(1, 65536), "num_fp16_res": _whole(0, 32),
+    "conv_clamp": _optional(_real(0, 1e30, low_open=True)),
+}
+_MAPPING_RULES = {
+    "num_layers": _whole(1, 64), "embed_features": _optional(_WIDTH), "layer_features": _optional(_WIDTH),
+    "activation": _choice(*ACTIVATIONS), "lr_multiplier": _real(0, 1e6, low_open=True),
+    "w_avg_beta": _optional(_real(0, 1)),
+}
+_STYLEGAN2_RULES = {
+    **_COMMON_RULES, "channel_base": _whole(1, 1 << 26), "architecture": _choice("orig", "skip", "resnet"),
+    "resample_filter": _taps, "fused_modconv_default": _fused_modconv, "kernel_size": _whole(1, 15),
+    "use_noise": _flag, "activation": _choice(*ACTIVATIONS),
+}
+_STYLEGAN3_RULES = {
+    **_COMMON_RULES, "channel_base": _real(0, 1 << 26, low_open=True), "num_layers": _whole(1, 256),
+    "num_critical": _whole(0, 255), "first_cutoff": _real(0, 1e6, low_open=True),
+    "first_stopband": _real(0, 1e6, low_open=True), "last_stopband_rel": _real(0, 1e3, low_open=True),
+    "margin_size": _whole(0, 4096), "output_scale": _real(-1e6, 1e6), "conv_kernel": _whole(1, 15),
+    "filter_size": _whole(1, 64), "lrelu_upsampling": _whole(1, 16), "use_radial_filters": _flag,
+    "magnitude_ema_beta": _real(0, 1),
+}
+
+
+def _check_fields(config, rules: dict) -> None:
+    """Checks every field against `rules`, storing the plain Python value (numpy scalars as
+    unpickled kwargs may hold become numbers, so to_dict() is JSON-safe)."""
     for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if isinstance(value, (np.generic, np.ndarray)):
-            object.__setattr__(config, f.name, value.tolist())
-        elif isinstance(value, (list, tuple)):
-            object.__setattr__(config, f.name, [v.item() if isinstance(v, np.generic) else v for v in value])
+        if f.name in rules:
+            object.__setattr__(config, f.name, rules[f.name](f.name, getattr(config, f.name)))
+
+
+def _check_mapping(config) -> None:
+    mapping = config.mapping
+    if isinstance(mapping, Mapping):
+        object.__setattr__(config, "mapping", MappingConfig(**checked_kwargs(mapping, "mapping")))
+    elif not isinstance(mapping, MappingConfig):
+        raise CheckpointError(f"The checkpoint's mapping settings are {short_text(mapping)}, not a dict.")
+
+
+def checked_kwargs(kwargs, where: str) -> dict:
+    """A plain dict copy of saved kwargs, whose keys must be short names."""
+    if not isinstance(kwargs, Mapping):
+        raise CheckpointError(f"The checkpoint's {where} kwargs are {short_text(kwargs)}, not a dict.")
+    for key in kwargs:
+        if not (isinstance(key, str) and key.isidentifier() and len(key) <= 64):
+            raise CheckpointError(f"The checkpoint's {where} kwargs have the key {short_text(key)}, which is not a "
+                                  "setting name.")
+    return dict(kwargs)
+
 
 # ---- NVIDIA's kwargs, per dialect, with the class defaults that apply when a kwarg is absent -------
 _COMMON_KEYS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
@@ -161,13 +274,14 @@ def config_from_init_kwargs(kind: str, init_kwargs: Mapping) -> GeneratorConfig:
     Raises:
         CheckpointError: an unknown or missing kwarg, or a kind that does not fit.
     """
-    kwargs = dict(init_kwargs)
+    kwargs = checked_kwargs(init_kwargs, "Generator")
     missing = [k for k in _COMMON_KEYS if k not in kwargs]
     if missing:
         raise CheckpointError(f"The checkpoint's Generator kwargs lack {', '.join(missing)}; "
                               "it is not a StyleGAN generator.")
-    common = {k: int(kwargs.pop(k)) for k in _COMMON_KEYS}
-    mapping_kwargs = dict(kwargs.pop("mapping_kwargs", None) or {})
+    common = {k: kwargs.pop(k) for k in _COMMON_KEYS}
+    mapping_kwargs = kwargs.pop("mapping_kwargs", None)
+    mapping_kwargs = {} if mapping_kwargs is None else checked_kwargs(mapping_kwargs, "mapping")
     if kind == "stylegan2":
         return _stylegan2_config(common, mapping_kwargs, kwargs)
     if kind in ("stylegan3", "stylegan3-t", "stylegan3-r"):
@@ -181,11 +295,11 @@ def config_from_init_kwargs(kind: str, init_kwargs: Mapping) -> GeneratorConfig:
 
 def config_from_dict(d: Mapping) -> GeneratorConfig:
     """Inverse of `to_dict()` (e.g. after a JSON round trip)."""
-    d = dict(d)
+    d = checked_kwargs(d, "saved config")
     kind = d.pop("kind", None)
     cls = StyleGAN2Config if kind == "stylegan2" else StyleGAN3Config if kind in KINDS else None
     if cls is None:
-        raise CheckpointError(f"Unknown generator kind {kind!r} in the saved config; "
+        raise CheckpointError(f"Unknown generator kind {short_text(kind)} in the saved config; "
                               f"expected one of {', '.join(KINDS)}.")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
@@ -202,7 +316,7 @@ def _stylegan2_config(common: dict, mapping_kwargs: dict, kwargs: dict) -> Style
     nested = kwargs.pop("synthesis_kwargs", None)
     if nested is not None:  # stylegan2-ada-pytorch dialect
         _reject_unknown(kwargs, set(), "Generator")
-        synthesis = {**_ADA_DEFAULTS, **dict(nested)}
+        synthesis = {**_ADA_DEFAULTS, **checked_kwargs(nested, "synthesis")}
     else:
         synthesis = kwargs
     _reject_unknown(synthesis, _SG2_SYNTHESIS_KEYS | _SG2_IGNORED_KEYS, "StyleGAN2 synthesis")
@@ -210,8 +324,6 @@ def _stylegan2_config(common: dict, mapping_kwargs: dict, kwargs: dict) -> Style
     synthesis = {k: v for k, v in synthesis.items() if k not in _SG2_IGNORED_KEYS}
     if "channel_base" in synthesis:
         synthesis["channel_base"] = _channel_base(synthesis["channel_base"], need_int=True)
-    if "fused_modconv_default" in synthesis:
-        synthesis["fused_modconv_default"] = _fused_modconv(synthesis["fused_modconv_default"])
     return StyleGAN2Config(**common, mapping=MappingConfig(**mapping_kwargs), **synthesis)
 
 
@@ -234,15 +346,9 @@ def _reject_unknown(kwargs: Mapping, known: set, where: str) -> None:
 
 def _channel_base(value, need_int: bool):
     """32768, 32768.0 and the TF-era fraction 1.0 / 0.5 all mean a channel base of 32768 / 16384."""
-    value = float(value)
+    value = float(_real(0, 1 << 26, low_open=True)("channel_base", value))
     if 0 < value <= 1:
         value *= FULL_CHANNEL_BASE
     if value <= 0 or (need_int and value != int(value)):
         raise CheckpointError(f"The checkpoint's channel_base {value!r} is not a positive whole number.")
     return int(value) if value == int(value) else value
-
-
-def _fused_modconv(value):
-    if value in (True, False, "inference_only"):
-        return value
-    raise CheckpointError(f"The checkpoint's fused_modconv_default {value!r} is not True, False or 'inference_only'.")

@@ -12,14 +12,22 @@ import re
 import struct
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from eqviz.networks import nvidia_pickle, safe_format, tf_pickle
 from eqviz.networks.build import build_generator
 from eqviz.errors import CheckpointError, EqvizError
-from eqviz.networks.safe_unpickler import PersistentObject, TFNetwork, safe_load_pickle
+from eqviz.networks.checkpoint_file import check_regular_file, read_regular_file
+from eqviz.networks.safe_unpickler import PersistentObject, TFNetwork, load_pickle_file
+from eqviz.networks.sizing import MemoryLimitError, check_generator_memory, default_max_memory
+from eqviz.networks.untrusted import short_text
 
 GENERATOR_NAMES = ("G_ema", "G")
+
+# dtypes generator weights may be stored in; complex, integer and bool weights are refused.
+WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+MAX_SETTING_TEXT = 1024  # characters of a training-set setting kept for `eqviz info`
 
 FORMAT_LABELS = {
     "nvidia-pickle": "NVIDIA PyTorch pickle",
@@ -114,17 +122,10 @@ class CheckpointInfo:
 # ---------------------------------------------------------------------------------------------
 
 def sniff_format(path: Path) -> str:
-    """'pickle' or 'safetensors', from the leading bytes; anything else is a CheckpointError."""
-    if not path.exists():
-        raise CheckpointError(f"no checkpoint at {path}; check the path")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint; pass the .pkl or .safetensors file inside it")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError as exc:
-        raise CheckpointError(f"cannot read {path} ({exc.strerror}); check its permissions") from None
-    size = path.stat().st_size
+    """'pickle' or 'safetensors', from the leading bytes; anything else is a CheckpointError.
+    Only regular files are opened (a named pipe would block, a device never end)."""
+    size = check_regular_file(path).st_size
+    head = read_regular_file(path, head=16)
     if not head:
         raise CheckpointError(f"{path} is empty; re-download or re-export the checkpoint")
     if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
@@ -140,10 +141,24 @@ def sniff_format(path: Path) -> str:
 
 def _describe(value) -> str:
     if isinstance(value, PersistentObject):
-        return value.class_name
+        return value.class_name if isinstance(value.class_name, str) else "network"
     if isinstance(value, TFNetwork):
-        return str(value.state.get("name") or "TensorFlow network")
+        return value.name
     return type(value).__name__
+
+
+def _plain_settings(settings: dict) -> dict:
+    """The entries of a saved settings dict that are plain numbers, flags or short strings (what
+    `eqviz info` shows); anything else a file put there is left out, never printed."""
+    out = {}
+    for key, value in settings.items():
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            value = value.item()
+        if isinstance(key, str) and len(key) <= 64 and (
+                value is None or type(value) in (bool, int, float)
+                or (type(value) is str and len(value) <= MAX_SETTING_TEXT)):
+            out[key] = value
+    return out
 
 
 def _from_pickle(path: Path, data) -> Checkpoint:
@@ -156,32 +171,41 @@ def _from_pickle(path: Path, data) -> Checkpoint:
         return Checkpoint(path, "tensorflow-pickle", {"G_ema": data}, [], None)
     if isinstance(data, PersistentObject):
         if data.class_name != nvidia_pickle.GENERATOR_CLASS:
-            raise CheckpointError(f"{path} holds a single {data.class_name!r} network, not a generator")
+            raise CheckpointError(f"{path} holds a single {short_text(data.class_name)} network, not a generator")
         return Checkpoint(path, "nvidia-pickle", {"G_ema": data}, [], None)
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path} is a pickle of a {type(data).__name__}, not a StyleGAN checkpoint")
+        raise CheckpointError(f"{path} is a pickle of {short_text(data)}, not a StyleGAN checkpoint")
+    names = [name for name in data if isinstance(name, str) and len(name) <= 64]
     generators = {name: data[name] for name in GENERATOR_NAMES if data.get(name) is not None}
-    others = {str(name): value for name, value in data.items()
-              if name not in GENERATOR_NAMES and isinstance(value, (PersistentObject, TFNetwork))}
+    others = {name: data[name] for name in names
+              if name not in GENERATOR_NAMES and isinstance(data[name], (PersistentObject, TFNetwork))}
     skipped = [SkippedNetwork(name, _describe(value)) for name, value in others.items()]
     if not generators:
-        keys = ", ".join(map(str, data)) or "nothing"
+        keys = ", ".join(names[:8]) + (" ..." if len(data) > 8 else "") if names else "nothing by a usable name"
         raise CheckpointError(f"{path} holds no generator (it contains {keys}); pass a snapshot with G_ema")
     training_set = data.get("training_set_kwargs")
     kind = "tensorflow-pickle" if any(isinstance(g, TFNetwork) for g in generators.values()) else "nvidia-pickle"
-    return Checkpoint(path, kind, generators, skipped, dict(training_set) if isinstance(training_set, dict) else None,
-                      others)
+    return Checkpoint(path, kind, generators, skipped,
+                      _plain_settings(training_set) if isinstance(training_set, dict) else None, others)
 
 
-def read_checkpoint(path) -> Checkpoint:
-    """Reads any supported file into a Checkpoint without building a network."""
+def read_checkpoint(path, max_memory: int | None = None) -> Checkpoint:
+    """Reads any supported file into a Checkpoint without building a network.
+
+    Args:
+        path: an NVIDIA .pkl (PyTorch or legacy TensorFlow) or an eqviz .safetensors file.
+        max_memory: bytes the file may take in memory (None: a share of this machine's memory).
+    """
     path = Path(path)
-    if sniff_format(path) == "safetensors":
+    file_format = sniff_format(path)
+    limit = default_max_memory() if max_memory is None else max_memory
+    size = path.stat().st_size
+    if size > limit:
+        raise MemoryLimitError(f"reading {path} ({size:,} bytes)", size, limit)
+    if file_format == "safetensors":
         weights = GeneratorWeights(*safe_format.read_generator(path))
         return Checkpoint(path, "safetensors", {"G_ema": weights}, [], None)
-    with open(path, "rb") as f:
-        data = safe_load_pickle(f, str(path))
-    return _from_pickle(path, data)
+    return _from_pickle(path, load_pickle_file(path))
 
 
 def _generator_spec(entry, path: Path):
@@ -193,8 +217,6 @@ def _generator_spec(entry, path: Path):
             return (*tf_pickle.generator_spec(entry), tf_pickle.CONSTRUCTOR_BUFFERS)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
-    except RecursionError:  # a pickle can make a module its own sub-module
-        raise CheckpointError(f"{path}: the generator's sub-modules form a loop; the file is damaged or crafted") from None
     if isinstance(entry, GeneratorWeights):
         return entry.config, entry.tensors, None
     raise CheckpointError(f"{path}: the generator entry is a {type(entry).__name__}, not a network")
@@ -216,7 +238,10 @@ def copy_weights(G: torch.nn.Module, tensors: dict, source: str, constructor_own
                               f"({'; '.join(parts)}); the file is damaged or from an unsupported variant")
     for key, value in tensors.items():
         if not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"{source}: weight {key} is a {type(value).__name__}, not a tensor; the file is damaged")
+            raise CheckpointError(f"{source}: weight {key} is {short_text(value)}, not a tensor; the file is damaged")
+        if value.dtype not in WEIGHT_DTYPES:
+            raise CheckpointError(f"{source}: weight {key} is stored as {str(value.dtype).replace('torch.', '')}; "
+                                  "StyleGAN weights are floating point, so the file is damaged or crafted")
         if tuple(value.shape) != tuple(target[key].shape):
             raise CheckpointError(f"{source}: weight {key} has shape {list(value.shape)} but the declared "
                                   f"architecture needs {list(target[key].shape)}; the file is damaged or mislabelled")
@@ -236,42 +261,62 @@ def check_device(device) -> torch.device:
     return device
 
 
-def _build(checkpoint: Checkpoint, which: str) -> torch.nn.Module:
+def check_declared_size(config, tensors: dict, source, max_memory: int | None = None) -> None:
+    """Refuses an architecture before it is built: over the memory limit (MemoryLimitError), or
+    far bigger than the weights the file holds (every parameter must come from the file, apart
+    from a few filters some formats leave to the constructor)."""
+    try:
+        memory = check_generator_memory(config, max_memory)
+    except MemoryLimitError as exc:
+        raise MemoryLimitError(f"{source}: {exc.what}", exc.needed, exc.limit) from None
+    held = sum(t.numel() for t in tensors.values() if isinstance(t, torch.Tensor))
+    if memory.parameters > 2 * held + 100_000:
+        raise CheckpointError(f"{source}: the {config.kind} architecture the file declares has {memory.parameters:,} "
+                              f"parameters but the file holds only {held:,} weights; it is damaged or crafted")
+
+
+def _build(checkpoint: Checkpoint, which: str, max_memory: int | None = None) -> torch.nn.Module:
     if which not in GENERATOR_NAMES:
         raise EqvizError(f"which must be 'G_ema' or 'G', got {which!r}")
     if which not in checkpoint.generators:
         raise CheckpointError(f"{checkpoint.path} holds no {which} (it has {', '.join(checkpoint.generators)}); "
                               "load G_ema instead")
     config, tensors, constructor_owned = _generator_spec(checkpoint.generators[which], checkpoint.path)
+    check_declared_size(config, tensors, checkpoint.path, max_memory)
     try:
         G = build_generator(config)
-    except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as exc:
+    except (ValueError, TypeError, RuntimeError, ZeroDivisionError, OverflowError, MemoryError) as exc:
         # The settings come from the file: nonsense there (negative sizes, ...) is the file's fault.
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(f"{checkpoint.path}: cannot build the {config.kind} generator its settings describe "
-                              f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]})") from None
+                              f"({type(exc).__name__}: {first})") from None
     copy_weights(G, tensors, str(checkpoint.path), constructor_owned)
     return G
 
 
-def load_generator(path, device="cpu", which: str = "G_ema") -> torch.nn.Module:
+def load_generator(path, device="cpu", which: str = "G_ema", max_memory: int | None = None) -> torch.nn.Module:
     """Our generator from any supported checkpoint, in eval mode, float32, without gradients.
 
     Args:
         path: an NVIDIA .pkl (PyTorch or legacy TensorFlow) or an eqviz .safetensors file.
         device: where the generator goes ('cpu', 'cuda', 'cuda:1', ...).
         which: 'G_ema' (the averaged generator everyone samples from) or 'G' (the training one).
+        max_memory: bytes the file and the declared network (parameters plus one frame's
+            activations) may need; None: a share of this machine's memory (sizing.default_max_memory).
     Raises:
-        CheckpointError: the file is missing, unsafe, damaged, or not a supported generator.
+        CheckpointError: the file is missing, unsafe, damaged, or not a supported generator;
+            sizing.MemoryLimitError (a CheckpointError) when it is over max_memory.
     """
     device = check_device(device)
-    G = _build(read_checkpoint(path), which)
+    G = _build(read_checkpoint(path, max_memory), which, max_memory)
     return G.to(device=device, dtype=torch.float32).eval().requires_grad_(False)
 
 
-def inspect_checkpoint(path) -> CheckpointInfo:
-    """What a checkpoint holds; builds G_ema on the CPU to make sure it really loads."""
-    checkpoint = read_checkpoint(path)
-    G = _build(checkpoint, "G_ema")
+def inspect_checkpoint(path, max_memory: int | None = None) -> CheckpointInfo:
+    """What a checkpoint holds; builds G_ema on the CPU to make sure it really loads
+    (`max_memory` as for load_generator)."""
+    checkpoint = read_checkpoint(path, max_memory)
+    G = _build(checkpoint, "G_ema", max_memory)
     return CheckpointInfo(
         path=str(checkpoint.path),
         file_format=FORMAT_LABELS[checkpoint.file_format],

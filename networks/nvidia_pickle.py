@@ -8,6 +8,7 @@ StyleGAN3's synthesis network starts with a SynthesisInput, StyleGAN2's is made 
 from eqviz.networks.config import GeneratorConfig, config_from_init_kwargs
 from eqviz.errors import CheckpointError
 from eqviz.networks.safe_unpickler import PersistentObject
+from eqviz.networks.untrusted import short_text
 
 GENERATOR_CLASS = "Generator"
 
@@ -28,8 +29,10 @@ def family(generator: PersistentObject) -> str:
 
 def init_kwargs(generator: PersistentObject) -> dict:
     """The kwargs the Generator was constructed with, positional arguments folded in by name."""
-    args = generator.state.get("_init_args") or ()
-    kwargs = generator.state.get("_init_kwargs")
+    state = generator.checked_state()
+    args = state.get("_init_args")
+    args = () if args is None else args
+    kwargs = state.get("_init_kwargs")
     if not isinstance(kwargs, dict) or not isinstance(args, (tuple, list)) or len(args) > len(_POSITIONAL_KWARGS):
         raise CheckpointError("the Generator in this pickle has no readable constructor arguments; the file is "
                               "damaged or was not written by NVIDIA's training code")
@@ -39,7 +42,7 @@ def init_kwargs(generator: PersistentObject) -> dict:
 def generator_spec(generator: PersistentObject) -> tuple[GeneratorConfig, dict]:
     """(config, state-dict tensors) for one persistent Generator; builds nothing."""
     if generator.class_name != GENERATOR_CLASS:
-        raise CheckpointError(f"expected a Generator network but found a {generator.class_name!r}; eqviz loads "
-                              "only StyleGAN2 and StyleGAN3 generators")
+        raise CheckpointError(f"expected a Generator network but found {short_text(generator.class_name)}; eqviz "
+                              "loads only StyleGAN2 and StyleGAN3 generators")
     config = config_from_init_kwargs(family(generator), init_kwargs(generator))
     return config, generator.state_tensors()

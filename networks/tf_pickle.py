@@ -17,9 +17,10 @@ import re
 import numpy as np
 import torch
 
-from eqviz.networks.config import GeneratorConfig, config_from_init_kwargs
+from eqviz.networks.config import GeneratorConfig, checked_kwargs, config_from_init_kwargs
 from eqviz.errors import CheckpointError
 from eqviz.networks.safe_unpickler import TFNetwork
+from eqviz.networks.untrusted import short_text
 
 # Buffers the PyTorch constructor designs itself; the TF pickle has no variable for them.
 CONSTRUCTOR_BUFFERS = re.compile(r".*\.resample_filter")
@@ -53,6 +54,7 @@ _IGNORED_KWARGS = {"truncation_psi", "truncation_cutoff", "truncation_psi_val", 
                    "style_mixing_prob", "structure", "randomize_noise", "is_template_graph"}
 _EXPECTED_FUNCS = {"mapping_func": "G_mapping", "synthesis_func": "G_synthesis_stylegan2"}
 MIN_VERSION = 4  # dnnlib.tflib network state version that stores components and build functions
+MAX_COMPONENT_DEPTH = 8  # a generator nests its mapping and synthesis networks one level deep
 
 
 def _dense(value):
@@ -114,17 +116,35 @@ def _torch_key(name: str):
     return None
 
 
-def collect_variables(net: TFNetwork, prefix: str = "") -> dict:
-    """Every variable of a network and its components, named '<component>/<variable>'."""
+def collect_variables(net: TFNetwork) -> dict:
+    """Every variable of a network and its components, named '<component>/<variable>' (each
+    network visited once, at most MAX_COMPONENT_DEPTH deep)."""
     out = {}
-    for entry in net.state.get("variables") or ():
-        if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[0], str)):
+    pending = [("", net, 0)]
+    seen = set()
+    while pending:
+        prefix, net, depth = pending.pop()
+        if id(net) in seen or depth > MAX_COMPONENT_DEPTH:
+            raise CheckpointError("the TensorFlow network's components contain themselves or nest too deeply; the "
+                                  "file is damaged or crafted")
+        seen.add(id(net))
+        variables = net.state.get("variables")
+        if not isinstance(variables, (tuple, list, type(None))):
             raise CheckpointError("a TensorFlow network in this pickle has an unreadable variable list; the file is damaged")
-        out[prefix + entry[0]] = entry[1]
-    for name, component in (net.state.get("components") or {}).items():
-        if not isinstance(component, TFNetwork):
-            raise CheckpointError(f"TensorFlow component {name!r} is not a network; the file is damaged")
-        out.update(collect_variables(component, prefix + name + "/"))
+        for entry in variables or ():
+            if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[0], str)
+                    and len(entry[0]) <= 256):
+                raise CheckpointError("a TensorFlow network in this pickle has an unreadable variable list; the file "
+                                      "is damaged")
+            out[prefix + entry[0]] = entry[1]
+        components = net.state.get("components")
+        if not isinstance(components, (dict, type(None))):
+            raise CheckpointError("a TensorFlow network in this pickle has an unreadable component list; the file is "
+                                  "damaged")
+        for name, component in (components or {}).items():
+            if not isinstance(component, TFNetwork):
+                raise CheckpointError(f"TensorFlow component {short_text(name)} is not a network; the file is damaged")
+            pending.append((prefix + name + "/", component, depth + 1))
     return out
 
 
@@ -136,11 +156,13 @@ def is_stylegan1(net: TFNetwork) -> bool:
 
 
 def is_generator(net: TFNetwork) -> bool:
-    return {"mapping", "synthesis"} <= set(net.state.get("components") or {})
+    components = net.state.get("components")
+    return isinstance(components, dict) and {"mapping", "synthesis"} <= set(components)
 
 
 def init_kwargs(static_kwargs: dict) -> dict:
     """NVIDIA's PyTorch StyleGAN2 Generator kwargs equivalent to the TF generator's static kwargs."""
+    static_kwargs = checked_kwargs(static_kwargs, "TensorFlow generator")
     unknown = set(static_kwargs) - set(_COMMON_KWARGS) - set(_MAPPING_KWARGS) - set(_SYNTHESIS_KWARGS) \
         - _IGNORED_KWARGS - set(_EXPECTED_FUNCS) - {"fmap_base", "w_avg_beta", "dlatent_avg_beta"}
     if unknown:
@@ -148,7 +170,7 @@ def init_kwargs(static_kwargs: dict) -> dict:
                               "not know; this generator variant is not supported")
     for key, expected in _EXPECTED_FUNCS.items():
         if static_kwargs.get(key, expected) != expected:
-            raise CheckpointError(f"the TensorFlow generator uses {key}={static_kwargs[key]!r}; eqviz converts only "
+            raise CheckpointError(f"the TensorFlow generator uses {key}={short_text(static_kwargs[key])}; eqviz converts only "
                                   f"StyleGAN2 generators ({expected})")
 
     def convert(table):
@@ -171,15 +193,16 @@ def generator_spec(net: TFNetwork) -> tuple[GeneratorConfig, dict]:
         raise CheckpointError("this is a StyleGAN1 TensorFlow pickle (G_style); eqviz supports StyleGAN2 and "
                               "StyleGAN3 only, so convert it with a StyleGAN1 tool or use a newer checkpoint")
     if not is_generator(net):
-        raise CheckpointError(f"the TensorFlow network {net.state.get('name')!r} is not a generator (it has no "
+        raise CheckpointError(f"the TensorFlow network {net.name!r} is not a generator (it has no "
                               "mapping and synthesis components)")
     version = net.state.get("version")
-    if not isinstance(version, int) or version < MIN_VERSION:
-        raise CheckpointError(f"this TensorFlow pickle uses network format version {version!r}; eqviz reads "
+    if type(version) is not int or version < MIN_VERSION:
+        raise CheckpointError(f"this TensorFlow pickle uses network format version {short_text(version)}; eqviz reads "
                               f"version {MIN_VERSION} and later (StyleGAN2 / StyleGAN2-ADA pickles)")
-    static_kwargs = net.state.get("static_kwargs") or {}
+    static_kwargs = net.state.get("static_kwargs")
+    static_kwargs = checked_kwargs({} if static_kwargs is None else static_kwargs, "TensorFlow generator")
     if static_kwargs.get("architecture", "skip") != "skip":
-        raise CheckpointError(f"this TensorFlow generator uses the {static_kwargs['architecture']!r} architecture; "
+        raise CheckpointError(f"this TensorFlow generator uses the {short_text(static_kwargs['architecture'])} architecture; "
                               "eqviz converts only the default 'skip' architecture of StyleGAN2")
     config = config_from_init_kwargs("stylegan2", init_kwargs(static_kwargs))
 
@@ -190,11 +213,11 @@ def generator_spec(net: TFNetwork) -> tuple[GeneratorConfig, dict]:
             raise CheckpointError(f"the TensorFlow generator has a variable {name!r} that eqviz cannot place in a "
                                   "StyleGAN2 generator; this variant is not supported")
         key, layout = found
-        if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.floating):
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
             raise CheckpointError(f"TensorFlow variable {name!r} is not a float array; the file is damaged")
         try:
             array = layout(value)
-        except (IndexError, ValueError) as exc:
+        except (IndexError, ValueError, TypeError) as exc:
             raise CheckpointError(f"TensorFlow variable {name!r} has shape {list(value.shape)}, which does not fit "
                                   f"its layer ({exc}); the file is damaged") from None
         tensors[key] = torch.from_numpy(np.array(array, dtype=np.float32, order="C"))  # keeps 0-d shapes

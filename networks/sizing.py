@@ -1,0 +1,155 @@
+"""What a generator will cost before it is built: its parameters and one frame's activations.
+
+A checkpoint declares its architecture in a few numbers, and a few numbers can describe a network
+bigger than the machine. `generator_memory` prices a config from the same formulas the
+constructors follow (the parameter count is exact: the tests compare it with built generators;
+the activations are an estimate of the largest layer's input, widened intermediate and output,
+for one frame in float32), and `check_generator_memory` refuses one over `max_memory` with a
+sentence that names both.
+"""
+import dataclasses
+import os
+import re
+import resource
+
+from eqviz.errors import CheckpointError
+from eqviz.networks.config import GeneratorConfig, MappingConfig, StyleGAN2Config
+
+FLOAT32_BYTES = 4
+DEFAULT_MEMORY_FRACTION = 0.75   # of physical memory or the address-space limit, whichever is lower
+
+
+class MemoryLimitError(CheckpointError):
+    """The declared network would need more than the memory limit; `option` is what raises it."""
+
+    def __init__(self, what: str, needed: int, limit: int, option: str = "max_memory"):
+        self.what, self.needed, self.limit, self.option = what, needed, limit, option
+        super().__init__(f"{what} needs about {format_bytes(needed)}, more than the {format_bytes(limit)} allowed; "
+                         f"if this machine really has the memory, raise {option}")
+
+    def naming(self, option: str) -> "MemoryLimitError":
+        """The same refusal, naming the option as the caller spells it (e.g. '--max-memory')."""
+        return MemoryLimitError(self.what, self.needed, self.limit, option)
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorMemory:
+    parameters: int          # elements of the state dict (parameters and buffers)
+    activation_bytes: int    # estimated working memory of one frame, float32
+
+    @property
+    def total_bytes(self) -> int:
+        return self.parameters * FLOAT32_BYTES + self.activation_bytes
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def parse_memory_size(text: str) -> int:
+    """'8G', '512M', '1.5GB' or a byte count -> bytes (decimal units)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[bB]?\s*", str(text))
+    if not match:
+        raise CheckpointError(f"memory size {str(text)[:40]!r} is not a number with an optional k, M, G or T")
+    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[match[2].lower()]
+    return int(float(match[1]) * scale)
+
+
+def default_max_memory() -> int:
+    """A share of this machine's memory (physical, or the address-space limit if lower)."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    available = min(physical, soft) if soft != resource.RLIM_INFINITY else physical
+    return int(available * DEFAULT_MEMORY_FRACTION)
+
+
+# ---- parameter counts, following the constructors ---------------------------------------------
+
+def _fc(in_features: int, out_features: int) -> int:
+    return in_features * out_features + out_features
+
+
+def _mapping_parameters(z_dim: int, c_dim: int, w_dim: int, mapping: MappingConfig) -> int:
+    embed = (w_dim if mapping.embed_features is None else mapping.embed_features) if c_dim > 0 else 0
+    hidden = w_dim if mapping.layer_features is None else mapping.layer_features
+    widths = [z_dim + embed] + [hidden] * (mapping.num_layers - 1) + [w_dim]
+    count = _fc(c_dim, embed) if c_dim > 0 else 0
+    count += sum(_fc(widths[i], widths[i + 1]) for i in range(mapping.num_layers))
+    return count + (w_dim if mapping.w_avg_beta is not None else 0)
+
+
+def _stylegan2_memory(config: StyleGAN2Config) -> GeneratorMemory:
+    taps = len(config.resample_filter)
+    filter_size = taps if taps >= 8 else taps * taps  # setup_filter keeps long 1-D filters separable
+    k, w = config.kernel_size, config.w_dim
+    resolutions = [2 ** i for i in range(2, config.img_resolution.bit_length())]
+    channels = {r: min(config.channel_base // r, config.channel_max) for r in resolutions}
+
+    def layer(cin, cout, res):
+        noise = res * res + 1 if config.use_noise else 0
+        return filter_size + _fc(w, cin) + cout * cin * k * k + noise + cout
+
+    params, activations = 0, 0
+    for res in resolutions:
+        cout = channels[res]
+        params += filter_size
+        if res == 4:
+            params += cout * res * res
+        else:
+            cin = channels[res // 2]
+            params += layer(cin, cout, res)
+            if config.architecture == "resnet":
+                params += filter_size + cout * cin
+            # input, the upsampled convolution (padded by the kernel and the filter), output
+            activations = max(activations, cin * (res // 2) ** 2 + 2 * cout * (res + k + taps) ** 2 + cout * res * res)
+        params += layer(cout, cout, res)
+        if res == config.img_resolution or config.architecture == "skip":
+            params += _fc(w, cout) + config.img_channels * cout + config.img_channels
+    activations += 2 * config.img_channels * config.img_resolution ** 2  # the image and its upsampled copy
+    params += _mapping_parameters(config.z_dim, config.c_dim, w, config.mapping)
+    return GeneratorMemory(params, activations * FLOAT32_BYTES)
+
+
+def _stylegan3_memory(config) -> GeneratorMemory:
+    from eqviz.networks.stylegan3 import synthesis_geometry  # numpy only; the layers are not built
+
+    input_geometry, layers = synthesis_geometry(config)
+    c0, w = input_geometry.channels, config.w_dim
+    params = c0 * c0 + _fc(w, 4) + 9 + 3 * c0
+    activations = c0 * input_geometry.size ** 2 * 2
+    for g in layers:
+        k = 1 if g.is_torgb else config.conv_kernel
+        params += _fc(w, g.in_channels) + g.out_channels * g.in_channels * k * k + g.out_channels + 1
+        oversampling = 1 if g.is_torgb else config.lrelu_upsampling
+        tmp_rate = max(g.in_sampling_rate, g.out_sampling_rate) * oversampling
+        up, down = tmp_rate // g.in_sampling_rate, tmp_rate // g.out_sampling_rate
+        up_taps = config.filter_size * up if up > 1 and not g.is_torgb else 1
+        down_taps = config.filter_size * down if down > 1 and not g.is_torgb else 1
+        radial = config.use_radial_filters and not g.is_critically_sampled
+        params += (up_taps if up_taps > 1 else 0) + ((down_taps ** 2 if radial else down_taps) if down_taps > 1 else 0)
+        widened = (g.in_size + k) * up + up_taps  # the upsampled signal the leaky ReLU runs on
+        activations = max(activations, g.in_channels * g.in_size ** 2 + 2 * g.out_channels * widened ** 2
+                          + g.out_channels * g.out_size ** 2)
+    params += _mapping_parameters(config.z_dim, config.c_dim, w, config.mapping)
+    return GeneratorMemory(params, activations * FLOAT32_BYTES)
+
+
+def generator_memory(config: GeneratorConfig) -> GeneratorMemory:
+    """Parameter count (exact) and one frame's activation memory (estimated) of a config."""
+    return _stylegan2_memory(config) if isinstance(config, StyleGAN2Config) else _stylegan3_memory(config)
+
+
+def check_generator_memory(config: GeneratorConfig, max_memory: int | None = None) -> GeneratorMemory:
+    """The config's memory, or MemoryLimitError when it is over `max_memory` bytes (None: the
+    machine's default)."""
+    limit = default_max_memory() if max_memory is None else max_memory
+    memory = generator_memory(config)
+    if memory.total_bytes > limit:
+        raise MemoryLimitError(f"the {config.kind} generator this file declares ({config.img_resolution}x"
+                               f"{config.img_resolution}, {memory.parameters:,} parameters, "
+                               f"{format_bytes(memory.activation_bytes)} of activations per frame)",
+                               memory.total_bytes, limit)
+    return memory
