@@ -1,4 +1,5 @@
-"""The recently opened checkpoints, kept in $XDG_CONFIG_HOME/eqviz/recent.json (~/.config by default)."""
+"""Where checkpoints are picked from besides the file dialog: the recently opened ones, kept in
+$XDG_CONFIG_HOME/eqviz/recent.json (~/.config by default), and the checkpoints of a browsed folder."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,8 @@ from eqviz.errors import EqvizError
 from eqviz.atomic_io import write_text
 
 MAX_RECENT = 10
+BROWSE_EXTENSIONS = (".pkl", ".safetensors")
+MAX_BROWSED = 500  # a folder of thousands of snapshots lists its first 500 (sorted by name)
 
 
 def recent_file() -> Path:
@@ -39,3 +42,16 @@ def remember(path: str) -> list[str]:
     except (OSError, EqvizError):
         pass  # the history is a convenience; opening the checkpoint itself succeeded
     return paths
+
+
+def list_checkpoints(folder: str | Path) -> list[str]:
+    """The .pkl / .safetensors files directly inside `folder`, sorted by name (at most MAX_BROWSED)."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise EqvizError(f"{folder} is not a folder; give a folder that holds .pkl or .safetensors checkpoints")
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder)
+                       if entry.name.lower().endswith(BROWSE_EXTENSIONS) and entry.is_file())
+    except OSError as exc:
+        raise EqvizError(f"cannot list {folder}: {exc.strerror}") from None
+    return [str(folder / name) for name in names[:MAX_BROWSED]]

@@ -11,13 +11,17 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from eqviz.core.latents import SEED_GRID_STEP
 from eqviz.core.session import Session
 
 CHANNEL_MODES = ("rgb", "single")      # three consecutive channels as RGB, or one as grey
 NORMALISATIONS = ("per-frame", "fixed")  # min/max of this frame, or NVIDIA's [-1, 1] range
 PREVIEW_DIVISORS = (1, 2, 4, 8)     # full resolution, or the generator's image at 1/2, 1/4, 1/8 of it
-INTERP_SPACES = ("w", "z")
-NOISE_MODES = ("const", "random", "none")
+DRAG_SPEEDS = {"slow": 0.25, "normal": 1.0, "fast": 4.0}  # translate / rotate drag multipliers
+# UI frames per second while anything moves. 24 keeps the UI fluid and leaves the cores to synthesis:
+# under a software GL rasterizer (Xvfb + llvmpipe) a UI frame costs ~9 ms of CPU, 60 fps half a core.
+FPS_LIMITS = (12, 24, 30, 60, 120)
+DEFAULT_FPS_LIMIT = 24
 
 
 @dataclass
@@ -29,8 +33,12 @@ class ViewState:
     normalisation: str = "per-frame"
     fft: bool = False              # show log |FFT| of the image / layer instead of the image
     live_error: bool = False       # show the per-pixel equivariance error beside the image
-    zoom: float = 1.0              # display pixels per image pixel
-    pixel_exact: bool = True       # round zoom to whole numbers (1:1 at zoom 1)
+    fit: bool = True               # zoom to fit the window (refits on resize); off: `zoom` holds
+    zoom: float = 1.0              # display pixels per image pixel when not fitting
+    pixel_exact: bool = False      # round zoom to whole numbers (1:1 at zoom 1), the fit included
+    drag_speed: str = "normal"     # one of DRAG_SPEEDS: how far a translate / rotate drag moves
+    fps_limit: int = DEFAULT_FPS_LIMIT  # one of FPS_LIMITS: UI frame rate while anything moves
+    vsync: bool = True             # wait for the display's refresh when drawing (Dear PyGui's default)
     preview_divisor: int = 1       # render the output at resolution / divisor where the generator can
                                    # (StyleGAN2 'skip': the image before its last blocks), shown at full size
 
@@ -45,6 +53,10 @@ class ViewState:
             view.channel_mode = "rgb"
         if view.normalisation not in NORMALISATIONS:
             view.normalisation = "per-frame"
+        if view.fps_limit not in FPS_LIMITS:
+            view.fps_limit = DEFAULT_FPS_LIMIT
+        if view.drag_speed not in DRAG_SPEEDS:
+            view.drag_speed = "normal"
         view.zoom = min(max(float(view.zoom), 0.125), 32.0)
         view.preview_divisor = view.preview_divisor if view.preview_divisor in PREVIEW_DIVISORS else 1
         return view
@@ -75,6 +87,7 @@ class AppState:
     view: ViewState = field(default_factory=ViewState)
     anim: AnimationState = field(default_factory=AnimationState)
     resolution: int = 0             # output size of the loaded generator (0 = none loaded)
+    browse_dir: str | None = None   # folder whose checkpoints the Checkpoint panel lists
     revision: int = 0               # bumped on every edit so panels know to re-read values
 
     def touch(self) -> None:
@@ -93,6 +106,26 @@ class AppState:
         """Set the rotation, wrapped to (-180, 180] so sliders and keys agree."""
         wrapped = math.remainder(float(degrees), 360.0)
         self.session.rotate_deg = 180.0 if wrapped == -180.0 else wrapped
+        self.touch()
+
+    def set_seed(self, seed: int) -> None:
+        """A typed seed is the grid point (seed mod 100, seed div 100), so it round-trips."""
+        y, x = divmod(int(seed), SEED_GRID_STEP)
+        self.session.latent_x, self.session.latent_y = float(x), float(y)
+        self.touch()
+
+    def step_seed(self, direction: int) -> None:
+        """-/+: the previous / next whole seed from the position now shown (6.98 -> 7 or 6, not
+        from whatever the seed box held before an animation or drag moved on)."""
+        x = self.session.latent_x
+        x = math.floor(x) + 1 if direction > 0 else math.ceil(x) - 1
+        self.session.latent_x, self.session.latent_y = float(x), float(round(self.session.latent_y))
+        self.touch()
+
+    def snap_seed(self) -> None:
+        """Snap a fractional grid position to the nearest whole seed."""
+        self.session.latent_x = float(round(self.session.latent_x))
+        self.session.latent_y = float(round(self.session.latent_y))
         self.touch()
 
     def reset_transform(self) -> None:

@@ -1,9 +1,11 @@
-"""The image side of the window: status line, the frame (and live error map), zoom, pan and drag.
+"""The image side of the window: status line, info line, the frame (and live error map), zoom, pan, drag.
 
 Textures are raw float32 RGBA arrays that Dear PyGui references without copying; a new frame
-swaps the array with one `set_value`, and only a change of size recreates the texture. Dragging
-on the image moves through the seed grid (left button) or the input translation (Shift + left);
-the middle or right button pans; the wheel zooms.
+swaps the array with one `set_value`, and only a change of size recreates the texture. By default
+the frame fits the image area and refits whenever the area, the frame size or the live error map
+changes; a fixed zoom (1:1, 2x, the wheel) turns fitting off. Dragging on the image moves through
+the seed grid (left button), translates (Shift) or rotates (Ctrl) at the chosen drag speed; the
+middle or right button pans; the wheel zooms.
 """
 from __future__ import annotations
 
@@ -14,12 +16,22 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from eqviz.app.frame_renderer import RenderResult
+from eqviz.app.state import DRAG_SPEEDS, AppState
+from eqviz.core.colormaps import ERROR_LEGEND_CAPTION, error_legend
+from eqviz.core.images import rgba
 
 if TYPE_CHECKING:
     from eqviz.app.app import App
 
 SEED_DRAG_PIXELS = 200.0   # screen pixels of drag per seed step
+ROTATE_DRAG_DEGREES = 180.0  # degrees per drag across the whole shown frame (at normal drag speed)
 ZOOM_LIMITS = (0.125, 32.0)
+# Above this the live PSNR is float32 rounding of an identical frame (203.5 dB at the identity
+# transform), not a measurement: the line says "exact".
+EXACT_PSNR_DB = 150.0
+LEGEND_SIZE = (256, 34)
+ERROR_COLUMN_EXTRA = 100   # pixels the error column adds above and below its map (PSNR line, legend, caption)
+GAP = 8                    # pixels between and around the image columns
 
 
 def effective_zoom(zoom: float, pixel_exact: bool) -> float:
@@ -28,6 +40,68 @@ def effective_zoom(zoom: float, pixel_exact: bool) -> float:
     if not pixel_exact:
         return zoom
     return float(max(1, round(zoom))) if zoom >= 1 else 1.0 / max(1, round(1.0 / zoom))
+
+
+def fit_zoom_for(area: tuple[float, float], frame: tuple[int, int], live_error: bool, pixel_exact: bool) -> float:
+    """The largest zoom that shows a `frame` (w, h) whole in an `area` (w, h) of screen pixels, beside
+    the live error map (same size, with its PSNR line and legend) when that is on; pixel-exact rounds
+    down to a whole number or 1/n so that it still fits."""
+    w, h = frame
+    if not w or not h:
+        return 1.0
+    columns = 2 if live_error else 1
+    extra_h = ERROR_COLUMN_EXTRA if live_error else GAP
+    fit = min((area[0] - GAP * (columns + 1)) / (w * columns), (area[1] - extra_h) / h)
+    fit = min(max(fit, ZOOM_LIMITS[0]), ZOOM_LIMITS[1])
+    if pixel_exact:
+        return float(math.floor(fit)) if fit >= 1 else 1.0 / math.ceil(1.0 / fit)
+    return fit
+
+
+def psnr_text(psnr_db: float) -> str:
+    if math.isinf(psnr_db) or psnr_db >= EXACT_PSNR_DB:
+        return "live error: exact (the frame maps back onto the untransformed one)"
+    return f"live error, PSNR {psnr_db:.1f} dB"
+
+
+def seed_text(state: AppState) -> str:
+    """The seed as the user thinks of it: 205, or 206.98 between two seeds of a row, or the grid
+    position when it lies between rows."""
+    s = state.session
+    if s.w_path is not None:
+        return "W from file"
+    whole_y = s.latent_y == math.floor(s.latent_y)
+    if whole_y and s.latent_x == math.floor(s.latent_x):
+        text = f"seed {s.seed}"
+    elif whole_y:
+        text = f"seed {s.latent_x + 100 * s.latent_y:.2f}"
+    else:
+        text = f"seed grid ({s.latent_x:.2f}, {s.latent_y:.2f})"
+    if s.seed_b is not None:
+        space = "lerp W" if s.interp_space == "w" else "slerp Z"
+        text += f" <-> {s.seed_b} at t {s.interp_t:.2f} ({space})"
+    return text
+
+
+def info_line(state: AppState, zoom: float, transformable: bool, display_scale: int = 1,
+              layer_shape: tuple[int, ...] | None = None) -> str:
+    """What the frame on screen is, in one line: only what is set."""
+    s, v = state.session, state.view
+    parts = [seed_text(state)]
+    if s.class_idx is not None:
+        parts.append(f"class {s.class_idx}")
+    if s.w_path is None:
+        parts.append(f"psi {s.psi:.2f}" + (f", cutoff {s.cutoff}" if s.cutoff is not None else ""))
+    if s.mix_seed is not None:
+        parts.append(f"styles {s.mix_range[0]}-{s.mix_range[1] - 1} from seed {s.mix_seed}")
+    if transformable:
+        parts.append(f"translate ({s.translate[0]:+.3f}, {s.translate[1]:+.3f}), rotate {s.rotate_deg:+.1f} deg")
+    parts.append(f"zoom {zoom * 100:.0f}%" + (" (fit)" if v.fit else ""))
+    if display_scale > 1:
+        parts.append(f"preview at 1/{display_scale} resolution")
+    if layer_shape:
+        parts.append(f"layer {v.layer} {list(layer_shape)}")
+    return "   ".join(parts)
 
 
 class _Texture:
@@ -39,13 +113,21 @@ class _Texture:
         self.texture = None
         self.item = None
 
-    def set(self, array: np.ndarray, width: int, height: int) -> None:
+    def set(self, array: np.ndarray) -> None:
         if self.array is None or self.array.shape != array.shape:
             self._recreate(array)
         else:
             dpg.set_value(self.texture, array)
         self.array = array  # dpg holds a pointer into it: keep it alive
-        dpg.configure_item(self.item, width=width, height=height)
+
+    def resize(self, zoom: float) -> None:
+        if self.item is not None:
+            w, h = self.size
+            dpg.configure_item(self.item, width=max(1, round(w * zoom)), height=max(1, round(h * zoom)), show=True)
+
+    def hide(self) -> None:
+        if self.item is not None:
+            dpg.configure_item(self.item, show=False)
 
     def _recreate(self, array: np.ndarray) -> None:
         if self.item is not None:
@@ -65,23 +147,27 @@ class Viewer:
     def __init__(self, app: "App"):
         self.app = app
         self.main = _Texture("main_image", parent="image_row", before="error_group")
-        self.error = _Texture("error_image", parent="error_group")
+        self.error = _Texture("error_image", parent="error_group", before="error_legend_row")
+        self.legend = _Texture("error_legend", parent="error_legend_row", before="error_legend_caption")
         self._drag = None   # (mode, start values) while a drag that began on the image lasts
         self._shown_zoom = None
+        self._refresh_key = None
         self._display_scale = 1  # >1 while a preview (lower-resolution image) is on screen
+        self._layer_shape = None
 
     def build(self, x: int) -> None:
-        dpg.add_texture_registry(tag="textures")
         with dpg.window(tag="viewer", no_title_bar=True, no_move=True, no_resize=True, no_close=True,
                         no_background=True, pos=(x, 0), no_scrollbar=True):  # see app.WINDOW_BACKGROUND
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Help (F1)", callback=lambda *_: dpg.show_item("help_window"))
                 dpg.add_text("", tag="status_line", wrap=0)
-            dpg.add_text("", tag="viewer_info", color=(150, 150, 150))
+            dpg.add_text("", tag="viewer_info", color=(150, 150, 150), wrap=0)
             with dpg.child_window(tag="image_area", horizontal_scrollbar=True, border=False):
                 with dpg.group(horizontal=True, tag="image_row"):
                     with dpg.group(tag="error_group", show=False):
                         dpg.add_text("", tag="error_psnr")
+                        with dpg.group(tag="error_legend_row"):
+                            dpg.add_text(ERROR_LEGEND_CAPTION, tag="error_legend_caption", color=(150, 150, 150))
         with dpg.handler_registry():
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=self._on_press, user_data="left")
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Middle, callback=self._on_press, user_data="pan")
@@ -95,42 +181,52 @@ class Viewer:
         dpg.configure_item("image_area", width=-1, height=-1)
 
     # -- frames -----------------------------------------------------------------------------------
-    def _zoom(self) -> float:
-        return effective_zoom(self.app.state.view.zoom, self.app.state.view.pixel_exact)
+    def zoom(self) -> float:
+        """Display pixels per image pixel now: the fit, or the chosen zoom."""
+        view = self.app.state.view
+        if view.fit:
+            return self.fit_zoom()
+        return effective_zoom(view.zoom, view.pixel_exact)
 
     def show(self, result: RenderResult) -> None:
-        zoom = self._zoom()
-        h, w = result.image.shape[:2]
         self._display_scale = result.display_scale  # a preview fills the full frame's place
-        self.main.set(result.image, round(w * zoom * self._display_scale), round(h * zoom * self._display_scale))
+        self._layer_shape = result.layer_shape
+        self.main.set(result.image)
         if result.error_map is not None:
-            eh, ew = result.error_map.shape[:2]
-            self.error.set(result.error_map, round(ew * zoom), round(eh * zoom))
-            psnr = "inf" if math.isinf(result.error_psnr_db) else f"{result.error_psnr_db:.1f}"
-            dpg.set_value("error_psnr", f"live error, PSNR {psnr} dB (log scale 1e-6..1)")
+            self.error.set(result.error_map)
+            if self.legend.array is None:
+                self.legend.set(rgba(error_legend(*LEGEND_SIZE)))
+                self.legend.resize(1.0)
+            dpg.set_value("error_psnr", psnr_text(result.error_psnr_db))
             dpg.show_item("error_group")
         else:
             dpg.hide_item("error_group")
-        self._shown_zoom = zoom
+        self._shown_zoom = None
+        self._refresh_key = None
+
+    def clear(self) -> None:
+        """Take the frame off screen (a new model: its first frame, or its error, replaces it)."""
+        self.main.hide()
+        dpg.hide_item("error_group")
+        self._layer_shape = None
+        self._refresh_key = None
 
     def refresh(self) -> None:
-        zoom = self._zoom()
+        """Once per UI frame; does work only when the state, the area or the frame changed."""
+        area = tuple(dpg.get_item_rect_size("image_area"))
+        key = (self.app.state.revision, area, self.frame_size, self._layer_shape)
+        if key == self._refresh_key:
+            return
+        self._refresh_key = key
+        zoom = self.zoom()
         if zoom != self._shown_zoom and self.main.array is not None:
-            w, h = self.main.size
-            scale = zoom * self._display_scale
-            dpg.configure_item(self.main.item, width=round(w * scale), height=round(h * scale))
+            self.main.resize(zoom * self._display_scale)
             if self.error.array is not None:
-                ew, eh = self.error.size
-                dpg.configure_item(self.error.item, width=round(ew * zoom), height=round(eh * zoom))
+                self.error.resize(zoom)
             self._shown_zoom = zoom
-        s = self.app.state.session
-        info = (f"seed {s.latent_x:.2f}, {s.latent_y:.2f}   psi {s.psi:.2f}   translate ({s.translate[0]:+.3f}, "
-                f"{s.translate[1]:+.3f})   rotate {s.rotate_deg:+.1f} deg   zoom {zoom:g}x")
-        if self._display_scale > 1:
-            info += f"   preview at 1/{self._display_scale} resolution"
-        if self.app.last_result is not None and self.app.last_result.layer_shape:
-            info += f"   layer {self.app.state.view.layer} {list(self.app.last_result.layer_shape)}"
-        dpg.set_value("viewer_info", info)
+        model = self.app.model
+        dpg.set_value("viewer_info", info_line(self.app.state, zoom, bool(model and model.supports_input_transform),
+                                               self._display_scale, self._layer_shape))
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -139,29 +235,25 @@ class Viewer:
         return w * self._display_scale, h * self._display_scale
 
     def fit_zoom(self, size: tuple[int, int] | None = None) -> float:
-        """The largest zoom that shows the whole frame (of `size`, default the shown one) in the image
-        area, next to the live error map when that is on."""
-        w, h = size or self.frame_size
-        if not w:
-            return 1.0
-        aw, ah = dpg.get_item_rect_size("image_area")
-        columns = 2 if self.app.state.view.live_error else 1
-        fit = max(ZOOM_LIMITS[0], min((aw - 16 * columns) / (w * columns), (ah - 40) / h))
-        if self.app.state.view.pixel_exact:  # round down, so it still fits
-            return float(math.floor(fit)) if fit >= 1 else 1.0 / math.ceil(1.0 / fit)
-        return fit
+        """The zoom that shows the whole frame (of `size`, default the shown one) in the image area."""
+        view = self.app.state.view
+        return fit_zoom_for(tuple(dpg.get_item_rect_size("image_area")), size or self.frame_size,
+                            view.live_error, view.pixel_exact)
 
     # -- mouse ------------------------------------------------------------------------------------
     def _on_press(self, _sender, _data, mode) -> None:
         if self._drag is not None:
             return
+        s = self.app.state.session
         if mode == "left":
             if self.main.item is None or not dpg.is_item_hovered(self.main.item):
                 return
-            s = self.app.state.session
-            shift = dpg.is_key_down(dpg.mvKey_ModShift)
-            mode = "translate" if shift else "seed"
-            start = tuple(s.translate) if shift else (s.latent_x, s.latent_y)
+            if dpg.is_key_down(dpg.mvKey_ModShift):
+                mode, start = "translate", tuple(s.translate)
+            elif dpg.is_key_down(dpg.mvKey_ModCtrl):
+                mode, start = "rotate", (s.rotate_deg,)
+            else:
+                mode, start = "seed", (s.latent_x, s.latent_y)
         else:
             if not dpg.is_item_hovered("image_area"):
                 return
@@ -174,18 +266,22 @@ class Viewer:
         mode, start = self._drag
         dx, dy = float(data[1]), float(data[2])
         state = self.app.state
+        speed = DRAG_SPEEDS[state.view.drag_speed]
+        shown = max(self.frame_size[0] * self.zoom(), 1.0)
+        transformable = bool(self.app.model and self.app.model.supports_input_transform)
         if mode == "seed":
             state.session.latent_x = start[0] + dx / SEED_DRAG_PIXELS
             state.session.latent_y = start[1] + dy / SEED_DRAG_PIXELS
             state.touch()
-        elif mode == "translate":
-            if not (self.app.model and self.app.model.supports_input_transform):
-                return
-            shown = self.frame_size[0] * self._zoom()
-            state.set_translate(start[0] + dx / shown, start[1] + dy / shown)
-        else:
+        elif mode == "translate" and transformable:
+            state.set_translate(start[0] + speed * dx / shown, start[1] + speed * dy / shown)
+        elif mode == "rotate" and transformable:
+            state.set_rotate(start[0] - speed * ROTATE_DRAG_DEGREES * dx / shown)
+        elif mode == "pan":
             dpg.set_x_scroll("image_area", max(0.0, start[0] - dx))
             dpg.set_y_scroll("image_area", max(0.0, start[1] - dy))
+            return
+        else:
             return
         self.app.request_render()
 
@@ -197,6 +293,7 @@ class Viewer:
             return
         view = self.app.state.view
         factor = 2.0 if view.pixel_exact else 1.25
-        zoom = effective_zoom(view.zoom, view.pixel_exact)
+        zoom = self.zoom()
+        view.fit = False
         view.zoom = min(max(zoom * factor if delta > 0 else zoom / factor, ZOOM_LIMITS[0]), ZOOM_LIMITS[1])
         self.app.state.touch()

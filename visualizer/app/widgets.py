@@ -1,34 +1,95 @@
-"""Small Dear PyGui helpers shared by panels (main thread only)."""
+"""Small Dear PyGui helpers shared by panels (main thread only), and the app's file dialogs.
+
+Every file dialog is made through `file_dialog`, so the app knows them all: shortcuts stay off while
+one is open, a screenshot waits until it has closed, and all of them open in the folder last used
+(or the loaded checkpoint's). Dear PyGui reads a dialog's folder only when the dialog is created, so
+a new folder recreates the closed dialogs.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
 
+@dataclass
+class _Dialog:
+    label: str
+    on_path: Callable[[str], None]
+    extensions: tuple[str, ...]
+    default_filename: str
+    directory: bool
+
+
+_DIALOGS: dict[str, _Dialog] = {}
+_folder: list[str] = []  # the folder dialogs open in (empty: the working directory)
+
+
 def file_dialog(tag: str, label: str, on_path: Callable[[str], None], extensions: tuple[str, ...],
-                default_filename: str = "", directory: str | None = None) -> None:
+                default_filename: str = "", directory: bool = False) -> None:
     """A hidden file dialog at the top level (dialogs cannot live inside a panel's container);
-    `on_path` gets the chosen path. Show it with `dpg.show_item(tag)`."""
+    `on_path` gets the chosen path (a folder when `directory`). Show it with `dpg.show_item(tag)`."""
+    _DIALOGS[tag] = _Dialog(label, on_path, extensions, default_filename, directory)
+    _create(tag)
+
+
+def _create(tag: str) -> None:
+    spec = _DIALOGS[tag]
     stack = []
     while dpg.top_container_stack() is not None:
         stack.append(dpg.pop_container_stack())
     try:
-        with dpg.file_dialog(label=label, tag=tag, show=False, modal=True, width=640, height=420,
-                             default_filename=default_filename, default_path=directory or str(Path.cwd()),
-                             callback=lambda _s, data, _u: _chosen(data, on_path)):
-            for ext in extensions:
+        with dpg.file_dialog(label=spec.label, tag=tag, show=False, modal=True, width=640, height=420,
+                             default_filename=spec.default_filename, directory_selector=spec.directory,
+                             default_path=_folder[0] if _folder else str(Path.cwd()),
+                             callback=lambda _s, data, _u: _chosen(data, spec.on_path)):
+            for ext in spec.extensions:
                 dpg.add_file_extension(ext)
     finally:
         for item in reversed(stack):
             dpg.push_container_stack(item)
 
 
+def chosen_path(data: dict) -> str | None:
+    """The path a file dialog's callback data names. A typed absolute (or ~) path stays as typed:
+    Dear PyGui joins whatever is typed onto the dialog's folder ('/work//tmp/a.png')."""
+    if not isinstance(data, dict):
+        return None
+    typed = str(data.get("file_name") or "").strip()
+    if typed.startswith(("/", "~")):
+        return str(Path(typed).expanduser())
+    return data.get("file_path_name") or None
+
+
 def _chosen(data: dict, on_path: Callable[[str], None]) -> None:
-    path = data.get("file_path_name") if isinstance(data, dict) else None
+    path = chosen_path(data)
     if path:
+        set_dialog_folder(str(Path(path).parent))
         on_path(path)
+
+
+def set_dialog_folder(folder: str) -> None:
+    """Open every file dialog in `folder` from now on (the last folder used, or the checkpoint's)."""
+    if not Path(folder).is_dir() or _folder == [folder]:
+        return
+    _folder[:] = [folder]
+    for tag in _DIALOGS:
+        if dpg.does_item_exist(tag) and not dpg.is_item_shown(tag):
+            dpg.delete_item(tag)
+            _create(tag)
+
+
+def dialog_open() -> bool:
+    """A file dialog is on screen (it has the keyboard, and must not appear in a screenshot)."""
+    return any(dpg.does_item_exist(tag) and dpg.is_item_shown(tag) for tag in _DIALOGS)
+
+
+def forget_dialogs() -> None:
+    """The context that held the dialogs is gone (the app shut down)."""
+    _DIALOGS.clear()
+    _folder.clear()
 
 
 def set_if_changed(tag: str, value) -> None:

@@ -27,6 +27,19 @@ def save_w(path: str, ws: np.ndarray) -> None:
                 np.savez(f, w=ws)
 
 
+W_NOTE = ("W from {name}: a final W, shown as it is (it replaces the seed and A<->B; psi and cutoff do "
+          "not apply to it). Clear W returns to seeds.")
+
+
+def clamp_mix_range(mix_range: tuple[int, int], num_ws: int) -> tuple[int, int]:
+    """The [first, last) ws range inside this model's num_ws; a range that would take no layer
+    (a 16-ws default on a model with fewer ws) becomes the second half, which changes the picture."""
+    first, last = (min(max(int(v), 0), num_ws) for v in mix_range)
+    if last <= first:
+        first, last = num_ws // 2, num_ws
+    return first, last
+
+
 class LatentPanel(Panel):
     title = "Latent"
     default_open = True
@@ -40,12 +53,21 @@ class LatentPanel(Panel):
         file_dialog("save_w_dialog", "Save W vector", lambda p: self._save_w(ctx, p), (".npz", ".npy"),
                     default_filename="w.npz")
 
-        dpg.add_input_int(label="seed", tag="latent_seed", default_value=s.seed, width=160,
-                          callback=lambda _s, v, _u: self._set_seed(ctx, v))
-        dpg.add_drag_float(label="seed x", tag="latent_x", default_value=s.latent_x, speed=0.01, width=160,
-                           format="%.3f", callback=lambda _s, v, _u: self._edit(ctx, latent_x=v))
-        dpg.add_drag_float(label="seed y (rows of 100)", tag="latent_y", default_value=s.latent_y, speed=0.01,
-                           width=160, format="%.3f", callback=lambda _s, v, _u: self._edit(ctx, latent_y=v))
+        with dpg.group(horizontal=True):
+            # Own -/+ buttons (not the box's): they step from the position shown, wherever an
+            # animation or a drag has taken it since the box was last typed in.
+            dpg.add_input_int(label="seed", tag="latent_seed", default_value=s.seed, width=100, step=0,
+                              callback=lambda _s, v, _u: self._seed(ctx, ctx.state.set_seed, v))
+            dpg.add_button(label="-", tag="latent_seed_minus", width=22,
+                           callback=lambda *_: self._seed(ctx, ctx.state.step_seed, -1))
+            dpg.add_button(label="+", tag="latent_seed_plus", width=22,
+                           callback=lambda *_: self._seed(ctx, ctx.state.step_seed, +1))
+            dpg.add_button(label="snap", tag="latent_snap", callback=lambda *_: self._seed(ctx, ctx.state.snap_seed))
+        with dpg.group(horizontal=True):
+            dpg.add_drag_float(label="x", tag="latent_x", default_value=s.latent_x, speed=0.01, width=110,
+                               format="%.3f", callback=lambda _s, v, _u: self._edit(ctx, latent_x=v))
+            dpg.add_drag_float(label="y (grid rows of 100)", tag="latent_y", default_value=s.latent_y, speed=0.01,
+                               width=110, format="%.3f", callback=lambda _s, v, _u: self._edit(ctx, latent_y=v))
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="animate", tag="latent_animate",
                              callback=lambda _s, v, _u: self._anim(ctx, latent=v))
@@ -54,20 +76,20 @@ class LatentPanel(Panel):
                                callback=lambda _s, v, _u: self._anim(ctx, latent_speed=v))
 
         dpg.add_separator()
-        dpg.add_slider_float(label="psi", tag="latent_psi", default_value=s.psi, min_value=-1.0, max_value=2.0,
-                             width=200, callback=lambda _s, v, _u: self._edit(ctx, psi=v))
         with dpg.group(horizontal=True):
+            dpg.add_slider_float(label="psi", tag="latent_psi", default_value=s.psi, min_value=-1.0, max_value=2.0,
+                                 width=150, callback=lambda _s, v, _u: self._edit(ctx, psi=v))
             dpg.add_checkbox(label="cutoff", tag="latent_cutoff_on", default_value=s.cutoff is not None,
                              callback=lambda _s, v, _u: self._edit(
                                  ctx, cutoff=dpg.get_value("latent_cutoff") if v else None))
-            dpg.add_input_int(tag="latent_cutoff", default_value=s.cutoff or 8, width=110, min_value=0,
+            dpg.add_input_int(tag="latent_cutoff", default_value=s.cutoff or 8, width=80, min_value=0,
                               min_clamped=True, callback=lambda _s, v, _u: self._edit(
                                   ctx, cutoff=v) if dpg.get_value("latent_cutoff_on") else None)
-        dpg.add_combo(NOISE_MODES, label="noise", tag="latent_noise", default_value=s.noise_mode, width=120,
-                      callback=lambda _s, v, _u: self._edit(ctx, noise_mode=v))
-        dpg.add_text("", tag="latent_noise_note", color=(150, 150, 150), wrap=400)
         with dpg.group(horizontal=True):
-            dpg.add_input_int(label="class", tag="latent_class", default_value=0, width=110, min_value=0,
+            dpg.add_combo(NOISE_MODES, label="noise (StyleGAN2)", tag="latent_noise", default_value=s.noise_mode,
+                          width=80, callback=lambda _s, v, _u: self._edit(ctx, noise_mode=v))
+        with dpg.group(horizontal=True):
+            dpg.add_input_int(label="class", tag="latent_class", default_value=0, width=100, min_value=0,
                               min_clamped=True, callback=lambda _s, v, _u: self._edit(ctx, class_idx=v))
             dpg.add_text("", tag="latent_class_note", color=(150, 150, 150))
 
@@ -103,7 +125,7 @@ class LatentPanel(Panel):
             dpg.add_button(label="Load W...", callback=lambda *_: dpg.show_item("load_w_dialog"))
             dpg.add_button(label="Clear W", callback=lambda *_: self._edit(ctx, w_path=None))
             dpg.add_button(label="Save W...", callback=lambda *_: dpg.show_item("save_w_dialog"))
-        dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400)
+        dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400, show=False)
 
     # -- edits ------------------------------------------------------------------------------------
     def _edit(self, ctx: PanelContext, **changes) -> None:
@@ -117,18 +139,18 @@ class LatentPanel(Panel):
             setattr(ctx.state.anim, name, value)
         ctx.state.touch()
 
-    def _set_seed(self, ctx: PanelContext, seed: int) -> None:
-        """A typed seed is the grid point (seed mod 100, seed div 100), so it round-trips."""
-        y, x = divmod(int(seed), 100)
-        self._edit(ctx, latent_x=float(x), latent_y=float(y))
+    def _seed(self, ctx: PanelContext, edit, *args) -> None:
+        edit(*args)
+        ctx.request_render()
 
     def _set_mix_range(self, ctx: PanelContext, value) -> None:
-        first, last = int(value[0]), int(value[1])
+        num_ws = ctx.model.num_ws if ctx.model else max(int(value[1]), 1)
+        first, last = min(max(int(value[0]), 0), num_ws), min(max(int(value[1]), 0), num_ws)
         self._edit(ctx, mix_range=(first, max(first, last)))
 
     def _load_w(self, ctx: PanelContext, path: str) -> None:
         self._edit(ctx, w_path=path)
-        ctx.set_status(f"using W vector {path}; Clear W returns to seeds")
+        ctx.set_status(f"using the final W vector {path}; psi does not apply to it; Clear W returns to seeds")
 
     def _save_w(self, ctx: PanelContext, path: str) -> None:
         result = ctx.last_result
@@ -146,8 +168,7 @@ class LatentPanel(Panel):
     def on_model_changed(self, ctx: PanelContext) -> None:
         m = ctx.model
         sg2 = m.kind == "stylegan2"
-        dpg.configure_item("latent_noise", enabled=sg2)
-        dpg.set_value("latent_noise_note", "" if sg2 else "StyleGAN3 has no noise inputs: noise mode does nothing")
+        dpg.configure_item("latent_noise", enabled=sg2)  # StyleGAN3 has no noise inputs
         conditional = m.c_dim > 0
         dpg.configure_item("latent_class", enabled=conditional, max_value=max(m.c_dim - 1, 0), max_clamped=True)
         session = ctx.state.session
@@ -157,6 +178,7 @@ class LatentPanel(Panel):
             session.class_idx = None
         dpg.set_value("latent_class_note", f"of {m.c_dim}" if conditional else "unconditional model")
         dpg.configure_item("latent_mix_range", max_value=m.num_ws)
+        session.mix_range = clamp_mix_range(session.mix_range, m.num_ws)
         dpg.configure_item("latent_cutoff", max_value=m.num_ws, max_clamped=True)
         self._revision = -1
 
@@ -166,8 +188,9 @@ class LatentPanel(Panel):
             return
         self._revision = state.revision
         s = state.session
-        if math.floor(s.latent_x) == s.latent_x and math.floor(s.latent_y) == s.latent_y:
-            set_if_changed("latent_seed", s.seed)
+        set_if_changed("latent_seed", s.seed)
+        whole = math.floor(s.latent_x) == s.latent_x and math.floor(s.latent_y) == s.latent_y
+        dpg.configure_item("latent_snap", enabled=not whole)
         set_if_changed("latent_x", s.latent_x)
         set_if_changed("latent_y", s.latent_y)
         set_if_changed("latent_animate", state.anim.latent)
@@ -179,4 +202,8 @@ class LatentPanel(Panel):
         set_if_changed("latent_b_on", s.seed_b is not None)
         set_if_changed("latent_t", s.interp_t)
         set_if_changed("latent_mix_on", s.mix_seed is not None)
-        dpg.set_value("latent_w_note", f"W from {Path(s.w_path).name} (replaces the seed)" if s.w_path else "")
+        dpg.set_value("latent_w_note", W_NOTE.format(name=Path(s.w_path).name) if s.w_path else "")
+        dpg.configure_item("latent_w_note", show=s.w_path is not None)
+        for tag in ("latent_psi", "latent_cutoff_on", "latent_cutoff"):
+            dpg.configure_item(tag, enabled=s.w_path is None)
+        set_if_changed("latent_mix_range", [*s.mix_range, 0, 0])

@@ -7,7 +7,8 @@ import dearpygui.dearpygui as dpg
 import psutil
 
 from eqviz.app.panel import Panel, PanelContext
-from eqviz.app.state import PREVIEW_DIVISORS
+from eqviz.app.state import FPS_LIMITS, PREVIEW_DIVISORS
+from eqviz.app.stats import RATE_SECONDS
 
 UPDATE_SECONDS = 0.5  # text refresh period; reading process memory every frame is wasted work
 FULL = "full"
@@ -57,6 +58,23 @@ class PerformancePanel(Panel):
         dpg.add_combo([FULL], label="render resolution", tag="perf_preview", default_value=FULL, width=100,
                       callback=lambda _s, value, _u: self._set_preview(ctx, value))
         dpg.add_text(preview_note(None), tag="perf_preview_note", wrap=400, color=(150, 150, 150))
+        with dpg.group(horizontal=True):
+            dpg.add_combo([str(f) for f in FPS_LIMITS], label="UI fps limit", tag="perf_fps_limit", width=60,
+                          default_value=str(ctx.state.view.fps_limit),
+                          callback=lambda _s, value, _u: self._set_fps_limit(ctx, int(value)))
+            dpg.add_checkbox(label="vsync", tag="perf_vsync", default_value=ctx.state.view.vsync,
+                             callback=lambda _s, value, _u: self._set_vsync(ctx, value))
+        dpg.add_text("The UI draws at most this often while anything moves, and not at all when nothing "
+                     "does; vsync also waits for the display's refresh.", wrap=400, color=(150, 150, 150))
+
+    def _set_fps_limit(self, ctx: PanelContext, fps: int) -> None:
+        ctx.state.view.fps_limit = fps
+        ctx.state.touch()
+
+    def _set_vsync(self, ctx: PanelContext, on: bool) -> None:
+        ctx.state.view.vsync = on
+        dpg.set_viewport_vsync(on)
+        ctx.state.touch()
 
     def _set_preview(self, ctx: PanelContext, label: str) -> None:
         ctx.state.view.preview_divisor = next(d for d in PREVIEW_DIVISORS if divisor_label(d) == label)
@@ -79,7 +97,9 @@ class PerformancePanel(Panel):
         self._next = now + UPDATE_SECONDS
         s = ctx.stats.summary(now)
         ui = "UI asleep until input or a new frame" if ctx.asleep else f"UI {s['ui_fps']:.0f} fps"
-        dpg.set_value("perf_rates", f"{ui}, rendered frames shown {s['render_fps']:.1f} fps")
+        shown = (f"rendered frames shown {s['render_fps']:.1f} fps" if s["render_fps"] > 0
+                 else f"no rendered frame shown in the last {RATE_SECONDS:g} s")
+        dpg.set_value("perf_rates", f"{ui}, {shown}")
         dpg.set_value("perf_split", f"mapping {s['mapping_ms']:.1f} ms, synthesis {s['synthesis_ms']:.1f} ms, "
                                     f"views + error map {s['post_ms']:.1f} ms, to screen {s['display_ms']:.1f} ms")
         dpg.set_value("perf_latency", f"request -> on screen {s['latency_ms']:.0f} ms "

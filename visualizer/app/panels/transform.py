@@ -20,12 +20,13 @@ class TransformPanel(Panel):
     def build(self, ctx: PanelContext) -> None:
         dpg.add_text(SG2_NOTE, tag="transform_sg2_note", wrap=400, show=False, color=(230, 190, 120))
         with dpg.group(tag="transform_controls"):
-            dpg.add_slider_float(label="translate x", tag="transform_tx", min_value=-1.0, max_value=1.0, width=220,
-                                 format="%.4f", callback=lambda _s, v, _u: self._translate(ctx, x=v))
-            dpg.add_slider_float(label="translate y", tag="transform_ty", min_value=-1.0, max_value=1.0, width=220,
-                                 format="%.4f", callback=lambda _s, v, _u: self._translate(ctx, y=v))
+            with dpg.group(horizontal=True):
+                dpg.add_slider_float(label="x", tag="transform_tx", min_value=-1.0, max_value=1.0, width=150,
+                                     format="%.4f", callback=lambda _s, v, _u: self._translate(ctx, x=v))
+                dpg.add_slider_float(label="y translate", tag="transform_ty", min_value=-1.0, max_value=1.0,
+                                     width=150, format="%.4f", callback=lambda _s, v, _u: self._translate(ctx, y=v))
             dpg.add_slider_float(label="rotate (deg)", tag="transform_rot", min_value=-180.0, max_value=180.0,
-                                 width=220, format="%.2f", callback=lambda _s, v, _u: self._rotate(ctx, v))
+                                 width=150, format="%.2f", callback=lambda _s, v, _u: self._rotate(ctx, v))
             with dpg.group(horizontal=True):
                 dpg.add_checkbox(label="circle", tag="transform_anim_t",
                                  callback=lambda _s, v, _u: self._anim(ctx, translate=v))
@@ -41,12 +42,12 @@ class TransformPanel(Panel):
                 dpg.add_drag_float(label="deg/s", tag="transform_speed_r", default_value=ctx.state.anim.rotate_speed,
                                    speed=0.5, min_value=-720, max_value=720, width=70,
                                    callback=lambda _s, v, _u: self._anim(ctx, rotate_speed=v))
-            dpg.add_checkbox(label="round translation to whole pixels", tag="transform_round",
-                             callback=lambda _s, v, _u: self._round(ctx, v))
-            dpg.add_checkbox(label="untransform output (an equivariant generator stands still)",
-                             tag="transform_untransform",
-                             callback=lambda _s, v, _u: self._untransform(ctx, v))
-        dpg.add_button(label="Reset (R)", callback=lambda *_: self._reset(ctx))
+                dpg.add_checkbox(label="whole pixels", tag="transform_round",
+                                 callback=lambda _s, v, _u: self._round(ctx, v))
+            with dpg.group(horizontal=True):
+                dpg.add_checkbox(label="untransform (equivariant: stands still)", tag="transform_untransform",
+                                 callback=lambda _s, v, _u: self._untransform(ctx, v))
+                dpg.add_button(label="Reset (R)", tag="transform_reset", callback=lambda *_: self._reset(ctx))
 
     def _translate(self, ctx: PanelContext, x=None, y=None) -> None:
         tx, ty = ctx.state.session.translate
@@ -79,9 +80,7 @@ class TransformPanel(Panel):
         supported = ctx.model.supports_input_transform
         dpg.configure_item("transform_sg2_note", show=not supported)
         dpg.configure_item("transform_controls", show=supported)
-        # A transform left over for a StyleGAN2 is not dropped silently: the render reports it, and
-        # Reset (kept visible) clears it.
-        self._revision = -1
+        self._revision = -1  # the app reset the transform of a model without an input transform
 
     def refresh(self, ctx: PanelContext) -> None:
         state = ctx.state

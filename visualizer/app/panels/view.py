@@ -4,7 +4,7 @@ from __future__ import annotations
 import dearpygui.dearpygui as dpg
 
 from eqviz.app.panel import Panel, PanelContext
-from eqviz.app.state import CHANNEL_MODES, NORMALISATIONS
+from eqviz.app.state import CHANNEL_MODES, DRAG_SPEEDS, NORMALISATIONS
 from eqviz.app.widgets import set_if_changed
 
 
@@ -33,14 +33,20 @@ class ViewPanel(Panel):
         dpg.add_text("", tag="view_live_note", wrap=400, color=(150, 150, 150))
         dpg.add_separator()
         with dpg.group(horizontal=True):
-            dpg.add_button(label="1:1", callback=lambda *_: self._zoom(ctx, 1.0))
-            dpg.add_button(label="2x", callback=lambda *_: self._zoom(ctx, 2.0))
-            dpg.add_button(label="4x", callback=lambda *_: self._zoom(ctx, 4.0))
-            dpg.add_button(label="fit", callback=lambda *_: self._zoom(ctx, ctx.fit_zoom()))
-            dpg.add_checkbox(label="pixel-exact", tag="view_pixel_exact", default_value=v.pixel_exact,
+            dpg.add_checkbox(label="fit to window", tag="view_fit", default_value=v.fit,
+                             callback=lambda _s, value, _u: self._set_view(ctx, fit=value))
+            dpg.add_checkbox(label="pixel-exact (whole-number zoom)", tag="view_pixel_exact",
+                             default_value=v.pixel_exact,
                              callback=lambda _s, value, _u: self._set_view(ctx, pixel_exact=value))
-        dpg.add_slider_float(label="zoom", tag="view_zoom", default_value=v.zoom, min_value=0.125, max_value=16.0,
-                             width=220, format="%.2fx", callback=lambda _s, value, _u: self._set_view(ctx, zoom=value))
+        with dpg.group(horizontal=True):
+            for label, zoom in (("1:1", 1.0), ("2x", 2.0), ("4x", 4.0)):
+                dpg.add_button(label=label, callback=lambda *_a, z=zoom: self._set_view(ctx, zoom=z, fit=False))
+            dpg.add_slider_float(label="zoom", tag="view_zoom", default_value=v.zoom, min_value=0.125,
+                                 max_value=16.0, width=150, format="%.2fx",
+                                 callback=lambda _s, value, _u: self._set_view(ctx, zoom=value, fit=False))
+        dpg.add_combo(list(DRAG_SPEEDS), label="drag speed (Shift / Ctrl + drag)", tag="view_drag_speed",
+                      default_value=v.drag_speed, width=90,
+                      callback=lambda _s, value, _u: self._set_view(ctx, drag_speed=value))
 
     def _edit(self, ctx: PanelContext, **changes) -> None:
         """A change of what is rendered: a new frame is needed."""
@@ -51,9 +57,6 @@ class ViewPanel(Panel):
         for name, value in changes.items():
             setattr(ctx.state.view, name, value)
         ctx.state.touch()
-
-    def _zoom(self, ctx: PanelContext, zoom: float) -> None:
-        self._set_view(ctx, zoom=zoom)
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         m = ctx.model
@@ -77,5 +80,7 @@ class ViewPanel(Panel):
         set_if_changed("view_norm", v.normalisation)
         set_if_changed("view_fft", v.fft)
         set_if_changed("view_live_error", v.live_error)
+        set_if_changed("view_fit", v.fit)
         set_if_changed("view_pixel_exact", v.pixel_exact)
         set_if_changed("view_zoom", v.zoom)
+        set_if_changed("view_drag_speed", v.drag_speed)
