@@ -39,6 +39,10 @@ class CompareList:
         dpg.add_text("side by side: current checkpoint only", tag=f"{self.prefix}_list", wrap=400, color=(150, 150, 150))
 
     def add(self, path: str) -> None:
+        """Checked now, not at export: a path that is not a file is refused with the reason."""
+        if not Path(path).is_file():
+            dpg.set_value(f"{self.prefix}_list", f"not added: {path} is not a file; pick an existing checkpoint")
+            return
         if path not in self.paths:
             self.paths.append(path)
         self._show()
