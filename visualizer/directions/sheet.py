@@ -12,7 +12,7 @@ from eqviz.core.rendering import check_finite, render_session
 from eqviz.core.session import Session
 from eqviz.directions.basis import Directions
 from eqviz.directions.edits import edit_from, edit_offsets
-from eqviz.errors import EqvizError, InvalidArgument
+from eqviz.errors import EqvizError, InvalidArgument, stop_if_cancelled
 from eqviz.video.layout import resize_panels
 
 ROW_ORDERS = ("directions", "seeds")  # rows grouped by direction (each over the seeds) or by seed
@@ -41,10 +41,10 @@ def sheet_alphas(strength: float, steps: int) -> np.ndarray:
 @torch.no_grad()
 def direction_sheet(G, directions: Directions, indices, seeds, strength: float = 3.0, steps: int = 5,
                     rows: str = "directions", session: Session | None = None, tile: int | None = None,
-                    device="cpu", progress=None) -> np.ndarray:
+                    device="cpu", progress=None, cancel=None) -> np.ndarray:
     """[H, W, 3] uint8 sheet. session: the latent settings, pose and edits every row starts from
     (its seed is replaced by each row's seed); tile: pixels per image (default the resolution, at
-    most 256). progress(done_rows, total_rows) after each row."""
+    most 256). progress(done_rows, total_rows) after each row; `cancel()` is polled between rows."""
     base = session or Session()
     alphas = sheet_alphas(strength, steps)
     order = sheet_rows(list(indices), list(seeds), rows)
@@ -55,6 +55,7 @@ def direction_sheet(G, directions: Directions, indices, seeds, strength: float =
         raise InvalidArgument(f"tile size must be between 16 and 1024 pixels, got {tile}", "tile")
     images = []
     for done, (k, seed) in enumerate(order):
+        stop_if_cancelled(cancel, "direction sheet", done, len(order))
         ws = session_ws(G, dataclasses.replace(base, latent_x=float(seed), latent_y=0.0), device)
         unit = edit_offsets([edit_from(directions, k, 1.0)], G.num_ws, G.w_dim, ws.device)
         row_ws = ws + torch.from_numpy(alphas).to(ws.device, torch.float32).view(-1, 1, 1) * unit

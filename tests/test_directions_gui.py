@@ -1,0 +1,161 @@
+"""The Directions panel in the real app window (Xvfb in CI): compute, slide, reset, save, restore."""
+import os
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
+                       reason="needs a display: run the tests under `xvfb-run -a python3 -m pytest`"),
+]
+
+
+def step_until(app, condition, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert app.step(), "the window closed"
+        if condition():
+            return
+    raise AssertionError(f"app did not get there in {timeout} s")
+
+
+def settle(app):
+    step_until(app, lambda: app.idle and app.frames_answered > 0)
+    for _ in range(2):
+        if not app.asleep:
+            app.step()
+
+
+def fire(tag, value):
+    import dearpygui.dearpygui as dpg
+    dpg.set_value(tag, value)
+    dpg.get_item_callback(tag)(tag, value, dpg.get_item_user_data(tag))
+
+
+def shown_image(app, path):
+    """The main image's pixels in a window screenshot."""
+    import dearpygui.dearpygui as dpg
+    from eqviz.app.panels.capture import save_screenshot
+    saved = []
+    save_screenshot(app, str(path), on_saved=saved.append)
+    step_until(app, lambda: bool(saved), timeout=10)
+    shot = np.asarray(Image.open(path).convert("RGB"))
+    x, y = (int(v) for v in dpg.get_item_rect_min("main_image"))
+    w, h = (int(v) for v in dpg.get_item_rect_size("main_image"))
+    return shot[y:y + h, x:x + w]
+
+
+@pytest.fixture(scope="module")
+def app(reference_dir, tmp_path_factory):
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    from eqviz.app.app import App, AppOptions
+    from eqviz.app.state import AppState
+    state = AppState()
+    state.session.latent_x = 2.0
+    app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
+    app.start()
+    try:
+        settle(app)
+        yield app
+    finally:
+        app.shutdown()
+
+
+def panel(app):
+    from eqviz.app.panels.directions import DirectionsPanel
+    return next(p for p in app.panels if isinstance(p, DirectionsPanel))
+
+
+def picture(app):
+    return np.array(app.last_result.picture)
+
+
+def test_sliders_move_the_image_and_the_session_json_restores_the_edit(app, tmp_path):
+    import dearpygui.dearpygui as dpg
+    from eqviz.core.images import to_uint8
+    from eqviz.core.rendering import render_session
+    from eqviz.core.session import Session
+
+    directions = panel(app)
+    before, before_shown = picture(app), shown_image(app, tmp_path / "before.png")
+    dpg.get_item_callback("dir_run")("dir_run", None, None)
+    step_until(app, lambda: directions.directions is not None and directions.job is None)
+    assert directions.directions.method == "sefa" and dpg.does_item_exist("dir_alpha_19")
+
+    fire("dir_alpha_0", 3.0)
+    settle(app)
+    edited = picture(app)
+    assert [e.label for e in app.state.session.edits] == ["sefa 0"] and dpg.get_value("dir_value_0") == 3.0
+    expected = to_uint8(render_session(app.generator(), Session(latent_x=2.0, edits=app.state.session.edits)))
+    assert np.array_equal(edited, expected) and not np.array_equal(edited, before)
+    shown = shown_image(app, tmp_path / "edited.png")
+    assert shown.shape == before_shown.shape and np.abs(shown.astype(int) - before_shown.astype(int)).max() > 5
+
+    directions.save_edits(app, str(tmp_path / "edits.json"))
+    fire("dir_reset_0", None)
+    settle(app)
+    assert app.state.session.edits == [] and np.array_equal(picture(app), before)
+
+    app.state.adopt_session(Session.load(tmp_path / "edits.json"))
+    app.request_render()
+    settle(app)
+    assert np.array_equal(picture(app), edited)
+    assert "1 from the loaded session" in dpg.get_value("dir_info")
+    app.state.session.edits = []
+    app.state.touch()
+    app.request_render()
+    settle(app)
+
+
+def test_a_ws_range_limits_the_edit_and_a_second_compute_comes_from_the_cache(app, tmp_path):
+    import dearpygui.dearpygui as dpg
+
+    directions = panel(app)
+    dpg.get_item_callback("dir_run")("dir_run", None, None)
+    step_until(app, lambda: directions.job is None and directions.directions is not None)
+    assert "from the cache" in dpg.get_value("status_line")
+    fire("dir_layers_2", "4-6")
+    fire("dir_value_2", -2.0)
+    settle(app)
+    (edit,) = app.state.session.edits
+    assert edit.layers == (4, 7) and edit.alpha == -2.0 and dpg.get_value("dir_alpha_2") == -2.0
+    fire("dir_layers_2", "9-99")
+    assert app.state.session.edits[0].layers == (4, 7)  # refused, kept
+    dpg.get_item_callback("dir_reset_all")("dir_reset_all", None, None)
+    assert app.state.session.edits == []
+
+
+def test_export_sheet_writes_the_png_in_the_background(app, tmp_path):
+    directions = panel(app)
+    if directions.directions is None:
+        import dearpygui.dearpygui as dpg
+        dpg.get_item_callback("dir_run")("dir_run", None, None)
+        step_until(app, lambda: directions.job is None and directions.directions is not None)
+    out = tmp_path / "sheet.png"
+    directions.export_sheet(app, str(out))
+    step_until(app, lambda: directions.job is None)
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape[0] > 5 * 64 and sheet.shape[1] > 5 * 64
+
+
+def test_ganspace_runs_in_the_background_and_cancels(app):
+    import dearpygui.dearpygui as dpg
+
+    directions = panel(app)
+    shown_before = directions.directions
+    dpg.set_value("dir_method", "GANSpace")
+    dpg.set_value("dir_samples", 5_000_000)
+    dpg.get_item_callback("dir_run")("dir_run", None, None)
+    step_until(app, lambda: directions.job is not None and directions.job.done > 0)
+    directions.cancel()
+    step_until(app, lambda: directions.job is None)
+    assert dpg.get_item_configuration("dir_progress")["overlay"].startswith("cancelled at")
+    assert directions.directions is shown_before  # a cancelled computation changes nothing
+    dpg.set_value("dir_samples", 3000)
+    dpg.get_item_callback("dir_run")("dir_run", None, None)
+    step_until(app, lambda: directions.job is None and directions.directions is not shown_before)
+    assert directions.directions.method == "ganspace" and len(directions.directions) == 20
+    dpg.set_value("dir_method", "SeFa")
