@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from eqviz.cuda_ops.fast_upfirdn2d import (PhaseWeights, correlation_taps, depthwise, plan_axis, prepare_input,
                                      resample, window, window_len)
+from eqviz.cuda_ops.tensor_cache import cached_form
 from eqviz.cuda_ops.upfirdn2d import output_size
 
 # Bytes of upsampled signal per band: small enough to stay in the caches, large enough that the
@@ -73,21 +74,14 @@ def filter_weights(f, gain, flip_filter, x):
     """PhaseWeights of f's correlation taps (see `correlation_taps`), kept on f between calls.
 
     The filters are per-layer buffers that never change, yet rebuilding their scaled, flipped taps
-    and depthwise weights cost ~0.3 ms per StyleGAN3 layer and call: ~5% of a 64-px frame. The cache
-    lives on the tensor (it dies with it) and is keyed on its version counter, which every in-place
-    update (load_state_dict, copy_) advances; it holds only derived tensors, never f itself.
-    Inference tensors have no version counter and are rebuilt every call.
+    and depthwise weights cost ~0.3 ms per StyleGAN3 layer and call: ~5% of a 64-px frame.
     """
-    if f is None or f.is_inference():
+    def build():
         return PhaseWeights(correlation_taps(f, gain, flip_filter, x))
-    cached = getattr(f, "_eqviz_phase_weights", None)
-    if cached is None or cached[0] != f._version:
-        cached = (f._version, {})
-        f._eqviz_phase_weights = cached
-    key = (gain, flip_filter, x.dtype, x.device)
-    if key not in cached[1]:
-        cached[1][key] = PhaseWeights(correlation_taps(f, gain, flip_filter, x))
-    return cached[1][key]
+
+    if f is None:
+        return build()
+    return cached_form(f, ("phase weights", gain, flip_filter, x.dtype, x.device), build)
 
 
 def _tiling(x, out_h, mid_row_len):

@@ -11,8 +11,23 @@ import torch
 import torch.nn.functional as F
 
 from eqviz.cuda_ops.dispatch import choose_impl
+from eqviz.cuda_ops.tensor_cache import cached_form
 from eqviz.cuda_ops.upfirdn2d import upfirdn2d
 from eqviz.networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
+
+
+# ---- Padding of the upsampled signal that keeps the FIR centred (NVIDIA's upsample2d convention) ----
+def upsample_fir_padding(padding: int, f: torch.Tensor, up: int) -> list[int]:
+    """[x0, x1, y0, y1] padding of the FIR applied after zero insertion by `up`."""
+    fh, fw = f.shape[0], f.shape[-1]
+    return [padding + (fw + up - 1) // 2, padding + (fw - up) // 2, padding + (fh + up - 1) // 2, padding + (fh - up) // 2]
+
+
+def after_transposed_conv(fir_padding: list[int], kh: int, kw: int, up: int) -> list[int]:
+    """The same FIR padding for a transposed conv's full output, which the kh x kw kernel has already
+    widened by its extent."""
+    x0, x1, y0, y1 = fir_padding
+    return [x0 - (kw - 1), x1 - (kw - up), y0 - (kh - 1), y1 - (kh - up)]
 
 
 # ---- Convolution with optional FIR upsampling, as NVIDIA's conv2d_resample with down=1 --------------
@@ -32,21 +47,17 @@ def conv2d_resample(x: torch.Tensor,            # [N, C_in, H, W]
         if not flip_weight and (kh > 1 or kw > 1):
             w = w.flip([2, 3])
         return F.conv2d(x, w, padding=padding, groups=groups)
-    fh, fw = (f.shape[0], f.shape[-1])
-    # Padding of the upsampled signal that keeps the FIR centred (NVIDIA's upsample2d convention).
-    px0, px1 = padding + (fw + up - 1) // 2, padding + (fw - up) // 2
-    py0, py1 = padding + (fh + up - 1) // 2, padding + (fh - up) // 2
+    fir_padding = upsample_fir_padding(padding, f, up)
     if kh == 1 and kw == 1:  # a 1x1 conv commutes with upsampling: convolve the small image
         x = F.conv2d(x, w, groups=groups)
-        return upfirdn2d(x, f, up=up, padding=[px0, px1, py0, py1], gain=up ** 2)
+        return upfirdn2d(x, f, up=up, padding=fir_padding, gain=up ** 2)
     # The transposed conv does zero insertion and the kernel in one step; the FIR then pads the rest.
     if groups == 1:
         w = w.transpose(0, 1)
     else:
         w = w.reshape(groups, c_out // groups, c_in_per_group, kh, kw).transpose(1, 2)
         w = w.reshape(groups * c_in_per_group, c_out // groups, kh, kw)
-    px0, px1 = px0 - (kw - 1), px1 - (kw - up)
-    py0, py1 = py0 - (kh - 1), py1 - (kh - up)
+    px0, px1, py0, py1 = after_transposed_conv(fir_padding, kh, kw, up)
     pxt = max(min(-px0, -px1), 0)
     pyt = max(min(-py0, -py1), 0)
     if flip_weight:  # a transposed conv already convolves; correlation needs the flipped kernel
@@ -151,37 +162,13 @@ def conv2d_resample_fast(x: torch.Tensor,       # [N, C_in, H, W]
         if not flip_weight:
             w = w.flip([2, 3])
         return F.conv2d(x, w, padding=padding)
-    fh, fw = (f.shape[0], f.shape[-1])
-    px0, px1 = padding + (fw + up - 1) // 2, padding + (fw - up) // 2
-    py0, py1 = padding + (fh + up - 1) // 2, padding + (fh - up) // 2
+    fir_padding = upsample_fir_padding(padding, f, up)
     if kh == 1 and kw == 1:
         x = F.conv2d(x, w)
-        return upfirdn2d(x, f, up=up, padding=[px0, px1, py0, py1], gain=up ** 2)
+        return upfirdn2d(x, f, up=up, padding=fir_padding, gain=up ** 2)
     # With flip_weight the transposed conv's kernel is w flipped, so its flip is w itself.
     z = conv_transpose2d_polyphase(x, w if flip_weight else w.flip([2, 3]), up)
-    # z is the transposed conv's full output; the FIR padding is NVIDIA's, shifted by the kernel's extent.
-    return upfirdn2d(z, f, padding=[px0 - (kw - 1), px1 - (kw - up), py0 - (kh - 1), py1 - (kh - up)], gain=up ** 2)
-
-
-def cached_form(weight: torch.Tensor, name, build):
-    """build(), kept on `weight` under `name` until the weight changes.
-
-    Forms of a parameter (its per-tap energy, its flip, its Winograd transform) depend on it alone,
-    yet at StyleGAN2's 512-channel layers recomputing them costs passes over 2.4M weights per layer
-    and call. The cache is keyed on storage and version counter, which every in-place update
-    (optimizer step, load_state_dict) advances; it holds derived tensors only, never the weight.
-    Inference tensors have no version counter: their forms are built every call.
-    """
-    if weight.is_inference():
-        return build()
-    key = (weight.data_ptr(), weight._version)
-    forms = getattr(weight, "_eqviz_fast_forms", None)
-    if forms is None or forms[0] != key:
-        forms = (key, {})
-        weight._eqviz_fast_forms = forms
-    if name not in forms[1]:
-        forms[1][name] = build()
-    return forms[1][name]
+    return upfirdn2d(z, f, padding=after_transposed_conv(fir_padding, kh, kw, up), gain=up ** 2)
 
 
 def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]

@@ -36,7 +36,7 @@ def textbook_modulated_conv(x, weight, styles, noise, up, padding, f, demodulate
     return y + noise.double() if noise is not None else y
 
 
-def _relative_max_error(actual, expected):
+def relative_max_error(actual, expected):
     return float((actual.double() - expected).abs().max() / expected.abs().max())
 
 
@@ -59,7 +59,7 @@ def test_ref_and_fast_modulated_conv_equal_textbook(size, batch, up, demodulate)
                 y = modulated_conv2d(x, weight, styles, noise=noise, resample_filter=RESAMPLE_FILTER, fused=fused,
                                      **kwargs)
             assert y.shape == expected.shape
-            assert _relative_max_error(y, expected) < 1e-5, (impl, fused)
+            assert relative_max_error(y, expected) < 1e-5, (impl, fused)
 
 
 def test_fast_path_runs_for_impl_fast_without_autograd_only():
@@ -84,7 +84,7 @@ def test_fast_path_sees_in_place_weight_updates():
         actual = modulated_conv2d(x, weight, styles, **kwargs)
     expected = textbook_modulated_conv(x, weight.detach(), styles, None, up=2, padding=1, f=RESAMPLE_FILTER,
                                        demodulate=True, flip_weight=False)
-    assert _relative_max_error(actual, expected) < 1e-5
+    assert relative_max_error(actual, expected) < 1e-5
 
 
 @pytest.mark.parametrize("up, k", [(2, 3), (2, 4), (3, 3), (2, 2)])

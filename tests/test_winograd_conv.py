@@ -4,10 +4,11 @@ import torch
 import torch.nn.functional as F
 
 from eqviz.cuda_ops.dispatch import default_impl
+from eqviz.cuda_ops.tensor_cache import CACHE_ATTRIBUTE
 from eqviz.networks import winograd_conv
 from eqviz.networks.modulated_conv import modulated_conv2d
 from eqviz.networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
-from test_modulated_conv_fast import RESAMPLE_FILTER, _relative_max_error, textbook_modulated_conv
+from test_modulated_conv_fast import RESAMPLE_FILTER, relative_max_error, textbook_modulated_conv
 
 
 # Even and odd sizes (odd ones leave a partial last tile), non-square, batch > 1, C_in != C_out.
@@ -20,7 +21,7 @@ def test_winograd_equals_direct_convolution(n, c_in, c_out, h, w):
     for layout in (torch.contiguous_format, torch.channels_last):
         actual = conv3x3_winograd(x.contiguous(memory_format=layout), transform_filter(weight))
         assert actual.shape == expected.shape
-        assert _relative_max_error(actual, expected) < 2e-6
+        assert relative_max_error(actual, expected) < 2e-6
 
 
 def test_winograd_is_chosen_for_wide_layers_only():
@@ -51,7 +52,7 @@ def test_fast_modulated_conv_through_winograd_equals_textbook(winograd_everywher
     expected = textbook_modulated_conv(x, weight, styles, noise, f=RESAMPLE_FILTER, **kwargs)
     with torch.inference_mode(), default_impl("fast"):
         actual = modulated_conv2d(x, weight, styles, noise=noise, **kwargs)
-    assert _relative_max_error(actual, expected) < 1e-5
+    assert relative_max_error(actual, expected) < 1e-5
 
 
 def test_cached_winograd_filters_follow_in_place_weight_updates(winograd_everywhere):
@@ -59,10 +60,10 @@ def test_cached_winograd_filters_follow_in_place_weight_updates(winograd_everywh
     weight = torch.nn.Parameter(torch.randn(6, 8, 3, 3))
     with torch.no_grad(), default_impl("fast"):
         modulated_conv2d(x, weight, styles, padding=1)  # fills the cache
-        assert hasattr(weight, "_eqviz_fast_forms")
+        assert hasattr(weight, CACHE_ATTRIBUTE)
         weight.mul_(-0.5)
         weight[0].zero_()
         actual = modulated_conv2d(x, weight, styles, padding=1)
     expected = textbook_modulated_conv(x, weight.detach(), styles, None, up=1, padding=1, f=None,
                                        demodulate=True, flip_weight=True)
-    assert _relative_max_error(actual, expected) < 1e-5
+    assert relative_max_error(actual, expected) < 1e-5
