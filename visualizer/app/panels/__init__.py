@@ -1,6 +1,7 @@
 """The control window's panels, in display order (one class per module; see visualizer/app/panel.py)."""
 from eqviz.app.panels.capture import CapturePanel
 from eqviz.app.panels.checkpoint import CheckpointPanel
+from eqviz.app.panels.directions import DirectionsPanel
 from eqviz.app.panels.equivariance import EquivariancePanel
 from eqviz.app.panels.latent import LatentPanel
 from eqviz.app.panels.performance import PerformancePanel
@@ -13,6 +14,7 @@ PANEL_CLASSES = [
     CheckpointPanel,
     LatentPanel,
     TransformPanel,
+    DirectionsPanel,
     ViewPanel,
     EquivariancePanel,
     VideoExportPanel,
