@@ -15,7 +15,7 @@ from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 from eqviz.networks.config import StyleGAN3Config
 from eqviz.errors import CheckpointError
 from eqviz.networks.filter_design import design_lowpass_filter
-from eqviz.networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
+from eqviz.networks.layers import NOISE_MODES, FullyConnectedLayer, GeneratorBase, check_shape
 from eqviz.networks.modulated_conv import modulated_conv2d_stylegan3
 
 
@@ -272,8 +272,8 @@ class SynthesisNetwork(torch.nn.Module):
             (same meaning: the inverse of the image transform), so that frames at different poses
             render in one batched call.
         """
-        if noise_mode not in ("const", "random", "none"):
-            raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
         ws = ws.to(torch.float32).unbind(dim=1)
         x = self.input(ws[0], input_transforms)

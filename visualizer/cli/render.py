@@ -4,6 +4,7 @@ import dataclasses
 from pathlib import Path
 
 from eqviz.errors import EqvizError
+from eqviz.networks.layers import NOISE_MODES
 
 HELP = "Render seeds (or a saved session) to PNG files, one per seed: DIR/seed0000.png, ..."
 
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", help="seeds: 5, 0-3, 1,5,9 or mixes such as 0-3,10")
     parser.add_argument("--psi", type=float, help="truncation psi (default 1, or the session's)")
     parser.add_argument("--cutoff", type=int, help="truncate only the first N ws")
-    parser.add_argument("--noise-mode", choices=("const", "random", "none"), help="StyleGAN2 noise inputs (default const)")
+    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="StyleGAN2 noise inputs (default const)")
     parser.add_argument("--class", dest="class_idx", type=int, help="class index of a conditional model")
     parser.add_argument("--translate", nargs=2, type=float, metavar=("X", "Y"),
                         help="StyleGAN3 input translation in image widths/heights (x right, y down)")

@@ -3,6 +3,8 @@ import argparse
 
 from eqviz.cli.progress import ProgressDisplay
 from eqviz.core.latents import parse_seeds
+from eqviz.metrics.sticking import STACK_MOTIONS, StickingSpec
+from eqviz.networks.layers import NOISE_MODES
 
 HELP = "Texture-sticking views (StyleGAN3 paper, fig. 1): long-exposure averages and central-column stack videos."
 
@@ -20,26 +22,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT", help="one or more checkpoints, shown side by side")
     parser.add_argument("--seeds", required=True, help="seeds: 5, 0-7 or 1,4,9")
     parser.add_argument("--outdir", required=True, help="output folder (created if missing)")
-    parser.add_argument("--samples", type=int, default=64, help="long exposure: images averaged (default 64)")
-    parser.add_argument("--sigma", type=float, default=0.2, help="long exposure: std of the latent perturbations in Z (default 0.2)")
-    parser.add_argument("--frames", type=int, default=120, help="column stack: frames (= stack width in pixels, default 120)")
-    parser.add_argument("--distance", type=float, default=0.25, help="column stack: translation over the video in image widths (default 0.25)")
-    parser.add_argument("--stack-motion", choices=("auto", "translate", "walk"), default="auto",
+    d = StickingSpec  # the library's defaults, stated once there
+    parser.add_argument("--samples", type=int, default=d.samples, help=f"long exposure: images averaged (default {d.samples})")
+    parser.add_argument("--sigma", type=float, default=d.sigma, help=f"long exposure: std of the latent perturbations in Z (default {d.sigma:g})")
+    parser.add_argument("--frames", type=int, default=d.frames, help=f"column stack: frames (= stack width in pixels, default {d.frames})")
+    parser.add_argument("--distance", type=float, default=d.distance, help=f"column stack: translation over the video in image widths (default {d.distance:g})")
+    parser.add_argument("--stack-motion", choices=STACK_MOTIONS, default=d.stack_motion,
                         help="column stack: translate the input, or walk seed -> seed+1 in W; auto walks when a checkpoint has no input transform (StyleGAN2)")
     parser.add_argument("--fps", type=float, default=30.0, help="column-stack video frame rate (default 30)")
     parser.add_argument("--size", type=int, help="panel size in pixels (default: the generator's resolution)")
     parser.add_argument("--psi", type=float, default=1.0, help="truncation psi (default 1)")
     parser.add_argument("--cutoff", type=int, help="truncate only the first N ws")
-    parser.add_argument("--noise-mode", choices=("const", "random", "none"), default="const", help="StyleGAN2 noise (default const)")
+    parser.add_argument("--noise-mode", choices=NOISE_MODES, default="const", help="StyleGAN2 noise (default const)")
     parser.add_argument("--class", dest="class_idx", type=int, help="class index of a conditional model")
     parser.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (default 18)")
-    parser.add_argument("--batch", type=int, default=16, help="images synthesised per call (default 16)")
+    parser.add_argument("--batch", type=int, default=d.batch, help=f"images synthesised per call (default {d.batch})")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
 def run(args) -> int:
-    from eqviz.metrics.sticking import StickingSpec, render_sticking
+    from eqviz.metrics.sticking import render_sticking
 
     spec = StickingSpec(
         checkpoints=list(args.checkpoints),

@@ -2,6 +2,7 @@
 import argparse
 
 from eqviz.cli.progress import ProgressDisplay
+from eqviz.networks.layers import NOISE_MODES
 
 HELP = "Render a rotation, translation or looping latent-walk video (MP4, GIF or PNG frames), optionally side by side."
 
@@ -9,6 +10,7 @@ EXAMPLES = """examples:
   eqviz video sg3t.pkl --motion rotate --seeds 5 --out rotate.mp4
   eqviz video sg3t.pkl --motion walk --seeds 0-31 --grid 2x4 --psi 0.7 --out walk.mp4
   eqviz video sg2.pkl sg3t.pkl sg3r.pkl --motion rotate --seeds 5 --untransform --error-map --out side.mp4
+  eqviz video sg3t.pkl --motion edit,rotate --edit sefa.npz:0 --strength 3 --seeds 5 --out edit.mp4
 """
 
 
@@ -16,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EXAMPLES
     parser.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT", help="one or more checkpoints, shown side by side")
-    parser.add_argument("--motion", default="rotate", help="rotate, translate, walk, or a combination such as walk,rotate (default rotate)")
+    parser.add_argument("--motion", default="rotate", help="rotate, translate, walk, edit, or a combination such as walk,rotate (default rotate)")
     parser.add_argument("--seeds", help="seeds: 5, 0-7 or 1,4,9; one per grid cell, or for a walk the keyframes split over the cells (default 0)")
     parser.add_argument("--grid", help="ROWSxCOLS of cells, e.g. 2x4 (default: near-square)")
     length = parser.add_mutually_exclusive_group()
@@ -26,13 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="panel size in pixels (default: the generator's resolution)")
     parser.add_argument("--psi", type=float, help="truncation psi (default 1, or the session's)")
     parser.add_argument("--cutoff", type=int, help="truncate only the first N ws")
-    parser.add_argument("--noise-mode", choices=("const", "random", "none"), help="StyleGAN2 noise (default const)")
+    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="StyleGAN2 noise (default const)")
     parser.add_argument("--class", dest="class_idx", type=int, help="class index of a conditional model")
     parser.add_argument("--turns", type=float, default=1.0, help="rotate: full turns over the video (default 1: loops)")
     parser.add_argument("--radius", type=float, default=0.1, help="translate: radius (circle) or half-length (line), in image widths (default 0.1)")
     parser.add_argument("--path", choices=("circle", "line"), default="circle", help="translate: looping circle or a line (default circle)")
     parser.add_argument("--angle", type=float, default=0.0, help="translate --path line: direction in degrees (default 0 = rightwards)")
     parser.add_argument("--walk-space", choices=("w", "z"), default="w", help="walk: periodic spline in W, or slerp in Z (default w)")
+    parser.add_argument("--edit", action="append", metavar="FILE:K[=ALPHA],...",
+                        help="directions of FILE (eqviz directions): with --motion edit each swings through "
+                             "ALPHA sin(2 pi t) (ALPHA defaults to --strength); otherwise a fixed edit K=ALPHA; repeatable")
+    parser.add_argument("--strength", type=float, default=3.0,
+                        help="edit motion: amplitude in standard deviations of W (default 3)")
     parser.add_argument("--untransform", action="store_true", help="add a panel with the input transform undone")
     parser.add_argument("--error-map", action="store_true", help="add a panel with the per-pixel equivariance error")
     parser.add_argument("--labels", action=argparse.BooleanOptionalAction, default=None, help="label the panels (default: when there is more than one per cell)")
@@ -56,8 +63,13 @@ def build_spec(args):
     if session is not None:
         overrides = {k: v for k, v in (("psi", args.psi), ("cutoff", args.cutoff), ("noise_mode", args.noise_mode), ("class_idx", args.class_idx)) if v is not None}
         session = Session.from_dict({**session.to_dict(), **overrides})
+    kinds = parse_motion(args.motion)
+    checkpoints, sweeps, edits = list(args.checkpoints), (), []
+    if args.edit:
+        checkpoints, sweeps, edits = _edited(args, "edit" in kinds)
     motion = Motion(
-        kinds=parse_motion(args.motion),
+        kinds=kinds,
+        sweeps=sweeps,
         turns=args.turns,
         radius=args.radius,
         path=args.path,
@@ -65,7 +77,7 @@ def build_spec(args):
         walk_space=args.walk_space,
     )
     return VideoSpec(
-        checkpoints=list(args.checkpoints),
+        checkpoints=checkpoints,
         out=args.out,
         motion=motion,
         seeds=parse_seeds(args.seeds) if args.seeds else None,
@@ -79,6 +91,7 @@ def build_spec(args):
         noise_mode=session.noise_mode if session else (args.noise_mode or "const"),
         class_idx=session.class_idx if session else args.class_idx,
         session=session,
+        edits=edits,
         untransform=args.untransform,
         error_map=args.error_map,
         labels=args.labels,
@@ -87,6 +100,22 @@ def build_spec(args):
         device=args.device,
         overwrite=args.overwrite,
     )
+
+
+def _edited(args, sweeping: bool):
+    """(checkpoints as one loaded generator, sweeps, fixed edits) for --edit: directions belong to one model."""
+    from eqviz.cli.directions import edits_from_flags
+    from eqviz.errors import EqvizError
+    from eqviz.video.render import load_generators
+
+    if len(args.checkpoints) != 1:
+        raise EqvizError("--edit: directions belong to one model; give one checkpoint")
+    if not sweeping and args.strength != 3.0:
+        raise EqvizError("--strength sets the amplitude of --motion edit; add edit to --motion")
+    G = load_generators(args.checkpoints, args.device)[0][1]
+    if sweeping:
+        return [G], tuple(edits_from_flags(args.edit, G, default_alpha=args.strength)), []
+    return [G], (), edits_from_flags(args.edit, G)
 
 
 def run(args) -> int:

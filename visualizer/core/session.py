@@ -10,10 +10,10 @@ from pathlib import Path
 
 from eqviz.directions.edits import Edit
 from eqviz.errors import EqvizError
+from eqviz.networks.layers import NOISE_MODES
 from eqviz.atomic_io import write_text
 
 SESSION_FORMAT = "eqviz-session/1"
-NOISE_MODES = ("const", "random", "none")
 INTERP_SPACES = ("w", "z")
 
 
