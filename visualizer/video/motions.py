@@ -11,7 +11,7 @@ import torch
 from eqviz.errors import InvalidArgument
 from eqviz.core.latents import slerp
 
-MOTION_KINDS = ("rotate", "translate", "walk")
+MOTION_KINDS = ("rotate", "translate", "walk", "edit")
 TRANSLATE_PATHS = ("circle", "line")
 WALK_SPACES = ("w", "z")
 
@@ -26,11 +26,14 @@ class Motion:
     walk_space: str = "w"                 # walk: 'w' periodic Catmull-Rom spline in W, or 'z' slerp in Z
     base_translate: tuple[float, float] = (0.0, 0.0)  # pose the motion starts from (e.g. a saved session)
     base_rotate_deg: float = 0.0
+    sweeps: tuple = ()                    # edit: eqviz.directions Edits swung through alpha sin(2 pi t) (alpha = amplitude)
 
     def __post_init__(self):
         unknown = [k for k in self.kinds if k not in MOTION_KINDS]
         if unknown or not self.kinds:
-            raise InvalidArgument(f"unknown motion {','.join(unknown) or '(none)'}; use rotate, translate, walk or a comma-separated combination such as walk,rotate.", "motion")
+            raise InvalidArgument(f"unknown motion {','.join(unknown) or '(none)'}; use rotate, translate, walk, edit or a comma-separated combination such as walk,rotate.", "motion")
+        if self.sweeps and "edit" not in self.kinds:
+            raise InvalidArgument("directions to swing were given, but the motion has no edit; add edit to the motion.", "motion")
         if self.path not in TRANSLATE_PATHS:
             raise InvalidArgument(f"unknown translation path '{self.path}'; use circle or line.", "path")
         if self.walk_space not in WALK_SPACES:
@@ -44,6 +47,11 @@ class Motion:
         return "walk" in self.kinds
 
     @property
+    def changes_latent(self) -> bool:
+        """True when frames differ in W (a walk or an edit sweep), not only in pose."""
+        return self.walks or bool(self.sweeps)
+
+    @property
     def moves_input(self) -> bool:
         """True when the motion (or its starting pose) needs an input transform."""
         has_base = self.base_translate != (0.0, 0.0) or self.base_rotate_deg != 0.0
@@ -55,6 +63,11 @@ def parse_motion(text: str) -> tuple[str, ...]:
     kinds = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
     Motion(kinds=kinds)  # validates
     return kinds
+
+
+def sweep_amount(i: int, n: int) -> float:
+    """The edit sweep's factor at frame i of n: sin(2 pi i / n), one loop from 0 up, down and back."""
+    return math.sin(2 * math.pi * i / n)
 
 
 # ---- Input-transform pose of frame i of n: (translate (tx, ty), rotate_deg) -------------------------

@@ -21,7 +21,8 @@ from eqviz.core.images import images_to_rgb8
 from eqviz.core.input_transform import IDENTITY_POSE, inverse_transforms, supports_input_transform, synthesize
 from eqviz.core.latents import class_label, seed_ws, session_ws, z_from_seed
 from eqviz.core.rendering import check_finite, session_pose
-from eqviz.video.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop
+from eqviz.directions.edits import edit_offsets
+from eqviz.video.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop, sweep_amount
 from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer, writer_threads
 
 MIN_TILE = 8  # smallest panel size in pixels
@@ -43,6 +44,7 @@ class VideoSpec:
     noise_mode: str = "const"             # StyleGAN2 noise: const / random / none
     class_idx: int | None = None          # class of conditional models
     session: object | None = None         # a eqviz.core.session.Session to start from (latent + pose)
+    edits: list = dataclasses.field(default_factory=list)  # eqviz.directions Edits on every frame, after truncation
     untransform: bool = False             # add a panel with the input transform undone
     error_map: bool = False               # add a panel with the per-pixel equivariance error (core.colormaps scale)
     labels: bool | None = None            # label panels; None = when there is more than one panel per cell
@@ -80,6 +82,8 @@ def check_spec(spec: VideoSpec) -> None:
     if spec.size is not None and spec.size < MIN_TILE:
         raise InvalidArgument(f"panel size {spec.size} is too small; use at least {MIN_TILE} pixels.", "size")
     motion = motion_with_session_pose(spec)
+    if "edit" in motion.kinds and not motion.sweeps:
+        raise InvalidArgument("the edit motion swings along directions; give them (e.g. dirs.npz:0).", "edit")
     if (spec.untransform or spec.error_map) and not motion.moves_input:
         raise InvalidArgument("the untransformed and error-map panels show how a translation or rotation is undone; "
                               "add rotate or translate to the motion.", "motion")
@@ -152,6 +156,7 @@ class Track:
     keys: torch.Tensor           # [cells, K, num_ws, w_dim] W keyframes, or [cells, K, z_dim] Z keyframes
     c: torch.Tensor              # [1, c_dim] class label (Z walks map per frame)
     reference: torch.Tensor | None = None  # identity-pose images of the fixed latents (error map)
+    edit_offsets: tuple | None = None      # ([num_ws, w_dim] of the spec's edits, [num_ws, w_dim] of the sweep at 1)
 
 
 def make_track(spec: VideoSpec, motion: Motion, keyframes, name: str, G, device) -> Track:
@@ -165,8 +170,11 @@ def make_track(spec: VideoSpec, motion: Motion, keyframes, name: str, G, device)
         ws = [session_ws(G, spec.session, device)] if spec.session is not None else []
         ws += [seed_ws(G, s, spec.psi, spec.cutoff, spec.class_idx, device) for s in cell_seeds]
         keys.append(torch.cat(ws))
+    offsets = None
+    if spec.edits or motion.sweeps:
+        offsets = tuple(edit_offsets(edits, G.num_ws, G.w_dim, device) for edits in (spec.edits, motion.sweeps))
     return Track(G=G, name=name, output_space=motion.moves_input and not supports_input_transform(G),
-                 keys=torch.stack(keys), c=class_label(G, spec.class_idx, device))
+                 keys=torch.stack(keys), c=class_label(G, spec.class_idx, device), edit_offsets=offsets)
 
 
 class PoseTable:
@@ -283,7 +291,16 @@ class FrameSource:
 
     # ---- rendering ----------------------------------------------------------------------------------
     def latents(self, track: Track, indices) -> torch.Tensor:
-        """ws [F, cells, num_ws, w_dim] for the given frame indices."""
+        """ws [F, cells, num_ws, w_dim] for the given frame indices, edited (after truncation) and swept."""
+        ws = self.walked_latents(track, indices)
+        if track.edit_offsets is None:
+            return ws
+        static, sweep = track.edit_offsets
+        amounts = torch.tensor([sweep_amount(i, self.count) for i in indices], device=ws.device).view(-1, 1, 1, 1)
+        return ws + static + amounts * sweep
+
+    def walked_latents(self, track: Track, indices) -> torch.Tensor:
+        """ws [F, cells, num_ws, w_dim] for the given frame indices, before edits."""
         if not self.motion.walks:
             return track.keys[:, 0].unsqueeze(0).expand(len(indices), *track.keys[:, 0].shape)
         frames = []
@@ -317,7 +334,7 @@ class FrameSource:
     def reference(self, track: Track, ws, extremes: list) -> torch.Tensor:
         """Identity-pose images of the same latents: what an exactly equivariant generator undoes to."""
         identity = [IDENTITY_POSE] * ws.shape[0]
-        if self.motion.walks:
+        if self.motion.changes_latent:
             return self.synthesize_frames(track.G, ws, identity, extremes)
         if track.reference is None:
             track.reference = self.synthesize_frames(track.G, ws[:1], identity[:1], extremes)[0]
