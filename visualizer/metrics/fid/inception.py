@@ -293,4 +293,5 @@ def load_inception(path=None, pipeline: str = "tf", device="cpu") -> InceptionV3
         for key, value in model.state_dict().items():
             if key in state:
                 value.copy_(state[key].to(value.dtype))
+    model.weights_path = path  # the cache keys real-data statistics by these bytes
     return model.eval().requires_grad_(False).to(device)

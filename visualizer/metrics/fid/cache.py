@@ -1,0 +1,78 @@
+"""Real-data feature statistics cached on disk, so the second model of a comparison costs only its samples.
+
+The key covers everything the statistics depend on: the data's content (names and bytes), the
+Inception weights' bytes, the pipeline, how many images were used and any resize. Entries are
+written atomically; an unreadable entry is recomputed, never trusted.
+"""
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eqviz.atomic_io import atomic_output
+from eqviz.metrics.fid.statistics import FeatureStatistics
+
+CACHE_ENV = "EQVIZ_CACHE"
+CACHE_VERSION = 1
+_file_digests: dict = {}  # (path, size, mtime_ns) -> sha256, so one process hashes a file once
+
+
+def cache_dir() -> Path:
+    """$EQVIZ_CACHE/fid, else ~/.cache/eqviz/fid."""
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "eqviz"
+    return Path(root) / "fid"
+
+
+def file_digest(path) -> str:
+    """sha256 of a file's bytes, streamed."""
+    path = Path(path).resolve()
+    info = path.stat()
+    memo_key = (str(path), info.st_size, info.st_mtime_ns)
+    if memo_key not in _file_digests:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _file_digests[memo_key] = h.hexdigest()
+    return _file_digests[memo_key]
+
+
+def statistics_key(data_digest: str, weights_digest: str, pipeline: str, count: int, resize_to, with_features: bool) -> str:
+    text = json.dumps([CACHE_VERSION, data_digest, weights_digest, pipeline, count, resize_to, with_features])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def load_statistics(key: str, dim: int):
+    """The cached FeatureStatistics for `key`, or None when absent or unreadable."""
+    path = cache_dir() / f"{key}.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stats = FeatureStatistics(dim)
+            stats.count = torch.from_numpy(data["count"])
+            stats.sum = torch.from_numpy(data["sum"])
+            stats.sum_outer = torch.from_numpy(data["sum_outer"])
+            if "features" in data.files:
+                stats.features = torch.from_numpy(data["features"])
+    except (OSError, KeyError, ValueError):
+        return None
+    if stats.sum.shape != (dim,) or stats.sum_outer.shape != (dim, dim):
+        return None
+    return stats
+
+
+def save_statistics(key: str, stats: FeatureStatistics) -> Path:
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {"count": stats.count.numpy(), "sum": stats.sum.numpy(), "sum_outer": stats.sum_outer.numpy()}
+    if stats.features is not None:
+        arrays["features"] = stats.features.numpy()
+    path = folder / f"{key}.npz"
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    return path

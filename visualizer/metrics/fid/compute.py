@@ -1,0 +1,212 @@
+"""compute_fid_kid: FID and KID between two image sources, batched, streamed, under torchrun too.
+
+NVIDIA's `fid50k_full` / `kid50k_full`: 50,000 generated images against every real image; smaller
+sample counts are spot checks and are labelled with their count (fid1k_full, ...). The FID's
+uncertainty is a Poisson bootstrap over the generated side (see statistics.py); the KID's is the
+spread of its subsets. Real-data statistics are cached on disk (cache.py).
+"""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from eqviz.errors import InvalidArgument, stop_if_cancelled
+from eqviz.metrics.fid import cache
+from eqviz.metrics.fid.frechet import frechet_distance, psd_sqrt
+from eqviz.metrics.fid.inception import FEATURE_DIM, InceptionV3FID, load_inception
+from eqviz.metrics.fid.kid import kernel_inception_distance
+from eqviz.metrics.fid.sources import GeneratorSamples, ImageData, format_count, open_source
+from eqviz.metrics.fid.statistics import FeatureStatistics
+from eqviz.metrics.processes import full_float32, rank_and_world_size
+
+METRICS = ("fid", "kid")
+PROTOCOL_NUM_SAMPLES = {"fid50k_full": 50000, "kid50k_full": 50000}  # NVIDIA's names -> generated images
+BOOTSTRAP_REPLICATES = 10
+KID_SUBSETS, KID_SUBSET_SIZE, KID_SEED = 100, 1000, 123  # NVIDIA's kid50k_full: 100 subsets of 1000
+
+
+@dataclass
+class FidKidResult:
+    """FID / KID with their uncertainty, the images used on each side, and how they were measured."""
+
+    fid: float | None = None
+    fid_std: float | None = None            # standard deviation of the bootstrap replicates
+    fid_interval95: tuple | None = None     # 2.5 / 97.5 percentiles of the bootstrap replicates
+    kid: float | None = None
+    kid_std: float | None = None            # standard deviation over KID subsets
+    protocol: dict = field(default_factory=dict)   # metric -> NVIDIA-style name with the sample count
+    sources: dict = field(default_factory=dict)    # 'a' / 'b' -> description, images used, cached or not
+    settings: dict = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def to_json(self) -> dict:
+        out = {"protocol": self.protocol, "sources": self.sources, "settings": self.settings, "elapsed_s": self.elapsed_s}
+        if self.fid is not None:
+            out["fid"] = {"value": self.fid, "bootstrap_std": self.fid_std,
+                          "interval_95": list(self.fid_interval95) if self.fid_interval95 else None}
+        if self.kid is not None:
+            out["kid"] = {"value": self.kid, "subset_std": self.kid_std}
+        return out
+
+
+def resolve_num_samples(num_samples) -> int:
+    """An int, or an NVIDIA protocol name ('fid50k_full') -> generated images."""
+    if isinstance(num_samples, str):
+        if num_samples not in PROTOCOL_NUM_SAMPLES:
+            raise InvalidArgument(f"unknown protocol {num_samples!r}; use {', '.join(PROTOCOL_NUM_SAMPLES)} or a "
+                                  f"number of samples", argument="num_samples")
+        return PROTOCOL_NUM_SAMPLES[num_samples]
+    if int(num_samples) < 2:
+        raise InvalidArgument(f"num_samples must be at least 2, got {num_samples}", argument="num_samples")
+    return int(num_samples)
+
+
+def match_resolutions(generated: GeneratorSamples, data: ImageData, resize_data: bool) -> None:
+    """NVIDIA resizes nothing: a dataset at another resolution is refused unless resizing was asked for."""
+    if data.native_resolution == generated.resolution:
+        return
+    if not resize_data:
+        (h, w), (gh, gw) = data.native_resolution, generated.resolution
+        raise InvalidArgument(f"{data.path} holds {w}x{h} images but {generated.name} makes {gw}x{gh}; NVIDIA's "
+                              f"protocol resizes nothing, so use data at the generator's resolution or ask for "
+                              f"resizing the real images (Lanczos)", argument="resize_data")
+    data.resize_to = generated.resolution
+
+
+def accumulate(source, count: int, stats: FeatureStatistics, inception, batch_size: int, device,
+               advance, cancel) -> None:
+    """Features of samples 0 .. count-1 of `source` into `stats`; this process takes every world_size-th."""
+    rank, world_size = rank_and_world_size()
+    mine = range(rank, count, world_size)
+    for first in range(0, len(mine), batch_size):
+        indices = list(mine[first : first + batch_size])
+        images = source.images(indices, device)
+        stats.add(inception(images.to(device)), indices)
+        advance(len(indices))
+    if world_size > 1:
+        stats.all_reduce(device)
+
+
+def compute_fid_kid(
+    a,                                   # reference side: folder, zip, checkpoint path or generator
+    b,                                   # compared side (bootstrapped when it is the generator)
+    inception=None,                      # weights path (None: $EQVIZ_INCEPTION) or a loaded InceptionV3FID
+    metrics=("fid",),                    # subset of ('fid', 'kid')
+    num_samples=50000,                   # generated images, or 'fid50k_full'
+    num_real: int | None = None,         # real images used; None = all (NVIDIA's _full)
+    pipeline: str = "tf",                # 'tf' or 'pytorch-fid' (ignored when `inception` is a loaded module)
+    batch_size: int = 32,
+    seed: int = 0,                       # generated sample i draws from default_rng([seed, i])
+    resize_data: bool = False,           # resize real images to the generator's resolution (else refuse)
+    bootstrap_replicates: int = BOOTSTRAP_REPLICATES,
+    kid_subsets: int = KID_SUBSETS,
+    kid_subset_size: int = KID_SUBSET_SIZE,
+    use_cache: bool = True,              # real-data statistics on disk (cache.py)
+    device="cpu",
+    progress=None,                       # callback(done, total) in images, after every batch
+    cancel=None,                         # callable -> True to stop (raises eqviz.errors.Cancelled)
+) -> FidKidResult:
+    start = time.perf_counter()
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(dict.fromkeys(metrics))
+    unknown = [m for m in metrics if m not in METRICS]
+    if not metrics or unknown:
+        raise InvalidArgument(f"unknown metrics {unknown or metrics!r}; choose from {', '.join(METRICS)}", argument="metrics")
+    if batch_size < 1:
+        raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}", argument="batch_size")
+    n_gen = resolve_num_samples(num_samples)
+    if not isinstance(inception, InceptionV3FID):
+        inception = load_inception(inception, pipeline=pipeline, device=device)
+    weights_digest = cache.file_digest(inception.weights_path)
+
+    sides = {"a": open_source(a, device, seed), "b": open_source(b, device, seed)}
+    generators = [s for s in sides.values() if isinstance(s, GeneratorSamples)]
+    datasets = [s for s in sides.values() if isinstance(s, ImageData)]
+    for g in generators:
+        for d in datasets:
+            match_resolutions(g, d, resize_data)
+            if g.labels is None and d.labels is not None and g.G.c_dim:
+                g.labels = d.labels  # NVIDIA draws generated classes from the real label distribution
+    counts = {}
+    for name, s in sides.items():
+        if isinstance(s, GeneratorSamples):
+            counts[name] = n_gen
+        elif num_real is None:
+            counts[name] = len(s)
+        elif num_real > len(s):
+            raise InvalidArgument(f"{num_real} real images were asked for but {s.path} holds {len(s)}; ask for at "
+                                  f"most {len(s)} or use all (the _full protocol)", argument="num_real")
+        else:
+            counts[name] = num_real
+    if min(counts.values()) < 2:
+        raise InvalidArgument(f"FID needs at least 2 images per side, got {counts}", argument="num_real")
+    boot = "b" if isinstance(sides["b"], GeneratorSamples) or not generators else "a"
+
+    total = sum(counts.values())
+    done = [0]
+
+    def advance(n):
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
+        stop_if_cancelled(cancel, "FID/KID", done[0], total)
+
+    stats, described = {}, {}
+    with torch.no_grad(), full_float32():
+        for name, s in sides.items():
+            keep = counts[name] if "kid" in metrics else 0
+            key = None
+            if use_cache and isinstance(s, ImageData):
+                key = cache.statistics_key(s.content_digest(), weights_digest, inception.pipeline, counts[name],
+                                           s.resize_to, bool(keep))
+                stats[name] = cache.load_statistics(key, FEATURE_DIM)
+            cached = stats.get(name) is not None
+            if not cached:
+                stats[name] = FeatureStatistics(FEATURE_DIM, bootstrap_replicates if name == boot else 0, keep)
+                accumulate(s, counts[name], stats[name], inception, batch_size, device, advance, cancel)
+                if key is not None and rank_and_world_size()[0] == 0:
+                    cache.save_statistics(key, stats[name])
+            else:
+                advance(counts[name])
+            described[name] = {"source": s.describe(), "kind": s.kind, "images": counts[name], "cached": cached,
+                               "resized_to": list(s.resize_to) if getattr(s, "resize_to", None) else None}
+
+    result = FidKidResult(sources=described)
+    ref = "a" if boot == "b" else "b"
+    if "fid" in metrics:
+        mu_r, sigma_r = stats[ref].mean_covariance()
+        mu_b, sigma_b = stats[boot].mean_covariance()
+        sqrt_r = psd_sqrt(sigma_r)
+        result.fid = frechet_distance(mu_r, sigma_r, mu_b, sigma_b, sqrt_sigma1=sqrt_r)
+        reps = [frechet_distance(mu_r, sigma_r, *stats[boot].replicate_mean_covariance(i), sqrt_sigma1=sqrt_r)
+                for i in range(stats[boot].replicates)]
+        if len(reps) >= 2:
+            result.fid_std = float(np.std(reps, ddof=1))
+            result.fid_interval95 = tuple(float(v) for v in np.percentile(reps, [2.5, 97.5]))
+    if "kid" in metrics:
+        size = min(kid_subset_size, counts["a"], counts["b"])
+        kid = kernel_inception_distance(stats["a"].features.numpy(), stats["b"].features.numpy(), kid_subsets, size, KID_SEED)
+        result.kid, result.kid_std = kid.mean, kid.std
+    real_all = not datasets or num_real is None
+    suffix = format_count(n_gen) + ("_full" if real_all else f"_real{format_count(num_real)}") if generators else \
+        f"_{format_count(counts['a'])}_vs_{format_count(counts['b'])}"
+    result.protocol = {m: f"{m}{suffix}" for m in metrics}
+    result.settings = {
+        "metrics": list(metrics),
+        "pipeline": inception.pipeline,
+        "inception_sha256": weights_digest,
+        "num_samples": n_gen if generators else None,
+        "num_real": num_real,
+        "seed": seed,
+        "batch_size": batch_size,
+        "device": str(device),
+        "processes": rank_and_world_size()[1],
+        "sampling": "generated sample i: numpy default_rng([seed, i]) draws z ~ N(0, I) then the class "
+                    "(from the real labels when known, else uniform); truncation psi 1, noise const",
+        "fid_uncertainty": f"Poisson bootstrap over side {boot!r}: {bootstrap_replicates} replicates "
+                           f"(std and 2.5/97.5 percentiles)",
+        "kid": f"unbiased MMD^2, kernel (x.y/d + 1)^3, {kid_subsets} subsets of min({kid_subset_size}, n), "
+               f"numpy RandomState({KID_SEED}); uncertainty = std over subsets",
+    }
+    result.elapsed_s = time.perf_counter() - start
+    return result
