@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from eqviz.cuda_ops.dispatch import choose_impl
+from eqviz.cuda_ops.dispatch import AUTOGRAD_REASON, Unsupported, choose_impl, run_chain
 
 
 @dataclass(frozen=True)
@@ -70,22 +70,24 @@ def bias_act(x, b=None, dim=1, act="linear", alpha=None, gain=None, clamp=None, 
         clamp = float(clamp)
         if clamp < 0:
             raise ValueError(f"clamp must be >= 0 or None, got {clamp}")
-    impl = choose_impl(impl, x)
-    if impl == "cuda":
+
+    def cuda():
         from eqviz.cuda_ops import pycuda_kernels
 
         b_dev = None if b is None else b.to(device=x.device).contiguous()
         return pycuda_kernels.bias_act(x, b_dev, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp)
-    if impl == "fast":
-        return _bias_act_fast(x, b, dim, spec, alpha, gain, clamp)
-    return _bias_act_ref(x, b, dim, spec, alpha, gain, clamp)
+
+    return run_chain("bias_act", choose_impl(impl, x), {
+        "cuda": cuda, "fast": lambda: bias_act_fast(x, b, dim, spec, alpha, gain, clamp),
+        "ref": lambda: bias_act_ref(x, b, dim, spec, alpha, gain, clamp)})
 
 
 def _bias_shape(x, dim):
     return [-1 if i == dim else 1 for i in range(x.ndim)]
 
 
-def _bias_act_ref(x, b, dim, spec, alpha, gain, clamp):
+def bias_act_ref(x, b, dim, spec, alpha, gain, clamp):
+    """bias_act on resolved arguments, step by step (new tensors, autograd follows)."""
     if b is not None:
         x = x + b.reshape(_bias_shape(x, dim))
     x = spec.func(x, alpha)
@@ -96,10 +98,13 @@ def _bias_act_ref(x, b, dim, spec, alpha, gain, clamp):
     return x
 
 
-def _bias_act_fast(x, b, dim, spec, alpha, gain, clamp):
-    """The reference's steps, done in place on the one fresh tensor the bias add creates."""
-    if b is None or (torch.is_grad_enabled() and (x.requires_grad or b.requires_grad)):
-        return _bias_act_ref(x, b, dim, spec, alpha, gain, clamp)
+def bias_act_fast(x, b, dim, spec, alpha, gain, clamp):
+    """The reference's steps, done in place on the one fresh tensor the bias add creates (without a
+    bias there is no fresh tensor to reuse, and the reference's steps are the fast ones)."""
+    if b is None:
+        return bias_act_ref(x, b, dim, spec, alpha, gain, clamp)
+    if torch.is_grad_enabled() and (x.requires_grad or b.requires_grad):
+        raise Unsupported(AUTOGRAD_REASON)
     y = x + b.reshape(_bias_shape(x, dim))
     if spec is ACTIVATIONS["lrelu"]:
         F.leaky_relu_(y, alpha)

@@ -1,5 +1,12 @@
-"""Resolves an op's `impl=` argument to the path that actually runs: 'ref', 'fast' or 'cuda'."""
+"""Resolves an op's `impl=` argument to the path that runs, and owns the fallback chain.
+
+Chain: CUDA kernels (the fused kernel, else the generic one: pycuda_kernels picks) -> the fast
+PyTorch path -> the reference. A path that cannot take an input raises `Unsupported`; `run_chain`
+then steps down, saying why once per op and reason, and is never silently wrong.
+"""
 import contextlib
+import threading
+import warnings
 
 import torch
 
@@ -28,6 +35,48 @@ def default_impl(impl):
         yield
     finally:
         set_default_impl(previous)
+
+
+class Unsupported(ValueError):
+    """A path of an op cannot take this input; the next path down runs instead.
+
+    `announced` is True when the reason was already said once elsewhere (a device without kernels is
+    reported by backend_status when it is first resolved), so stepping down adds no second warning."""
+
+    def __init__(self, reason: str, announced: bool = False):
+        super().__init__(reason)
+        self.announced = announced
+
+
+WARNED_ONCE: set = set()  # keys of the fallback warnings given so far in this process
+_warned_lock = threading.Lock()
+
+
+def warn_once(key, message: str) -> None:
+    """A RuntimeWarning the first time `key` is seen in this process, nothing after."""
+    with _warned_lock:
+        if key in WARNED_ONCE:
+            return
+        WARNED_ONCE.add(key)
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+AUTOGRAD_REASON = "a gradient is needed and the fast path writes in place, which autograd cannot follow"
+CHAIN = ("cuda", "fast", "ref")
+PATH_NAMES = {"cuda": "the CUDA kernels", "fast": "the PyTorch fast path", "ref": "the PyTorch reference"}
+
+
+def run_chain(op: str, impl: str, paths: dict):
+    """Runs paths[impl]() (impl from `choose_impl`), stepping down the chain on `Unsupported`.
+
+    paths: 'cuda' / 'fast' / 'ref' -> a callable with no arguments; 'ref' must take every input."""
+    for k in range(CHAIN.index(impl), len(CHAIN) - 1):
+        try:
+            return paths[CHAIN[k]]()
+        except Unsupported as exc:
+            if not exc.announced:
+                warn_once((op, CHAIN[k], str(exc)), f"{op}: {exc}; using {PATH_NAMES[CHAIN[k + 1]]}")
+    return paths["ref"]()
 
 
 def choose_impl(impl: str, x: torch.Tensor) -> str:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from eqviz.cuda_ops.fast_upfirdn2d import (PhaseWeights, correlation_taps, depthwise, plan_axis, prepare_input,
                                      resample, window, window_len)
+from eqviz.cuda_ops.dispatch import AUTOGRAD_REASON, Unsupported
 from eqviz.cuda_ops.tensor_cache import cached_form
 from eqviz.cuda_ops.upfirdn2d import output_size
 
@@ -26,15 +27,13 @@ CHANNEL_CHUNK = 64  # channels per band: a multiple of the SIMD width that keeps
 
 
 def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
-    """Same arguments as `eqviz.cuda_ops.filtered_lrelu._filtered_lrelu_ref` (already parsed and validated).
+    """Same arguments as `eqviz.cuda_ops.filtered_lrelu.filtered_lrelu_ref` (already parsed and validated).
 
-    Writes into preallocated buffers, which autograd cannot follow: when a gradient is needed
-    the reference runs instead.
+    Writes into preallocated buffers, which autograd cannot follow: when a gradient is needed it
+    says so (`Unsupported`) and the op's dispatcher runs the reference.
     """
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, fu, fd, b)):
-        from eqviz.cuda_ops.filtered_lrelu import _filtered_lrelu_ref
-
-        return _filtered_lrelu_ref(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
+        raise Unsupported(AUTOGRAD_REASON)
     fold_gain = gain >= 0  # lrelu(g * v) = g * lrelu(v) for g >= 0: scale the up-filter instead
     up_weights = filter_weights(fu, float(up * up) * (gain if fold_gain else 1.0), flip_filter, x)
     down_weights = filter_weights(fd, 1.0, flip_filter, x)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from eqviz.cuda_ops.dispatch import AUTOGRAD_REASON, Unsupported
 from eqviz.cuda_ops.upfirdn2d import output_size
 
 CHANNELS_LAST_MIN_CHANNELS = 8  # below this the channels-last kernels have too few lanes to fill
@@ -151,15 +152,13 @@ def write_interleaved(out, grid):
 
 # ---- The op ----------------------------------------------------------------------------------------------
 def upfirdn2d(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
-    """Same arguments as `eqviz.cuda_ops.upfirdn2d._upfirdn2d_ref` (already parsed and validated).
+    """Same arguments as `eqviz.cuda_ops.upfirdn2d.upfirdn2d_ref` (already parsed and validated).
 
-    Writes into preallocated buffers, which autograd cannot follow: when a gradient is needed
-    the reference runs instead.
+    Writes into preallocated buffers, which autograd cannot follow: when a gradient is needed it
+    says so (`Unsupported`) and the op's dispatcher runs the reference.
     """
     if torch.is_grad_enabled() and (x.requires_grad or (f is not None and f.requires_grad)):
-        from eqviz.cuda_ops.upfirdn2d import _upfirdn2d_ref
-
-        return _upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, flip_filter, gain)
+        raise Unsupported(AUTOGRAD_REASON)
     f = correlation_taps(f, gain, flip_filter, x)
     x0, x1, y0, y1 = padding
     px = plan_axis(x.shape[3], upx, downx, x0, x1, f.shape[-1])

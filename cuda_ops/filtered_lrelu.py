@@ -7,9 +7,9 @@ import math
 
 import torch
 
-from eqviz.cuda_ops.bias_act import ACTIVATIONS, _bias_act_ref
-from eqviz.cuda_ops.dispatch import choose_impl
-from eqviz.cuda_ops.upfirdn2d import (_upfirdn2d_ref, filter_size, output_size, parse_padding, validate_filter,
+from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act_ref
+from eqviz.cuda_ops.dispatch import choose_impl, run_chain
+from eqviz.cuda_ops.upfirdn2d import (upfirdn2d_ref, filter_size, output_size, parse_padding, validate_filter,
                                 validate_image)
 
 
@@ -65,8 +65,9 @@ def filtered_lrelu(x, fu=None, fd=None, b=None, up=1, down=1, padding=0, gain=ma
         raise ValueError(f"filtered_lrelu output would be empty for input {tuple(x.shape)}, up {up}, down {down}, "
                          f"padding {padding}, fu {None if fu is None else tuple(fu.shape)}, "
                          f"fd {None if fd is None else tuple(fd.shape)}")
-    impl = choose_impl(impl, x)
-    if impl == "cuda":
+    flip_filter = bool(flip_filter)
+
+    def cuda():
         from eqviz.cuda_ops import pycuda_kernels
 
         def on_device(t):
@@ -75,18 +76,22 @@ def filtered_lrelu(x, fu=None, fd=None, b=None, up=1, down=1, padding=0, gain=ma
         b_dev = None if b is None else b.to(device=x.device).contiguous()
         return pycuda_kernels.filtered_lrelu(x, on_device(fu), on_device(fd), b_dev, up=up, down=down,
                                              padding=padding, gain=gain, slope=slope, clamp=clamp,
-                                             flip_filter=bool(flip_filter))
-    if impl == "fast":
+                                             flip_filter=flip_filter)
+
+    def fast():
         from eqviz.cuda_ops import fast_filtered_lrelu
 
-        return fast_filtered_lrelu.filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp,
-                                                  bool(flip_filter))
-    return _filtered_lrelu_ref(x, fu, fd, b, up, down, padding, gain, slope, clamp, bool(flip_filter))
+        return fast_filtered_lrelu.filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
+
+    return run_chain("filtered_lrelu", choose_impl(impl, x), {
+        "cuda": cuda, "fast": fast,
+        "ref": lambda: filtered_lrelu_ref(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)})
 
 
-def _filtered_lrelu_ref(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
+def filtered_lrelu_ref(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
+    """filtered_lrelu on parsed arguments, as its definition reads: the reference ops one after another."""
     if b is not None:
-        x = _bias_act_ref(x, b, 1, ACTIVATIONS["linear"], 0.0, 1.0, None)
-    x = _upfirdn2d_ref(x, fu, up, up, 1, 1, padding, flip_filter, float(up * up))
-    x = _bias_act_ref(x, None, 1, ACTIVATIONS["lrelu"], slope, gain, clamp)
-    return _upfirdn2d_ref(x, fd, 1, 1, down, down, [0, 0, 0, 0], flip_filter, 1.0)
+        x = bias_act_ref(x, b, 1, ACTIVATIONS["linear"], 0.0, 1.0, None)
+    x = upfirdn2d_ref(x, fu, up, up, 1, 1, padding, flip_filter, float(up * up))
+    x = bias_act_ref(x, None, 1, ACTIVATIONS["lrelu"], slope, gain, clamp)
+    return upfirdn2d_ref(x, fd, 1, 1, down, down, [0, 0, 0, 0], flip_filter, 1.0)

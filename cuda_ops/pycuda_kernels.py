@@ -5,19 +5,20 @@ filters as float32 contiguous tensors on x's device or None, resolved alpha/gain
 validate what the kernels assume, pick a kernel from the specialisation tables, size its tiles
 and launch it on PyTorch's default stream (see cuda_context).
 
-Fallbacks, one warning per step down and never silently wrong:
+Fallbacks inside the kernels, one warning per step down (`dispatch.warn_once`):
   specialised fused kernel -> generic fused kernel (specialisation missing from the module)
-  -> separate generic kernels (the fused tile does not fit in shared memory)
-  -> PyTorch fast path (no usable kernels on this device, or an input the kernels do not take).
+  -> separate generic kernels (the fused tile does not fit in shared memory).
+No usable kernels on the device, or an input the kernels do not take, raises `dispatch.Unsupported`:
+the op's dispatcher (`dispatch.run_chain`) then runs the PyTorch fast path.
 """
 import math
 import threading
-import warnings
 
 import numpy as np
 import torch
 
 from eqviz.cuda_ops import backend_status, cuda_context
+from eqviz.cuda_ops.dispatch import Unsupported, warn_once
 from eqviz.cuda_ops.kernel_params import BIAS_ACT_PARAMS, FILTERED_LRELU_PARAMS, UPFIRDN2D_PARAMS, pack
 
 # float16 tensors run the kernels' _f16 variants: 16-bit loads and stores, float32 arithmetic in
@@ -64,10 +65,6 @@ BIAS_ACT_KERNELS = {act: f"bias_act_{act}" for act in
                     ("linear", "relu", "lrelu", "tanh", "sigmoid", "elu", "selu", "softplus", "swish")}
 
 
-class Unsupported(ValueError):
-    """An input the kernels do not take; the op runs on the PyTorch fast path instead."""
-
-
 # ---- Public entry points ---------------------------------------------------------------------
 
 def available(device) -> bool:
@@ -79,12 +76,9 @@ def upfirdn2d(x, f, up, down, padding, flip_filter, gain):
     """upfirdn2d on the GPU; x [N, C, H, W] float32 or half, f float32 [taps] / [fh, fw] or None."""
     if x.dtype in HALF_DTYPES and not _native_half(x):
         return upfirdn2d(x.float(), f, up, down, padding, flip_filter, gain).to(x.dtype)
-    try:
-        module = _kernels_for(x)
-        _check_image(x, "x", IO_DTYPES)
-        f = _filter_or_identity(f, x.device, "f")
-    except Unsupported as exc:
-        return _fast_path("upfirdn2d", exc, lambda: _fast_upfirdn2d(x, f, up, down, padding, flip_filter, gain))
+    module = _kernels_for(x)
+    _check_image(x, "x", IO_DTYPES)
+    f = _filter_or_identity(f, x.device, "f")
     return _launch_upfirdn2d(module, x.detach().contiguous(), f, up, down, padding, flip_filter, gain)
 
 
@@ -92,13 +86,10 @@ def bias_act(x, b, dim, act, alpha, gain, clamp):
     """bias_act on the GPU; x float32 or half of any shape, b [x.shape[dim]] of x's dtype or None."""
     if x.dtype in HALF_DTYPES and not _native_half(x):
         return bias_act(x.float(), _float32(b), dim, act, alpha, gain, clamp).to(x.dtype)
-    try:
-        module = _kernels_for(x)
-        _check_tensor(x, "x", dtypes=IO_DTYPES)
-        if b is not None:
-            _check_tensor(_float32(b), "b", device=x.device)
-    except Unsupported as exc:
-        return _fast_path("bias_act", exc, lambda: _fast_bias_act(x, b, dim, act, alpha, gain, clamp))
+    module = _kernels_for(x)
+    _check_tensor(x, "x", dtypes=IO_DTYPES)
+    if b is not None:
+        _check_tensor(_float32(b), "b", device=x.device)
     return _launch_bias_act(module, x.detach().contiguous(), None if b is None else _float32(b).detach().contiguous(),
                             dim, act, alpha, gain, clamp)
 
@@ -108,25 +99,21 @@ def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_fil
     if x.dtype in HALF_DTYPES and not _native_half(x):
         return filtered_lrelu(x.float(), fu, fd, _float32(b), up, down, padding, gain, slope, clamp,
                               flip_filter).to(x.dtype)
-    try:
-        module = _kernels_for(x)
-        _check_image(x, "x", IO_DTYPES)
-        if b is not None:
-            _check_tensor(_float32(b), "b", device=x.device)
-        if fu is None and fd is None and up == 1 and down == 1 and not any(padding):
-            # No resampling at all (StyleGAN3's ToRGB): exactly bias + leaky ReLU + gain + clamp.
-            b = None if b is None else _float32(b).detach().contiguous()
-            return _launch_bias_act(module, x.detach().contiguous(), b, 1, "lrelu", slope, gain, clamp)
-        fu_taps = _filter_or_identity(fu, x.device, "fu")
-        fd_taps = _filter_or_identity(fd, x.device, "fd")
-    except Unsupported as exc:
-        return _fast_path("filtered_lrelu", exc, lambda: _fast_filtered_lrelu(
-            x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter))
+    module = _kernels_for(x)
+    _check_image(x, "x", IO_DTYPES)
+    if b is not None:
+        _check_tensor(_float32(b), "b", device=x.device)
+    if fu is None and fd is None and up == 1 and down == 1 and not any(padding):
+        # No resampling at all (StyleGAN3's ToRGB): exactly bias + leaky ReLU + gain + clamp.
+        b = None if b is None else _float32(b).detach().contiguous()
+        return _launch_bias_act(module, x.detach().contiguous(), b, 1, "lrelu", slope, gain, clamp)
+    fu_taps = _filter_or_identity(fu, x.device, "fu")
+    fd_taps = _filter_or_identity(fd, x.device, "fd")
     x = x.detach().contiguous()
     b = None if b is None else _float32(b).detach().contiguous()
-    geometry = _filtered_lrelu_geometry(fu_taps, fd_taps, up, down)
+    geometry = filtered_lrelu_geometry(fu_taps, fd_taps, up, down)
     if geometry is None:
-        _warn_once(("filtered_lrelu unfused",),
+        warn_once(("filtered_lrelu unfused",),
                    f"filtered_lrelu: filters {tuple(fu_taps.shape)} / {tuple(fd_taps.shape)} with up {up}, down {down} "
                    f"need more than {SHARED_MEMORY_LIMIT // 1024} KB of shared memory per tile; running it as separate "
                    "generic kernels (upfirdn2d, bias_act, upfirdn2d) instead of the fused one")
@@ -141,7 +128,7 @@ def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_fil
 def _kernels_for(x):
     backend = backend_status.resolve(x.device)
     if not backend.uses_kernels:
-        raise Unsupported(backend.describe())
+        raise Unsupported(backend.describe(), announced=True)  # backend_status said it when it resolved
     return backend.module
 
 
@@ -240,7 +227,7 @@ def _upfirdn2d_geometry(f, up, down):
     return None
 
 
-def _filtered_lrelu_geometry(fu, fd, up, down):
+def filtered_lrelu_geometry(fu, fd, up, down):
     """Tile sizes and shared-memory split for the fused kernel (largest tile that fits), or None.
 
     Buffers per variant (filtered_lrelu.cu): separable up uses buf0 = input then upsampled tile,
@@ -274,7 +261,7 @@ _functions = {}
 _functions_lock = threading.Lock()
 
 
-def _function(module, name, generic_name):
+def kernel_function(module, name, generic_name):
     """The kernel `name`, or the generic one (with one warning) if the module lacks it."""
     key = (module, name)  # the module itself, not its id: a reloaded module must not hit stale entries
     with _functions_lock:
@@ -284,7 +271,7 @@ def _function(module, name, generic_name):
             except Exception as exc:  # pycuda.driver.LogicError: named function not found
                 if name == generic_name:
                     raise
-                _warn_once(("missing kernel", name),
+                warn_once(("missing kernel", name),
                            f"kernel {name} is not in the loaded module ({exc}); using {generic_name}")
                 _functions[key] = _function_unlocked(module, generic_name)
         return _functions[key]
@@ -297,7 +284,7 @@ def _function_unlocked(module, name):
     return _functions[key]
 
 
-def _launch(x, function, params, grid, shared):
+def launch_kernel(x, function, params, grid, shared):
     index = x.device.index if x.device.index is not None else torch.cuda.current_device()
     with cuda_context.activate(index), cuda_context.stream_ordered(x.device):
         function(params, block=(BLOCK, 1, 1), grid=grid, shared=shared, stream=None)
@@ -321,19 +308,17 @@ def _launch_upfirdn2d(module, x, f, up, down, padding, flip_filter, gain):
         return y
     geometry = _upfirdn2d_geometry(f, up, down)
     if geometry is None:
-        return _fast_path("upfirdn2d", Unsupported(f"filter {tuple(f.shape)} with up {up}, down {down} does not fit "
-                                                   "in shared memory"),
-                          lambda: _fast_upfirdn2d(x, f, up, down, padding, flip_filter, gain))
+        raise Unsupported(f"filter {tuple(f.shape)} with up {up}, down {down} does not fit in shared memory")
     square = not two_d or f_w == f_h
     name = UPFIRDN2D_KERNELS.get((up, down, f_w, two_d)) if square else None
     generic = UPFIRDN2D_GENERIC[two_d]
-    function = _function(module, _variant(name or generic, x), _variant(generic, x))
+    function = kernel_function(module, _variant(name or generic, x), _variant(generic, x))
     shared = geometry.pop("shared")
     params = pack(UPFIRDN2D_PARAMS, x=x.data_ptr(), y=y.data_ptr(), f=f.data_ptr(), num_planes=n * c,
                   in_w=in_w, in_h=in_h, out_w=out_w, out_h=out_h, up=up, down=down,
                   pad_x0=padding[0], pad_y0=padding[2], f_w=f_w, f_h=f_h, flip=int(bool(flip_filter)),
                   filter_scale=gain if two_d else math.sqrt(gain), **geometry)
-    _launch(x, function, params, _grid(out_w, out_h, geometry["tile_out_w"], geometry["tile_out_h"], n * c), shared)
+    launch_kernel(x, function, params, _grid(out_w, out_h, geometry["tile_out_w"], geometry["tile_out_h"], n * c), shared)
     return y
 
 
@@ -346,9 +331,9 @@ def _launch_bias_act(module, x, b, dim, act, alpha, gain, clamp):
     params = pack(BIAS_ACT_PARAMS, x=x.data_ptr(), y=y.data_ptr(), b=_ptr(b), n=x.numel(),
                   bias_len=bias_len, bias_stride=max(bias_stride, 1), alpha=alpha, gain=gain,
                   clamp=-1.0 if clamp is None else clamp)
-    function = _function(module, _variant(BIAS_ACT_KERNELS[act], x), _variant(BIAS_ACT_KERNELS[act], x))
+    function = kernel_function(module, _variant(BIAS_ACT_KERNELS[act], x), _variant(BIAS_ACT_KERNELS[act], x))
     blocks = min(math.ceil(x.numel() / BLOCK), 65536)
-    _launch(x, function, params, (blocks, 1, 1), 0)
+    launch_kernel(x, function, params, (blocks, 1, 1), 0)
     return y
 
 
@@ -366,7 +351,7 @@ def _launch_filtered_lrelu(module, geometry, x, fu, fd, b, up, down, padding, ga
     square = (not fu_2d or fu_w == fu_h) and (not fd_2d or fd_w == fd_h)
     name = FILTERED_LRELU_KERNELS.get((up, down, fu_w, fd_w, fu_2d, fd_2d)) if square else None
     generic = FILTERED_LRELU_GENERIC[(fu_2d, fd_2d)]
-    function = _function(module, _variant(name or generic, x), _variant(generic, x))
+    function = kernel_function(module, _variant(name or generic, x), _variant(generic, x))
     geometry = dict(geometry)
     shared = geometry.pop("shared")
     params = pack(FILTERED_LRELU_PARAMS, x=x.data_ptr(), y=y.data_ptr(), fu=fu.data_ptr(), fd=fd.data_ptr(),
@@ -375,7 +360,7 @@ def _launch_filtered_lrelu(module, geometry, x, fu, fd, b, up, down, padding, ga
                   fd_w=fd_w, fd_h=fd_h, flip=int(bool(flip_filter)),
                   fu_scale=float(up) ** (2 if fu_2d else 1), gain=gain, slope=slope,
                   clamp=-1.0 if clamp is None else clamp, **geometry)
-    _launch(x, function, params, _grid(out_w, out_h, geometry["tile_out_w"], geometry["tile_out_h"], n * c), shared)
+    launch_kernel(x, function, params, _grid(out_w, out_h, geometry["tile_out_w"], geometry["tile_out_h"], n * c), shared)
     return y
 
 
@@ -386,44 +371,3 @@ def _unfused_filtered_lrelu(module, x, fu, fd, b, up, down, padding, gain, slope
     x = _launch_upfirdn2d(module, x, fu, up, 1, padding, flip_filter, float(up * up))
     x = _launch_bias_act(module, x, None, 1, "lrelu", slope, gain, clamp)
     return _launch_upfirdn2d(module, x, fd, 1, down, [0, 0, 0, 0], flip_filter, 1.0)
-
-
-# ---- Falling back ----------------------------------------------------------------------------
-
-_warned = set()
-_warned_lock = threading.Lock()
-
-
-def _warn_once(key, message):
-    with _warned_lock:
-        if key in _warned:
-            return
-        _warned.add(key)
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-def _fast_path(op, reason, run):
-    # A device without kernels was already announced once by backend_status; other reasons
-    # (dtype, size) are new information, said once per op and reason.
-    if "filter ops:" not in str(reason):
-        _warn_once((op, str(reason)), f"{op}: {reason}; using the PyTorch fast path")
-    return run()
-
-
-def _fast_upfirdn2d(x, f, up, down, padding, flip_filter, gain):
-    from eqviz.cuda_ops.upfirdn2d import upfirdn2d as op
-
-    return op(x, f, up=up, down=down, padding=padding, flip_filter=flip_filter, gain=gain, impl="fast")
-
-
-def _fast_bias_act(x, b, dim, act, alpha, gain, clamp):
-    from eqviz.cuda_ops.bias_act import bias_act as op
-
-    return op(x, b, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp, impl="fast")
-
-
-def _fast_filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter):
-    from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu as op
-
-    return op(x, fu, fd, b, up=up, down=down, padding=padding, gain=gain, slope=slope, clamp=clamp,
-              flip_filter=flip_filter, impl="fast")

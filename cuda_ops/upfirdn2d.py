@@ -1,15 +1,14 @@
 """upfirdn2d: upsample by zero insertion, pad or crop, FIR-filter, downsample — with NVIDIA's semantics.
 
 The one resampling primitive behind StyleGAN2's up/downsampling and StyleGAN3's filtered_lrelu.
-`_upfirdn2d_ref` is the plain definition; `eqviz.cuda_ops.fast_upfirdn2d` computes the same sums in
+`upfirdn2d_ref` is the plain definition; `eqviz.cuda_ops.fast_upfirdn2d` computes the same sums in
 polyphase form on CPU; `eqviz.cuda_ops.pycuda_kernels.upfirdn2d` runs on the GPU.
 """
-import warnings
 
 import torch
 import torch.nn.functional as F
 
-from eqviz.cuda_ops.dispatch import choose_impl
+from eqviz.cuda_ops.dispatch import Unsupported, choose_impl, run_chain
 
 
 # ---- Filter construction ---------------------------------------------------------------------------
@@ -144,27 +143,28 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1, impl="au
     if out_w < 1 or out_h < 1:
         raise ValueError(f"upfirdn2d output would be empty ({out_h}x{out_w}) for input {tuple(x.shape)}, "
                          f"filter {tuple(f.shape) if f is not None else None}, up {up}, down {down}, padding {padding}")
-    gain = float(gain)
-    impl = choose_impl(impl, x)
-    if impl == "cuda" and (upx != upy or downx != downy):
-        warnings.warn("upfirdn2d: the CUDA kernels take one up/down factor for both axes; "
-                      "using the fast PyTorch path for anisotropic factors", stacklevel=2)
-        impl = "fast"
-    if impl == "cuda":
+    gain, flip_filter = float(gain), bool(flip_filter)
+
+    def cuda():
         from eqviz.cuda_ops import pycuda_kernels
 
+        if upx != upy or downx != downy:
+            raise Unsupported("the CUDA kernels take one up/down factor for both axes")
         f_dev = None if f is None else f.to(device=x.device, dtype=torch.float32).contiguous()
-        return pycuda_kernels.upfirdn2d(x, f_dev, up=upx, down=downx, padding=padding,
-                                        flip_filter=bool(flip_filter), gain=gain)
-    if impl == "fast":
+        return pycuda_kernels.upfirdn2d(x, f_dev, up=upx, down=downx, padding=padding, flip_filter=flip_filter, gain=gain)
+
+    def fast():
         from eqviz.cuda_ops import fast_upfirdn2d
 
-        return fast_upfirdn2d.upfirdn2d(x, f, upx, upy, downx, downy, padding, bool(flip_filter), gain)
-    return _upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, bool(flip_filter), gain)
+        return fast_upfirdn2d.upfirdn2d(x, f, upx, upy, downx, downy, padding, flip_filter, gain)
+
+    return run_chain("upfirdn2d", choose_impl(impl, x), {
+        "cuda": cuda, "fast": fast, "ref": lambda: upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, flip_filter, gain)})
 
 
 # ---- Reference: the definition, step by step -------------------------------------------------------
-def _upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
+def upfirdn2d_ref(x, f, upx, upy, downx, downy, padding, flip_filter, gain):
+    """upfirdn2d on parsed arguments, as its definition reads (zero insertion, pad, convolve, decimate)."""
     if f is None:
         f = torch.ones([1, 1], dtype=torch.float32, device=x.device)
     n, c, h, w = x.shape

@@ -104,11 +104,11 @@ def test_stylegan3_layers_get_the_largest_fused_tile():
     for up, down, fu_taps, fd_taps, fu_2d, fd_2d in pycuda_kernels.FILTERED_LRELU_KERNELS:
         fu = torch.ones((fu_taps, fu_taps) if fu_2d else (fu_taps,))
         fd = torch.ones((fd_taps, fd_taps) if fd_2d else (fd_taps,))
-        geometry = pycuda_kernels._filtered_lrelu_geometry(fu, fd, up, down)
+        geometry = pycuda_kernels.filtered_lrelu_geometry(fu, fd, up, down)
         assert geometry["tile_out_w"] == 32 and geometry["shared"] <= pycuda_kernels.SHARED_MEMORY_LIMIT
 
 
 def test_filters_too_large_for_a_fused_tile_are_refused():
     import torch
 
-    assert pycuda_kernels._filtered_lrelu_geometry(torch.ones(64, 64), torch.ones(64, 64), 1, 1) is None
+    assert pycuda_kernels.filtered_lrelu_geometry(torch.ones(64, 64), torch.ones(64, 64), 1, 1) is None

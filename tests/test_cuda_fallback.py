@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from eqviz.cuda_ops import backend_status, cuda_context, pycuda_kernels
+from eqviz.cuda_ops.dispatch import WARNED_ONCE, Unsupported
 from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 
 
@@ -88,16 +89,39 @@ def test_unusable_fatbin_without_nvcc_steps_down_twice_once_each(pretend_gpu, mo
     assert results[2].endswith("and no nvcc on PATH)")
 
 
-def test_kernel_entry_points_without_kernels_compute_the_reference():
+def _filtered_lrelu_case(requires_grad=False):
     gen = torch.Generator().manual_seed(3)
-    x = torch.randn(2, 3, 20, 20, generator=gen)
+    x = torch.randn(2, 3, 20, 20, generator=gen).requires_grad_(requires_grad)
     fu = torch.randn(12, generator=gen)
     fd = torch.randn(12, 12, generator=gen)
     b = torch.randn(3, generator=gen)
     args = dict(up=2, down=2, padding=[7, 6, 7, 6], gain=1.3, slope=0.2, clamp=2.0, flip_filter=False)
-    y = pycuda_kernels.filtered_lrelu(x, fu, fd, b, **args)
-    ref = filtered_lrelu(x, fu, fd, b, **args, impl="ref")
+    return (x, fu, fd, b), args
+
+
+def test_kernels_signal_an_unusable_device_with_a_type_not_a_message():
+    (x, fu, fd, b), args = _filtered_lrelu_case()
+    with pytest.raises(Unsupported) as info:
+        pycuda_kernels.filtered_lrelu(x, fu, fd, b, **args)
+    assert info.value.announced  # backend_status said it once already: no second warning
+
+
+def test_the_dispatcher_steps_down_from_kernels_it_cannot_use_to_the_same_answer():
+    inputs, args = _filtered_lrelu_case()
+    ref = filtered_lrelu(*inputs, **args, impl="ref")
+    (y,), caught = _runtime_warnings([lambda: filtered_lrelu(*inputs, **args, impl="cuda")])
+    assert caught == []  # CPU tensors: the backend's own line already says why
     assert (y - ref).abs().max().item() <= 1e-5 * max(1.0, ref.abs().max().item())
+
+
+def test_each_step_down_warns_once_and_keeps_the_reference_answer():
+    inputs, args = _filtered_lrelu_case(requires_grad=True)
+    WARNED_ONCE.difference_update({key for key in WARNED_ONCE if key[:2] == ("filtered_lrelu", "fast")})
+    results, caught = _runtime_warnings([lambda: filtered_lrelu(*inputs, **args, impl="fast")] * 2)
+    assert len(caught) == 1 and str(caught[0].message).startswith("filtered_lrelu: a gradient is needed")
+    assert "using the PyTorch reference" in str(caught[0].message)
+    ref = filtered_lrelu(*inputs, **args, impl="ref")
+    assert torch.equal(results[0], ref) and results[0].requires_grad
 
 
 def test_cpu_tensors_never_use_kernels():

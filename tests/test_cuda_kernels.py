@@ -12,6 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from eqviz.cuda_ops.dispatch import WARNED_ONCE
+
 pytestmark = pytest.mark.cuda
 
 
@@ -201,8 +203,8 @@ def test_filters_too_large_to_fuse_run_as_separate_kernels_with_one_warning(kern
     fd = torch.from_numpy(rng.standard_normal((64, 64)).astype(np.float32))
     b = torch.from_numpy(rng.standard_normal(2).astype(np.float32))
     args = (2, 2, [63, 63, 63, 63], 1.1, 0.2, None, False)
-    assert kernels._filtered_lrelu_geometry(fu, fd, 2, 2) is None
-    kernels._warned.discard(("filtered_lrelu unfused",))
+    assert kernels.filtered_lrelu_geometry(fu, fd, 2, 2) is None
+    WARNED_ONCE.discard(("filtered_lrelu unfused",))
     with pytest.warns(RuntimeWarning, match="separate generic kernels"):
         y = kernels.filtered_lrelu(x.to(DEV), fu.to(DEV), fd.to(DEV), b.to(DEV), *args)
     assert_close_to_scale(y, textbook_filtered_lrelu(x, fu, fd, b, *args), "unfused filtered_lrelu")
@@ -212,8 +214,8 @@ def test_filters_too_large_to_fuse_run_as_separate_kernels_with_one_warning(kern
 def test_half_inputs_compute_in_float32_and_round_once(kernels, dtype, monkeypatch):
     """float16 runs the _f16 kernels (16-bit loads and stores); bfloat16 the float32 ones on a copy."""
     launched = []
-    function = kernels._function
-    monkeypatch.setattr(kernels, "_function", lambda module, name, generic: launched.append(name) or
+    function = kernels.kernel_function
+    monkeypatch.setattr(kernels, "kernel_function", lambda module, name, generic: launched.append(name) or
                         function(module, name, generic))
     rng = np.random.default_rng(11)
     x = torch.from_numpy(rng.standard_normal((2, 6, 40, 40)).astype(np.float32)).to(dtype)
@@ -350,8 +352,8 @@ def test_whole_generator_with_kernels_matches_without(kernels, reference_dir, mo
     from eqviz.networks import load_generator
 
     launches = []
-    launch = kernels._launch
-    monkeypatch.setattr(kernels, "_launch", lambda x, function, *rest: launches.append(1) or launch(x, function, *rest))
+    launch = kernels.launch_kernel
+    monkeypatch.setattr(kernels, "launch_kernel", lambda x, function, *rest: launches.append(1) or launch(x, function, *rest))
     G = load_generator(reference_dir / "pkl" / f"{model}.pkl", device=DEV)
     z = torch.from_numpy(np.random.RandomState(7).randn(4, G.z_dim).astype(np.float32)).to(DEV)
     c = torch.zeros(4, G.c_dim, device=DEV)
