@@ -34,7 +34,7 @@ def _step_until(app: App, condition, timeout: float) -> None:
             raise SystemExit("the window closed")
         if condition():
             return
-    raise SystemExit(f"timed out after {timeout} s (status: {app._status})")
+    raise SystemExit(f"timed out after {timeout} s (status: {app.status})")
 
 
 def _fire(tag: str, value) -> None:

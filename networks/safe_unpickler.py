@@ -293,8 +293,8 @@ def _check_no_hooks(backward_hooks):
         raise CheckpointError("a tensor in this pickle carries backward hooks; refusing to load it")
 
 
-def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
-                    metadata=None):
+def rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
+                   metadata=None):
     """torch._utils._rebuild_tensor(_v2): a view into one of our storages, without hooks or
     metadata, checked to lie inside it with no two elements at one address."""
     if not isinstance(storage, Storage):
@@ -453,8 +453,8 @@ class _SealedFunction:
 # `numpy._core.*`: both mean the same functions.
 _ALLOWED = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v2"): rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor"): rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch.storage", "_load_from_bytes"): _load_storage_from_bytes,

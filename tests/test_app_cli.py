@@ -30,10 +30,10 @@ def test_scripted_options_parse():
 
 
 def test_command_line_values_land_in_the_session(tmp_path):
-    from eqviz.cli.gui import _state_from_args
+    from eqviz.cli.gui import state_from_args
     session_file = tmp_path / "s.json"
     from eqviz.core.session import Session
     Session(psi=0.5, latent_x=9.0).save(session_file)
     args = build_parser(only="gui").parse_args(["gui", "--session", str(session_file), "--rotate", "12"])
-    state = _state_from_args(args)
+    state = state_from_args(args)
     assert (state.session.psi, state.session.latent_x, state.session.rotate_deg) == (0.5, 9.0, 12.0)

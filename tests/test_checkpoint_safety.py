@@ -165,7 +165,7 @@ def test_pickle_cannot_rewrite_our_classes_or_functions(tmp_path):
         path = write(tmp_path, "build.pkl", data)
         assert "tries to modify eqviz's" in load_error(path)
     assert safe_unpickler.EasyDict.__getattr__ is not None
-    assert safe_unpickler._rebuild_tensor.__defaults__ == (False, None, None)
+    assert safe_unpickler.rebuild_tensor.__defaults__ == (False, None, None)
 
 
 # ---- damaged and wrong files --------------------------------------------------------------------

@@ -12,13 +12,13 @@ from eqviz.cli import main as cli
     (["--help"], ["--help"]),
 ])
 def test_argv_without_a_subcommand_means_the_app(argv, expected):
-    assert cli._normalise_argv(argv) == expected
+    assert cli.normalise_argv(argv) == expected
 
 
 def test_every_subcommand_module_has_the_command_protocol():
     parser = cli.build_parser()
     for name in cli.SUBCOMMANDS:
-        module = cli._command_module(name)
+        module = cli.command_module(name)
         assert isinstance(module.HELP, str) and module.HELP
         assert callable(module.add_arguments) and callable(module.run)
     assert parser.parse_args(["info", "x.pkl"]).command == "info"

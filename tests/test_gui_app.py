@@ -25,7 +25,7 @@ def _step_until(app, condition, timeout=90.0):
         assert app.step(), "the window closed"
         if condition():
             return
-    raise AssertionError(f"app did not get there in {timeout} s (status: {app._status})")
+    raise AssertionError(f"app did not get there in {timeout} s (status: {app.status})")
 
 
 def _settle(app):

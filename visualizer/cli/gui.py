@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="quit N frames after the first image (or error) is shown (scripted runs)")
 
 
-def _state_from_args(args):
+def state_from_args(args):
+    """The app's starting state from the command line (session file, seed, pose, view flags)."""
     from eqviz.app.state import AppState
     from eqviz.core.session import Session
 
@@ -110,7 +111,7 @@ def run(args) -> int:
     from eqviz.app.app import App, AppOptions, ScriptedRun
     from eqviz.assets import DEMO_CHECKPOINT
 
-    state = _state_from_args(args)
+    state = state_from_args(args)
     state.browse_dir = str(Path(args.browse_dir).expanduser()) if args.browse_dir else None
     checkpoint = args.checkpoint or state.session.checkpoint or str(DEMO_CHECKPOINT)
     scripted = ScriptedRun(exit_after=args.exit_after, screenshot=args.screenshot)

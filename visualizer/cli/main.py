@@ -14,7 +14,7 @@ from eqviz.errors import EqvizError, InvalidArgument
 
 # Subcommand name -> module in eqviz.cli. Modules are imported only when used, so
 # `eqviz info` never loads Dear PyGui and `eqviz gui` never loads the video encoder.
-SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "video", "sticking", "directions", "sheet")
+SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "fid", "video", "sticking", "directions", "sheet")
 
 # Library argument -> the flag that sets it, where the flag is not the argument's name with dashes.
 FLAG_OF_ARGUMENT = {"class_idx": "--class", "angle_deg": "--angle", "kinds": "--motion", "checkpoints": "CHECKPOINT"}
@@ -25,7 +25,8 @@ def flag_of(argument: str) -> str:
     return FLAG_OF_ARGUMENT.get(argument, "--" + argument.replace("_", "-"))
 
 
-def _command_module(name: str):
+def command_module(name: str):
+    """The module of subcommand `name`, imported on first use."""
     return importlib.import_module(f"eqviz.cli.{name}")
 
 
@@ -40,13 +41,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name in SUBCOMMANDS:
         if only is not None and name != only:
             continue
-        module = _command_module(name)
+        module = command_module(name)
         # argparse %-formats a sub-command's help (the list), not its description (its own --help).
         module.add_arguments(sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP))
     return parser
 
 
-def _normalise_argv(argv: list[str]) -> list[str]:
+def normalise_argv(argv: list[str]) -> list[str]:
     """`eqviz`, `eqviz CHECKPOINT ...` and `eqviz --seed 3 ...` mean `eqviz gui ...`."""
     if not argv:
         return ["gui"]
@@ -79,7 +80,7 @@ def sigterm_raises():
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
+    argv = normalise_argv(list(sys.argv[1:] if argv is None else argv))
     command = argv[0] if argv[0] in SUBCOMMANDS else None
     args = build_parser(only=command).parse_args(argv)
     if args.command is None:
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with sigterm_raises():
-            return int(_command_module(args.command).run(args) or 0)
+            return int(command_module(args.command).run(args) or 0)
     except InvalidArgument as exc:
         print(f"eqviz {args.command}: error: {flag_of(exc.argument)}: {exc}", file=sys.stderr)
         return 2
