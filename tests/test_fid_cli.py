@@ -1,0 +1,52 @@
+"""`eqviz fid`: one-line errors that say what to do, and a JSON with every number and setting."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from eqviz.cli.main import main
+from fid_oracle import oracle_inception  # noqa: F401 (fixture)
+
+
+def folder(path, seed, n=3, size=16):
+    path.mkdir()
+    for i, img in enumerate(np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)):
+        Image.fromarray(img).save(path / f"{i}.png")
+    return path
+
+
+def test_without_weights_the_error_says_which_file_to_get(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("EQVIZ_INCEPTION", raising=False)
+    a = folder(tmp_path / "a", 0)
+    assert main(["fid", str(a), str(a)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "weights-inception-2015-12-05-6726825d.pth" in err and "--inception" in err
+
+
+def test_a_missing_source_is_one_line(tmp_path, capsys, oracle_inception):  # noqa: F811
+    a = folder(tmp_path / "a", 0)
+    assert main(["fid", str(a), str(tmp_path / "nothing"), "--inception", str(oracle_inception)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "does not exist" in err
+
+
+def test_a_resolution_mismatch_names_the_flag_that_allows_resizing(tmp_path, capsys, reference_dir, oracle_inception):  # noqa: F811
+    a = folder(tmp_path / "a", 0, size=32)
+    code = main(["fid", str(a), str(reference_dir / "pkl" / "sg2_64.pkl"), "--inception", str(oracle_inception), "--no-cache"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "--resize-data" in err and "32x32" in err
+
+
+def test_fid_between_folders_writes_json(tmp_path, monkeypatch, capsys, oracle_inception):  # noqa: F811
+    monkeypatch.setenv("EQVIZ_INCEPTION", str(oracle_inception))
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    a, b = folder(tmp_path / "a", 1), folder(tmp_path / "b", 2)
+    out = tmp_path / "fid.json"
+    assert main(["fid", str(a), str(b), "--metrics", "fid,kid", "--bootstrap", "0", "--pipeline", "pytorch-fid",
+                 "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["settings"]["pipeline"] == "pytorch-fid" and data["protocol"] == {"fid": "fid_3_vs_3", "kid": "kid_3_vs_3"}
+    assert data["fid"]["value"] > 0 and np.isfinite(data["kid"]["value"])
+    assert data["sources"]["a"]["images"] == 3 and data["sources"]["b"]["kind"] == "folder"
+    assert f"FID fid_3_vs_3: {data['fid']['value']:.4f}" in capsys.readouterr().out
