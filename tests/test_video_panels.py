@@ -237,39 +237,30 @@ def test_cancelled_equivariance_shows_its_partial_result_not_an_error(dpg_contex
 DEVICE = "cuda:7"  # a device none of the code could have written by hand
 
 
-def test_video_export_renders_and_loads_comparisons_on_the_apps_device(dpg_context, sg2, tmp_path, monkeypatch):
+@pytest.mark.parametrize("panel_class, module, function, out_tag, run_tag", [
+    (VideoExportPanel, "eqviz.video.render", "render_video", "vid_out", "vid_export"),
+    (StickingPanel, "eqviz.metrics.sticking", "render_sticking", "stick_outdir", "stick_run"),
+])
+def test_media_jobs_render_and_load_comparisons_on_the_apps_device(dpg_context, sg2, tmp_path, monkeypatch,
+                                                                   panel_class, module, function, out_tag, run_tag):
+    import importlib
+
     import eqviz.video.render as video_render
 
     seen = {}
     monkeypatch.setattr(video_render, "load_generators", lambda paths, device: seen.setdefault("load", (paths, device)) and [])
-    monkeypatch.setattr(video_render, "render_video", lambda spec, **kw: seen.setdefault("spec", spec) and None)
+    monkeypatch.setattr(importlib.import_module(module), function, lambda spec, **kw: seen.setdefault("spec", spec) and None)
     ctx = FakeContext(*sg2, device=DEVICE)
-    panel = VideoExportPanel()
+    panel = panel_class()
     panel.build(ctx)
-    panel.compare.add("other.pkl")
-    dpg.set_value("vid_out", str(tmp_path / "v.mp4"))
-    dpg.get_item_callback("vid_export")()
+    other = tmp_path / "other.pkl"
+    other.write_bytes(b"")  # the list takes existing files only; loading it is the stand-in's job
+    panel.compare.add(str(other))
+    dpg.set_value(out_tag, str(tmp_path / "out.mp4"))
+    dpg.get_item_callback(run_tag)()
     ctx.deliver()
     assert seen["spec"].device == DEVICE
-    assert seen["load"] == (["other.pkl"], DEVICE)
-
-
-def test_sticking_renders_and_loads_comparisons_on_the_apps_device(dpg_context, sg2, tmp_path, monkeypatch):
-    import eqviz.metrics.sticking as sticking
-    import eqviz.video.render as video_render
-
-    seen = {}
-    monkeypatch.setattr(video_render, "load_generators", lambda paths, device: seen.setdefault("load", (paths, device)) and [])
-    monkeypatch.setattr(sticking, "render_sticking", lambda spec, **kw: seen.setdefault("spec", spec) and None)
-    ctx = FakeContext(*sg2, device=DEVICE)
-    panel = StickingPanel()
-    panel.build(ctx)
-    panel.compare.add("other.pkl")
-    dpg.set_value("stick_outdir", str(tmp_path))
-    dpg.get_item_callback("stick_run")()
-    ctx.deliver()
-    assert seen["spec"].device == DEVICE
-    assert seen["load"] == (["other.pkl"], DEVICE)
+    assert seen["load"] == ([str(other)], DEVICE)
 
 
 def test_equivariance_measures_on_the_apps_device(dpg_context, sg3t, monkeypatch):
