@@ -50,3 +50,22 @@ def test_fid_between_folders_writes_json(tmp_path, monkeypatch, capsys, oracle_i
     assert data["fid"]["value"] > 0 and np.isfinite(data["kid"]["value"])
     assert data["sources"]["a"]["images"] == 3 and data["sources"]["b"]["kind"] == "folder"
     assert f"FID fid_3_vs_3: {data['fid']['value']:.4f}" in capsys.readouterr().out
+
+
+def test_metrics_without_data_says_to_pass_it(tmp_path, capsys, reference_dir):
+    assert main(["metrics", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--metrics", "fid"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--data" in err
+
+
+def test_metrics_computes_fid_beside_eq(tmp_path, monkeypatch, reference_dir, oracle_inception):  # noqa: F811
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    data = folder(tmp_path / "data", 3, n=4, size=64)
+    out = tmp_path / "m.json"
+    assert main(["metrics", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--metrics", "fid,eqt_int", "--data", str(data),
+                 "--num-samples", "3", "--batch", "3", "--inception", str(oracle_inception), "--bootstrap", "0",
+                 "--json", str(out)]) == 0
+    payload = json.loads(out.read_text())
+    assert np.isfinite(payload["results"]["eqt_int"]["psnr_db"])
+    assert payload["fid_kid"]["protocol"] == {"fid": "fid3_full"} and payload["fid_kid"]["fid"]["value"] > 0
+    assert payload["fid_kid"]["sources"]["a"]["images"] == 4 and payload["fid_kid"]["sources"]["b"]["images"] == 3
