@@ -282,3 +282,28 @@ def test_a_header_claiming_a_huge_array_is_refused_before_reading(generators, tm
         np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 7, 64)})
     with pytest.raises(EqvizError, match="larger than a direction file"):
         load_directions(path, generators["sg3t_64"])
+
+
+def test_an_npz_with_an_object_array_or_a_huge_header_is_refused_before_reading(generators, tmp_path):
+    G = generators["sg3t_64"]
+    np.savez(tmp_path / "pickled.npz", format=np.array([{"run": "code"}], dtype=object))
+    with pytest.raises(EqvizError, match="that no direction file has"):
+        load_directions(tmp_path / "pickled.npz", G)
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as z, z.open("directions.npy", "w") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 6, 512)})
+    with pytest.raises(EqvizError, match="that no direction file has"):
+        load_directions(tmp_path / "huge.npz", G)
+
+
+def test_an_npz_that_is_not_a_direction_file_is_refused(generators, tmp_path):
+    np.savez(tmp_path / "w.npz", w=np.zeros((1, 16, 64), np.float32))
+    with pytest.raises(EqvizError, match="not an eqviz direction file"):
+        load_directions(tmp_path / "w.npz", generators["sg3t_64"])
+
+
+def test_ganspace_samples_classes_of_a_conditional_model(reference_dir):
+    G = load_generator(reference_dir / "pkl" / "sg3t_64_cond.pkl")
+    w = torch.cat(list(mapped_w_batches(G, 3000, seed=2, batch=3000))).double().numpy()
+    found = ganspace(G, num=3, num_samples=3000, seed=2, batch=512)
+    np.testing.assert_allclose(found.values, np.linalg.eigvalsh(np.cov(w, rowvar=False))[::-1][:3], rtol=1e-5)

@@ -96,3 +96,12 @@ def test_render_refuses_directions_of_another_model(sg3t, reference_dir, tmp_pat
     sg2 = str(reference_dir / "pkl" / "sg2_64.pkl")
     assert main(["render", sg2, "--seeds", "1", "--edit", f"{dirs}:0=1", "--outdir", str(tmp_path / "o")]) == 2
     assert "holds directions for a stylegan3-t 64x64 model" in error_line(capsys)
+
+
+def test_render_session_replays_the_edits_it_holds(sg3t, G, tmp_path):
+    found = sefa(G, num=3, scale_samples=512)
+    session = Session(checkpoint=sg3t, latent_x=6.0, translate=(0.1, 0.0), edits=[edit_from(found, 1, -2.0, (2, 10))])
+    session.save(tmp_path / "look.json")
+    assert main(["render", "--session", str(tmp_path / "look.json"), "--outdir", str(tmp_path / "out")]) == 0
+    got = np.asarray(Image.open(tmp_path / "out" / "look.png"))
+    assert np.array_equal(got, to_uint8(render_session(G, session)))

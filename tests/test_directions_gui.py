@@ -1,67 +1,32 @@
 """The Directions panel in the real app window (Xvfb in CI): compute, slide, reset, save, restore."""
-import os
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = [
-    pytest.mark.gui,
-    pytest.mark.skipif(not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
-                       reason="needs a display: run the tests under `xvfb-run -a python3 -m pytest`"),
-]
+from app_driver import NEEDS_DISPLAY, fire, screenshot, settle, shown_region, step_until
 
-
-def step_until(app, condition, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert app.step(), "the window closed"
-        if condition():
-            return
-    raise AssertionError(f"app did not get there in {timeout} s")
-
-
-def settle(app):
-    step_until(app, lambda: app.idle and app.frames_answered > 0)
-    for _ in range(2):
-        if not app.asleep:
-            app.step()
-
-
-def fire(tag, value):
-    import dearpygui.dearpygui as dpg
-    dpg.set_value(tag, value)
-    dpg.get_item_callback(tag)(tag, value, dpg.get_item_user_data(tag))
+pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
 
 
 def shown_image(app, path):
-    """The main image's pixels in a window screenshot."""
-    import dearpygui.dearpygui as dpg
-    from eqviz.app.panels.capture import save_screenshot
-    saved = []
-    save_screenshot(app, str(path), on_saved=saved.append)
-    step_until(app, lambda: bool(saved), timeout=10)
-    shot = np.asarray(Image.open(path).convert("RGB"))
-    x, y = (int(v) for v in dpg.get_item_rect_min("main_image"))
-    w, h = (int(v) for v in dpg.get_item_rect_size("main_image"))
-    return shot[y:y + h, x:x + w]
+    return shown_region(screenshot(app, path))
 
 
 @pytest.fixture(scope="module")
 def app(reference_dir, tmp_path_factory):
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
     from eqviz.app.app import App, AppOptions
     from eqviz.app.state import AppState
     state = AppState()
     state.session.latent_x = 2.0
-    app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
-    app.start()
-    try:
-        settle(app)
-        yield app
-    finally:
-        app.shutdown()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))  # a private direction cache
+        app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
+        app.start()
+        try:
+            settle(app)
+            yield app
+        finally:
+            app.shutdown()
 
 
 def panel(app):

@@ -59,21 +59,22 @@ def _check_header(path: Path, shape, dtype, what: str) -> None:
         raise EqvizError(f"{path.name}: {what} of shape {list(shape)} is larger than a direction file can be")
 
 
-def _npy_header(path: Path):
+def _npy_header(f, name: str):
+    """(shape, dtype) from a .npy header, read without reading the array."""
     try:
-        with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version not in ((1, 0), (2, 0)):
-                raise ValueError(f"unsupported .npy version {version}")
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _, dtype = read_header(f)
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"unsupported .npy version {version}")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(f)
     except (OSError, ValueError) as exc:
-        raise EqvizError(f"{path.name} is not a readable .npy file ({exc})") from None
+        raise EqvizError(f"{name} is not a readable .npy array ({exc})") from None
     return shape, dtype
 
 
 def _imported(path: Path, G) -> Directions:
-    shape, dtype = _npy_header(path)
+    with open(path, "rb") as f:
+        shape, dtype = _npy_header(f, path.name)
     _check_header(path, shape, dtype, "the vectors")
     if len(shape) not in (1, 2) or shape[-1] != G.w_dim or not 1 <= (shape[0] if len(shape) == 2 else 1) <= MAX_DIRECTIONS:
         raise EqvizError(f"{path.name} has shape {list(shape)}; this model wants vectors of shape [{G.w_dim}], "
@@ -93,9 +94,12 @@ def _eqviz_file(path: Path, G) -> Directions:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise EqvizError(f"{path.name} is not a readable .npz file ({exc})") from None
     with npz:
-        sizes = {info.filename.removesuffix(".npy"): info.file_size for info in npz.zip.infolist()}
-        if any(size > MAX_ARRAY_BYTES for size in sizes.values()):
-            raise EqvizError(f"{path.name} holds an array larger than a direction file can be; it is not eqviz's")
+        for member in npz.zip.namelist():  # every array's header checked before any array is read
+            with npz.zip.open(member) as f:
+                shape, dtype = _npy_header(f, f"{path.name}:{member}")
+            if dtype.hasobject or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > MAX_ARRAY_BYTES:
+                raise EqvizError(f"{path.name} holds an array ({member}, {dtype}, {list(shape)}) that no direction "
+                                 "file has; it is not eqviz's")
         try:
             if str(npz["format"]) != FILE_FORMAT:
                 raise EqvizError(f"{path.name} is not an eqviz direction file (format {str(npz['format'])!r})")

@@ -20,7 +20,7 @@ def mapped_w_batches(G, num_samples: int, seed: int = 0, batch: int = SAMPLE_BAT
     so the samples do not depend on `batch`) and, for conditional models, uniformly drawn classes."""
     if num_samples < 2:
         raise InvalidArgument(f"W statistics need at least 2 samples, got {num_samples}", "num_samples")
-    device = G.mapping.w_avg.device if hasattr(G.mapping, "w_avg") else next(G.parameters()).device
+    device = next(G.mapping.parameters()).device
     z_rng, c_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     for start in range(0, num_samples, batch):
         n = min(batch, num_samples - start)
