@@ -238,8 +238,8 @@ DEVICE = "cuda:7"  # a device none of the code could have written by hand
 
 
 @pytest.mark.parametrize("panel_class, module, function, out_tag, run_tag", [
-    (VideoExportPanel, "eqviz.video.render", "render_video", "vid_out", "vid_export"),
-    (StickingPanel, "eqviz.metrics.sticking", "render_sticking", "stick_outdir", "stick_run"),
+    (VideoExportPanel, "eqviz.app.panels.video_export", "render_video", "vid_out", "vid_export"),
+    (StickingPanel, "eqviz.app.panels.sticking", "render_sticking", "stick_outdir", "stick_run"),
 ])
 def test_media_jobs_render_and_load_comparisons_on_the_apps_device(dpg_context, sg2, tmp_path, monkeypatch,
                                                                    panel_class, module, function, out_tag, run_tag):

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from eqviz.core.images import unit_to_uint8
+
 ERROR_COLORMAP = "magma"
 ERROR_LOG10_RANGE = (-6.0, 0.0)  # log10 of the squared error at the dark and the bright end
 TABLE_SIZE = 256
@@ -21,8 +23,7 @@ def error_table() -> np.ndarray:
     """[256, 3] uint8: matplotlib's ERROR_COLORMAP sampled at 256 even steps (imported on first use)."""
     from matplotlib import colormaps
 
-    rgb = colormaps[ERROR_COLORMAP](np.linspace(0.0, 1.0, TABLE_SIZE))[:, :3]
-    return (rgb * 255.0 + 0.5).astype(np.uint8)
+    return unit_to_uint8(colormaps[ERROR_COLORMAP](np.linspace(0.0, 1.0, TABLE_SIZE))[:, :3])
 
 
 def error_positions(sq_err: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
 from eqviz.core.images import rgba
-from eqviz.metrics.sticking import StickingSpec
+from eqviz.metrics.sticking import StickingSpec, render_sticking
 
 SHOWN_WIDTH = 380  # the panel's image width in screen pixels
 
@@ -53,8 +53,6 @@ def build_sticking_spec(settings: StickingSettings, session, device: str) -> Sti
 
 def run_sticking(ctx: PanelContext, spec: StickingSpec, handle):
     """The job body (runs on the job's thread): the app's generator beside the comparison checkpoints."""
-    from eqviz.metrics.sticking import render_sticking
-
     return render_sticking(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled,
                            generators=named_generators(ctx, spec.checkpoints[1:], spec.device))
 

@@ -11,6 +11,8 @@ from eqviz.app.compare_list import CompareList, named_generators
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
+from eqviz.video.motions import Motion
+from eqviz.video.render import VideoSpec, check_spec, render_video
 
 
 @dataclasses.dataclass
@@ -18,19 +20,19 @@ class VideoExportSettings:
     rotate: bool = True
     translate: bool = False
     walk: bool = False
-    turns: float = 1.0
-    radius: float = 0.1
-    path: str = "circle"
-    walk_space: str = "w"
+    turns: float = Motion.turns    # the library's defaults, stated once there
+    radius: float = Motion.radius
+    path: str = Motion.path
+    walk_space: str = Motion.walk_space
     walk_seeds: str = ""           # keyframes after the current latent, e.g. "1-3"
-    frames: int = 120
-    fps: float = 30.0
+    frames: int = 120              # 4 s at the library's 30 fps
+    fps: float = VideoSpec.fps
     size: int = 0                  # 0 = the generator's resolution
     untransform: bool = False
     error_map: bool = False
     compare: tuple[str, ...] = ()  # extra checkpoints, side by side after the current one
     out: str = "eqviz_video.mp4"
-    crf: int = 18
+    crf: int = VideoSpec.crf
     overwrite: bool = False
 
 
@@ -38,8 +40,6 @@ def build_video_spec(settings: VideoExportSettings, session, device: str):
     """The VideoSpec for the current view (its latent, truncation and pose) and the panel's settings,
     rendered on the app's device."""
     from eqviz.core.latents import parse_seeds
-    from eqviz.video.motions import Motion
-    from eqviz.video.render import VideoSpec
 
     kinds = tuple(k for k, on in (("walk", settings.walk), ("rotate", settings.rotate), ("translate", settings.translate)) if on)
     if not kinds:
@@ -71,8 +71,6 @@ def build_video_spec(settings: VideoExportSettings, session, device: str):
 
 def export_video(ctx: PanelContext, spec, handle) -> object:
     """The job body (runs on the job's thread): the app's generator beside the comparison checkpoints."""
-    from eqviz.video.render import render_video
-
     return render_video(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled,
                         generators=named_generators(ctx, spec.checkpoints[1:], spec.device))
 
@@ -138,8 +136,6 @@ class VideoExportPanel(JobPanel):
         if ctx.model is None:
             ctx.set_status("load a checkpoint first", error=True)
             return
-        from eqviz.video.render import check_spec
-
         settings = self.read_settings()
         try:  # settings mistakes are reported at once, not after loading generators in the job
             spec = build_video_spec(settings, ctx.state.session_for_saving(), ctx.model.device)
