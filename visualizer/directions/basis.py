@@ -31,10 +31,6 @@ class Directions:
     def __len__(self) -> int:
         return self.directions.shape[0]
 
-    @property
-    def w_dim(self) -> int:
-        return self.directions.shape[1]
-
     def label(self, k: int) -> str:
         """'sefa 3', 'ganspace 0', ...: how sheets, the app and sessions name direction k."""
         return f"{self.method} {k}"
