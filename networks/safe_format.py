@@ -14,9 +14,11 @@ from safetensors.torch import save_file
 from eqviz.atomic_io import atomic_output
 from eqviz.networks.config import GeneratorConfig, config_from_dict
 from eqviz.errors import CheckpointError
+from eqviz.networks.untrusted import short_text
 
 FORMAT_NAME = "eqviz-generator"
 FORMAT_VERSION = 1
+MAX_CONFIG_CHARS = 65536  # the JSON architecture description is about 700 characters
 
 
 def save_generator(G: torch.nn.Module, path) -> Path:
@@ -40,27 +42,42 @@ def save_generator(G: torch.nn.Module, path) -> Path:
 
 
 def read_generator(path) -> tuple[GeneratorConfig, dict]:
-    """(config, state-dict tensors) from a file written by `save_generator`."""
+    """(config, state-dict tensors) from a file written by `save_generator`; the architecture
+    description is checked against the config schema before any tensor is read."""
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             metadata = f.metadata() or {}
+            config = _described_config(path, metadata)
             tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable .safetensors file ({exc}); re-export it with "
+    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise CheckpointError(f"{path} is not a readable .safetensors file ({first}); re-export it with "
                               "`eqviz convert`") from None
+    return config, tensors
+
+
+def _described_config(path, metadata: dict) -> GeneratorConfig:
     if metadata.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is a .safetensors file without eqviz's generator description; only "
                               "files written by `eqviz convert` can be loaded")
     version = metadata.get("format_version")
     if version != str(FORMAT_VERSION):
-        raise CheckpointError(f"{path} uses eqviz generator format version {version!r}, but this eqviz reads "
-                              f"version {FORMAT_VERSION}; update eqviz or re-convert the checkpoint")
+        raise CheckpointError(f"{path} uses eqviz generator format version {short_text(version)}, but this eqviz "
+                              f"reads version {FORMAT_VERSION}; update eqviz or re-convert the checkpoint")
+    text = metadata.get("config")
+    if not isinstance(text, str) or len(text) > MAX_CONFIG_CHARS:
+        raise CheckpointError(f"{path} has no readable architecture description; re-convert the checkpoint with "
+                              "`eqviz convert`")
     try:
-        config = config_from_dict(json.loads(metadata["config"]))
+        config = config_from_dict(json.loads(text))
+    except RecursionError:
+        raise CheckpointError(f"{path} has an architecture description nested too deeply to be one; the file is "
+                              "damaged or crafted") from None
     except (KeyError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path} has a damaged architecture description ({exc}); re-convert the "
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise CheckpointError(f"{path} has a damaged architecture description ({first}); re-convert the "
                               "checkpoint with `eqviz convert`") from None
     if config.kind != metadata.get("kind"):
-        raise CheckpointError(f"{path} says it holds a {metadata.get('kind')} generator but describes a "
+        raise CheckpointError(f"{path} says it holds a {short_text(metadata.get('kind'))} generator but describes a "
                               f"{config.kind}; re-convert the checkpoint with `eqviz convert`")
-    return config, tensors
+    return config

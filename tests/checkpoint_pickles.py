@@ -10,6 +10,8 @@ import pickletools
 import sys
 import types
 
+import numpy as np
+
 from eqviz.networks import safe_unpickler
 
 
@@ -31,10 +33,10 @@ class Network:
     """dnnlib.tflib.network.Network as pickle sees it: NEWOBJ, then BUILD with the state dict."""
 
     def __init__(self, state: dict):
-        self._state = state
+        self.state = state
 
     def __getstate__(self):
-        return self._state
+        return self.state
 
 
 Network.__module__ = "dnnlib.tflib.network"
@@ -84,12 +86,19 @@ def dumps(obj, protocol: int = 4) -> bytes:
 
 
 def from_inert(obj):
-    """Turns what eqviz read (PersistentObjects) back into writable stand-ins, recursively."""
+    """Turns what eqviz read (PersistentObjects, TFNetworks, checked arrays) back into writable
+    stand-ins, recursively."""
     if isinstance(obj, safe_unpickler.PersistentObject):
         return Persistent(obj.class_name, from_inert(obj.state))
+    if isinstance(obj, safe_unpickler.TFNetwork):
+        return Network(from_inert(obj.state))
     if isinstance(obj, dict):
         cls = EasyDict if isinstance(obj, safe_unpickler.EasyDict) else type(obj)
         return cls((key, from_inert(value)) for key, value in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(from_inert(value) for value in obj)
+    if isinstance(obj, np.ndarray):
+        return np.array(obj)  # a plain ndarray, as numpy pickles it
     return obj
 
 

@@ -1,0 +1,130 @@
+"""Loading time of real checkpoints, this checkout against an earlier commit, in the same run.
+
+    python3 benchmarks/bench_loading.py                        # the 64-px references and a 256² snapshot
+    python3 benchmarks/bench_loading.py --baseline 11b35b1 --rounds 7 --no-full
+
+The baseline commit is unpacked with `git archive` into a temporary folder laid out as the
+installed `eqviz` namespace and imported from there (PYTHONPATH first). Each round times
+`load_generator` in a fresh process for the baseline and for this checkout, alternately, one torch
+thread each; each process reports the best of `--repeats` loads after a warm-up and its peak RSS.
+The ratio column is the median over rounds of this checkout's time over the baseline's.
+
+The full-capacity 256² StyleGAN3-T snapshot (NVIDIA's layout: persistent modules, tensors as
+`_load_from_bytes` storages, ~100 MB) is written with random weights to the temporary folder.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+TIMER = r"""
+import resource, sys, time, torch
+torch.set_num_threads(1)
+from eqviz.networks.loading import load_generator
+path, repeats = sys.argv[1], int(sys.argv[2])
+load_generator(path)
+times = []
+for _ in range(repeats):
+    start = time.perf_counter()
+    load_generator(path)
+    times.append(time.perf_counter() - start)
+print(min(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+# Checkout folder -> where the installed namespace has it (setup.py's ROOTS).
+LAYOUT = (("visualizer", "eqviz"), ("networks", "eqviz/networks"), ("cuda_ops", "eqviz/cuda_ops"),
+          ("assets", "eqviz/assets"))
+
+
+def unpack_commit(rev: str, into: Path) -> Path:
+    """`rev`'s packages under `into`/pkg, importable as eqviz."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, *(folder for folder, _ in LAYOUT)],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    for folder, target in LAYOUT:
+        (into / "pkg" / target).parent.mkdir(parents=True, exist_ok=True)
+        (into / folder).rename(into / "pkg" / target)
+    return into / "pkg"
+
+
+def write_full_snapshot(path: Path) -> None:
+    """A StyleGAN3-T 256² at NVIDIA's capacity, pickled in NVIDIA's layout (random weights)."""
+    import collections
+    import pickle
+
+    import torch
+    from checkpoint_pickles import Persistent, dumps
+
+    from eqviz.networks.build import build_generator
+    from eqviz.networks.config import StyleGAN3Config
+
+    kwargs = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3, channel_base=32768,
+                  channel_max=512, magnitude_ema_beta=0.999)
+    G = build_generator(StyleGAN3Config(**kwargs))
+
+    def persistent(module, init_kwargs=None):
+        state = {
+            "training": False,
+            "_parameters": collections.OrderedDict(module._parameters),
+            "_buffers": collections.OrderedDict(module._buffers),
+            "_non_persistent_buffers_set": set(),
+            "_modules": collections.OrderedDict((name, persistent(child)) for name, child in module._modules.items()),
+        }
+        if init_kwargs is not None:
+            state.update(_init_args=(), _init_kwargs=dict(init_kwargs, mapping_kwargs={"num_layers": 2}))
+        return Persistent(type(module).__name__, state)
+
+    path.write_bytes(dumps({"G_ema": persistent(G, kwargs)}, protocol=pickle.DEFAULT_PROTOCOL))
+
+
+def time_once(pythonpath: str | None, checkpoint: Path, repeats: int) -> tuple[float, int]:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    out = subprocess.run([sys.executable, "-c", TIMER, str(checkpoint), str(repeats)], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="11b35b1", help="commit to compare against (default: the layout "
+                        "commit before the checkpoint-safety work)")
+    parser.add_argument("--reference", default=os.environ.get("EQVIZ_REFERENCE", str(REPO.parent / "shared" / "reference")))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="loads per process (best one counts)")
+    parser.add_argument("--no-full", action="store_true", help="skip the full-capacity 256² snapshot")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="eqviz-bench-loading-") as tmp:
+        tmp = Path(tmp)
+        baseline = str(unpack_commit(args.baseline, tmp))
+        checkpoints = [Path(args.reference) / "pkl" / f"{name}.pkl" for name in ("sg3t_64", "sg2_64", "sg3r_64")]
+        if not args.no_full:
+            checkpoints.append(tmp / "sg3t_256_full.pkl")
+            write_full_snapshot(checkpoints[-1])
+        print(f"baseline {args.baseline} vs this checkout; {args.rounds} rounds, best of {args.repeats} loads, 1 thread")
+        print(f"{'checkpoint':22} {'MB':>7} {'baseline ms':>12} {'now ms':>9} {'now/base':>9} {'peak RSS base/now MB':>22}")
+        for checkpoint in checkpoints:
+            ratios, base_times, now_times, base_rss, now_rss = [], [], [], [], []
+            for _ in range(args.rounds):
+                base, rss_b = time_once(baseline, checkpoint, args.repeats)
+                now, rss_n = time_once(None, checkpoint, args.repeats)
+                ratios.append(now / base)
+                base_times.append(base)
+                now_times.append(now)
+                base_rss.append(rss_b)
+                now_rss.append(rss_n)
+            print(f"{checkpoint.name:22} {checkpoint.stat().st_size / 1e6:7.1f} {statistics.median(base_times) * 1e3:12.1f} "
+                  f"{statistics.median(now_times) * 1e3:9.1f} {statistics.median(ratios):9.3f} "
+                  f"{max(base_rss) / 1e6:10.0f} / {max(now_rss) / 1e6:.0f}")
+
+
+if __name__ == "__main__":
+    main()
