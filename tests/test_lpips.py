@@ -85,26 +85,27 @@ def test_lpips_of_an_image_with_itself_is_zero_and_grey_equals_its_rgb_copy(weig
         torch.testing.assert_close(net(grey, other), net(grey.expand(-1, 3, -1, -1), other.expand(-1, 3, -1, -1)))
 
 
-def _one_line_error(match, vgg, lin):
-    from eqviz.errors import EqvizError
+def _one_line_error(match, vgg, lin, argument):
+    from eqviz.errors import InvalidArgument
     from eqviz.projection.lpips import load_lpips
 
-    with pytest.raises(EqvizError, match=match) as info:
+    with pytest.raises(InvalidArgument, match=match) as info:
         load_lpips(vgg, lin)
     assert "\n" not in str(info.value)
+    assert info.value.argument == argument  # the front end points at its control for that file
     return str(info.value)
 
 
 def test_missing_lpips_files_name_the_files_to_get(tmp_path, weight_files):
-    message = _one_line_error("does not exist", tmp_path / "nothing.pth", weight_files[1])
+    message = _one_line_error("does not exist", tmp_path / "nothing.pth", weight_files[1], "lpips_vgg")
     assert "vgg16-397923af.pth" in message and "v0.1" in message
-    assert "vgg16-397923af.pth" in _one_line_error("no VGG16 file", None, weight_files[1])
+    assert "vgg16-397923af.pth" in _one_line_error("no VGG16 file", None, weight_files[1], "lpips_vgg")
 
 
 def test_lpips_file_with_missing_key_is_refused(tmp_path, weight_files):
     lin = tmp_path / "lin.pth"
     torch.save({f"lin{k}.model.1.weight": torch.zeros(1, c, 1, 1) for k, c in enumerate((64, 128, 256, 512))}, lin)
-    _one_line_error("lacks lin4.model.1.weight", weight_files[0], lin)
+    _one_line_error("lacks lin4.model.1.weight", weight_files[0], lin, "lpips_lin")
 
 
 def test_lpips_file_with_wrong_shape_is_refused(tmp_path, weight_files):
@@ -112,7 +113,7 @@ def test_lpips_file_with_wrong_shape_is_refused(tmp_path, weight_files):
     state = torch.load(weight_files[0], weights_only=True)
     state["features.5.weight"] = torch.zeros(128, 64, 1, 1)
     torch.save(state, vgg)
-    _one_line_error(r"features.5.weight has shape \[128, 64, 1, 1\]", vgg, weight_files[1])
+    _one_line_error(r"features.5.weight has shape \[128, 64, 1, 1\]", vgg, weight_files[1], "lpips_vgg")
 
 
 def test_hostile_lpips_file_runs_nothing(tmp_path, weight_files):
@@ -125,14 +126,15 @@ def test_hostile_lpips_file_runs_nothing(tmp_path, weight_files):
     path = tmp_path / "hostile.pth"
     with open(path, "wb") as f:
         pickle.dump({"lin0.model.1.weight": Payload()}, f, protocol=2)
-    _one_line_error("holds something other than weights", weight_files[0], path)
+    message = _one_line_error("holds something other than weights", weight_files[0], path, "lpips_lin")
+    assert "system" in message
     assert not marker.exists()
 
 
 def test_lpips_paths_that_are_not_weight_files_are_refused(tmp_path, weight_files):
     fifo = tmp_path / "fifo.pth"
     os.mkfifo(fifo)
-    _one_line_error("not a regular file", weight_files[0], fifo)
+    _one_line_error("not a regular file", weight_files[0], fifo, "lpips_lin")
     text = tmp_path / "notes.pth"
     text.write_text("hello")
-    _one_line_error("not a PyTorch weight file", weight_files[0], text)
+    _one_line_error("not a PyTorch weight file", weight_files[0], text, "lpips_lin")

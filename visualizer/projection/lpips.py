@@ -6,16 +6,17 @@ which builds tensors and plain containers only, after checking that each path is
 a plausible size and format; every key and shape is checked before anything is used.
 """
 import pickle
+import re
 import zipfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from eqviz.errors import EqvizError
+from eqviz.errors import InvalidArgument
 
-HOW_TO_GET = ("LPIPS needs two files: torchvision's vgg16-397923af.pth and LPIPS v0.1's vgg.pth "
-              "(lpips package, weights/v0.1/vgg.pth); pass them with --lpips-vgg and --lpips-lin")
+HOW_TO_GET = ("LPIPS needs two files: torchvision's VGG16 weights vgg16-397923af.pth and LPIPS v0.1's linear "
+              "heads vgg.pth (weights/v0.1/vgg.pth of the lpips package)")
 
 # VGG16's 13 convolutions as (torchvision `features` index, in, out); 'M' = 2x2 max pool.
 VGG16_LAYERS = (
@@ -94,60 +95,68 @@ class LPIPS(torch.nn.Module):
 
 
 # ---- Reading the user's files -----------------------------------------------------------------------
-def _read_state_dict(path, what: str, max_bytes: int) -> dict:
+def _read_state_dict(path, what: str, max_bytes: int, argument: str) -> dict:
     """torch.load(weights_only=True) of a plain {name: tensor} file, after file-type and size checks."""
+    def refuse(problem):
+        return InvalidArgument(f"LPIPS {what} file {path} {problem}", argument=argument)
+
     if path is None:
-        raise EqvizError(f"the LPIPS loss has no {what} file; {HOW_TO_GET}")
+        raise InvalidArgument(f"the LPIPS loss has no {what} file; {HOW_TO_GET}", argument=argument)
     path = Path(path)
     if not path.exists():
-        raise EqvizError(f"LPIPS {what} file {path} does not exist; {HOW_TO_GET}")
+        raise refuse(f"does not exist; {HOW_TO_GET}")
     if not path.is_file():  # a folder, a FIFO (open would block), a device
-        raise EqvizError(f"LPIPS {what} file {path} is not a regular file; {HOW_TO_GET}")
+        raise refuse(f"is not a regular file; {HOW_TO_GET}")
     size = path.stat().st_size
     if not 0 < size <= max_bytes:
-        raise EqvizError(f"LPIPS {what} file {path} has {size} bytes, not what that file holds; {HOW_TO_GET}")
+        raise refuse(f"has {size} bytes, not what that file holds; {HOW_TO_GET}")
     with open(path, "rb") as f:
         head = f.read(2)
     if not (zipfile.is_zipfile(path) or head[:1] == b"\x80"):
-        raise EqvizError(f"LPIPS {what} file {path} is not a PyTorch weight file; {HOW_TO_GET}")
+        raise refuse(f"is not a PyTorch weight file; {HOW_TO_GET}")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        reason = str(exc).strip().splitlines()[0][:200]
-        raise EqvizError(f"LPIPS {what} file {path} holds something other than weights, refused ({reason})") from None
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        what_else = f" (it refers to '{found[1]}')" if found else ""
+        raise refuse(f"holds something other than weights{what_else}; refusing to load it because it could run "
+                     "code") from None
     except Exception as exc:  # torch reports damaged files with many exception types
-        raise EqvizError(f"LPIPS {what} file {path} is damaged ({type(exc).__name__}); {HOW_TO_GET}") from None
+        raise refuse(f"is damaged ({type(exc).__name__}); {HOW_TO_GET}") from None
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise EqvizError(f"LPIPS {what} file {path} is not a state dict of tensors; {HOW_TO_GET}")
+        raise refuse(f"is not a state dict of tensors; {HOW_TO_GET}")
     return data
 
 
-def _take(data: dict, key: str, shape: tuple, path, what: str) -> torch.Tensor:
+def _take(data: dict, key: str, shape: tuple, path, what: str, argument: str) -> torch.Tensor:
     if key not in data:
-        raise EqvizError(f"LPIPS {what} file {path} lacks {key}; it is not the expected file ({HOW_TO_GET})")
+        raise InvalidArgument(f"LPIPS {what} file {path} lacks {key}; it is not the expected file ({HOW_TO_GET})",
+                              argument=argument)
     value = data[key]
     if tuple(value.shape) != shape or not value.dtype.is_floating_point:
-        raise EqvizError(f"LPIPS {what} file {path}: {key} has shape {list(value.shape)} ({value.dtype}), want "
-                         f"{list(shape)}; it is not the expected file ({HOW_TO_GET})")
+        raise InvalidArgument(f"LPIPS {what} file {path}: {key} has shape {list(value.shape)} ({value.dtype}), want "
+                              f"{list(shape)}; it is not the expected file ({HOW_TO_GET})", argument=argument)
     return value.to(torch.float32)
 
 
-def load_lpips(vgg_path, lin_path, device="cpu") -> LPIPS:
-    """LPIPS with torchvision's VGG16 weights (`vgg_path`) and LPIPS v0.1 linear heads (`lin_path`).
+def load_lpips(lpips_vgg, lpips_lin, device="cpu") -> LPIPS:
+    """LPIPS with torchvision's VGG16 weights (file `lpips_vgg`) and LPIPS v0.1 linear heads (file `lpips_lin`).
 
     Raises:
-        EqvizError: a file is missing, not a weight file, unsafe, or lacks a key / has a wrong shape.
+        InvalidArgument: a file is missing, not a weight file, unsafe, or lacks a key / has a wrong shape.
     """
-    vgg = _read_state_dict(vgg_path, "VGG16", MAX_VGG_BYTES)
-    lin = _read_state_dict(lin_path, "linear-head", MAX_LIN_BYTES)
+    vgg = _read_state_dict(lpips_vgg, "VGG16", MAX_VGG_BYTES, "lpips_vgg")
+    lin = _read_state_dict(lpips_lin, "linear-head", MAX_LIN_BYTES, "lpips_lin")
     net = LPIPS()
     with torch.no_grad():
         for layer in VGG16_LAYERS:
             if layer != "M":
                 index, c_in, c_out = layer
                 net.vgg.weights[str(index)].copy_(_take(vgg, f"features.{index}.weight", (c_out, c_in, 3, 3),
-                                                        vgg_path, "VGG16"))
-                net.vgg.biases[str(index)].copy_(_take(vgg, f"features.{index}.bias", (c_out,), vgg_path, "VGG16"))
+                                                        lpips_vgg, "VGG16", "lpips_vgg"))
+                net.vgg.biases[str(index)].copy_(_take(vgg, f"features.{index}.bias", (c_out,), lpips_vgg, "VGG16",
+                                                       "lpips_vgg"))
         for k, c in enumerate(TAPPED_CHANNELS):
-            net.lins[k].copy_(_take(lin, f"lin{k}.model.1.weight", (1, c, 1, 1), lin_path, "linear-head").reshape(c))
+            net.lins[k].copy_(_take(lin, f"lin{k}.model.1.weight", (1, c, 1, 1), lpips_lin, "linear-head",
+                                 "lpips_lin").reshape(c))
     return net.to(device).eval().requires_grad_(False)
