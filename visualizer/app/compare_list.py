@@ -8,9 +8,7 @@ import dearpygui.dearpygui as dpg
 
 from eqviz.errors import EqvizError
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import file_dialog
-
-CHECKPOINT_EXTENSIONS = ("Checkpoints{.pkl,.safetensors,.pt,.pth}", ".pkl", ".safetensors", ".*")
+from eqviz.app.widgets import CHECKPOINT_EXTENSIONS, file_dialog
 
 
 def named_generators(ctx: PanelContext, compare, device) -> list[tuple[str, object]]:

@@ -13,6 +13,9 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
+# The filter list of every dialog that picks a checkpoint (the first entry groups the formats).
+CHECKPOINT_EXTENSIONS = ("Checkpoints{.pkl,.safetensors,.pt,.pth}", ".pkl", ".safetensors", ".*")
+
 
 @dataclass
 class _Dialog:

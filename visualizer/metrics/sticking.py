@@ -18,11 +18,10 @@ from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
 from eqviz.atomic_io import save_png, write_text
-from eqviz.core.images import images_to_rgb8
 from eqviz.core.input_transform import supports_input_transform, synthesize, synthesize_posed
 from eqviz.core.latents import class_label, lerp, seed_ws, z_from_seed
 from eqviz.core.rendering import check_finite
-from eqviz.video.render import load_generators
+from eqviz.video.render import MIN_TILE, load_generators, to_tiles
 from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, check_target, encoder_threads_beside, open_writer
 
 STACK_MOTIONS = ("auto", "translate", "walk")
@@ -112,7 +111,7 @@ def stack_frame(G, i: int, spec: StickingSpec, motion: str, walk_ends) -> torch.
 
 
 def _tile(img: torch.Tensor, tile: int) -> np.ndarray:
-    return images_to_rgb8(video_layout.resize_panels(img[None].float(), tile))[0].cpu().numpy()
+    return to_tiles(img[None, None], tile)[0, 0].cpu().numpy()
 
 
 def check_spec(spec: StickingSpec) -> None:
@@ -127,8 +126,8 @@ def check_spec(spec: StickingSpec) -> None:
         raise InvalidArgument(f"the perturbation sigma must be positive, got {spec.sigma}.", "sigma")
     if spec.batch < 1:
         raise InvalidArgument(f"batch must be at least 1, got {spec.batch}.", "batch")
-    if spec.size is not None and spec.size < 8:
-        raise InvalidArgument(f"panel size {spec.size} is too small; use at least 8 pixels.", "size")
+    if spec.size is not None and spec.size < MIN_TILE:
+        raise InvalidArgument(f"panel size {spec.size} is too small; use at least {MIN_TILE} pixels.", "size")
 
 
 PARTS = ("long_exposure.png", "column_stack.png", "column_stack.mp4")

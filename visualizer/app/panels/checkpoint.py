@@ -8,10 +8,8 @@ import dearpygui.dearpygui as dpg
 from eqviz.assets import DEMO_CHECKPOINT
 from eqviz.app.panel import Panel, PanelContext
 from eqviz.app.recent import list_checkpoints, load_recent
-from eqviz.app.widgets import file_dialog
+from eqviz.app.widgets import CHECKPOINT_EXTENSIONS, file_dialog
 from eqviz.errors import EqvizError
-
-CHECKPOINT_EXTENSIONS = ("Checkpoints{.pkl,.safetensors,.pt,.pth}", ".pkl", ".safetensors", ".*")
 
 
 class CheckpointPanel(Panel):
