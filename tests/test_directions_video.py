@@ -103,3 +103,14 @@ def test_cli_video_refuses_inconsistent_edit_flags(sg3t, tmp_path, capsys, extra
     argv = ["video", sg3t, *[a.format(dirs=dirs, ckpt=sg3t) for a in extra], "--frames", "2", "--out", str(tmp_path / "v.gif")]
     assert main(argv) == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_session_walk_keeps_the_sessions_edits_on_every_frame(G, directions):
+    edit = edit_from(directions, 0, 2.0)
+    session = Session(latent_x=5.0, edits=[edit])
+    spec = VideoSpec(checkpoints=[G], out="unused.gif", motion=Motion(kinds=("walk",)), frames=8, seeds=[9], session=session)
+    frames = FrameSource(spec, generators=[("sg3t", G)])
+    start, halfway = frames.render([0, 4])  # the keyframes: the session's latent, then seed 9
+    for got, seed in ((start, 5.0), (halfway, 9.0)):
+        expected = to_uint8(render_session(G, Session(latent_x=seed, edits=[edit])))
+        assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1, seed

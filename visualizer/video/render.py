@@ -162,17 +162,20 @@ class Track:
 def make_track(spec: VideoSpec, motion: Motion, keyframes, name: str, G, device) -> Track:
     """The column of generator G: its keyframe latents per cell."""
     z_walk = motion.walks and motion.walk_space == "z"
+    # A session's edits move every frame, the walk's seeds too, so they join the spec's fixed edits.
+    session = None if spec.session is None else dataclasses.replace(spec.session, edits=[])
+    edits = [*spec.edits, *(spec.session.edits if spec.session is not None else [])]
     keys = []
     for cell_seeds in keyframes:
         if z_walk:
             keys.append(torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in cell_seeds])).to(device))
             continue
-        ws = [session_ws(G, spec.session, device)] if spec.session is not None else []
+        ws = [session_ws(G, session, device)] if session is not None else []
         ws += [seed_ws(G, s, spec.psi, spec.cutoff, spec.class_idx, device) for s in cell_seeds]
         keys.append(torch.cat(ws))
     offsets = None
-    if spec.edits or motion.sweeps:
-        offsets = tuple(edit_offsets(edits, G.num_ws, G.w_dim, device) for edits in (spec.edits, motion.sweeps))
+    if edits or motion.sweeps:
+        offsets = tuple(edit_offsets(chosen, G.num_ws, G.w_dim, device) for chosen in (edits, motion.sweeps))
     return Track(G=G, name=name, output_space=motion.moves_input and not supports_input_transform(G),
                  keys=torch.stack(keys), c=class_label(G, spec.class_idx, device), edit_offsets=offsets)
 
