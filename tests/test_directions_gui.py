@@ -69,10 +69,9 @@ def test_sliders_move_the_image_and_the_session_json_restores_the_edit(app, tmp_
     settle(app)
     assert np.array_equal(picture(app), edited)
     assert "1 from the loaded session" in dpg.get_value("dir_info")
-    app.state.session.edits = []
-    app.state.touch()
-    app.request_render()
+    fire("dir_reset_all")  # also clears edits that came with a session
     settle(app)
+    assert app.state.session.edits == [] and np.array_equal(picture(app), before)
 
 
 def test_a_ws_range_limits_the_edit_and_a_second_compute_comes_from_the_cache(app, tmp_path):

@@ -185,11 +185,17 @@ class DirectionsPanel(JobPanel):
         self._apply(ctx)
 
     def reset_all(self, ctx: PanelContext) -> None:
+        """Every edit off, a loaded session's too (they may belong to another model)."""
         for k in range(len(self.alphas)):
             self.alphas[k] = 0.0
             set_if_changed(f"dir_alpha_{k}", 0.0)
             set_if_changed(f"dir_value_{k}", 0.0)
-        self._apply(ctx)
+        self.own = []
+        ctx.state.session.edits = []
+        ctx.state.touch()
+        self._seen_revision = ctx.state.revision
+        set_if_changed("dir_info", "")
+        ctx.request_render()
 
     def _apply(self, ctx: PanelContext) -> None:
         """The session's edits: those it had from elsewhere (a loaded session) plus this panel's."""
@@ -251,5 +257,4 @@ class DirectionsPanel(JobPanel):
                 self.alphas[k] = 0.0
                 set_if_changed(f"dir_alpha_{k}", 0.0)
                 set_if_changed(f"dir_value_{k}", 0.0)
-        if self.directions is not None:
-            self._show_info(ctx)
+        self._show_info(ctx)
