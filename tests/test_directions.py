@@ -317,3 +317,12 @@ def test_ganspace_samples_classes_of_a_conditional_model(reference_dir):
     w = torch.cat(list(mapped_w_batches(G, 3000, seed=2, batch=3000))).double().numpy()
     found = ganspace(G, num=3, num_samples=3000, seed=2, batch=512)
     np.testing.assert_allclose(found.values, np.linalg.eigvalsh(np.cov(w, rowvar=False))[::-1][:3], rtol=1e-5)
+
+
+def test_a_direction_file_with_text_where_numbers_belong_is_refused(generators, tmp_path):
+    G = generators["sg3t_64"]
+    save_directions(tmp_path / "d.npz", sefa(G, num=2, scale_samples=256))
+    entries = dict(np.load(tmp_path / "d.npz"))
+    np.savez(tmp_path / "bad.npz", **{**entries, "scales": np.array(["a", "b"])})
+    with pytest.raises(EqvizError, match="not numbers"):
+        load_directions(tmp_path / "bad.npz", G)

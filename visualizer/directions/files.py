@@ -21,6 +21,7 @@ from eqviz.errors import EqvizError
 FILE_FORMAT = "eqviz-directions/1"
 MAX_DIRECTIONS = 4096          # rows a file may hold
 MAX_ARRAY_BYTES = 64 << 20     # bytes any one array may hold once read
+MAX_MEMBERS = 32               # arrays an .npz may hold (eqviz writes 11)
 IMPORT_SCALE_SAMPLES = 4096    # mapped samples that measure sigma of W along imported vectors
 
 
@@ -94,6 +95,8 @@ def _eqviz_file(path: Path, G) -> Directions:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise EqvizError(f"{path.name} is not a readable .npz file ({exc})") from None
     with npz:
+        if len(npz.zip.namelist()) > MAX_MEMBERS:
+            raise EqvizError(f"{path.name} holds {len(npz.zip.namelist())} arrays; an eqviz direction file holds 11")
         for member in npz.zip.namelist():  # every array's header checked before any array is read
             with npz.zip.open(member) as f:
                 shape, dtype = _npy_header(f, f"{path.name}:{member}")
@@ -122,6 +125,9 @@ def _eqviz_file(path: Path, G) -> Directions:
             or arrays["layers"].shape != (2,):
         raise EqvizError(f"{path.name} has directions of shape {list(directions.shape)} and layers "
                          f"{arrays['layers'].tolist()}; expected [K, {G.w_dim}] and [first, last]")
-    return Directions(directions=directions.astype(np.float32), values=arrays["values"].astype(np.float64),
-                      scales=arrays["scales"].astype(np.float64), method=method,
-                      layers=check_layers(G, arrays["layers"].tolist()), model=here)
+    try:
+        return Directions(directions=directions.astype(np.float32), values=arrays["values"].astype(np.float64),
+                          scales=arrays["scales"].astype(np.float64), method=method,
+                          layers=check_layers(G, arrays["layers"].tolist()), model=here)
+    except (TypeError, ValueError) as exc:
+        raise EqvizError(f"{path.name} has values, scales or layers that are not numbers ({exc})") from None
