@@ -103,6 +103,9 @@ def test_export_sheet_writes_the_png_in_the_background(app, tmp_path):
     step_until(app, lambda: directions.job is None)
     sheet = np.asarray(Image.open(out))
     assert sheet.shape[0] > 5 * 64 and sheet.shape[1] > 5 * 64
+    import dearpygui.dearpygui as dpg
+    texture = dpg.get_item_configuration("dir_sheet_image")["texture_tag"]
+    assert (dpg.get_item_width(texture), dpg.get_item_height(texture)) == (sheet.shape[1], sheet.shape[0])
 
 
 def test_ganspace_runs_in_the_background_and_cancels(app):

@@ -12,6 +12,7 @@ import dearpygui.dearpygui as dpg
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog, set_if_changed
+from eqviz.core.images import rgba
 from eqviz.directions.edits import edit_from
 from eqviz.directions.layers import check_layers, format_layer_range, parse_layer_range
 from eqviz.errors import EqvizError
@@ -20,6 +21,7 @@ METHODS = {"SeFa": "sefa", "GANSpace": "ganspace"}
 NUM_SHOWN = 20          # directions listed
 ALPHA_RANGE = 5.0       # slider span, in standard deviations of W (the number field takes any value)
 SHEET_STRENGTH, SHEET_STEPS, SHEET_ROWS = 3.0, 5, 5
+PREVIEW_WIDTH = 400     # screen pixels of the exported sheet's preview
 
 
 def cache_dir() -> Path:
@@ -70,6 +72,8 @@ class DirectionsPanel(JobPanel):
         self.layers: list[tuple[int, int]] = []
         self.own: list = []      # the Edits this panel put into the session
         self._seen_revision = -1
+        self._sheet_texture = None
+        self._sheet_array = None  # dpg keeps a pointer into it
 
     def build(self, ctx: PanelContext) -> None:
         dpg.add_text("Move the picture along directions in W. Strength in standard deviations of W "
@@ -88,6 +92,7 @@ class DirectionsPanel(JobPanel):
             dpg.add_button(label="Reset all", tag="dir_reset_all", callback=lambda *_: self.reset_all(ctx))
             dpg.add_text("", tag="dir_info")
         dpg.add_group(tag="dir_rows")
+        dpg.add_group(tag="dir_sheet_group")
         file_dialog("dir_import_dialog", "Import directions (.npz from eqviz, .npy vectors)",
                     lambda path: self.import_file(ctx, path), (".npz", ".npy"))
         file_dialog("dir_save_dialog", "Save directions", lambda path: self.save_directions(ctx, path), (".npz",),
@@ -137,14 +142,16 @@ class DirectionsPanel(JobPanel):
                                   device=device, cancel=handle.cancelled,
                                   progress=lambda done, total: handle.report(done, total, f"row {done}/{total}"))
             save_png(path, img)
-            return "sheet", path
+            return "sheet", (path, img)
 
         self.start(ctx, body, f"rendering a direction sheet of {len(active)} directions ...")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         kind, value = result
         if kind == "sheet":
-            ctx.set_status(f"saved direction sheet {value}")
+            path, img = value
+            self._show_sheet(img)
+            ctx.set_status(f"saved direction sheet {path}")
             return
         directions, cached = value
         self._drop_own(ctx)
@@ -220,6 +227,18 @@ class DirectionsPanel(JobPanel):
         text = f"{len(self.own)} active" + (f", {others} from the loaded session" if others else "")
         set_if_changed("dir_info", text)
 
+    def _show_sheet(self, img) -> None:
+        """The exported sheet as a preview under the list (one texture, replaced by the next sheet)."""
+        dpg.delete_item("dir_sheet_group", children_only=True)
+        if self._sheet_texture is not None:
+            dpg.delete_item(self._sheet_texture)
+        self._sheet_array = rgba(img)
+        h, w = img.shape[:2]
+        self._sheet_texture = dpg.add_raw_texture(w, h, self._sheet_array, format=dpg.mvFormat_Float_rgba, parent="textures")
+        scale = min(1.0, PREVIEW_WIDTH / w)
+        dpg.add_image(self._sheet_texture, tag="dir_sheet_image", width=int(w * scale), height=int(h * scale),
+                      parent="dir_sheet_group")
+
     # -- files ----------------------------------------------------------------------------------
     def save_directions(self, ctx: PanelContext, path: str) -> None:
         from eqviz.directions.files import save_directions
@@ -244,6 +263,10 @@ class DirectionsPanel(JobPanel):
         self._drop_own(ctx)
         self.directions, self.alphas, self.layers = None, [], []
         dpg.delete_item("dir_rows", children_only=True)
+        dpg.delete_item("dir_sheet_group", children_only=True)
+        if self._sheet_texture is not None:
+            dpg.delete_item(self._sheet_texture)
+            self._sheet_texture = self._sheet_array = None
         set_if_changed("dir_info", "")
 
     def refresh(self, ctx: PanelContext) -> None:
