@@ -124,6 +124,16 @@ class App:
     def start_job(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
         return self.jobs.start(name, body, on_done)
 
+    def stay_awake(self, seconds: float) -> None:
+        """Draw at the frame rate for `seconds` even if nothing changes (input driven from outside,
+        such as a test typing into a file dialog, which ImGui takes one key per frame)."""
+        self._awake_until = max(self._awake_until, time.perf_counter() + seconds)
+
+    @property
+    def status(self) -> tuple[str, bool]:
+        """The status line: (text, whether it reports an error)."""
+        return self._status
+
     @property
     def loading(self) -> str | None:
         return self._loading

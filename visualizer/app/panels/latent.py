@@ -123,7 +123,7 @@ class LatentPanel(Panel):
         dpg.add_separator()
         with dpg.group(horizontal=True):
             dpg.add_button(label="Load W...", callback=lambda *_: dpg.show_item("load_w_dialog"))
-            dpg.add_button(label="Clear W", callback=lambda *_: self._edit(ctx, w_path=None))
+            dpg.add_button(label="Clear W", tag="latent_clear_w", callback=lambda *_: self._edit(ctx, w_path=None))
             dpg.add_button(label="Save W...", callback=lambda *_: dpg.show_item("save_w_dialog"))
         dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400, show=False)
 

@@ -1,0 +1,118 @@
+"""Driving the real app window in tests: step it, fire widget callbacks, take screenshots, and send
+real pointer and keyboard input through xdotool (Xvfb in CI)."""
+import os
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+NEEDS_DISPLAY = pytest.mark.skipif(not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
+                                   reason="needs a display: run the tests under `xvfb-run -a python3 -m pytest`")
+NEEDS_XDOTOOL = pytest.mark.skipif(shutil.which("xdotool") is None,
+                                   reason="needs xdotool (apt-get install xdotool) to send input")
+# Where Dear PyGui's file dialog (640 x 420, centred in the viewport) draws its name box and OK button.
+DIALOG_SIZE = (640, 420)
+DIALOG_NAME_BOX = (270, 378)
+DIALOG_OK = (18, 402)
+DIALOG_CANCEL = (62, 402)
+
+
+def step_until(app, condition, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert app.step(), "the window closed"
+        if condition():
+            return
+    raise AssertionError(f"app did not get there in {timeout} s (status: {app.status})")
+
+
+def settle(app):
+    """Step until what is on screen is the current state (and a couple of frames drew it)."""
+    step_until(app, lambda: app.idle and app.frames_answered > 0)
+    for _ in range(2):
+        if not app.asleep:  # a sleeping window already drew the current state before it slept
+            app.step()
+
+
+def step_for(app, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.step()
+
+
+def fire(tag, value=None):
+    """Set a widget's value and run its callback, as a click or an edit would."""
+    import dearpygui.dearpygui as dpg
+    if value is not None:
+        dpg.set_value(tag, value)
+    dpg.get_item_callback(tag)(tag, value, dpg.get_item_user_data(tag))
+
+
+def screenshot(app, path):
+    from eqviz.app.capture import save_screenshot
+    saved = []
+    save_screenshot(app, str(path), on_saved=saved.append)
+    step_until(app, lambda: bool(saved), timeout=10)
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def item_region(shot, tag):
+    """An item's pixels in a window screenshot."""
+    import dearpygui.dearpygui as dpg
+    x, y = (int(v) for v in dpg.get_item_rect_min(tag))
+    w, h = (int(v) for v in dpg.get_item_rect_size(tag))
+    return shot[y:y + h, x:x + w]
+
+
+def shown_region(shot):
+    """The main image's pixels in a window screenshot."""
+    return item_region(shot, "main_image")
+
+
+def xdotool(*args):
+    subprocess.run(["xdotool", *map(str, args)], check=True, timeout=20, capture_output=True)
+
+
+def send(app, *args, seconds=0.3):
+    """One xdotool command, then frames for ImGui to take its events (one key or button per frame)."""
+    app.stay_awake(seconds + 0.5)
+    xdotool(*args)
+    step_for(app, seconds)
+
+
+def focus_window(app):
+    """Give the app's window the keyboard (Xvfb has no window manager to do it)."""
+    found = subprocess.run(["xdotool", "search", "--name", f"^{app.options.title}"], capture_output=True,
+                           text=True, timeout=20).stdout.split()
+    assert found, "the app's window is not on the display"
+    send(app, "windowfocus", "--sync", found[0])
+    return found[0]
+
+
+def click(app, window, x, y):
+    send(app, "mousemove", "--window", window, x, y, "click", "1")
+
+
+def dialog_point(offset):
+    """Viewport coordinates of a point of an open file dialog."""
+    import dearpygui.dearpygui as dpg
+    left = (dpg.get_viewport_client_width() - DIALOG_SIZE[0]) // 2
+    top = (dpg.get_viewport_client_height() - DIALOG_SIZE[1]) // 2
+    return left + offset[0], top + offset[1]
+
+
+def open_dialog(app, tag):
+    import dearpygui.dearpygui as dpg
+    dpg.show_item(tag)
+    app.stay_awake(0.8)
+    step_for(app, 0.3)
+
+
+def type_in_dialog(app, window, text):
+    """Click the open file dialog's name box, replace its text with `text` (typed key by key)."""
+    click(app, window, *dialog_point(DIALOG_NAME_BOX))
+    send(app, "key", "ctrl+a")
+    send(app, "type", "--delay", 20, text, seconds=0.5 + 0.1 * len(text))
