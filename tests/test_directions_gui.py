@@ -126,3 +126,19 @@ def test_ganspace_runs_in_the_background_and_cancels(app):
     step_until(app, lambda: directions.job is None and directions.directions is not shown_before)
     assert directions.directions.method == "ganspace" and len(directions.directions) == 20
     dpg.set_value("dir_method", "SeFa")
+
+
+def test_another_checkpoint_clears_the_list_and_its_edits(app, reference_dir):
+    import dearpygui.dearpygui as dpg
+
+    directions = panel(app)
+    if directions.directions is None:
+        fire("dir_run")
+        step_until(app, lambda: directions.job is None and directions.directions is not None)
+    fire("dir_alpha_1", 1.5)
+    assert len(app.state.session.edits) == 1
+    app.open_checkpoint(str(reference_dir / "pkl" / "sg2_64.pkl"))
+    step_until(app, lambda: app.model is not None and app.model.kind == "stylegan2")
+    settle(app)
+    assert directions.directions is None and not dpg.does_item_exist("dir_alpha_1")
+    assert app.state.session.edits == [] and not dpg.does_item_exist("dir_sheet_image")
