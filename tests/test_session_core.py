@@ -84,7 +84,7 @@ def test_atomic_output_leaves_nothing_when_the_writer_fails(tmp_path):
 def test_atomic_output_refuses_to_overwrite_unless_asked(tmp_path):
     target = tmp_path / "a.png"
     save_png(target, np.zeros((4, 4, 3), np.uint8))
-    with pytest.raises(EqvizError, match="--overwrite"):
+    with pytest.raises(EqvizError, match="already exists; allow overwriting"):
         save_png(target, np.ones((4, 4, 3), np.uint8), overwrite=False)
     save_png(target, np.full((4, 4, 3), 7, np.uint8))
     from PIL import Image

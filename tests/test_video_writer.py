@@ -5,7 +5,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 from eqviz.video.writer import GifWriter, Mp4Writer, ThreadedWriter, open_writer, output_kind, pad_to_even
 
 
@@ -61,8 +61,9 @@ def test_gif_and_png_folder_keep_frames_and_size(tmp_path):
 def test_existing_output_is_kept_without_overwrite(tmp_path):
     target = tmp_path / "a.mp4"
     target.write_bytes(b"precious")
-    with pytest.raises(EqvizError, match="--overwrite"):
+    with pytest.raises(InvalidArgument, match="allow overwriting") as info:
         open_writer(target, fps=30)
+    assert info.value.argument == "overwrite"  # the CLI names its flag for it
     assert target.read_bytes() == b"precious"
     write_all(open_writer(target, fps=30, overwrite=True), ramp_frames(2))
     assert len(read_back(target)) == 2

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 
 PARTIAL_MARK = ".partial-"
 
@@ -99,7 +99,7 @@ def check_target(path, overwrite: bool) -> Path:
     """Before any work: refuse an existing target unless overwrite, and make sure its folder takes files."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise EqvizError(f"{path} already exists; pass --overwrite to replace it or choose another name")
+        raise InvalidArgument(f"{path} already exists; allow overwriting to replace it, or choose another name", "overwrite")
     ensure_writable_folder(path.parent)
     return path
 

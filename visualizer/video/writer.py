@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from eqviz.atomic_io import check_target, partial_name, remove_stale_partials
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 DEFAULT_CRF = 18
@@ -89,11 +89,11 @@ class _AtomicWriter:
         """Finish the file and move it onto the target name."""
         if self.frames_written == 0:
             self.abort()
-            raise EqvizError("no frames were rendered, so no video was written; check --frames / --duration.")
+            raise InvalidArgument("no frames were rendered, so no video was written; check the frame count or duration.", "frames")
         self._close()
         if self.path.exists() and not self.overwrite:
             self.abort()
-            raise EqvizError(f"'{self.path}' appeared while rendering; pass --overwrite to replace it.")
+            raise InvalidArgument(f"'{self.path}' appeared while rendering; allow overwriting to replace it.", "overwrite")
         self._move_into_place()
         return self.path
 
