@@ -105,3 +105,10 @@ def test_render_session_replays_the_edits_it_holds(sg3t, G, tmp_path):
     assert main(["render", "--session", str(tmp_path / "look.json"), "--outdir", str(tmp_path / "out")]) == 0
     got = np.asarray(Image.open(tmp_path / "out" / "look.png"))
     assert np.array_equal(got, to_uint8(render_session(G, session)))
+
+
+def test_directions_refuses_an_existing_output_before_computing(sg3t, tmp_path, capsys):
+    out = tmp_path / "s.npz"
+    out.write_bytes(b"keep")
+    assert main(["directions", sg3t, "--method", "ganspace", "--out", str(out)]) == 2
+    assert "already exists" in error_line(capsys) and out.read_bytes() == b"keep"

@@ -83,3 +83,11 @@ def test_cli_sheet_refuses_an_existing_output(sg3t, tmp_path, capsys):
     capsys.readouterr()
     assert main(["sheet", sg3t, "--directions", str(dirs), "--indices", "0", "--steps", "2", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err and out.read_bytes() == b"keep"
+
+
+def test_cli_sheet_names_indices_that_do_not_exist(sg3t, tmp_path, capsys):
+    dirs = tmp_path / "s.npz"
+    assert main(["directions", sg3t, "--num", "3", "--out", str(dirs)]) == 0
+    capsys.readouterr()
+    assert main(["sheet", sg3t, "--directions", str(dirs), "--indices", "1,5", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--indices: direction 5 does not exist; this set has directions 0 to 2" in capsys.readouterr().err

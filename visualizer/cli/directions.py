@@ -68,14 +68,14 @@ def run(args) -> int:
     from eqviz.directions.ganspace import ganspace
     from eqviz.directions.layers import format_layer_range, parse_layer_range
     from eqviz.directions.sefa import sefa
+    from eqviz.atomic_io import check_target
     from eqviz.cli.progress import ProgressDisplay
     from eqviz.networks import load_generator
 
     layers = parse_layer_range(args.layers) if args.layers else None
-    out = Path(args.out)
-    if out.suffix != ".npz" or (out.exists() and not args.overwrite) or not out.parent.is_dir():
-        # refused before the work, not after it
-        raise EqvizError(f"--out {out}: give a new .npz path in an existing folder (or --overwrite)")
+    if Path(args.out).suffix != ".npz":
+        raise EqvizError(f"--out {args.out}: direction files end in .npz, e.g. dirs.npz")
+    check_target(args.out, args.overwrite)  # before the work, not after it
     G = load_generator(args.checkpoint, device=args.device)
     if args.method == "sefa":
         found = sefa(G, num=args.num, layers=layers, seed=args.seed)

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import dataclasses
 
-    from eqviz.atomic_io import save_png
+    from eqviz.atomic_io import check_target, save_png
     from eqviz.cli.progress import ProgressDisplay
     from eqviz.core.latents import parse_seeds
     from eqviz.core.session import Session
@@ -49,6 +49,7 @@ def run(args) -> int:
     session = Session.load(args.session) if args.session else Session()
     if not args.session or args.psi != 1.0:
         session = dataclasses.replace(session, psi=args.psi).validate()
+    check_target(args.out, args.overwrite)  # before the work, not after it
     G = load_generator(args.checkpoint, device=args.device)
     directions = load_directions(args.directions, G)
     with ProgressDisplay("sheet", unit="row") as display:

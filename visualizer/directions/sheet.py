@@ -47,6 +47,10 @@ def direction_sheet(G, directions: Directions, indices, seeds, strength: float =
     most 256). progress(done_rows, total_rows) after each row; `cancel()` is polled between rows."""
     base = session or Session()
     alphas = sheet_alphas(strength, steps)
+    missing = [k for k in indices if not 0 <= k < len(directions)]
+    if missing:
+        raise InvalidArgument(f"direction {missing[0]} does not exist; this set has directions 0 to {len(directions) - 1}",
+                              "indices")
     order = sheet_rows(list(indices), list(seeds), rows)
     if not order:
         raise EqvizError("a sheet needs at least one direction and one seed")
