@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from app_driver import NEEDS_DISPLAY
 from eqviz.cli.main import build_parser
 
 
@@ -37,3 +38,19 @@ def test_command_line_values_land_in_the_session(tmp_path):
     args = build_parser(only="gui").parse_args(["gui", "--session", str(session_file), "--rotate", "12"])
     state = state_from_args(args)
     assert (state.session.psi, state.session.latent_x, state.session.rotate_deg) == (0.5, 9.0, 12.0)
+
+
+def test_window_size_and_browse_folder_parse():
+    args = build_parser(only="gui").parse_args(["gui", "--width", "1600", "--height", "1000", "--browse-dir", "ckpts"])
+    assert (args.width, args.height, args.browse_dir) == (1600, 1000, "ckpts")
+
+
+@NEEDS_DISPLAY  # without one, the display check answers first
+@pytest.mark.parametrize("argv, says", [(["--width", "100"], "--width must be between"),
+                                        (["--browse-dir", "/nonexistent/folder"], "--browse-dir")])
+def test_bad_window_options_are_one_line_errors(argv, says):
+    proc = subprocess.run([sys.executable, "-m", "eqviz.cli.main", "gui", *argv],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0]

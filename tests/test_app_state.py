@@ -160,3 +160,76 @@ def test_frame_rate_counts_only_the_recent_frames_after_an_idle_time():
     assert rate == pytest.approx(9.6, rel=1e-9)
     assert FrameStats.frame_rate(times, now=recent[-1] + RATE_SECONDS + 0.1) == 0.0  # nothing lately
     assert len(times) == 0  # and the old timestamps are gone
+
+
+def test_info_line_shows_the_seed_as_typed_and_what_is_set():
+    from eqviz.app.viewer import info_line
+    state = AppState()
+    state.set_seed(205)
+    line = info_line(state, zoom=6.5, transformable=False)
+    assert line.startswith("seed 205 ") and "zoom 650% (fit)" in line and "5.00" not in line
+    assert "class" not in line and "cutoff" not in line and "translate" not in line
+    state.session.latent_x, state.session.class_idx, state.session.cutoff = 6.98, 3, 8
+    state.session.seed_b, state.session.interp_t = 1, 0.25
+    line = info_line(state, zoom=2.0, transformable=True)
+    assert "seed 206.98 <-> 1 at t 0.25 (lerp W)" in line and "class 3" in line and "cutoff 8" in line
+    assert "rotate +0.0 deg" in line
+
+
+@pytest.mark.parametrize("psnr, says", [(203.5, "exact"), (math.inf, "exact"), (48.27, "PSNR 48.3 dB")])
+def test_live_psnr_says_exact_for_an_identical_frame(psnr, says):
+    from eqviz.app.viewer import psnr_text
+    assert says in psnr_text(psnr)
+
+
+@pytest.mark.parametrize("area, frame, live_error, exact, zoom", [
+    ((800, 800), (64, 64), False, False, (800 - 16) / 64),       # a square area: the width (two gaps) limits
+    ((1000, 500), (64, 64), False, False, (500 - 8) / 64),       # the height limits
+    ((1000, 800), (64, 64), True, False, (1000 - 24) / 128),     # two columns side by side
+    ((800, 800), (64, 64), False, True, 12.0),                   # pixel-exact rounds down
+    ((300, 300), (1024, 1024), False, True, 1 / 4),              # ... or to 1/n when shrinking
+])
+def test_fit_zoom_shows_the_whole_frame(area, frame, live_error, exact, zoom):
+    from eqviz.app.viewer import ERROR_COLUMN_EXTRA, GAP, fit_zoom_for
+    got = fit_zoom_for(area, frame, live_error, exact)
+    assert got == pytest.approx(zoom)
+    columns = 2 if live_error else 1
+    assert columns * frame[0] * got + GAP * (columns + 1) <= area[0]
+    assert frame[1] * got + (ERROR_COLUMN_EXTRA if live_error else GAP) <= area[1]
+
+
+@pytest.mark.parametrize("data, path", [
+    ({"file_path_name": "/work//tmp/a.png", "file_name": "/tmp/a.png", "current_path": "/work"}, "/tmp/a.png"),
+    ({"file_path_name": "/work/a.png", "file_name": "a.png", "current_path": "/work"}, "/work/a.png"),
+    ({"file_path_name": "", "file_name": ""}, None)])
+def test_a_typed_absolute_path_stays_absolute(data, path):
+    from eqviz.app.widgets import chosen_path
+    assert chosen_path(data) == path
+
+
+def test_a_typed_home_path_is_expanded(monkeypatch, tmp_path):
+    from eqviz.app.widgets import chosen_path
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert chosen_path({"file_path_name": "/work/~/w.npz", "file_name": "~/w.npz"}) == str(tmp_path / "w.npz")
+
+
+@pytest.mark.parametrize("mix_range, num_ws, clamped", [((8, 16), 16, (8, 16)), ((8, 16), 10, (8, 10)),
+                                                        ((12, 16), 8, (4, 8)), ((0, 3), 14, (0, 3))])
+def test_style_mix_range_is_clamped_to_the_model_and_takes_some_layer(mix_range, num_ws, clamped):
+    from eqviz.app.panels.latent import clamp_mix_range
+    assert clamp_mix_range(mix_range, num_ws) == clamped
+
+
+def test_browsing_a_folder_lists_its_checkpoints_by_name(tmp_path):
+    from eqviz.app.recent import list_checkpoints
+    for name in ("b.pkl", "a.safetensors", "notes.txt", "c.PKL"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub.pkl").mkdir()
+    assert list_checkpoints(tmp_path) == [str(tmp_path / n) for n in ("a.safetensors", "b.pkl", "c.PKL")]
+
+
+def test_browsing_a_missing_folder_says_what_to_give(tmp_path):
+    from eqviz.app.recent import list_checkpoints
+    from eqviz.errors import EqvizError
+    with pytest.raises(EqvizError, match="is not a folder"):
+        list_checkpoints(tmp_path / "nope")
