@@ -155,35 +155,28 @@ def overlay(tag):
     return dpg.get_item_configuration(tag)["overlay"]
 
 
-def start_video(ctx, out, frames):
-    panel = VideoExportPanel()
+def run_panel(ctx, panel, values, run_tag):
+    """Builds the panel for the model, sets its fields, presses Run and hands the job's outcome over."""
     panel.build(ctx)
-    panel.on_model_changed(ctx)  # StyleGAN2: a walk
-    for tag, value in (("vid_walk_seeds", "3"), ("vid_frames", frames), ("vid_out", str(out))):
+    panel.on_model_changed(ctx)  # StyleGAN2 video: a walk
+    for tag, value in values:
         dpg.set_value(tag, value)
-    dpg.get_item_callback("vid_export")()
+    dpg.get_item_callback(run_tag)()
     ctx.deliver()
+
+
+def start_video(ctx, out, frames):
+    run_panel(ctx, VideoExportPanel(), [("vid_walk_seeds", "3"), ("vid_frames", frames), ("vid_out", str(out))], "vid_export")
 
 
 def start_sticking(ctx, outdir):
-    panel = StickingPanel()
-    panel.build(ctx)
-    for tag, value in (("stick_samples", 2), ("stick_frames", 3), ("stick_outdir", str(outdir))):
-        dpg.set_value(tag, value)
-    dpg.get_item_callback("stick_run")()
-    ctx.deliver()
+    run_panel(ctx, StickingPanel(), [("stick_samples", 2), ("stick_frames", 3), ("stick_outdir", str(outdir))], "stick_run")
 
 
 def start_equivariance(ctx, samples):
-    panel = EquivariancePanel()
-    panel.build(ctx)
-    panel.on_model_changed(ctx)
-    for metric, on in (("eqt_int", True), ("eqt_frac", False), ("eqr", False)):
-        dpg.set_value(f"eq_use_{metric}", on)
-    dpg.set_value("eq_samples", samples)
-    dpg.set_value("eq_batch", 2)
-    dpg.get_item_callback("eq_run")()
-    ctx.deliver()
+    values = [("eq_use_eqt_int", True), ("eq_use_eqt_frac", False), ("eq_use_eqr", False), ("eq_samples", samples),
+              ("eq_batch", 2)]
+    run_panel(ctx, EquivariancePanel(), values, "eq_run")
 
 
 # ---- Progress bars end at their final count, or say where a cancel stopped them (issue 12, 5) -----

@@ -6,6 +6,11 @@ from eqviz.core.input_transform import synthesize_posed
 from eqviz.core.latents import session_ws
 
 
+def synthesis_settings(session) -> dict:
+    """The session's truncation, noise and class, as the keyword arguments a video or sticking spec takes."""
+    return dict(psi=session.psi, cutoff=session.cutoff, noise_mode=session.noise_mode, class_idx=session.class_idx)
+
+
 def session_pose(session) -> tuple:
     """The session's (translate, rotate_deg)."""
     return tuple(float(v) for v in session.translate), float(session.rotate_deg)

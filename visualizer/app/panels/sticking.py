@@ -14,6 +14,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
 from eqviz.core.images import rgba
+from eqviz.core.rendering import synthesis_settings
 from eqviz.metrics.sticking import StickingSpec, render_sticking
 
 SHOWN_WIDTH = 380  # the panel's image width in screen pixels
@@ -42,12 +43,9 @@ def build_sticking_spec(settings: StickingSettings, session, device: str) -> Sti
         frames=settings.frames,
         distance=settings.distance,
         stack_motion=settings.stack_motion,
-        psi=session.psi,
-        cutoff=session.cutoff,
-        noise_mode=session.noise_mode,
-        class_idx=session.class_idx,
         device=device,
         overwrite=settings.overwrite,
+        **synthesis_settings(session),
     )
 
 

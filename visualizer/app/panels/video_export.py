@@ -11,6 +11,7 @@ from eqviz.app.compare_list import CompareList, named_generators
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
+from eqviz.core.rendering import synthesis_settings
 from eqviz.video.motions import Motion
 from eqviz.video.render import VideoSpec, check_spec, render_video
 
@@ -56,16 +57,13 @@ def build_video_spec(settings: VideoExportSettings, session, device: str):
         frames=settings.frames,
         fps=settings.fps,
         size=settings.size or None,
-        psi=session.psi,
-        cutoff=session.cutoff,
-        noise_mode=session.noise_mode,
-        class_idx=session.class_idx,
         session=session,
         untransform=settings.untransform,
         error_map=settings.error_map,
         crf=settings.crf,
         device=device,
         overwrite=settings.overwrite,
+        **synthesis_settings(session),
     )
 
 
