@@ -128,6 +128,17 @@ def test_ganspace_runs_in_the_background_and_cancels(app):
     dpg.set_value("dir_method", "SeFa")
 
 
+def test_import_an_interfacegan_vector_file(app, tmp_path):
+    directions = panel(app)
+    np.save(tmp_path / "boundary.npy", np.random.RandomState(1).randn(1, 64).astype(np.float32))
+    directions.import_file(app, str(tmp_path / "boundary.npy"))
+    step_until(app, lambda: directions.job is None and directions.directions.method == "imported")
+    assert len(directions.directions) == 1 and directions.directions.layers == (1, 16)
+    fire("dir_value_0", 2.0)
+    assert [e.label for e in app.state.session.edits] == ["imported 0"]
+    fire("dir_reset_all")
+
+
 def test_another_checkpoint_clears_the_list_and_its_edits(app, reference_dir):
     import dearpygui.dearpygui as dpg
 
