@@ -5,6 +5,7 @@ import importlib
 import signal
 import sys
 import threading
+import traceback
 
 from eqviz.process_tuning import tune_process
 
@@ -14,10 +15,11 @@ from eqviz.errors import EqvizError, InvalidArgument
 
 # Subcommand name -> module in eqviz.cli. Modules are imported only when used, so
 # `eqviz info` never loads Dear PyGui and `eqviz gui` never loads the video encoder.
-SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "fid", "video", "sticking", "directions", "sheet")
+SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "fid", "compare", "video", "sticking", "directions", "sheet", "project")
 
 # Library argument -> the flag that sets it, where the flag is not the argument's name with dashes.
-FLAG_OF_ARGUMENT = {"class_idx": "--class", "angle_deg": "--angle", "kinds": "--motion", "checkpoints": "CHECKPOINT"}
+FLAG_OF_ARGUMENT = {"class_idx": "--class", "angle_deg": "--angle", "kinds": "--motion", "checkpoints": "CHECKPOINT",
+                    "losses": "--loss", "targets": "--target", "optimize_noise": "--noise-opt"}
 
 
 def flag_of(argument: str) -> str:
@@ -93,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"eqviz {args.command}: error: {flag_of(exc.argument)}: {exc}", file=sys.stderr)
         return 2
     except EqvizError as exc:
+        from eqviz.networks.sizing import MemoryLimitError  # already imported wherever one is raised
+
+        if isinstance(exc, MemoryLimitError):
+            exc = exc.naming("--max-memory")
         print(f"eqviz {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -101,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print(f"eqviz {args.command}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
+    except Exception:  # anything else is eqviz's own bug: a short traceback to report, not a bad input
+        print(traceback.format_exc(limit=-4).rstrip(), file=sys.stderr)
+        print(f"eqviz {args.command}: internal error: this is a bug in eqviz, not a problem with your input or "
+              "files; please report it with the lines above", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -151,6 +151,8 @@ def compute_fid_kid(
             progress(done[0], total)
         stop_if_cancelled(cancel, "FID/KID", done[0], total)
 
+    if progress is not None:
+        progress(0, total)
     stats, described = {}, {}
     with torch.no_grad(), full_float32():
         for name, s in sides.items():
