@@ -2,8 +2,6 @@
 
 Every test here needs a display; without one they skip and say how to run them.
 """
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -12,50 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = [
-    pytest.mark.gui,
-    pytest.mark.skipif(not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
-                       reason="needs a display: run the tests under `xvfb-run -a python3 -m pytest`"),
-]
+from app_driver import NEEDS_DISPLAY, NEEDS_XDOTOOL, fire, screenshot, settle, shown_region, step_until
 
-
-def _step_until(app, condition, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert app.step(), "the window closed"
-        if condition():
-            return
-    raise AssertionError(f"app did not get there in {timeout} s (status: {app.status})")
-
-
-def _settle(app):
-    """Step until what is on screen is the current state (and a couple of frames drew it)."""
-    _step_until(app, lambda: app.idle and app.frames_answered > 0)
-    for _ in range(2):
-        if not app.asleep:  # a sleeping window already drew the current state before it slept
-            app.step()
-
-
-def _fire(tag, value):
-    import dearpygui.dearpygui as dpg
-    dpg.set_value(tag, value)
-    dpg.get_item_callback(tag)(tag, value, None)
-
-
-def _screenshot(app, path):
-    from eqviz.app.panels.capture import save_screenshot
-    saved = []
-    save_screenshot(app, str(path), on_saved=saved.append)
-    _step_until(app, lambda: bool(saved), timeout=10)
-    return np.asarray(Image.open(path).convert("RGB"))
-
-
-def _shown_region(shot):
-    """The main image's pixels in a window screenshot."""
-    import dearpygui.dearpygui as dpg
-    x, y = (int(v) for v in dpg.get_item_rect_min("main_image"))
-    w, h = (int(v) for v in dpg.get_item_rect_size("main_image"))
-    return shot[y:y + h, x:x + w]
+pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +24,15 @@ def app(reference_dir):
     app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
     app.start()
     try:
-        _settle(app)
+        settle(app)
         yield app
     finally:
         app.shutdown()
 
 
 def test_the_rendered_image_appears_in_the_window(app, tmp_path):
-    shot = _screenshot(app, tmp_path / "shot.png")
-    region = _shown_region(shot)
+    shot = screenshot(app, tmp_path / "shot.png")
+    region = shown_region(shot)
     zoom = region.shape[0] / 64
     assert zoom >= 1 and region.shape[0] == region.shape[1]
     centres_at = ((np.arange(64) + 0.5) * zoom).astype(int)
@@ -85,17 +42,17 @@ def test_the_rendered_image_appears_in_the_window(app, tmp_path):
 
 
 def test_rotating_changes_the_image(app, tmp_path):
-    before = _shown_region(_screenshot(app, tmp_path / "a.png")).astype(int)
-    _fire("transform_rot", 45.0)
-    _settle(app)
-    after = _shown_region(_screenshot(app, tmp_path / "b.png")).astype(int)
+    before = shown_region(screenshot(app, tmp_path / "a.png")).astype(int)
+    fire("transform_rot", 45.0)
+    settle(app)
+    after = shown_region(screenshot(app, tmp_path / "b.png")).astype(int)
     assert app.state.session.rotate_deg == 45.0
     # The reference model's random weights give a picture with a spatial spread of only ~1.4 grey
     # levels; a rotation moves pixels by about that much, far above the 0 of an unchanged frame.
     spatial_spread = before.std(axis=(0, 1)).mean()
     assert np.abs(after - before).mean() > 0.5 * spatial_spread > 0.3
-    _fire("transform_rot", 0.0)
-    _settle(app)
+    fire("transform_rot", 0.0)
+    settle(app)
 
 
 def test_untransform_holds_the_picture_still_under_translation(app):
@@ -103,16 +60,16 @@ def test_untransform_holds_the_picture_still_under_translation(app):
         return app.last_result.image[16:48, 16:48, :3].copy()
 
     base = centre()
-    _fire("transform_tx", 0.125)
-    _settle(app)
+    fire("transform_tx", 0.125)
+    settle(app)
     moved = centre()
-    _fire("transform_untransform", True)
-    _settle(app)
+    fire("transform_untransform", True)
+    settle(app)
     held = centre()
     assert np.abs(held - base).mean() < 0.2 * np.abs(moved - base).mean()
-    _fire("transform_untransform", False)
-    _fire("transform_tx", 0.0)
-    _settle(app)
+    fire("transform_untransform", False)
+    fire("transform_tx", 0.0)
+    settle(app)
 
 
 def test_keys_translate_rotate_and_reset(app):
@@ -129,15 +86,15 @@ def test_keys_translate_rotate_and_reset(app):
     assert app.state.anim.latent
     handle_key(app, dpg.mvKey_Spacebar)
     assert not app.state.anim.any_running
-    _settle(app)
+    settle(app)
 
 
 def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
     import dearpygui.dearpygui as dpg
     bad = tmp_path / "broken.pkl"
     bad.write_bytes(b"\x80\x04garbage")
-    _fire("checkpoint_path", str(bad))
-    _step_until(app, lambda: app.loading is None)
+    fire("checkpoint_path", str(bad))
+    step_until(app, lambda: app.loading is None)
     app.step()
     status = dpg.get_value("status_line")
     assert "broken.pkl" in status and "still showing sg3t_64.pkl" in status
@@ -160,7 +117,7 @@ def test_equivariance_panel_measures_in_the_background(app):
     dpg.set_value("eq_batch", 2)
     dpg.get_item_callback("eq_run")("eq_run", None, None)
     assert app.jobs.active  # running while the UI keeps stepping
-    _step_until(app, lambda: not app.jobs.active, timeout=120)
+    step_until(app, lambda: not app.jobs.active, timeout=120)
     assert dpg.get_value("eq_result").startswith("EQ-T") and " dB " in dpg.get_value("eq_result")
     x, y = dpg.get_value("eq_series_eqt_int")[:2]
     assert len(x) == 2 and all(v > 40 for v in y)
@@ -183,7 +140,7 @@ def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, ref
 def _sleep_until_idle(app):
     """Step past the awake period after the last change, so that the next frame waits for input."""
     from eqviz.app.app import AWAKE_SECONDS
-    _settle(app)
+    settle(app)
     end = time.monotonic() + AWAKE_SECONDS + 0.1
     while time.monotonic() < end:
         app.step()
@@ -201,12 +158,12 @@ def test_an_unchanging_window_stops_drawing_and_animation_keeps_it_drawing(app):
         pytest.skip("this Dear PyGui build does not export glfwPostEmptyEvent: the UI never sleeps")
     _sleep_until_idle(app)
     assert _frames_in(app, 1.5) <= 2  # one idle redraw every IDLE_REDRAW_SECONDS (2 s)
-    _fire("transform_anim_r", True)
+    fire("transform_anim_r", True)
     try:
         assert _frames_in(app, 1.0) >= 0.6 * app.state.view.fps_limit
     finally:
-        _fire("transform_anim_r", False)
-        _fire("transform_rot", 0.0)
+        fire("transform_anim_r", False)
+        fire("transform_rot", 0.0)
     # Without the wake-up symbol the loop must not sleep at all.
     post, app.wake._post = app.wake._post, None
     try:
@@ -214,7 +171,7 @@ def test_an_unchanging_window_stops_drawing_and_animation_keeps_it_drawing(app):
         assert _frames_in(app, 1.0) >= 0.6 * app.state.view.fps_limit
     finally:
         app.wake._post = post
-    _settle(app)
+    settle(app)
 
 
 def test_a_slow_render_wakes_a_sleeping_window_when_it_finishes(app, monkeypatch):
@@ -229,18 +186,18 @@ def test_a_slow_render_wakes_a_sleeping_window_when_it_finishes(app, monkeypatch
 
     monkeypatch.setattr(FrameRenderer, "render", slow_render)
     before = app.stats.frames_shown
-    _fire("transform_rot", 12.0)
-    _step_until(app, lambda: app.stats.frames_shown > before, timeout=10)
+    fire("transform_rot", 12.0)
+    step_until(app, lambda: app.stats.frames_shown > before, timeout=10)
     result = app.last_result
     # Displayed one stale UI frame (the one the wake-up ended) after the render finished, not at the
     # next idle redraw seconds later.
     assert app.stats.latency_ms[-1] / 1e3 - (result.finished_at - result.submitted_at) < 0.15
     monkeypatch.undo()
-    _fire("transform_rot", 0.0)
-    _settle(app)
+    fire("transform_rot", 0.0)
+    settle(app)
 
 
-@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool (apt-get install xdotool) to send input")
+@NEEDS_XDOTOOL
 def test_input_wakes_a_sleeping_window_at_once(app):
     import dearpygui.dearpygui as dpg
     if not app.wake.available:
@@ -255,15 +212,15 @@ def test_input_wakes_a_sleeping_window_at_once(app):
     finally:
         mover.wait(10)
     assert 0.2 < waited < 1.0, f"the sleeping frame returned after {waited:.2f} s"
-    _settle(app)
+    settle(app)
 
 
 def test_stylegan2_explains_what_is_not_defined(app, reference_dir):
     """Runs last in this module: it swaps the shared app's model for the StyleGAN2 one."""
     import dearpygui.dearpygui as dpg
-    _fire("checkpoint_path", str(reference_dir / "pkl" / "sg2_64.pkl"))
-    _step_until(app, lambda: app.loading is None and app.model.kind == "stylegan2")
-    _settle(app)
+    fire("checkpoint_path", str(reference_dir / "pkl" / "sg2_64.pkl"))
+    step_until(app, lambda: app.loading is None and app.model.kind == "stylegan2")
+    settle(app)
     assert dpg.is_item_shown("eq_sg2_note") and not dpg.is_item_shown("eq_controls")
     assert dpg.is_item_shown("transform_sg2_note") and not dpg.is_item_shown("transform_controls")
     assert app.last_result.picture.shape == (64, 64, 3)
