@@ -1,0 +1,94 @@
+"""`eqviz project`: find the W (or W+) of your own image, then rotate, translate or edit it like a seed."""
+import argparse
+import math
+import warnings
+
+HELP = "Project your own image(s) into a generator's W or W+ (projected_w.npz, proj.png, target.png, proj.mp4)."
+
+EXAMPLES = """examples:
+  eqviz project network-snapshot.pkl --target photo.jpg --out proj
+  eqviz project sg3r.pkl --target photo.jpg --space w+ --steps 500 --video --out proj
+  eqviz project sg2.pkl --target a.png b.png --loss pixel,lpips --lpips-vgg vgg16-397923af.pth --lpips-lin vgg.pth --out proj
+  eqviz video sg3r.pkl --w proj/projected_w.npz --motion rotate --out photo_rotate.mp4
+The discriminator loss needs a training snapshot (network-snapshot-*.pkl: it carries D). With several
+targets each one's files go to a subfolder of --out named after it.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="NVIDIA .pkl (a training snapshot for the discriminator loss) or eqviz .safetensors")
+    parser.add_argument("--target", nargs="+", required=True, metavar="IMAGE", help="image file(s) of any size: centre-cropped and resized to the generator's resolution; several are projected together")
+    parser.add_argument("--space", choices=("w", "w+"), default="w", help="w: one w for every layer (default); w+: one per layer (closer fit, less editable)")
+    parser.add_argument("--loss", help="comma-separated pixel, discriminator, lpips, each optionally =WEIGHT (default: pixel,discriminator when the checkpoint has a D, else pixel; lpips added when its files are given)")
+    parser.add_argument("--steps", type=int, default=1000, help="optimisation steps (default 1000)")
+    parser.add_argument("--lpips-vgg", metavar="FILE", help="torchvision's VGG16 weights, vgg16-397923af.pth (for the lpips loss)")
+    parser.add_argument("--lpips-lin", metavar="FILE", help="LPIPS v0.1 linear heads, vgg.pth from the lpips package (for the lpips loss)")
+    parser.add_argument("--class", dest="class_idx", type=int, help="class index of a conditional model")
+    parser.add_argument("--noise-opt", action=argparse.BooleanOptionalAction, default=True, help="StyleGAN2: optimise the noise maps too (default on, as NVIDIA's projector)")
+    parser.add_argument("--seed", type=int, default=303, help="seed of the noise added to w during the search (default 303)")
+    parser.add_argument("--video", action="store_true", help="also write proj.mp4: target | projection over the optimisation")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def default_losses(has_discriminator: bool, has_lpips_files: bool) -> str:
+    return ",".join(["pixel"] + (["discriminator"] if has_discriminator else []) + (["lpips"] if has_lpips_files else []))
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from eqviz.cli.progress import ProgressDisplay
+    from eqviz.errors import CheckpointError, InvalidArgument
+    from eqviz.networks import load_discriminator, load_generator
+    from eqviz.projection.losses import parse_losses
+    from eqviz.projection.outputs import W_FILE, psnr, save_projection
+    from eqviz.projection.projector import ProjectionSettings, project
+    from eqviz.projection.targets import load_target, target_tensor
+
+    if args.steps < 1:
+        raise InvalidArgument(f"at least 1 step is needed, got {args.steps}", argument="steps")
+    # Every step differentiates through G: the reference ops are the path, not a fallback worth a warning.
+    warnings.filterwarnings("ignore", message=".*gradient is needed.*")
+    G = load_generator(args.checkpoint, device=args.device)
+    D = None
+    if args.loss is None:
+        try:
+            D = load_discriminator(args.checkpoint, device=args.device)
+        except CheckpointError as exc:  # no usable D: the default is then the pixel loss alone
+            print(f"no discriminator loss: {exc}")
+        loss_text = default_losses(D is not None, bool(args.lpips_vgg or args.lpips_lin))
+    else:
+        loss_text = args.loss
+    losses = parse_losses(loss_text)
+    if "discriminator" in losses and D is None:
+        D = load_discriminator(args.checkpoint, device=args.device)
+    lpips = None
+    if "lpips" in losses:
+        from eqviz.projection.lpips import load_lpips
+
+        lpips = load_lpips(args.lpips_vgg, args.lpips_lin, device=args.device)
+    pixels = np.stack([load_target(path, G.img_resolution, G.img_channels) for path in args.target])
+    targets = target_tensor(pixels, device=args.device)
+    settings = ProjectionSettings(
+        space=args.space,
+        steps=args.steps,
+        losses=tuple(losses.items()),
+        optimize_noise=args.noise_opt,
+        class_idx=args.class_idx,
+        seed=args.seed,
+        history_every=math.ceil(args.steps / 100) if args.video else 0,
+    )
+    print(f"projecting {len(args.target)} image(s) into {args.space.upper()} of {args.checkpoint} "
+          f"({G.img_resolution}px), losses {', '.join(f'{k}={v:g}' for k, v in losses.items())}, {args.steps} steps")
+    with ProgressDisplay("projecting", unit="step") as display:
+        result = project(G, targets, settings, D=D, lpips=lpips,
+                         progress=lambda p: display.update(p.done, p.total))
+    folders = save_projection(args.out, G, result, targets, list(args.target), video=args.video,
+                              overwrite=args.overwrite)
+    for name, folder, value in zip(args.target, folders, psnr(result.images, targets).tolist()):
+        print(f"{name}: PSNR {value:.2f} dB -> {folder / W_FILE}")
+    return 0

@@ -1,0 +1,84 @@
+"""A projection's files, as NVIDIA's projector names them, each written atomically:
+projected_w.npz (`w`: [1, num_ws, w_dim]), proj.png, target.png and optionally proj.mp4, the
+optimisation as a video (target | projection side by side, one frame per recorded step)."""
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eqviz.atomic_io import atomic_output, save_png
+from eqviz.core.images import images_to_rgb8, to_uint8
+from eqviz.errors import EqvizError, InvalidArgument
+from eqviz.projection.projector import ProjectionResult, synthesize
+
+W_FILE = "projected_w.npz"
+IMAGE_FILE = "proj.png"
+TARGET_FILE = "target.png"
+VIDEO_FILE = "proj.mp4"
+VIDEO_FPS = 10
+VIDEO_BATCH = 8
+
+
+def psnr(img: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample PSNR [N] in dB of images in [-1, 1] (peak-to-peak 2), both clamped to that range as
+    they are shown and saved."""
+    mse = (img.clamp(-1, 1) - target.clamp(-1, 1)).square().mean(dim=[1, 2, 3])
+    return 20 * np.log10(2.0) - 10 * torch.log10(mse.clamp_min(1e-20))
+
+
+def output_folders(out_dir, names: list[str]) -> list[Path]:
+    """Where each target's files go: `out_dir` itself for one target, else a subfolder per target named
+    after it (numbered when names repeat)."""
+    out_dir = Path(out_dir)
+    if len(names) == 1:
+        return [out_dir]
+    stems = [Path(n).stem or "target" for n in names]
+    return [out_dir / (s if stems.count(s) == 1 else f"{i:02d}_{s}") for i, s in enumerate(stems)]
+
+
+def save_w(path, ws: torch.Tensor, overwrite: bool = False) -> None:
+    """One W as NVIDIA's projector saves it: npz with `w` [1, num_ws, w_dim] float32."""
+    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+        np.savez(f, w=ws.detach().reshape(1, *ws.shape[-2:]).to("cpu", torch.float32).numpy())
+
+
+def save_progress_video(path, G, result: ProjectionResult, index: int, target_rgb8: np.ndarray,
+                        overwrite: bool = False) -> None:
+    """Target | projection, one frame per recorded step of target `index`, rendered in batches."""
+    from eqviz.video.writer import Mp4Writer
+
+    if not result.history:
+        raise EqvizError("no optimisation history was recorded; project with history_every > 0 to make a video")
+    writer = Mp4Writer(path, fps=VIDEO_FPS, overwrite=overwrite)
+    try:
+        steps = [ws[index] for _, ws in result.history] + [result.ws[index]]
+        for start in range(0, len(steps), VIDEO_BATCH):
+            with torch.no_grad():
+                frames = images_to_rgb8(synthesize(G, torch.stack(steps[start:start + VIDEO_BATCH]))).cpu().numpy()
+            for frame in frames:
+                writer.write(np.concatenate([target_rgb8, frame], axis=1))
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def save_projection(out_dir, G, result: ProjectionResult, targets: torch.Tensor, names: list[str],
+                    video: bool = False, overwrite: bool = False) -> list[Path]:
+    """Writes every target's files; returns the folders written. The folders are created as needed."""
+    folders = output_folders(out_dir, names)
+    files = [W_FILE, IMAGE_FILE, TARGET_FILE] + ([VIDEO_FILE] if video else [])
+    if not overwrite:  # refuse before writing anything, so a clash leaves no partial set behind
+        clash = next((f / name for f in folders for name in files if (f / name).exists()), None)
+        if clash is not None:
+            raise InvalidArgument(f"{clash} already exists; allow overwriting or choose another output folder",
+                                  argument="overwrite")
+    for i, folder in enumerate(folders):
+        folder.mkdir(parents=True, exist_ok=True)
+        target_rgb8 = images_to_rgb8(targets[i:i + 1])[0].cpu().numpy()
+        save_png(folder / TARGET_FILE, to_uint8(targets[i]), overwrite=overwrite)
+        save_png(folder / IMAGE_FILE, to_uint8(result.images[i]), overwrite=overwrite)
+        if video:
+            save_progress_video(folder / VIDEO_FILE, G, result, i, target_rgb8, overwrite=overwrite)
+        save_w(folder / W_FILE, result.ws[i], overwrite=overwrite)
+    return folders
