@@ -143,9 +143,8 @@ def test_another_checkpoint_clears_the_list_and_its_edits(app, reference_dir):
     import dearpygui.dearpygui as dpg
 
     directions = panel(app)
-    if directions.directions is None:
-        fire("dir_run")
-        step_until(app, lambda: directions.job is None and directions.directions is not None)
+    fire("dir_run")
+    step_until(app, lambda: directions.job is None and directions.directions.method == "sefa")
     fire("dir_alpha_1", 1.5)
     assert len(app.state.session.edits) == 1
     app.open_checkpoint(str(reference_dir / "pkl" / "sg2_64.pkl"))
