@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from eqviz.cuda_ops.upfirdn2d import filter2d, upsample2d
 from eqviz.errors import EqvizError
 from eqviz.networks.filter_design import affine_bandlimit_filter, lanczos_window, rotation_matrix, sinc
-from eqviz.core.input_transform import transform_matrix
+from eqviz.core.input_transform import supports_input_transform, synthesize, transform_matrix
 
 METRICS = ("eqt_int", "eqt_frac", "eqr")
 PSNR_PEAK = 2.0  # images span [-1, 1]
@@ -25,7 +25,7 @@ class EquivarianceUndefinedError(EqvizError):
 
 
 def require_input_transform(G) -> None:
-    if getattr(getattr(getattr(G, "synthesis", None), "input", None), "transform", None) is None:
+    if not supports_input_transform(G):
         raise EquivarianceUndefinedError(
             "EQ metrics are not defined for StyleGAN2 (no input transform); use a StyleGAN3 checkpoint"
         )
@@ -201,11 +201,6 @@ def _per_sample(values, n: int, width: int) -> torch.Tensor:
     return v.expand(n, width)
 
 
-def _synthesize(G, ws: torch.Tensor, transforms: torch.Tensor, noise_mode: str) -> torch.Tensor:
-    """Synthesis of the whole batch in one call, sample i with input transform transforms[i]."""
-    return G.synthesis(ws, noise_mode=noise_mode, input_transforms=transforms.to(ws.device))
-
-
 def _per_sample_op(op, x: torch.Tensor, params: torch.Tensor):
     """Applies op(x_i, *params_i) per sample, or once when the batch shares its parameters."""
     if bool((params == params[:1]).all()):
@@ -231,12 +226,12 @@ def equivariance_errors(G, ws: torch.Tensor, t_int=None, t_frac=None, angle=None
     n = ws.shape[0]
     eye = torch.eye(3)
     results = {}
-    orig = _synthesize(G, ws, eye.repeat(n, 1, 1), noise_mode)
+    orig = synthesize(G, ws, eye.repeat(n, 1, 1), noise_mode)
 
     def translation_errors(t, shift):
         transforms = eye.repeat(n, 1, 1)
         transforms[:, :2, 2] = -t
-        img = _synthesize(G, ws, transforms, noise_mode)
+        img = synthesize(G, ws, transforms, noise_mode)
         ref, mask = _per_sample_op(shift, orig, t)
         return _errors(ref, img, mask)
 
@@ -249,7 +244,7 @@ def equivariance_errors(G, ws: torch.Tensor, t_int=None, t_frac=None, angle=None
     if angle is not None:
         angles = _per_sample(angle, n, 1)
         transforms = torch.stack([rotation_matrix(-a) for a in angles[:, 0]])
-        img = _synthesize(G, ws, transforms, noise_mode)
+        img = synthesize(G, ws, transforms, noise_mode)
         ref, ref_mask = _per_sample_op(apply_fractional_rotation, orig, angles)
         pseudo, pseudo_mask = _per_sample_op(apply_fractional_pseudo_rotation, img, angles)
         results["eqr"] = _errors(ref, pseudo, ref_mask * pseudo_mask)
