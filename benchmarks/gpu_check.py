@@ -3,7 +3,8 @@
 Steps (each a separate process with its own time limit; see STEPS):
   environment, pycuda + a trivial kernel, `pytest -m cuda`, float16 kernels (bench_fp16),
   whole synthesis kernels vs PyTorch (bench_gpu), video throughput against raw synthesis
-  (bench_video), equivariance cost at 256² and 1024² (bench_equivariance), and NVIDIA's own
+  (bench_video), equivariance cost at 256² and 1024² (bench_equivariance), the app's frame renderer
+  without a window against bare synthesis (bench_frame_renderer), and NVIDIA's own
   CUDA ops side by side with eqviz's (bench_nvidia_ops; NVIDIA's plugins are JIT-built in the
   background from the start, so their build overlaps the other steps).
 
@@ -66,6 +67,9 @@ def steps(work: Path) -> list[Step]:
                           "--channel-max", "64", "--repeats", "1"]),
         Step("equivariance cost 1024²", [PY, "benchmarks/bench_equivariance.py", "--device", "cuda", "--resolution",
                                          "1024", "--channel-base", "32768", "--channel-max", "512"], 60),
+        Step("app frame renderer, no window (1024²)",
+             [PY, "benchmarks/bench_frame_renderer.py", "--device", "cuda", "--json", j("frame_renderer.json")], 60,
+             json_name="frame_renderer.json"),
         Step("NVIDIA's CUDA ops side by side (1024²)",
              [PY, "benchmarks/bench_nvidia_ops.py", "--nvidia-repo", str(NVIDIA_CHECKOUT), "--json", j("nvidia.json")],
              180, json_name="nvidia.json",
