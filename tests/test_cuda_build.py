@@ -3,13 +3,14 @@ import importlib.util
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from eqviz.cuda_ops import kernel_params, pycuda_kernels
 from eqviz.cuda_ops.backend_status import FATBIN, KERNEL_DIR
 
-REPO_ROOT = KERNEL_DIR.parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout: tools/ is not installed with the package
 NVCC = shutil.which("nvcc")
 needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc not on PATH")
 
