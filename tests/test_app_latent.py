@@ -97,3 +97,37 @@ def test_slerp_in_z_starts_at_the_fractional_seed_not_the_seed_below(sg3t):
     assert (halfway - at_a).abs().max() > 0.1
     session.interp_t = 1.0
     torch.testing.assert_close(session_ws(sg3t, session), seed_ws(sg3t, 1), atol=1e-5, rtol=1e-5)
+
+
+# -- StyleGAN2 noise seed -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sg2(reference_dir):
+    return eqviz.networks.load_generator(reference_dir / "pkl" / "sg2_64.pkl")
+
+
+def test_random_noise_is_redrawn_only_for_a_new_noise_seed(sg2):
+    from eqviz.app.frame_renderer import FrameRenderer, build_request
+    state = AppState(resolution=64)
+    state.session.latent_x, state.session.noise_mode, state.session.noise_seed = 3.0, "random", 7
+    renderer = FrameRenderer(sg2, "cpu")
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = renderer.render(build_request(state, 1)).picture
+    again = renderer.render(build_request(state, 2)).picture
+    assert torch.equal(torch.rand(3), expected_next)  # the global generator was left as it was
+    np.testing.assert_array_equal(first, again)
+    state.session.noise_seed = 8
+    other = renderer.render(build_request(state, 3)).picture
+    assert np.abs(other.astype(int) - first.astype(int)).mean() > 0.5
+    state.session.noise_mode = "const"
+    const = renderer.render(build_request(state, 4)).picture
+    assert np.abs(const.astype(int) - first.astype(int)).mean() > 0.5
+
+
+def test_noise_animation_steps_the_noise_seed_and_renders_only_when_it_changes():
+    state = AppState()
+    state.anim.noise, state.anim.noise_speed = True, 4.0
+    assert not state.advance(0.1)           # position 0.4: still noise seed 0
+    assert state.advance(0.2) and state.session.noise_seed == 1
+    assert state.advance(0.5) and state.session.noise_seed == 3

@@ -22,7 +22,7 @@ from eqviz.core.colormaps import error_colours
 from eqviz.core.images import images_to_rgb8, rgba, unit_to_uint8
 from eqviz.core.input_transform import IDENTITY_POSE, synthesize_posed
 from eqviz.core.latents import session_ws
-from eqviz.core.rendering import check_finite, session_pose
+from eqviz.core.rendering import check_finite, seeded_noise, session_pose
 from eqviz.core.session import Session
 
 
@@ -126,7 +126,8 @@ class FrameRenderer:
 
     def _synthesise(self, ws: torch.Tensor, session: Session, pose, stop_at: int | None = None) -> torch.Tensor:
         extra = {} if stop_at is None else {"stop_at": stop_at}
-        return synthesize_posed(self.G, ws, pose, noise_mode=session.noise_mode, **extra)
+        with seeded_noise(session, self.device):
+            return synthesize_posed(self.G, ws, pose, noise_mode=session.noise_mode, **extra)
 
     def preview_resolution(self, view: ViewState) -> int | None:
         """The lower resolution to stop synthesis at for this view, or None for the full image."""
@@ -166,7 +167,7 @@ class FrameRenderer:
     def _live_error(self, img: torch.Tensor, ws: torch.Tensor, session: Session):
         """Per-pixel squared error between the transformed frame mapped back and the untransformed
         frame (what EQ-T / EQ-R average), as a colour map, plus its PSNR."""
-        key = (self._ws_key, session.noise_mode)
+        key = (self._ws_key, session.noise_mode, session.noise_seed)
         if key != self._reference_key:
             self._reference = self._synthesise(ws, session, IDENTITY_POSE)
             self._reference_key = key

@@ -72,13 +72,16 @@ class AnimationState:
     translate_radius: float = 0.1   # circle radius in image widths
     rotate: bool = False
     rotate_speed: float = 20.0      # degrees per second
+    noise: bool = False             # StyleGAN2: step the noise seed (new 'random' noise) over time
+    noise_speed: float = 4.0        # noise seeds per second
+    noise_position: float = 0.0     # where the noise animation is; the noise seed is its floor
     round_to_pixels: bool = False   # snap translations to whole output pixels
     phase: float = 0.0              # current position on the translation circle, in turns
-    paused: tuple[bool, bool, bool] | None = None  # (latent, translate, rotate) stopped by Space
+    paused: tuple[bool, bool, bool, bool] | None = None  # (latent, translate, rotate, noise) stopped by Space
 
     @property
     def any_running(self) -> bool:
-        return self.latent or self.translate or self.rotate
+        return self.latent or self.translate or self.rotate or self.noise
 
 
 @dataclass
@@ -138,18 +141,25 @@ class AppState:
         """Space: stop whatever moves, or resume what was stopped (the seed walk when nothing was)."""
         anim = self.anim
         if anim.any_running:
-            anim.paused = (anim.latent, anim.translate, anim.rotate)
-            anim.latent = anim.translate = anim.rotate = False
+            anim.paused = (anim.latent, anim.translate, anim.rotate, anim.noise)
+            anim.latent = anim.translate = anim.rotate = anim.noise = False
         elif anim.paused and any(anim.paused):
-            anim.latent, anim.translate, anim.rotate = anim.paused
+            anim.latent, anim.translate, anim.rotate, anim.noise = anim.paused
         else:
             anim.latent = True
         self.touch()
 
     def advance(self, dt: float) -> bool:
-        """Move every running animation by `dt` seconds; True when something changed."""
+        """Move every running animation by `dt` seconds; True when something changed (the noise
+        animation changes the frame only when its seed does)."""
         if not self.anim.any_running or dt <= 0:
             return False
+        if self.anim.noise:
+            self.anim.noise_position += self.anim.noise_speed * dt
+            seed = math.floor(self.anim.noise_position)
+            if seed == self.session.noise_seed and not (self.anim.latent or self.anim.translate or self.anim.rotate):
+                return False
+            self.session.noise_seed = seed
         if self.anim.latent:
             self.session.latent_x += self.anim.latent_speed * dt
         if self.anim.translate:

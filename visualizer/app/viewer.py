@@ -94,6 +94,8 @@ def info_line(state: AppState, zoom: float, transformable: bool, display_scale: 
         parts.append(f"psi {s.psi:.2f}" + (f", cutoff {s.cutoff}" if s.cutoff is not None else ""))
     if s.mix_seed is not None:
         parts.append(f"styles {s.mix_range[0]}-{s.mix_range[1] - 1} from seed {s.mix_seed}")
+    if s.noise_mode != "const":
+        parts.append(f"noise {s.noise_mode}" + (f", seed {s.noise_seed}" if s.noise_mode == "random" else ""))
     if transformable:
         parts.append(f"translate ({s.translate[0]:+.3f}, {s.translate[1]:+.3f}), rotate {s.rotate_deg:+.1f} deg")
     parts.append(f"zoom {zoom * 100:.0f}%" + (" (fit)" if v.fit else ""))

@@ -25,6 +25,7 @@ class Session:
     psi: float = 1.0                      # truncation psi (1 = none)
     cutoff: int | None = None             # truncate only the first `cutoff` ws (None = all)
     noise_mode: str = "const"             # StyleGAN2 noise inputs: const / random / none
+    noise_seed: int = 0                   # 'random' noise is drawn from this seed (new noise: a new seed)
     class_idx: int | None = None          # class of a conditional model (None = unconditional)
     mix_seed: int | None = None           # style mixing: ws in mix_range come from this seed
     mix_range: tuple[int, int] = (8, 16)  # [first, last) ws index taken from mix_seed
@@ -84,6 +85,8 @@ class Session:
             for name in ("latent_x", "latent_y", "psi", "interp_t", "rotate_deg"):
                 if name in kwargs:
                     kwargs[name] = float(kwargs[name])
+            if "noise_seed" in kwargs:
+                kwargs["noise_seed"] = int(kwargs["noise_seed"])
             for name in ("cutoff", "class_idx", "mix_seed", "seed_b"):
                 if kwargs.get(name) is not None:
                     kwargs[name] = int(kwargs[name])

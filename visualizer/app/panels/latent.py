@@ -46,6 +46,7 @@ class LatentPanel(Panel):
 
     def __init__(self):
         self._revision = -1
+        self._sg2 = False  # the loaded model has noise inputs
 
     def build(self, ctx: PanelContext) -> None:
         s = ctx.state.session
@@ -86,8 +87,12 @@ class LatentPanel(Panel):
                               min_clamped=True, callback=lambda _s, v, _u: self._edit(
                                   ctx, cutoff=v) if dpg.get_value("latent_cutoff_on") else None)
         with dpg.group(horizontal=True):
-            dpg.add_combo(NOISE_MODES, label="noise (StyleGAN2)", tag="latent_noise", default_value=s.noise_mode,
+            dpg.add_combo(NOISE_MODES, label="noise", tag="latent_noise", default_value=s.noise_mode,
                           width=80, callback=lambda _s, v, _u: self._edit(ctx, noise_mode=v))
+            dpg.add_input_int(label="seed", tag="latent_noise_seed", default_value=s.noise_seed, width=90,
+                              callback=lambda _s, v, _u: self._set_noise_seed(ctx, v))
+            dpg.add_checkbox(label="animate (StyleGAN2)", tag="latent_noise_animate",
+                             callback=lambda _s, v, _u: self._anim(ctx, noise=v))
         with dpg.group(horizontal=True):
             dpg.add_input_int(label="class", tag="latent_class", default_value=0, width=100, min_value=0,
                               min_clamped=True, callback=lambda _s, v, _u: self._edit(ctx, class_idx=v))
@@ -139,6 +144,10 @@ class LatentPanel(Panel):
             setattr(ctx.state.anim, name, value)
         ctx.state.touch()
 
+    def _set_noise_seed(self, ctx: PanelContext, seed: int) -> None:
+        ctx.state.anim.noise_position = float(seed)  # an animation goes on from the typed seed
+        self._edit(ctx, noise_seed=int(seed))
+
     def _seed(self, ctx: PanelContext, edit, *args) -> None:
         edit(*args)
         ctx.request_render()
@@ -169,6 +178,9 @@ class LatentPanel(Panel):
         m = ctx.model
         sg2 = m.kind == "stylegan2"
         dpg.configure_item("latent_noise", enabled=sg2)  # StyleGAN3 has no noise inputs
+        self._sg2 = sg2
+        if not sg2:
+            ctx.state.anim.noise = False
         conditional = m.c_dim > 0
         dpg.configure_item("latent_class", enabled=conditional, max_value=max(m.c_dim - 1, 0), max_clamped=True)
         session = ctx.state.session
@@ -197,6 +209,10 @@ class LatentPanel(Panel):
         set_if_changed("latent_psi", s.psi)
         set_if_changed("latent_cutoff_on", s.cutoff is not None)
         set_if_changed("latent_noise", s.noise_mode)
+        set_if_changed("latent_noise_seed", s.noise_seed)
+        set_if_changed("latent_noise_animate", state.anim.noise)
+        for tag in ("latent_noise_seed", "latent_noise_animate"):  # the seed matters for 'random' noise only
+            dpg.configure_item(tag, enabled=self._sg2 and s.noise_mode == "random")
         if s.class_idx is not None:
             set_if_changed("latent_class", s.class_idx)
         set_if_changed("latent_b_on", s.seed_b is not None)
