@@ -16,7 +16,13 @@ from eqviz.metrics.equivariance.measure import (
     untransform,
 )
 
-TOL = 1e-5
+# Bounds from what NVIDIA's own code varies by across CPU code paths (native AVX-512, ATEN_CPU_CAPABILITY=
+# default, oneDNN capped at AVX2 / SSE4.1, MKL_CBWR; README, Fidelity):
+TOL = 1e-5  # translations, pseudo-rotation, filters: NVIDIA's code moves them by <= 7.2e-7 abs (oneDNN at SSE4.1)
+# apply_fractional_rotation resamples a 4x-upsampled image at rotated points: NVIDIA's own code moves it by
+# 3.3e-5 abs here (ATEN_CPU_CAPABILITY=default) and 5.6e-5 abs on an AVX-512 Xeon (values up to 3.5);
+# 1e-4 is ~2x the larger (3e-5 of scale), while eqviz tracks NVIDIA's code on one machine to ~1e-6.
+ROTATION_TOL = 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +31,8 @@ def golden(reference_dir):
         return {k: npz[k] for k in npz.files}
 
 
-def assert_op_matches(golden, out, mask, key):
-    np.testing.assert_allclose(out.numpy(), golden[f"{key}_out"], rtol=0, atol=TOL)
+def assert_op_matches(golden, out, mask, key, atol=TOL):
+    np.testing.assert_allclose(out.numpy(), golden[f"{key}_out"], rtol=0, atol=atol)
     np.testing.assert_array_equal(mask.numpy(), golden[f"{key}_mask"])
 
 
@@ -47,7 +53,7 @@ def test_fractional_translation_matches_nvidia(golden, k):
 @pytest.mark.parametrize("k", [0, 1])
 def test_fractional_rotation_matches_nvidia(golden, k):
     out, mask = apply_fractional_rotation(torch.from_numpy(golden["op_x"]), torch.from_numpy(golden[f"op_rot{k}_angle"]))
-    assert_op_matches(golden, out, mask, f"op_rot{k}")
+    assert_op_matches(golden, out, mask, f"op_rot{k}", atol=ROTATION_TOL)
 
 
 @pytest.mark.parametrize("k", [0, 1])
