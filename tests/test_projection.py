@@ -134,7 +134,7 @@ def test_w_statistics_equal_numpy_mean_and_spread(sg3t):
 
 # ---- The optimisation's contract -----------------------------------------------------------------------
 def _target(G, seed):
-    from eqviz.projection.projector import synthesize
+    from eqviz.core.input_transform import synthesize
 
     with torch.no_grad():
         w = G.mapping(torch.from_numpy(np.random.RandomState(seed).randn(1, G.z_dim)), None)

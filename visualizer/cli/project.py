@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lpips-vgg", metavar="FILE", help="torchvision's VGG16 weights, vgg16-397923af.pth (for the lpips loss)")
     parser.add_argument("--lpips-lin", metavar="FILE", help="LPIPS v0.1 linear heads, vgg.pth from the lpips package (for the lpips loss)")
     parser.add_argument("--class", dest="class_idx", type=int, help="class index of a conditional model")
-    parser.add_argument("--noise-opt", action=argparse.BooleanOptionalAction, default=True, help="StyleGAN2: optimise the noise maps too (default on, as NVIDIA's projector)")
+    parser.add_argument("--noise-opt", action=argparse.BooleanOptionalAction, default=False, help="StyleGAN2: optimise the noise maps too, as NVIDIA's projector (default off: the saved W alone then renders as projected)")
     parser.add_argument("--seed", type=int, default=303, help="seed of the noise added to w during the search (default 303)")
     parser.add_argument("--video", action="store_true", help="also write proj.mp4: target | projection over the optimisation")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
@@ -45,7 +45,7 @@ def run(args) -> int:
     from eqviz.errors import CheckpointError, InvalidArgument
     from eqviz.networks import load_discriminator, load_generator
     from eqviz.projection.losses import parse_losses
-    from eqviz.projection.outputs import W_FILE, psnr, save_projection
+    from eqviz.projection.outputs import W_FILE, check_outputs, psnr, save_projection
     from eqviz.projection.projector import ProjectionSettings, project
     from eqviz.projection.targets import load_target, target_tensor
 
@@ -82,6 +82,7 @@ def run(args) -> int:
         seed=args.seed,
         history_every=math.ceil(args.steps / 100) if args.video else 0,
     )
+    check_outputs(args.out, list(args.target), video=args.video, overwrite=args.overwrite)  # before the long part
     print(f"projecting {len(args.target)} image(s) into {args.space.upper()} of {args.checkpoint} "
           f"({G.img_resolution}px), losses {', '.join(f'{k}={v:g}' for k, v in losses.items())}, {args.steps} steps")
     with ProgressDisplay("projecting", unit="step") as display:

@@ -11,6 +11,7 @@ EXAMPLES = """examples:
   eqviz video sg3t.pkl --motion walk --seeds 0-31 --grid 2x4 --psi 0.7 --out walk.mp4
   eqviz video sg2.pkl sg3t.pkl sg3r.pkl --motion rotate --seeds 5 --untransform --error-map --out side.mp4
   eqviz video sg3t.pkl --motion edit,rotate --edit sefa.npz:0 --strength 3 --seeds 5 --out edit.mp4
+  eqviz video sg3r.pkl --w proj/projected_w.npz --motion rotate --out photo_rotate.mp4   (after eqviz project)
 """
 
 
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--error-map", action="store_true", help="add a panel with the per-pixel equivariance error")
     parser.add_argument("--labels", action=argparse.BooleanOptionalAction, default=None, help="label the panels (default: when there is more than one per cell)")
     parser.add_argument("--session", help="start from a saved session JSON (its latent, truncation and pose)")
+    parser.add_argument("--w", metavar="FILE", help="a W vector (projected_w.npz from eqviz project or NVIDIA's projector, or .npy) in place of the seed; used as it is (no truncation)")
     parser.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (default 18)")
     parser.add_argument("--batch", type=int, default=8, help="frames synthesised per call (default 8)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
@@ -60,6 +62,8 @@ def build_spec(args):
     from eqviz.video.layout import parse_grid
 
     session = Session.load(args.session) if args.session else None
+    if args.w is not None:  # a W file makes the video one of that latent, as a session holding it would
+        session = Session.from_dict({**(session or Session()).to_dict(), "w_path": args.w})
     if session is not None:
         overrides = {k: v for k, v in (("psi", args.psi), ("cutoff", args.cutoff), ("noise_mode", args.noise_mode), ("class_idx", args.class_idx)) if v is not None}
         session = Session.from_dict({**session.to_dict(), **overrides})

@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqviz.atomic_io import atomic_output, save_png
+from eqviz.atomic_io import atomic_output, check_target, ensure_writable_folder, save_png
 from eqviz.core.images import images_to_rgb8, to_uint8
-from eqviz.errors import EqvizError, InvalidArgument
-from eqviz.projection.projector import ProjectionResult, synthesize
+from eqviz.core.input_transform import synthesize
+from eqviz.errors import EqvizError
+from eqviz.projection.projector import ProjectionResult
 
 W_FILE = "projected_w.npz"
 IMAGE_FILE = "proj.png"
@@ -63,22 +64,27 @@ def save_progress_video(path, G, result: ProjectionResult, index: int, target_rg
         raise
 
 
-def save_projection(out_dir, G, result: ProjectionResult, targets: torch.Tensor, names: list[str],
-                    video: bool = False, overwrite: bool = False) -> list[Path]:
-    """Writes every target's files; returns the folders written. The folders are created as needed."""
+def check_outputs(out_dir, names: list[str], video: bool = False, overwrite: bool = False) -> list[Path]:
+    """Before any work: each target's folder (created) takes files, and no file would be replaced
+    unless `overwrite`. Returns the folders."""
     folders = output_folders(out_dir, names)
     files = [W_FILE, IMAGE_FILE, TARGET_FILE] + ([VIDEO_FILE] if video else [])
-    if not overwrite:  # refuse before writing anything, so a clash leaves no partial set behind
-        clash = next((f / name for f in folders for name in files if (f / name).exists()), None)
-        if clash is not None:
-            raise InvalidArgument(f"{clash} already exists; allow overwriting or choose another output folder",
-                                  argument="overwrite")
+    for folder in folders:
+        ensure_writable_folder(folder, create=True)
+        for name in files:
+            check_target(folder / name, overwrite)
+    return folders
+
+
+def save_projection(out_dir, G, result: ProjectionResult, targets: torch.Tensor, names: list[str],
+                    video: bool = False, overwrite: bool = False) -> list[Path]:
+    """Writes every target's files (names: the targets' file names); returns the folders written."""
+    folders = check_outputs(out_dir, names, video, overwrite)
     for i, folder in enumerate(folders):
-        folder.mkdir(parents=True, exist_ok=True)
-        target_rgb8 = images_to_rgb8(targets[i:i + 1])[0].cpu().numpy()
         save_png(folder / TARGET_FILE, to_uint8(targets[i]), overwrite=overwrite)
         save_png(folder / IMAGE_FILE, to_uint8(result.images[i]), overwrite=overwrite)
         if video:
+            target_rgb8 = images_to_rgb8(targets[i:i + 1])[0].cpu().numpy()
             save_progress_video(folder / VIDEO_FILE, G, result, i, target_rgb8, overwrite=overwrite)
         save_w(folder / W_FILE, result.ws[i], overwrite=overwrite)
     return folders
