@@ -50,6 +50,7 @@ def test_project_then_rotation_video_of_the_projected_w(reference_dir, target_ph
     (["--loss", "pixel,sharpness"], "--loss", "unknown projection loss 'sharpness'"),
     (["--loss", "lpips"], "--lpips-vgg", "vgg16-397923af.pth"),
     (["--steps", "0"], "--steps", "at least 1 step"),
+    (["--space", "w+", "--loss", "pixel=-1"], "--loss", "must be positive"),
 ])
 def test_project_errors_are_one_line_and_name_the_flag(reference_dir, target_photo, tmp_path, capsys, args, flag, text):
     if "--target" not in args:

@@ -1,5 +1,6 @@
 """`eqviz project`: find the W (or W+) of your own image, then rotate, translate or edit it like a seed."""
 import argparse
+import dataclasses
 import math
 import warnings
 
@@ -34,59 +35,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
-def default_losses(has_discriminator: bool, has_lpips_files: bool) -> str:
-    return ",".join(["pixel"] + (["discriminator"] if has_discriminator else []) + (["lpips"] if has_lpips_files else []))
-
-
 def run(args) -> int:
     import numpy as np
 
     from eqviz.cli.progress import ProgressDisplay
-    from eqviz.errors import CheckpointError, InvalidArgument
-    from eqviz.networks import load_discriminator, load_generator
-    from eqviz.projection.losses import parse_losses
+    from eqviz.networks import load_generator
     from eqviz.projection.outputs import W_FILE, check_outputs, psnr, save_projection
     from eqviz.projection.projector import ProjectionSettings, project
+    from eqviz.projection.setup import projection_inputs
     from eqviz.projection.targets import load_target, target_tensor
 
-    if args.steps < 1:
-        raise InvalidArgument(f"at least 1 step is needed, got {args.steps}", argument="steps")
-    # Every step differentiates through G: the reference ops are the path, not a fallback worth a warning.
-    warnings.filterwarnings("ignore", message=".*gradient is needed.*")
-    G = load_generator(args.checkpoint, device=args.device)
-    D = None
-    if args.loss is None:
-        try:
-            D = load_discriminator(args.checkpoint, device=args.device)
-        except CheckpointError as exc:  # no usable D: the default is then the pixel loss alone
-            print(f"no discriminator loss: {exc}")
-        loss_text = default_losses(D is not None, bool(args.lpips_vgg or args.lpips_lin))
-    else:
-        loss_text = args.loss
-    losses = parse_losses(loss_text)
-    if "discriminator" in losses and D is None:
-        D = load_discriminator(args.checkpoint, device=args.device)
-    lpips = None
-    if "lpips" in losses:
-        from eqviz.projection.lpips import load_lpips
-
-        lpips = load_lpips(args.lpips_vgg, args.lpips_lin, device=args.device)
-    pixels = np.stack([load_target(path, G.img_resolution, G.img_channels) for path in args.target])
-    targets = target_tensor(pixels, device=args.device)
-    settings = ProjectionSettings(
+    settings = ProjectionSettings(  # validates before anything is loaded; the losses follow the checkpoint
         space=args.space,
         steps=args.steps,
-        losses=tuple(losses.items()),
         optimize_noise=args.noise_opt,
         class_idx=args.class_idx,
         seed=args.seed,
         history_every=math.ceil(args.steps / 100) if args.video else 0,
     )
+    # Every step differentiates through G: the reference ops are the path, not a fallback worth a warning.
+    warnings.filterwarnings("ignore", message=".*gradient is needed.*")
+    G = load_generator(args.checkpoint, device=args.device)
+    inputs = projection_inputs(args.checkpoint, args.loss, args.lpips_vgg, args.lpips_lin, device=args.device)
+    if inputs.note:
+        print(inputs.note)
+    pixels = np.stack([load_target(path, G.img_resolution, G.img_channels) for path in args.target])
+    targets = target_tensor(pixels, device=args.device)
+    settings = dataclasses.replace(settings, losses=tuple(inputs.losses.items()))
     check_outputs(args.out, list(args.target), video=args.video, overwrite=args.overwrite)  # before the long part
     print(f"projecting {len(args.target)} image(s) into {args.space.upper()} of {args.checkpoint} "
-          f"({G.img_resolution}px), losses {', '.join(f'{k}={v:g}' for k, v in losses.items())}, {args.steps} steps")
+          f"({G.img_resolution}px), losses {', '.join(f'{k}={v:g}' for k, v in inputs.losses.items())}, {args.steps} steps")
     with ProgressDisplay("projecting", unit="step") as display:
-        result = project(G, targets, settings, D=D, lpips=lpips,
+        result = project(G, targets, settings, D=inputs.D, lpips=inputs.lpips,
                          progress=lambda p: display.update(p.done, p.total))
     folders = save_projection(args.out, G, result, targets, list(args.target), video=args.video,
                               overwrite=args.overwrite)

@@ -35,6 +35,7 @@ class ProjectionSettings:
     """How to project; the defaults are stylegan2-ada-pytorch's projector's."""
 
     space: str = "w"                        # 'w': one w for every layer; 'w+': one w per layer
+    layer_lr_factor: float = 0.1            # W+: learning rate of the per-layer offsets, relative to the shared w
     steps: int = 1000                       # optimisation steps
     losses: tuple = (("pixel", 1.0), ("discriminator", 1.0))  # (name, weight) pairs, see losses.LOSS_NAMES
     w_avg_samples: int = 10000              # mapped samples behind the start point and the W spread
@@ -165,12 +166,20 @@ def project(G,
         module.noise_const = module.noise_const.detach()[None, None].repeat(n, 1, 1, 1).requires_grad_(True)
     noise_maps = [module.noise_const for module in layers.values()]
 
-    w_shape = [n, G.num_ws if settings.space == "w+" else 1, G.w_dim]
-    w_opt = w_avg.reshape(1, 1, -1).repeat(w_shape[0], w_shape[1], 1).requires_grad_(True)
-    optimizer = torch.optim.Adam([w_opt] + noise_maps, betas=(0.9, 0.999), lr=settings.initial_learning_rate)
+    # W+ is the shared w plus per-layer offsets that learn more slowly: the shared part then follows the
+    # W search exactly while the offsets refine each layer (optimising W+ directly measured far worse).
+    w_opt = w_avg.reshape(1, 1, -1).repeat(n, 1, 1).requires_grad_(True)
+    offsets = torch.zeros([n, G.num_ws if settings.space == "w+" else 1, G.w_dim], device=device, requires_grad=True)
+    groups = [{"params": [w_opt] + noise_maps, "lr_factor": 1.0}]
+    if settings.space == "w+":
+        groups.append({"params": [offsets], "lr_factor": settings.layer_lr_factor})
+    optimizer = torch.optim.Adam(groups, betas=(0.9, 0.999), lr=settings.initial_learning_rate)
+
+    def current_ws(w_noise):  # [N, num_ws, w_dim]
+        return (w_opt + w_noise + offsets).expand(n, G.num_ws, -1)
     generator = torch.Generator(device=device).manual_seed(settings.seed)
 
-    best_ws = w_opt.detach().expand(n, G.num_ws, -1).clone()
+    best_ws = current_ws(0).detach().clone()
     best_distance = torch.full([n], math.inf, device=device)
     best_step = [-1] * n
     best_noise = [m.detach().clone() for m in noise_maps]
@@ -190,11 +199,11 @@ def project(G,
             raise Cancelled(f"projection cancelled at step {step} of {settings.steps}", done=step,
                             total=settings.steps, partial=result(step))
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, settings)
+            group["lr"] = learning_rate(step, settings) * group["lr_factor"]
         if settings.history_every and step % settings.history_every == 0:
-            history.append((step, w_opt.detach().expand(n, G.num_ws, -1).clone()))
+            history.append((step, current_ws(0).detach().clone()))
         w_noise = torch.randn(w_opt.shape, generator=generator, device=device) * w_noise_scale(step, w_std, settings)
-        images = synthesize(G, (w_opt + w_noise).expand(n, G.num_ws, -1))
+        images = synthesize(G, current_ws(w_noise))
         dist = distance(images)  # [N]
         reg = noise_regularization(noise_maps) if noise_maps else torch.zeros_like(dist)
         loss = (dist + reg * settings.regularize_noise_weight).sum()
@@ -203,7 +212,7 @@ def project(G,
             better = dist.detach() < best_distance
             if bool(better.any()):
                 best_distance = torch.where(better, dist.detach(), best_distance)
-                best_ws[better] = (w_opt + w_noise).detach().expand(n, G.num_ws, -1)[better]
+                best_ws[better] = current_ws(w_noise).detach()[better]
                 for best, current in zip(best_noise, noise_maps):
                     best[better] = current.detach()[better]
                 best_step = [step if b else s for b, s in zip(better.tolist(), best_step)]
