@@ -180,8 +180,10 @@ def compute_fid_kid(
         mu_b, sigma_b = stats[boot].mean_covariance()
         sqrt_r = psd_sqrt(sigma_r)
         result.fid = frechet_distance(mu_r, sigma_r, mu_b, sigma_b, sqrt_sigma1=sqrt_r)
+        # A Poisson replicate of very few samples can draw fewer than 2 of them: no covariance, left out.
+        usable = [i for i in range(stats[boot].replicates) if stats[boot].rep_count[i] >= 2]
         reps = [frechet_distance(mu_r, sigma_r, *stats[boot].replicate_mean_covariance(i), sqrt_sigma1=sqrt_r)
-                for i in range(stats[boot].replicates)]
+                for i in usable]
         if len(reps) >= 2:
             result.fid_std = float(np.std(reps, ddof=1))
             result.fid_interval95 = tuple(float(v) for v in np.percentile(reps, [2.5, 97.5]))

@@ -1,0 +1,116 @@
+"""`eqviz compare` on the three 64-px reference checkpoints (StyleGAN2, StyleGAN3-T, StyleGAN3-R) with a
+tiny image folder: the three files, every requested metric per checkpoint, EQ not defined for StyleGAN2,
+and a report that a real headless browser renders with its images and plots."""
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from eqviz.cli.main import main
+from eqviz.report import CompareSpec, run_comparison, write_comparison
+from eqviz.report.study import EQ_UNDEFINED
+from fid_oracle import oracle_inception  # noqa: F401 (fixture)
+
+MODELS = {"sg2_64": "StyleGAN2", "sg3t_64": "StyleGAN3-T", "sg3r_64": "StyleGAN3-R"}
+METRICS = ("fid", "kid", "eqt_int", "eqt_frac", "eqr")
+
+
+@pytest.fixture(scope="module")
+def report_dir(reference_dir, oracle_inception, tmp_path_factory):  # noqa: F811
+    root = tmp_path_factory.mktemp("compare")
+    data = root / "data"
+    data.mkdir()
+    for i, img in enumerate(np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)):
+        Image.fromarray(img).save(data / f"{i}.png")
+    spec = CompareSpec(checkpoints=[str(reference_dir / "pkl" / f"{m}.pkl") for m in MODELS], data=str(data),
+                       metrics=METRICS, num_samples=4, inception=str(oracle_inception), bootstrap_replicates=2,
+                       seeds=(0, 1), exposure_samples=4, rotation_steps=4, batch_size=4)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EQVIZ_CACHE", str(root / "cache"))
+    try:
+        write_comparison(run_comparison(spec), root / "out")
+    finally:
+        mp.undo()
+    return root / "out"
+
+
+def test_results_json_has_every_metric_for_every_checkpoint(report_dir):
+    results = json.loads((report_dir / "results.json").read_text())
+    assert [c["name"] for c in results["checkpoints"]] == list(MODELS)
+    for c in results["checkpoints"]:
+        assert c["kind"] == MODELS[c["name"]] and c["resolution"] == 64
+        assert set(c["metrics"]) == set(METRICS)
+        assert c["metrics"]["fid"]["protocol"] == "fid4_full" and np.isfinite(c["metrics"]["fid"]["value"])
+        assert c["metrics"]["kid"]["protocol"] == "kid4_full" and np.isfinite(c["metrics"]["kid"]["value"])
+        assert c["fid_kid"]["sources"]["a"]["images"] == 5 and c["fid_kid"]["sources"]["b"]["images"] == 4
+    assert results["settings"]["num_samples"] == 4 and results["eqviz_version"]
+
+
+def test_eq_is_not_defined_for_stylegan2_with_the_reason(report_dir):
+    sg2, sg3t, sg3r = json.loads((report_dir / "results.json").read_text())["checkpoints"]
+    for m in ("eqt_int", "eqt_frac", "eqr"):
+        assert sg2["metrics"][m] == {"defined": False, "reason": EQ_UNDEFINED}
+        for sg3 in (sg3t, sg3r):
+            lo, hi = sg3["metrics"][m]["interval_95_db"]
+            assert sg3["metrics"][m]["defined"] and lo <= sg3["metrics"][m]["psnr_db"] <= hi
+
+
+def test_real_statistics_are_computed_once_and_reused(report_dir):
+    cached = [c["fid_kid"]["sources"]["a"]["cached"] for c in json.loads((report_dir / "results.json").read_text())["checkpoints"]]
+    assert cached == [False, True, True]
+
+
+def test_the_markdown_table_has_a_row_per_checkpoint(report_dir):
+    lines = (report_dir / "table.md").read_text().splitlines()
+    assert lines[0].startswith("| checkpoint | kind | resolution | FID (fid4_full) | KID (kid4_full) | EQ-T (dB, 4 samples)")
+    sg2_row = next(line for line in lines if line.startswith("| sg2_64 |"))
+    assert sg2_row.count("not defined") == 3 and "StyleGAN2" in sg2_row
+    assert any(EQ_UNDEFINED in line for line in lines)
+
+
+def embedded_images(page: str) -> list:
+    return [Image.open(io.BytesIO(base64.b64decode(uri))) for uri in re.findall(r"src=['\"]data:image/png;base64,([^'\"]+)", page)]
+
+
+def test_the_html_is_self_contained(report_dir):
+    page = (report_dir / "report.html").read_text()
+    assert not re.search(r"(src|href)=['\"](?!data:)", page)  # nothing outside the file
+    images = embedded_images(page)
+    # per checkpoint: samples, long exposures, rotation strip; plus the distribution plot and the heatmaps
+    assert len(images) == 3 * 3 + 2
+    samples = images[0]
+    assert samples.size == (2 * 64 + 2, 64)  # two seeds side by side with a 2-pixel gap
+
+
+@pytest.mark.slow
+def test_the_report_renders_in_a_headless_browser(report_dir, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless browser (apt-get install -y chromium)")
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", f"--screenshot={shot}",
+                    "--window-size=1280,2000", (report_dir / "report.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(np.float64)
+    assert pixels.shape[:2] == (2000, 1280)
+    colourful = (pixels.max(axis=2) - pixels.min(axis=2)) > 60  # samples, plots and heatmaps, not just black text
+    assert colourful.mean() > 0.02
+
+
+def test_compare_refuses_to_replace_an_earlier_report_before_any_work(report_dir, capsys, reference_dir):
+    assert main(["compare", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--out", str(report_dir), "--metrics", "eqr"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out" in err and "already exists" in err
+
+
+def test_compare_asks_for_data_when_fid_is_requested(tmp_path, capsys, reference_dir):
+    assert main(["compare", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--out", str(tmp_path / "o"), "--metrics", "fid"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--data" in err
