@@ -166,17 +166,20 @@ def project(G,
         module.noise_const = module.noise_const.detach()[None, None].repeat(n, 1, 1, 1).requires_grad_(True)
     noise_maps = [module.noise_const for module in layers.values()]
 
-    # W+ is the shared w plus per-layer offsets that learn more slowly: the shared part then follows the
-    # W search exactly while the offsets refine each layer (optimising W+ directly measured far worse).
+    # W+ is the shared w plus per-layer offsets. The shared part follows the W search exactly; the offsets
+    # start once the noise on w has faded (before, they only chase that noise) and learn more slowly.
+    # Optimising W+ directly measured far worse (sg2_64, 500 steps: 17 dB against 48 dB in W).
     w_opt = w_avg.reshape(1, 1, -1).repeat(n, 1, 1).requires_grad_(True)
-    offsets = torch.zeros([n, G.num_ws if settings.space == "w+" else 1, G.w_dim], device=device, requires_grad=True)
-    groups = [{"params": [w_opt] + noise_maps, "lr_factor": 1.0}]
+    offsets = torch.zeros([n, G.num_ws if settings.space == "w+" else 1, G.w_dim], device=device,
+                          requires_grad=settings.space == "w+")
+    groups = [{"params": [w_opt] + noise_maps, "lr_factor": 1.0, "start": 0.0}]
     if settings.space == "w+":
-        groups.append({"params": [offsets], "lr_factor": settings.layer_lr_factor})
+        groups.append({"params": [offsets], "lr_factor": settings.layer_lr_factor, "start": settings.noise_ramp_length})
     optimizer = torch.optim.Adam(groups, betas=(0.9, 0.999), lr=settings.initial_learning_rate)
 
     def current_ws(w_noise):  # [N, num_ws, w_dim]
         return (w_opt + w_noise + offsets).expand(n, G.num_ws, -1)
+
     generator = torch.Generator(device=device).manual_seed(settings.seed)
 
     best_ws = current_ws(0).detach().clone()
@@ -199,7 +202,8 @@ def project(G,
             raise Cancelled(f"projection cancelled at step {step} of {settings.steps}", done=step,
                             total=settings.steps, partial=result(step))
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, settings) * group["lr_factor"]
+            started = step >= group["start"] * settings.steps
+            group["lr"] = learning_rate(step, settings) * group["lr_factor"] if started else 0.0
         if settings.history_every and step % settings.history_every == 0:
             history.append((step, current_ws(0).detach().clone()))
         w_noise = torch.randn(w_opt.shape, generator=generator, device=device) * w_noise_scale(step, w_std, settings)

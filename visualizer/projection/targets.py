@@ -24,7 +24,7 @@ def prepare_target(image: Image.Image, resolution: int, channels: int) -> np.nda
     if channels not in PIL_MODES:
         raise EqvizError(f"projection supports generators with 1 or 3 image channels, this one has {channels}")
     square = centre_square(image.convert(PIL_MODES[channels]))
-    pixels = np.asarray(square.resize((resolution, resolution), Image.LANCZOS), dtype=np.uint8)
+    pixels = np.array(square.resize((resolution, resolution), Image.LANCZOS), dtype=np.uint8)  # a writable copy
     return pixels.reshape(resolution, resolution, channels)
 
 

@@ -5,6 +5,7 @@ from eqviz.app.panels.directions import DirectionsPanel
 from eqviz.app.panels.equivariance import EquivariancePanel
 from eqviz.app.panels.latent import LatentPanel
 from eqviz.app.panels.performance import PerformancePanel
+from eqviz.app.panels.projection import ProjectionPanel
 from eqviz.app.panels.sticking import StickingPanel
 from eqviz.app.panels.transform import TransformPanel
 from eqviz.app.panels.video_export import VideoExportPanel
@@ -13,6 +14,7 @@ from eqviz.app.panels.view import ViewPanel
 PANEL_CLASSES = [
     CheckpointPanel,
     LatentPanel,
+    ProjectionPanel,
     TransformPanel,
     DirectionsPanel,
     ViewPanel,
