@@ -109,6 +109,7 @@ def test_render_refuses_to_overwrite_without_the_flag_and_renders_nothing(tmp_pa
     ["video", "{ckpt}", "--frames", "2", "--out", "{out}/v.gif"],
     ["video", "{ckpt}", "--frames", "2", "--out", "{out}/frames"],
     ["sticking", "{ckpt}", "--seeds", "0", "--samples", "2", "--frames", "2", "--outdir", "{out}"],
+    ["metrics", "{ckpt}", "--num-samples", "1", "--json", "{out}/eq.json"],
 ])
 def test_an_unwritable_output_folder_is_one_line_and_exit_2(command, unwritable_folder, reference_dir):
     ckpt = reference_dir / "pkl" / "sg2_64.pkl"

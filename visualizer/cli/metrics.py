@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 
 from eqviz.cli.fid import add_fid_arguments
+from eqviz.atomic_io import ensure_writable_folder
 from eqviz.cli.progress import ProgressDisplay
 from eqviz.errors import EqvizError
 
@@ -62,6 +63,8 @@ def _validate(args) -> tuple:
         raise EqvizError(f"--device {args.device} was asked for but PyTorch sees no CUDA GPU; use --device cpu")
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise EqvizError(f"folder {Path(args.json).resolve().parent} for --json does not exist; create it first")
+    if args.json:
+        ensure_writable_folder(Path(args.json).resolve().parent)  # found now, not after the sampling
     return metrics
 
 
