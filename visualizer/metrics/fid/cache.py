@@ -68,7 +68,7 @@ def load_statistics(key: str, dim: int):
 def save_statistics(key: str, stats: FeatureStatistics) -> Path:
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    arrays = {"count": stats.count.numpy(), "sum": stats.sum.numpy(), "sum_outer": stats.sum_outer.numpy()}
+    arrays = {"count": stats.count.cpu().numpy(), "sum": stats.sum.cpu().numpy(), "sum_outer": stats.sum_outer.cpu().numpy()}
     if stats.features is not None:
         arrays["features"] = stats.features.numpy()
     path = folder / f"{key}.npz"

@@ -164,7 +164,7 @@ def compute_fid_kid(
                 stats[name] = cache.load_statistics(key, FEATURE_DIM)
             cached = stats.get(name) is not None
             if not cached:
-                stats[name] = FeatureStatistics(FEATURE_DIM, bootstrap_replicates if name == boot else 0, keep)
+                stats[name] = FeatureStatistics(FEATURE_DIM, bootstrap_replicates if name == boot else 0, keep, device)
                 accumulate(s, counts[name], stats[name], inception, batch_size, device, advance, cancel)
                 if key is not None and rank_and_world_size()[0] == 0:
                     cache.save_statistics(key, stats[name])
