@@ -67,23 +67,6 @@ def fid_options(args) -> dict:
                 bootstrap_replicates=args.bootstrap, use_cache=not args.no_cache)
 
 
-def format_result(result) -> str:
-    lines = []
-    if result.fid is not None:
-        spread = ""
-        if result.fid_std is not None:
-            lo, hi = result.fid_interval95
-            spread = f" ± {result.fid_std:.4f} (bootstrap std; 95%: [{lo:.4f}, {hi:.4f}])"
-        lines.append(f"FID {result.protocol['fid']}: {result.fid:.4f}{spread}")
-    if result.kid is not None:
-        lines.append(f"KID {result.protocol['kid']}: {result.kid:.6f} ± {result.kid_std:.6f} (std over subsets)")
-    for side in ("a", "b"):
-        s = result.sources[side]
-        lines.append(f"  {side}: {s['source']}, {s['images']} images{' (cached statistics)' if s['cached'] else ''}")
-    lines.append(f"  {result.settings['pipeline']} pipeline, {result.elapsed_s:.1f} s")
-    return "\n".join(lines)
-
-
 def run(args) -> int:
     from eqviz.atomic_io import write_text
     from eqviz.cli.progress import ProgressDisplay
@@ -99,7 +82,7 @@ def run(args) -> int:
                                      batch_size=args.batch, seed=args.seed, device=device, progress=display.update,
                                      **fid_options(args))
         if rank == 0:
-            print(format_result(result))
+            print(result.summary())
             if args.json:
                 write_text(args.json, json.dumps(result.to_json(), indent=1) + "\n")
                 print(f"wrote {args.json}")

@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 
 from eqviz.cli.fid import add_fid_arguments
+from eqviz.cli.memory_option import add_max_memory_argument, max_memory
 from eqviz.atomic_io import ensure_writable_folder
 from eqviz.cli.progress import ProgressDisplay
 from eqviz.errors import EqvizError
@@ -37,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rotate-max", type=float, default=1.0, help="largest rotation, in half turns (default 1: any angle)")
     parser.add_argument("--json", metavar="FILE", help="also write settings and results (with per-sample PSNRs) to FILE")
     parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda (default cpu)")
+    add_max_memory_argument(parser)
     parser.add_argument("--data", metavar="DATA", help="real images for fid/kid: a dataset zip or an image folder")
     add_fid_arguments(parser)
 
@@ -92,7 +94,7 @@ def run(args) -> int:
     eq_metrics = tuple(m for m in metrics if m not in DATA_METRICS)
     data_metrics = tuple(m for m in metrics if m in DATA_METRICS)
     with process_group_from_env(args.device) as (rank, world_size, device):
-        G = load_generator(args.checkpoint, device=device)
+        G = load_generator(args.checkpoint, device=device, max_memory=max_memory(args))
         payload = {"checkpoint": str(Path(args.checkpoint).resolve())}
         if eq_metrics:
             require_input_transform(G)
@@ -113,7 +115,7 @@ def run(args) -> int:
                 print(format_table(result))
             payload.update(result.to_json())
         if data_metrics:
-            from eqviz.cli.fid import fid_options, format_result
+            from eqviz.cli.fid import fid_options
             from eqviz.metrics.fid.compute import compute_fid_kid
 
             with ProgressDisplay("fid features", unit="image", enabled=rank == 0) as display:
@@ -121,7 +123,7 @@ def run(args) -> int:
                                              batch_size=args.batch, seed=args.seed, device=device,
                                              progress=display.update, **fid_options(args))
             if rank == 0:
-                print(format_result(fid_result))
+                print(fid_result.summary())
             payload["fid_kid"] = fid_result.to_json()
         if rank == 0 and args.json:
             write_text(args.json, json.dumps(payload, indent=1) + "\n")

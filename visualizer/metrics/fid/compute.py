@@ -40,6 +40,23 @@ class FidKidResult:
     settings: dict = field(default_factory=dict)
     elapsed_s: float = 0.0
 
+    def summary(self) -> str:
+        """A few lines for a terminal or a panel: values, uncertainty, images per side, time."""
+        lines = []
+        if self.fid is not None:
+            spread = ""
+            if self.fid_std is not None:
+                lo, hi = self.fid_interval95
+                spread = f" ± {self.fid_std:.4f} (bootstrap std; 95%: [{lo:.4f}, {hi:.4f}])"
+            lines.append(f"FID {self.protocol['fid']}: {self.fid:.4f}{spread}")
+        if self.kid is not None:
+            lines.append(f"KID {self.protocol['kid']}: {self.kid:.6f} ± {self.kid_std:.6f} (std over subsets)")
+        for side in ("a", "b"):
+            s = self.sources[side]
+            lines.append(f"  {side}: {s['source']}, {s['images']} images{' (cached statistics)' if s['cached'] else ''}")
+        lines.append(f"  {self.settings['pipeline']} pipeline, {self.elapsed_s:.1f} s")
+        return "\n".join(lines)
+
     def to_json(self) -> dict:
         out = {"protocol": self.protocol, "sources": self.sources, "settings": self.settings, "elapsed_s": self.elapsed_s}
         if self.fid is not None:
