@@ -1,0 +1,53 @@
+"""FID/KID in the app: the Metrics panel's FID section runs compute_fid_kid as a background job with
+progress and cancel, on the app's shared generator (built without a window; jobs run synchronously)."""
+import dearpygui.dearpygui as dpg
+import numpy as np
+import pytest
+from PIL import Image
+
+from eqviz.app.fid_section import FidSection
+from fid_oracle import oracle_inception  # noqa: F401 (fixture)
+from test_video_panels import FakeContext, dpg_context, overlay, sg2  # noqa: F401 (fixtures)
+
+
+@pytest.fixture
+def data(tmp_path):
+    for i, img in enumerate(np.random.default_rng(8).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)):
+        Image.fromarray(img).save(tmp_path / f"{i}.png")
+    return tmp_path
+
+
+def run_fid(ctx, data, inception, samples):
+    section = FidSection()
+    section.build(ctx)
+    for tag, value in [("fid_data", str(data)), ("fid_inception", str(inception)), ("fid_samples", samples)]:
+        dpg.set_value(tag, value)
+    dpg.get_item_callback("fid_run")()
+    ctx.deliver()
+    return section
+
+
+def test_fid_runs_in_the_background_and_shows_its_result(dpg_context, sg2, data, oracle_inception, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    ctx = FakeContext(*sg2)
+    section = run_fid(ctx, data, oracle_inception, samples=3)
+    assert dpg.get_value("fid_progress") == 1.0 and overlay("fid_progress") == "done: 7/7"  # 4 real + 3 generated
+    assert section.result.protocol == {"fid": "fid3_full"} and np.isfinite(section.result.fid)
+    assert dpg.get_value("fid_result").startswith(f"FID fid3_full: {section.result.fid:.4f}")
+    assert ctx.status == (f"fid3_full: FID {section.result.fid:.3f}", False)
+
+
+def test_cancelled_fid_says_where_it_stopped_and_is_not_an_error(dpg_context, sg2, data, oracle_inception, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    ctx = FakeContext(*sg2)
+    ctx.cancel_after = 1
+    section = run_fid(ctx, data, oracle_inception, samples=3)
+    assert overlay("fid_progress") == "cancelled at 4 of 7" and ctx.status == ("FID/KID cancelled at 4 of 7", False)
+    assert section.result is None and not any((tmp_path / "cache").rglob("*.npz"))
+
+
+def test_without_data_the_status_line_says_what_to_choose(dpg_context, sg2):  # noqa: F811
+    ctx = FakeContext(*sg2)
+    FidSection().build(ctx)
+    dpg.get_item_callback("fid_run")()
+    assert ctx.status[1] and "real images" in ctx.status[0]
