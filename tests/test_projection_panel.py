@@ -10,7 +10,7 @@ from PIL import Image
 
 from eqviz.app.jobs import run_body
 from eqviz.app.panel import JobHandle
-from eqviz.app.panels.projection import ProjectionPanel, ProjectionPanelSettings, run_projection, use_projected_w
+from eqviz.app.panels.projection import PICK_AND_PROJECT_DIALOG, ProjectionPanel, ProjectionPanelSettings, run_projection, use_projected_w
 from eqviz.app.state import AppState
 from eqviz.core.latents import session_ws
 
@@ -105,10 +105,11 @@ def test_panel_runs_the_job_and_shows_the_result(setup, tmp_path):
         with dpg.texture_registry(tag="textures"), dpg.window():
             panel = ProjectionPanel()
             panel.build(ctx)
-        dpg.set_value("proj_target", str(photo))
         dpg.set_value("proj_steps", 3)
         dpg.set_value("proj_outdir", str(tmp_path / "out"))
-        panel.run(ctx)
+        panel.run(ctx)  # no image chosen yet: the button asks for one (a file dialog), then projects it
+        assert ctx.outcomes == [] and dpg.is_item_shown(PICK_AND_PROJECT_DIALOG)
+        dpg.get_item_callback(PICK_AND_PROJECT_DIALOG)(PICK_AND_PROJECT_DIALOG, {"file_path_name": str(photo)}, None)
         on_done, outcome = ctx.outcomes[0]
         panel.refresh(ctx)  # the preview handed over by the job becomes a texture
         assert len(dpg.get_item_children("proj_preview", 1)) == 1

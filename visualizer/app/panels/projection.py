@@ -22,6 +22,8 @@ from eqviz.projection.setup import projection_inputs
 from eqviz.projection.targets import load_target, target_tensor
 
 IMAGE_EXTENSIONS = ("Images{.png,.jpg,.jpeg,.webp,.bmp}", ".png", ".jpg", ".jpeg", ".*")
+# Choosing a file in this dialog starts the projection at once (other panels may show it by this tag).
+PICK_AND_PROJECT_DIALOG = "proj_pick_and_project_dialog"
 PREVIEW_EVERY = 5       # steps between two preview images
 SHOWN_HEIGHT = 180      # the preview's height in screen pixels
 
@@ -102,6 +104,8 @@ class ProjectionPanel(JobPanel):
     def build(self, ctx: PanelContext) -> None:
         d = ProjectionPanelSettings()
         file_dialog("proj_target_dialog", "Image to project", lambda p: dpg.set_value("proj_target", p), IMAGE_EXTENSIONS)
+        file_dialog(PICK_AND_PROJECT_DIALOG, "Image to project", lambda p: self._pick_and_project(ctx, p),
+                    IMAGE_EXTENSIONS)
         file_dialog("proj_outdir_dialog", "Folder for the projection", lambda p: dpg.set_value("proj_outdir", p), (".*",),
                     directory=True)
         dpg.add_text("Finds the W whose image matches a photo (centre-cropped to a square). The result becomes "
@@ -139,7 +143,7 @@ class ProjectionPanel(JobPanel):
             return
         settings = self.read_settings()
         if not settings.target:
-            dpg.show_item("proj_target_dialog")  # nothing chosen yet: pick the image first
+            dpg.show_item(PICK_AND_PROJECT_DIALOG)  # nothing chosen yet: pick the image, then project it
             return
         if not settings.outdir:
             ctx.set_status("choose an output folder for the projection", error=True)
@@ -147,6 +151,10 @@ class ProjectionPanel(JobPanel):
         self._preview = None
         self.start(ctx, lambda handle: run_projection(ctx, settings, handle, self._hand_over),
                    f"projecting {Path(settings.target).name} into {settings.space.upper()} ...")
+
+    def _pick_and_project(self, ctx: PanelContext, path: str) -> None:
+        dpg.set_value("proj_target", path)
+        self.run(ctx)
 
     def _hand_over(self, preview: np.ndarray) -> None:
         self._preview = preview  # one reference swap: the main thread picks it up in refresh
