@@ -6,6 +6,7 @@ import scipy.linalg
 import torch
 
 from eqviz.metrics.fid import frechet_distance, kernel_inception_distance, load_inception
+from eqviz.metrics.fid.frechet import covariance_factor, psd_sqrt
 from fid_oracle import oracle_inception, oracle_npz  # noqa: F401 (fixtures)
 
 FEATURE_BAR = 1e-4  # of the features' largest magnitude (the issue's bar)
@@ -73,3 +74,15 @@ def test_kid_of_one_subset_is_the_textbook_unbiased_mmd():
     got = kernel_inception_distance(x, y, num_subsets=1, subset_size=m, seed=0)
     assert got.mean == pytest.approx(within - across, rel=1e-12)
     assert got.std == 0.0
+
+
+def test_cholesky_and_symmetric_square_root_factors_give_the_same_distance(oracle_npz):
+    """The cheap Cholesky path (full rank) and the eigendecomposition path agree; a rank-deficient
+    covariance is routed to the eigendecomposition, whose null directions stay exactly null."""
+    mu1, s1, mu2, s2 = (oracle_npz[f"fd_full_rank_{k}"] for k in ("mu1", "sigma1", "mu2", "sigma2"))
+    cholesky = covariance_factor(s1)
+    assert np.array_equal(cholesky, np.tril(cholesky))
+    assert frechet_distance(mu1, s1, mu2, s2, factor1=cholesky) == pytest.approx(
+        frechet_distance(mu1, s1, mu2, s2, factor1=psd_sqrt(s1)), rel=1e-12)
+    deficient = covariance_factor(oracle_npz["fd_rank_deficient_sigma1"])
+    assert np.allclose(deficient, deficient.T)

@@ -13,7 +13,7 @@ import torch
 
 from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.metrics.fid import cache
-from eqviz.metrics.fid.frechet import frechet_distance, psd_sqrt
+from eqviz.metrics.fid.frechet import covariance_factor, frechet_distance
 from eqviz.metrics.fid.inception import FEATURE_DIM, InceptionV3FID, load_inception
 from eqviz.metrics.fid.kid import kernel_inception_distance
 from eqviz.metrics.fid.sources import GeneratorSamples, ImageData, format_count, open_source
@@ -195,11 +195,11 @@ def compute_fid_kid(
     if "fid" in metrics:
         mu_r, sigma_r = stats[ref].mean_covariance()
         mu_b, sigma_b = stats[boot].mean_covariance()
-        sqrt_r = psd_sqrt(sigma_r)
-        result.fid = frechet_distance(mu_r, sigma_r, mu_b, sigma_b, sqrt_sigma1=sqrt_r)
+        factor_r = covariance_factor(sigma_r)
+        result.fid = frechet_distance(mu_r, sigma_r, mu_b, sigma_b, factor1=factor_r)
         # A Poisson replicate of very few samples can draw fewer than 2 of them: no covariance, left out.
         usable = [i for i in range(stats[boot].replicates) if stats[boot].rep_count[i] >= 2]
-        reps = [frechet_distance(mu_r, sigma_r, *stats[boot].replicate_mean_covariance(i), sqrt_sigma1=sqrt_r)
+        reps = [frechet_distance(mu_r, sigma_r, *stats[boot].replicate_mean_covariance(i), factor1=factor_r)
                 for i in usable]
         if len(reps) >= 2:
             result.fid_std = float(np.std(reps, ddof=1))
