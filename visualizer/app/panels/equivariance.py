@@ -64,8 +64,10 @@ class EquivariancePanel(JobPanel):
             dpg.add_text("", tag="eq_result")
             with dpg.plot(label="per-sample PSNR (dB)", height=160, width=-1, tag="eq_plot"):
                 dpg.add_plot_legend()
-                dpg.add_plot_axis(dpg.mvXAxis, label="sample", tag="eq_x", auto_fit=True)
-                with dpg.plot_axis(dpg.mvYAxis, label="dB", tag="eq_y", auto_fit=True):
+                # Fitted when a result arrives (fit_axis_data), not with auto_fit: an auto-fitting axis
+                # crashes Dear PyGui 2.3 in the next context of the same process (a second App).
+                dpg.add_plot_axis(dpg.mvXAxis, label="sample", tag="eq_x")
+                with dpg.plot_axis(dpg.mvYAxis, label="dB", tag="eq_y"):
                     for metric, label in METRIC_LABELS.items():
                         dpg.add_line_series([], [], label=label, tag=f"eq_series_{metric}")
             dpg.add_combo(list(METRIC_LABELS.values()), label="mean error map", tag="eq_map_metric",
@@ -112,6 +114,8 @@ class EquivariancePanel(JobPanel):
             keep = ~np.isnan(finite)
             x = result.sample_indices[keep].astype(float).tolist()
             dpg.set_value(f"eq_series_{metric}", [x, finite[keep].astype(float).tolist()])
+        for axis in ("eq_x", "eq_y"):
+            dpg.fit_axis_data(axis)
         self._show_map()
         if complete:
             ctx.set_status("equivariance: " + "; ".join(f"{METRIC_LABELS[m]} {v:.2f} dB" for m, v in result.psnr_db.items()))
