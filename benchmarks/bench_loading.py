@@ -6,8 +6,9 @@
 The baseline commit is unpacked with `git archive` into a temporary folder laid out as the
 installed `eqviz` namespace and imported from there (PYTHONPATH first). Each round times
 `load_generator` in a fresh process for the baseline and for this checkout, alternately, one torch
-thread each; each process reports the best of `--repeats` loads after a warm-up and its peak RSS.
-The ratio column is the median over rounds of this checkout's time over the baseline's.
+thread each; each process reports the best of `--repeats` loads after a warm-up (process CPU time,
+which a busy shared machine disturbs far less than wall time, and wall time) and its peak RSS.
+The ratio columns are medians over rounds of this checkout's time over the baseline's.
 
 The full-capacity 256² StyleGAN3-T snapshot (NVIDIA's layout: persistent modules, tensors as
 `_load_from_bytes` storages, ~100 MB) is written with random weights to the temporary folder.
@@ -29,12 +30,13 @@ torch.set_num_threads(1)
 from eqviz.networks.loading import load_generator
 path, repeats = sys.argv[1], int(sys.argv[2])
 load_generator(path)
-times = []
+cpu, wall = [], []
 for _ in range(repeats):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     load_generator(path)
-    times.append(time.perf_counter() - start)
-print(min(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    cpu.append(time.process_time() - start_cpu)
+    wall.append(time.perf_counter() - start)
+print(min(cpu), min(wall), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
 
 # Checkout folder -> where the installed namespace has it (setup.py's ROOTS).
@@ -83,13 +85,14 @@ def write_full_snapshot(path: Path) -> None:
     path.write_bytes(dumps({"G_ema": persistent(G, kwargs)}, protocol=pickle.DEFAULT_PROTOCOL))
 
 
-def time_once(pythonpath: str | None, checkpoint: Path, repeats: int) -> tuple[float, int]:
+def time_once(pythonpath: str | None, checkpoint: Path, repeats: int) -> tuple[float, float, int]:
+    """(CPU seconds, wall seconds, peak RSS bytes) of the best of `repeats` loads in a fresh process."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     out = subprocess.run([sys.executable, "-c", TIMER, str(checkpoint), str(repeats)], env=env, check=True,
                          capture_output=True, text=True).stdout.split()
-    return float(out[0]), int(out[1])
+    return float(out[0]), float(out[1]), int(out[2])
 
 
 def main() -> None:
@@ -110,20 +113,18 @@ def main() -> None:
             checkpoints.append(tmp / "sg3t_256_full.pkl")
             write_full_snapshot(checkpoints[-1])
         print(f"baseline {args.baseline} vs this checkout; {args.rounds} rounds, best of {args.repeats} loads, 1 thread")
-        print(f"{'checkpoint':22} {'MB':>7} {'baseline ms':>12} {'now ms':>9} {'now/base':>9} {'peak RSS base/now MB':>22}")
+        print(f"{'checkpoint':20} {'MB':>6} {'CPU ms base':>12} {'now':>7} {'now/base':>9} {'wall ms base':>13} {'now':>7} "
+              f"{'now/base':>9} {'peak RSS MB base / now':>23}")
         for checkpoint in checkpoints:
-            ratios, base_times, now_times, base_rss, now_rss = [], [], [], [], []
+            rows = []
             for _ in range(args.rounds):
-                base, rss_b = time_once(baseline, checkpoint, args.repeats)
-                now, rss_n = time_once(None, checkpoint, args.repeats)
-                ratios.append(now / base)
-                base_times.append(base)
-                now_times.append(now)
-                base_rss.append(rss_b)
-                now_rss.append(rss_n)
-            print(f"{checkpoint.name:22} {checkpoint.stat().st_size / 1e6:7.1f} {statistics.median(base_times) * 1e3:12.1f} "
-                  f"{statistics.median(now_times) * 1e3:9.1f} {statistics.median(ratios):9.3f} "
-                  f"{max(base_rss) / 1e6:10.0f} / {max(now_rss) / 1e6:.0f}")
+                rows.append((*time_once(baseline, checkpoint, args.repeats), *time_once(None, checkpoint, args.repeats)))
+            cpu_b, wall_b, rss_b, cpu_n, wall_n, rss_n = (statistics.median(column) for column in zip(*rows))
+            cpu_ratio = statistics.median(r[3] / r[0] for r in rows)
+            wall_ratio = statistics.median(r[4] / r[1] for r in rows)
+            print(f"{checkpoint.name:20} {checkpoint.stat().st_size / 1e6:6.1f} {cpu_b * 1e3:12.1f} {cpu_n * 1e3:7.1f} "
+                  f"{cpu_ratio:9.3f} {wall_b * 1e3:13.1f} {wall_n * 1e3:7.1f} {wall_ratio:9.3f} "
+                  f"{rss_b / 1e6:14.0f} / {rss_n / 1e6:.0f}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def check_regular_file(path) -> os.stat_result:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint at {path}; check the path") from None
+        raise CheckpointError(f"no checkpoint at {path} (the path does not exist); check the path") from None
     except OSError as exc:
         raise CheckpointError(f"cannot look at {path} ({exc.strerror}); check the path and its permissions") from None
     what = describe_non_regular(info.st_mode)

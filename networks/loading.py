@@ -27,7 +27,7 @@ GENERATOR_NAMES = ("G_ema", "G")
 
 # dtypes generator weights may be stored in; complex, integer and bool weights are refused.
 WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-MAX_SETTING_TEXT = 1024  # characters of a training-set setting kept for `eqviz info`
+MAX_SETTING_TEXT = 4096  # characters of a training-set setting (a dataset path)
 
 FORMAT_LABELS = {
     "nvidia-pickle": "NVIDIA PyTorch pickle",
@@ -148,16 +148,21 @@ def _describe(value) -> str:
 
 
 def _plain_settings(settings: dict) -> dict:
-    """The entries of a saved settings dict that are plain numbers, flags or short strings (what
-    `eqviz info` shows); anything else a file put there is left out, never printed."""
+    """A training snapshot's dataset settings, which `eqviz info` prints: every value must be a
+    plain number, flag or short string (NVIDIA writes nothing else there); anything else is refused
+    before it is printed, since its repr could be huge, deep or self-referential."""
     out = {}
     for key, value in settings.items():
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
             value = value.item()
-        if isinstance(key, str) and len(key) <= 64 and (
-                value is None or type(value) in (bool, int, float)
+        if not (isinstance(key, str) and len(key) <= 64):
+            raise CheckpointError(f"the snapshot's training-set settings have the key {short_text(key)}; the file is "
+                                  "damaged or crafted")
+        if not (value is None or type(value) in (bool, int, float)
                 or (type(value) is str and len(value) <= MAX_SETTING_TEXT)):
-            out[key] = value
+            raise CheckpointError(f"the snapshot's training-set setting {key!r} is {short_text(value)}, not a number, "
+                                  "flag or path; the file is damaged or crafted")
+        out[key] = value
     return out
 
 
@@ -185,8 +190,11 @@ def _from_pickle(path: Path, data) -> Checkpoint:
         raise CheckpointError(f"{path} holds no generator (it contains {keys}); pass a snapshot with G_ema")
     training_set = data.get("training_set_kwargs")
     kind = "tensorflow-pickle" if any(isinstance(g, TFNetwork) for g in generators.values()) else "nvidia-pickle"
-    return Checkpoint(path, kind, generators, skipped,
-                      _plain_settings(training_set) if isinstance(training_set, dict) else None, others)
+    try:
+        settings = _plain_settings(training_set) if isinstance(training_set, dict) else None
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    return Checkpoint(path, kind, generators, skipped, settings, others)
 
 
 def read_checkpoint(path, max_memory: int | None = None) -> Checkpoint:

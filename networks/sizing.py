@@ -12,7 +12,7 @@ import os
 import re
 import resource
 
-from eqviz.errors import CheckpointError
+from eqviz.errors import CheckpointError, InvalidArgument
 from eqviz.networks.config import GeneratorConfig, MappingConfig, StyleGAN2Config
 
 FLOAT32_BYTES = 4
@@ -53,7 +53,8 @@ def parse_memory_size(text: str) -> int:
     """'8G', '512M', '1.5GB' or a byte count -> bytes (decimal units)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[bB]?\s*", str(text))
     if not match:
-        raise CheckpointError(f"memory size {str(text)[:40]!r} is not a number with an optional k, M, G or T")
+        raise InvalidArgument(f"memory size {str(text)[:40]!r} is not a number with an optional k, M, G or T "
+                              "(e.g. 16G)", "max_memory")
     scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[match[2].lower()]
     return int(float(match[1]) * scale)
 

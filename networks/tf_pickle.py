@@ -182,7 +182,11 @@ def init_kwargs(static_kwargs: dict) -> dict:
     mapping["w_avg_beta"] = 1 if beta is None else beta  # TF's None meant "never update": a fixed average
     synthesis = convert(_SYNTHESIS_KWARGS)
     # TF channels at resolution r: fmap_base / (r / 2); PyTorch: channel_base / r.
-    synthesis["channel_base"] = static_kwargs.get("fmap_base", 16384) * 2
+    fmap_base = static_kwargs.get("fmap_base", 16384)
+    if isinstance(fmap_base, (bool, np.bool_)) or not isinstance(fmap_base, (int, float, np.integer, np.floating)):
+        raise CheckpointError(f"the TensorFlow generator's fmap_base is {short_text(fmap_base)}, not a number; the "
+                              "file is damaged or crafted")
+    synthesis["channel_base"] = fmap_base * 2
     synthesis["fused_modconv_default"] = "inference_only"
     return {**kwargs, "mapping_kwargs": mapping, **synthesis}
 

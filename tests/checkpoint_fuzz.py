@@ -160,7 +160,7 @@ def _mutate_pickle_kwargs(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     import io
 
     from checkpoint_pickles import dumps, from_inert
-    from eqviz.networks.safe_unpickler import PersistentObject, TFNetwork, safe_load_pickle
+    from eqviz.networks.safe_unpickler import safe_load_pickle
 
     snapshot = safe_load_pickle(io.BytesIO(data), "seed")
     if isinstance(snapshot, tuple):  # TensorFlow: (G, D, Gs)
@@ -169,8 +169,8 @@ def _mutate_pickle_kwargs(data: bytes, rng: random.Random) -> tuple[bytes, str]:
         key = rng.choice(sorted(kwargs))
         kwargs[key] = _hostile_value(rng)
         return dumps(writable, protocol=3), f"TF static_kwargs[{key!r}] -> {type(kwargs[key]).__name__}"
+    snapshot = from_inert(snapshot)  # before the hostile value goes in: from_inert would walk it
     target = snapshot["G_ema"]
-    assert isinstance(target, PersistentObject) and not isinstance(target, TFNetwork)
     kwargs = dict(target.state["_init_kwargs"])
     where = rng.choice(["top", "top", "mapping", "training_set"])
     if where == "mapping" and isinstance(kwargs.get("mapping_kwargs"), dict):
@@ -185,7 +185,7 @@ def _mutate_pickle_kwargs(data: bytes, rng: random.Random) -> tuple[bytes, str]:
         key = rng.choice(sorted(kwargs) + ["kernel_size", "channel_max", "num_layers"])
         kwargs[key] = _hostile_value(rng)
     target.state["_init_kwargs"] = kwargs
-    return dumps(from_inert(snapshot)), f"{where} kwargs[{key!r}] edited"
+    return dumps(snapshot), f"{where} kwargs[{key!r}] edited"
 
 
 def _safetensors_parts(data: bytes) -> tuple[dict, bytes]:
@@ -263,7 +263,8 @@ def seed_opcodes(seeds: dict) -> dict:
 @dataclasses.dataclass
 class Outcome:
     status: str          # 'loaded', 'refused', 'error' (another exception), 'crash' (a signal), 'timeout'
-    seconds: float
+    seconds: float       # CPU seconds the child used (wall time is meaningless on a starved, niced worker)
+    wall_seconds: float
     peak_rss: int        # bytes, the child's peak resident memory
     rss_at_start: int    # bytes resident when the child started (inherited from the worker)
     detail: str          # the refusal or error message, or the signal
@@ -323,11 +324,12 @@ def worker_main() -> None:
                 break
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
-                os.wait4(pid, 0)
+                _, _, usage = os.wait4(pid, 0)
                 status = "timeout"
                 break
             time.sleep(0.005)
-        seconds = time.monotonic() - start
+        wall = time.monotonic() - start
+        cpu = usage.ru_utime + usage.ru_stime
         result = {"status": status or "crash", "detail": "", "peak": 0, "start": 0}
         if status is None and os.WIFSIGNALED(wait_status):
             result["detail"] = f"killed by signal {os.WTERMSIG(wait_status)}"
@@ -336,13 +338,15 @@ def worker_main() -> None:
         elif status is None:
             result["detail"] = f"exited with status {os.WEXITSTATUS(wait_status)} and no result"
         Path(request["result"]).unlink(missing_ok=True)
-        print(json.dumps({"seconds": seconds, **result}), flush=True)
+        print(json.dumps({"seconds": cpu, "wall": wall, **result}), flush=True)
 
 
 class FuzzRunner:
     """A worker process that loads checkpoint files in forked, capped children."""
 
     def __init__(self, work_dir: Path, address_space: int = 4 << 30, timeout: float = 60, nice: int = 0):
+        """`timeout`: wall seconds before a child is killed (set it well above the CPU bar when
+        the worker is niced on a busy machine); the child's CPU limit is the same number."""
         self.work_dir, self.address_space, self.timeout = Path(work_dir), address_space, timeout
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
             [str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]))
@@ -360,7 +364,7 @@ class FuzzRunner:
         if not line:
             raise RuntimeError("the fuzz worker died")
         r = json.loads(line)
-        return Outcome(r["status"], r["seconds"], r["peak"], r["start"], r["detail"])
+        return Outcome(r["status"], r["seconds"], r["wall"], r["peak"], r["start"], r["detail"])
 
     def close(self) -> None:
         self.process.stdin.close()

@@ -9,6 +9,7 @@ import psutil
 import torch
 
 import eqviz.networks
+from eqviz.networks.checkpoint_file import check_regular_file
 from eqviz.assets import DEMO_CHECKPOINT
 from eqviz.errors import CheckpointError
 
@@ -81,8 +82,7 @@ def check_fits_in_memory(path: str | Path) -> None:
 def load_model(path: str | Path, device: str) -> tuple[torch.nn.Module, ModelInfo]:
     """Load a checkpoint for rendering; every failure is a CheckpointError with one sentence."""
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; check the path or pick the file with Open")
+    check_regular_file(path)  # says "a named pipe", "a device", "a folder" or "no checkpoint at"
     check_fits_in_memory(path)
     G = eqviz.networks.load_generator(str(path), device=device)
     G.eval().requires_grad_(False)

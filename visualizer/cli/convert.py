@@ -2,6 +2,7 @@
 import argparse
 from pathlib import Path
 
+from eqviz.cli.memory_option import add_max_memory_argument, max_memory
 from eqviz.errors import EqvizError
 
 HELP = "Convert an NVIDIA .pkl (PyTorch or TensorFlow) into eqviz's pickle-free .safetensors format."
@@ -13,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--which", choices=("G_ema", "G"), default="G_ema",
                         help="generator of a training snapshot to convert (default G_ema)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    add_max_memory_argument(parser)
 
 
 def run(args) -> int:
@@ -25,7 +27,7 @@ def run(args) -> int:
     if Path(args.source).resolve() == target.resolve():
         raise EqvizError("IN and OUT are the same file; choose another output name")
     check_target(target, args.overwrite)  # before the (possibly long) load
-    G = load_generator(args.source, which=args.which)
+    G = load_generator(args.source, which=args.which, max_memory=max_memory(args))
     save_generator(G, target)
     print(f"wrote {target} ({G.config.kind}, {G.img_resolution}x{G.img_resolution})")
     return 0

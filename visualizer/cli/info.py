@@ -3,23 +3,25 @@ import argparse
 import dataclasses
 import json
 
+from eqviz.cli.memory_option import add_max_memory_argument, max_memory
+
 HELP = "Show a checkpoint's generator (kind, resolution, latent sizes, parameters), what else it holds, and the filter-op backend."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="NVIDIA .pkl (PyTorch or TensorFlow) or eqviz .safetensors")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    add_max_memory_argument(parser)
 
 
 def run(args) -> int:
     from eqviz.cuda_ops.backend_status import describe_backend
     from eqviz.networks import inspect_checkpoint
 
-    info = inspect_checkpoint(args.checkpoint)
+    info = inspect_checkpoint(args.checkpoint, max_memory=max_memory(args))
     backend = describe_backend()
     if args.json:
-        # default=str: training_set_kwargs may hold values JSON has no type for.
-        print(json.dumps({**dataclasses.asdict(info), "backend": backend}, indent=2, default=str))
+        print(json.dumps({**dataclasses.asdict(info), "backend": backend}, indent=2))
     else:
         print("\n".join([*info.lines(), backend]))
     return 0

@@ -3,6 +3,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from eqviz.cli.memory_option import add_max_memory_argument, max_memory
 from eqviz.errors import EqvizError
 from eqviz.networks.layers import NOISE_MODES
 
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "added to the session's edits; repeatable")
     parser.add_argument("--outdir", required=True, help="folder for the PNG files (created if missing)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    add_max_memory_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing PNG files")
 
 
@@ -76,7 +78,7 @@ def run(args) -> int:
     outdir = ensure_writable_folder(args.outdir, create=True)
     for name, _ in jobs:  # refuse before loading or rendering anything
         check_target(outdir / name, args.overwrite)
-    G = load_generator(checkpoint, device=args.device)
+    G = load_generator(checkpoint, device=args.device, max_memory=max_memory(args))
     if args.edit:
         from eqviz.cli.directions import edits_from_flags
 

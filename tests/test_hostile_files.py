@@ -1,0 +1,96 @@
+"""Hostile files, one per class of attack (tests/hostile_checkpoints.py): each is refused with one
+CheckpointError sentence within 60 s and 1.5 GB of memory growth under a 4 GB address space, and a
+representative few through the real `eqviz info` under `prlimit --as=4 GB`: exit 2, one line, no
+traceback."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from checkpoint_fuzz import FuzzRunner
+from hostile_checkpoints import build_all
+
+MAX_SECONDS = 60
+MAX_GROWTH = 1.5e9
+ADDRESS_SPACE = 4 << 30
+CLASSES = (
+    "object array over file bytes in z_dim", "object array by _reconstruct+setstate in training_set_kwargs",
+    "structured dtype with an object field", "object-dtype numpy scalar", "memo index 375,000,000 (9 bytes)",
+    "7e8-element object array declared", "zero-stride tensor of 1e9 elements",
+    "TF-style variable as a huge zero-stride view", "storage declaring 1e12 elements over 4 bytes",
+    "one storage referenced 10,000 times", "billion laughs in training_set_kwargs.path",
+    "billion laughs of tuples as a dict key", "tuple nested 100,000 deep as a dict key",
+    "20,000 colliding integer dict keys", "list nested 1,000,000 deep", "frame longer than the file",
+    "string longer than the file", "safetensors img_resolution 2^16", "safetensors StyleGAN3 with 10^6 layers",
+    "safetensors mapping with 10^7 layers", "safetensors channel_max 8192 and channel_base 2^24",
+    "safetensors config nested 100,000 deep", "pickle img_resolution 8192 with 64-px weights", "_modules a list",
+    "_parameters a list", "mapping_kwargs a list", "z_dim a string", "kernel_size True", "module chain 3000 deep",
+    "pickle of an int", "complex storage", "int8 weight", "bool weight", "safetensors complex64 weight",
+    "safetensors int8 weight", "named pipe", "device /dev/zero",
+)
+# What the refusal must say, for the classes whose old message was wrong or missing.
+EXPECTED_WORDS = {
+    "memo index 375,000,000 (9 bytes)": "memo entry 375,000,000",
+    "object array over file bytes in z_dim": "unsupported dtype",
+    "zero-stride tensor of 1e9 elements": "zero or overlapping stride",
+    "storage declaring 1e12 elements over 4 bytes": "declares 1,000,000,000,000 elements",
+    "billion laughs in training_set_kwargs.path": "training-set setting 'path' is a list",
+    "kernel_size True": "kernel_size is True, not a whole number",
+    "module chain 3000 deep": "more than 200 deep",
+    "pickle of an int": "is a pickle of 5",
+    "complex storage": "complex numbers",
+    "int8 weight": "stored as int8",
+    "bool weight": "stored as bool",
+    "safetensors complex64 weight": "stored as complex64",
+    "z_dim a string": "z_dim is '64', not a whole number",
+    "_modules a list": "is a list, not a dict",
+    "named pipe": "is a named pipe",
+    "device /dev/zero": "is a device",
+    "safetensors StyleGAN3 with 10^6 layers": "num_layers is 1000000, outside the range",
+    "safetensors channel_max 8192 and channel_base 2^24": "parameters but the file holds only",
+}
+CLI_SAMPLE = ("memo index 375,000,000 (9 bytes)", "object array over file bytes in z_dim",
+              "billion laughs in training_set_kwargs.path", "named pipe", "safetensors mapping with 10^7 layers")
+
+
+@pytest.fixture(scope="module")
+def hostile(reference_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("hostile")
+    files = build_all(reference_dir, work)
+    runner = FuzzRunner(work, address_space=ADDRESS_SPACE, timeout=MAX_SECONDS + 30)
+    yield files, runner
+    runner.close()
+
+
+def test_the_list_of_classes_is_the_list_built(hostile):
+    assert sorted(hostile[0]) == sorted(CLASSES)
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_hostile_file_is_refused_in_one_sentence_within_bounds(hostile, name):
+    files, runner = hostile
+    outcome = runner.run(files[name])
+    assert outcome.status == "refused", (outcome.status, outcome.detail[-800:])
+    assert "\n" not in outcome.detail and len(outcome.detail) < 600, outcome.detail
+    assert EXPECTED_WORDS.get(name, "") in outcome.detail, outcome.detail
+    assert outcome.seconds < MAX_SECONDS  # CPU seconds
+    assert outcome.peak_growth < MAX_GROWTH, outcome.peak_growth
+
+
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs util-linux prlimit")
+@pytest.mark.parametrize("name", CLI_SAMPLE)
+def test_eqviz_info_exits_2_without_traceback_under_a_4gb_address_space(hostile, name):
+    files, _ = hostile
+    start = time.monotonic()
+    process = subprocess.Popen(["prlimit", f"--as={ADDRESS_SPACE}", sys.executable, "-m", "eqviz", "info",
+                                str(files[name])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, OMP_NUM_THREADS="1"))
+    _, status, usage = os.wait4(process.pid, 0)
+    stderr = process.stderr.read()
+    assert os.WEXITSTATUS(status) == 2, stderr
+    assert "Traceback" not in stderr and stderr.count("\n") == 1 and stderr.startswith("eqviz info: error: ")
+    assert time.monotonic() - start < MAX_SECONDS
+    assert usage.ru_maxrss * 1024 < MAX_GROWTH
