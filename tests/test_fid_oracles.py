@@ -6,7 +6,7 @@ import scipy.linalg
 import torch
 
 from eqviz.metrics.fid import frechet_distance, kernel_inception_distance, load_inception
-from eqviz.metrics.fid.frechet import covariance_factor, psd_sqrt
+from eqviz.metrics.fid.frechet import covariance_factor
 from fid_oracle import oracle_inception, oracle_npz  # noqa: F401 (fixtures)
 
 FEATURE_BAR = 1e-4  # of the features' largest magnitude (the issue's bar)
@@ -76,13 +76,25 @@ def test_kid_of_one_subset_is_the_textbook_unbiased_mmd():
     assert got.std == 0.0
 
 
-def test_cholesky_and_symmetric_square_root_factors_give_the_same_distance(oracle_npz):
-    """The cheap Cholesky path (full rank) and the eigendecomposition path agree; a rank-deficient
-    covariance is routed to the eigendecomposition, whose null directions stay exactly null."""
-    mu1, s1, mu2, s2 = (oracle_npz[f"fd_full_rank_{k}"] for k in ("mu1", "sigma1", "mu2", "sigma2"))
-    cholesky = covariance_factor(s1)
-    assert np.array_equal(cholesky, np.tril(cholesky))
-    assert frechet_distance(mu1, s1, mu2, s2, factor1=cholesky) == pytest.approx(
-        frechet_distance(mu1, s1, mu2, s2, factor1=psd_sqrt(s1)), rel=1e-12)
-    deficient = covariance_factor(oracle_npz["fd_rank_deficient_sigma1"])
-    assert np.allclose(deficient, deficient.T)
+def symmetric_sqrt(sigma):
+    """Textbook S^½ from the eigendecomposition (negative rounding eigenvalues set to zero)."""
+    values, vectors = np.linalg.eigh(sigma)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+@pytest.mark.parametrize("case, rank", [("full_rank", 64), ("rank_deficient", 49)])
+def test_the_pivoted_cholesky_factor_has_the_numerical_rank_and_the_same_distance(oracle_npz, case, rank):
+    """256-d from 50 samples has rank 49; its factor is [256, 49] and still reproduces the covariance,
+    and the distance equals the one through the textbook symmetric square root."""
+    mu1, s1, mu2, s2 = (oracle_npz[f"fd_{case}_{k}"] for k in ("mu1", "sigma1", "mu2", "sigma2"))
+    factor = covariance_factor(s1)
+    assert factor.shape == (len(mu1), rank)
+    assert np.abs(factor @ factor.T - s1).max() <= 1e-12 * np.abs(s1).max()
+    assert frechet_distance(mu1, s1, mu2, s2, factor1=factor) == pytest.approx(
+        frechet_distance(mu1, s1, mu2, s2, factor1=symmetric_sqrt(s1)), rel=1e-9)
+
+
+def test_identical_images_have_zero_covariance_and_a_finite_distance():
+    mu, zero = np.ones(8), np.zeros((8, 8))
+    other = np.cov(np.random.default_rng(0).standard_normal((30, 8)), rowvar=False)
+    assert frechet_distance(mu, zero, mu, other) == pytest.approx(np.trace(other), rel=1e-12)

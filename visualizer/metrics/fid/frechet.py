@@ -2,46 +2,37 @@
 
     d² = |mu1 - mu2|² + tr(S1) + tr(S2) - 2 tr((S1 S2)^½)
 
-tr((S1 S2)^½) is computed as tr((Fᵀ S2 F)^½) for any factor S1 = F Fᵀ: the inner matrix is
-symmetric positive semi-definite and has the eigenvalues of S1 S2, so the trace comes from a
-symmetric eigendecomposition (float64) and stays accurate when the covariances are ill-conditioned
-or rank-deficient (fewer samples than features), where the general square root of the
-non-symmetric S1 S2 that scipy's sqrtm takes can lose digits or turn complex. F is the Cholesky
-factor when S1 is safely positive definite (about 80x cheaper than an eigendecomposition at
-d = 2048), else the symmetric square root.
+tr((S1 S2)^½) is computed as tr((Fᵀ S2 F)^½) for a factor S1 = F Fᵀ: the inner matrix is symmetric
+positive semi-definite and has the nonzero eigenvalues of S1 S2, so the trace comes from a symmetric
+eigendecomposition (float64) and stays accurate when the covariances are ill-conditioned or
+rank-deficient (fewer samples than features), where the general square root of the non-symmetric
+S1 S2 that scipy's sqrtm takes can lose digits or turn complex. F comes from LAPACK's pivoted
+Cholesky (dpstrf), which stops at the numerical rank r: F is [d, r], so a reference of few samples
+costs an r x r problem, and a full-rank one a Cholesky instead of an eigendecomposition.
 """
 import numpy as np
+from scipy.linalg import lapack
 
 from eqviz.errors import EqvizError
 
 
-def psd_sqrt(sigma: np.ndarray) -> np.ndarray:
-    """Symmetric square root of a covariance (eigenvalues within rounding of zero become zero)."""
-    sigma = np.asarray(sigma, dtype=np.float64)
-    values, vectors = np.linalg.eigh((sigma + sigma.T) / 2)
-    noise_floor = len(values) * np.finfo(np.float64).eps * max(float(values[-1]), 0.0)
-    values = np.where(values > noise_floor, values, 0)
-    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-
-
-CHOLESKY_MIN_PIVOT = 1e-10  # smallest squared pivot, relative to the largest variance, for the Cholesky path
-
-
 def covariance_factor(sigma: np.ndarray) -> np.ndarray:
-    """F with F Fᵀ = sigma: Cholesky when every pivot is well above rounding, else psd_sqrt."""
+    """F [d, r] with F Fᵀ = sigma, r its numerical rank (pivoted Cholesky, LAPACK's default tolerance
+    d · unit roundoff · the largest variance)."""
     sigma = np.asarray(sigma, dtype=np.float64)
-    try:
-        factor = np.linalg.cholesky((sigma + sigma.T) / 2)
-    except np.linalg.LinAlgError:
-        return psd_sqrt(sigma)
-    if np.min(np.diag(factor)) ** 2 <= CHOLESKY_MIN_PIVOT * max(float(np.max(np.diag(sigma))), 0.0):
-        return psd_sqrt(sigma)  # (numerically) rank-deficient: its null directions need the eigenvalues
+    if sigma.ndim != 2 or sigma.shape[0] != sigma.shape[1] or not np.isfinite(sigma).all():
+        raise EqvizError(f"a covariance must be a finite [d, d] matrix, got shape {sigma.shape}; the features behind it are broken")
+    upper, pivots, rank, info = lapack.dpstrf((sigma + sigma.T) / 2, lower=0)
+    factor = np.zeros((sigma.shape[0], rank))
+    factor[pivots - 1] = np.triu(upper)[:rank].T  # P Uᵀ: undo the pivoting (pivots are 1-based)
     return factor
 
 
 def trace_sqrt_product(factor1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr((S1 S2)^½) given F with S1 = F Fᵀ: the sum of square roots of the eigenvalues of Fᵀ S2 F."""
     inner = factor1.T @ np.asarray(sigma2, dtype=np.float64) @ factor1
+    if inner.size == 0:  # S1 = 0: every image the same
+        return 0.0
     values = np.linalg.eigvalsh((inner + inner.T) / 2)
     # Eigenvalues within rounding of zero (rank-deficient covariances) are zero: their square roots
     # (~1e-8 of the largest each) would otherwise add up over hundreds of null directions.
