@@ -198,6 +198,8 @@ def build_all(reference_dir: Path, out_dir: Path) -> dict:
             safetensors_seed, lambda c: json.dumps({**c, "mapping": {**c["mapping"], "num_layers": 10 ** 7}})),
         "safetensors channel_max 8192 and channel_base 2^24": _safetensors_with_config(
             safetensors_seed, lambda c: json.dumps({**c, "channel_max": 8192, "channel_base": 2 ** 24})),
+        "safetensors channel_max 1024 (150M parameters) in a 2 MB file": _safetensors_with_config(
+            safetensors_seed, lambda c: json.dumps({**c, "channel_max": 1024, "channel_base": 2 ** 24})),
         "safetensors config nested 100,000 deep": _safetensors_with_config(
             safetensors_seed, lambda c: "[" * 100_000 + "]" * 100_000),
         "pickle img_resolution 8192 with 64-px weights": _with_kwargs(reference_dir, img_resolution=8192),

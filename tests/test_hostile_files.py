@@ -26,6 +26,7 @@ CLASSES = (
     "20,000 colliding integer dict keys", "list nested 1,000,000 deep", "frame longer than the file",
     "string longer than the file", "safetensors img_resolution 2^16", "safetensors StyleGAN3 with 10^6 layers",
     "safetensors mapping with 10^7 layers", "safetensors channel_max 8192 and channel_base 2^24",
+    "safetensors channel_max 1024 (150M parameters) in a 2 MB file",
     "safetensors config nested 100,000 deep", "pickle img_resolution 8192 with 64-px weights", "_modules a list",
     "_parameters a list", "mapping_kwargs a list", "z_dim a string", "kernel_size True", "module chain 3000 deep",
     "pickle of an int", "complex storage", "int8 weight", "bool weight", "safetensors complex64 weight",
@@ -50,7 +51,8 @@ EXPECTED_WORDS = {
     "named pipe": "is a named pipe",
     "device /dev/zero": "is a device",
     "safetensors StyleGAN3 with 10^6 layers": "num_layers is 1000000, outside the range",
-    "safetensors channel_max 8192 and channel_base 2^24": "parameters but the file holds only",
+    "safetensors channel_max 8192 and channel_base 2^24": "raise max_memory",
+    "safetensors channel_max 1024 (150M parameters) in a 2 MB file": "parameters but the file holds only",
 }
 CLI_SAMPLE = ("memo index 375,000,000 (9 bytes)", "object array over file bytes in z_dim",
               "billion laughs in training_set_kwargs.path", "named pipe", "safetensors mapping with 10^7 layers")
