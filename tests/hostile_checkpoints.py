@@ -147,10 +147,10 @@ def _deep_module_chain(depth: int) -> bytes:
 
 def _hash_laughs(levels: int = 64) -> bytes:
     """A dict key that is a tuple of two references to a tuple of two references to ... (2**levels leaves)."""
-    body = b"N\x94"  # memo 0 = None
+    body = b"N\x940"  # memo 0 = None
     for i in range(levels):
-        body += b"h" + bytes([i]) + b"h" + bytes([i]) + b"\x86\x94"  # memo i+1 = (memo i, memo i)
-    return b"\x80\x04}" + body + b"N" + b"s."
+        body += b"h" + bytes([i]) + b"h" + bytes([i]) + b"\x86\x940"  # memo i+1 = (memo i, memo i)
+    return b"\x80\x04}" + body + b"h" + bytes([levels]) + b"Ns."
 
 
 def build_all(reference_dir: Path, out_dir: Path) -> dict:

@@ -96,3 +96,25 @@ def test_eqviz_info_exits_2_without_traceback_under_a_4gb_address_space(hostile,
     assert "Traceback" not in stderr and stderr.count("\n") == 1 and stderr.startswith("eqviz info: error: ")
     assert time.monotonic() - start < MAX_SECONDS
     assert usage.ru_maxrss * 1024 < MAX_GROWTH
+
+
+def test_an_eqviz_bug_prints_a_short_traceback_and_asks_for_a_report(monkeypatch, capsys):
+    import eqviz.cli.info
+    from eqviz.cli.main import main
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(eqviz.cli.info, "run", broken)
+    assert main(["info", "whatever.pkl"]) == 1
+    stderr = capsys.readouterr().err
+    assert "Traceback" in stderr and "ZeroDivisionError: a bug" in stderr
+    assert stderr.rstrip().endswith("please report it with the lines above")
+
+
+def test_max_memory_is_named_as_the_cli_spells_it(reference_dir, capsys):
+    from eqviz.cli.main import main
+
+    assert main(["info", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--max-memory", "1M"]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and "more than the 1.0 MB allowed" in stderr and "raise --max-memory" in stderr
