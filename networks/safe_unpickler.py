@@ -81,8 +81,8 @@ def _checked_dict(value, what: str) -> dict:
 class PersistentObject:
     """One network module from an NVIDIA persistence pickle: its class name and saved `__dict__`.
 
-    A pickle can overwrite these attributes after creation (BUILD), so every accessor checks
-    what it reads."""
+    BUILD cannot rewrite one (see __setstate__), but its state dict can still be changed through
+    the pickle's memo after creation, so the accessors check what they read."""
 
     def __init__(self, class_name: str, version: int, state: dict):
         self.class_name = class_name
@@ -91,6 +91,9 @@ class PersistentObject:
 
     def __repr__(self):
         return f"PersistentObject({short_text(self.class_name)})"
+
+    def __setstate__(self, state):  # pickle's BUILD; NVIDIA's pickles never apply one to a module
+        raise CheckpointError("the file tries to rewrite a network module after creating it; refusing to load it")
 
     def checked_state(self) -> dict:
         if not isinstance(self.class_name, str) or not isinstance(self.state, dict):

@@ -236,17 +236,31 @@ def test_generator_entry_that_is_not_a_network(tmp_path):
     assert "generator entry is a tuple, not a network" in load_error(path)
 
 
-class SelfContaining(Persistent):
-    """A persistent Generator whose state, applied after it exists (BUILD), lists itself as a sub-module."""
+class RewrittenAfterCreation(Persistent):
+    """A persistent Generator followed by BUILD, as a pickle would rewrite an object it made."""
 
     def __reduce__(self):
         func, args = super().__reduce__()
-        return func, args, {"state": {**self.state, "_modules": {"synthesis": self}}}
+        return func, args, {"state": {"_modules": {}}}
+
+
+def test_network_module_cannot_be_rewritten_after_creation(tmp_path):
+    G = RewrittenAfterCreation("Generator", {"_init_kwargs": {}, "_modules": {}})
+    assert "tries to rewrite a network module" in load_error(write(tmp_path, "build.pkl", dumps({"G_ema": G})))
+
+
+def _text(value: str) -> bytes:
+    return b"\x8c" + bytes([len(value)]) + value.encode()
 
 
 def test_generator_that_contains_itself_is_refused(tmp_path):
-    G = SelfContaining("Generator", {"_init_kwargs": {}, "_modules": {}})
-    assert "'synthesis' contains itself" in load_error(write(tmp_path, "loop.pkl", dumps({"G_ema": G})))
+    # The loop goes through the memo: the Generator's _modules dict gets the Generator after it exists.
+    data = (b"\x80\x04}\x94" + _text("G_ema") + b"\x94"
+            + _text("torch_utils.persistence") + _text("_reconstruct_persistent_obj") + b"\x93\x94"
+            + b"}\x94(" + _text("type") + _text("class") + _text("class_name") + _text("Generator") + _text("state")
+            + b"}\x94(" + _text("_init_kwargs") + b"}" + _text("_modules") + b"}\x94uu\x85R\x94"
+            + b"h\x05" + _text("synthesis") + b"h\x06s0s.")
+    assert "'synthesis' contains itself" in load_error(write(tmp_path, "loop.pkl", data))
 
 
 def test_unknown_network_class(tmp_path):
