@@ -82,12 +82,20 @@ def _mapping_parameters(z_dim: int, c_dim: int, w_dim: int, mapping: MappingConf
     return count + (w_dim if mapping.w_avg_beta is not None else 0)
 
 
+def _no_channels(config) -> CheckpointError:
+    return CheckpointError(f"the checkpoint's channel_base {config.channel_base:g} leaves a layer of its "
+                           f"{config.img_resolution}x{config.img_resolution} {config.kind} generator with no channels; "
+                           "the file is damaged or crafted")
+
+
 def _stylegan2_memory(config: StyleGAN2Config) -> GeneratorMemory:
     taps = len(config.resample_filter)
     filter_size = taps if taps >= 8 else taps * taps  # setup_filter keeps long 1-D filters separable
     k, w = config.kernel_size, config.w_dim
     resolutions = [2 ** i for i in range(2, config.img_resolution.bit_length())]
     channels = {r: min(config.channel_base // r, config.channel_max) for r in resolutions}
+    if channels[config.img_resolution] < 1:
+        raise _no_channels(config)
 
     def layer(cin, cout, res):
         noise = res * res + 1 if config.use_noise else 0
@@ -118,6 +126,8 @@ def _stylegan3_memory(config) -> GeneratorMemory:
     from eqviz.networks.stylegan3 import synthesis_geometry  # numpy only; the layers are not built
 
     input_geometry, layers = synthesis_geometry(config)
+    if min(g.out_channels for g in layers) < 1 or input_geometry.channels < 1:
+        raise _no_channels(config)
     c0, w = input_geometry.channels, config.w_dim
     params = c0 * c0 + _fc(w, 4) + 9 + 3 * c0
     activations = c0 * input_geometry.size ** 2 * 2

@@ -213,3 +213,10 @@ def test_named_pipe_folder_and_device_are_named_without_opening(tmp_path):
     regular = tmp_path / "file.bin"
     regular.write_bytes(b"abc")
     assert check_regular_file(regular).st_size == 3 and read_regular_file(regular, head=2) == b"ab"
+
+
+def test_a_channel_base_that_leaves_a_layer_without_channels_is_refused_before_building():
+    config = StyleGAN2Config(z_dim=8, c_dim=0, w_dim=8, img_resolution=64, img_channels=3, channel_base=32)
+    assert min(config.channel_base // r for r in (4, 8, 16, 32, 64)) == 0  # what the constructor would make
+    with pytest.raises(CheckpointError, match="no channels"):
+        generator_memory(config)
