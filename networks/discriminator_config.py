@@ -81,6 +81,37 @@ class DiscriminatorConfig:
         return self.channels(4) if self.cmap_dim is None else self.cmap_dim
 
 
+def discriminator_tensor_elements(config: DiscriminatorConfig) -> int:
+    """Elements of the state dict the config's Discriminator will have (parameters and buffers), counted
+    from the constructors' formulas without building anything: a file's few numbers can declare a network
+    far bigger than the weights it holds, and this is checked before any of it is allocated."""
+    taps = len(config.resample_filter) ** 2  # every conv layer and block keeps the 2-D filter as a buffer
+
+    def conv(c_in, c_out, k, bias=True):
+        return c_in * c_out * k * k + (c_out if bias else 0) + taps
+
+    total = 0
+    for res in config.block_resolutions:
+        tmp, out = config.channels(res), config.channels(res // 2)
+        total += taps
+        if res == config.img_resolution or config.architecture == "skip":
+            total += conv(config.img_channels, tmp, 1)
+        total += conv(tmp, tmp, 3) + conv(tmp, out, 3)
+        if config.architecture == "resnet":
+            total += conv(tmp, out, 1, bias=False)
+    c4, cmap = config.channels(4), config.label_width
+    if config.architecture == "skip":
+        total += conv(config.img_channels, c4, 1)
+    total += conv(c4 + config.mbstd_num_channels, c4, 3) + (c4 * 16 * c4 + c4) + (c4 * max(cmap, 1) + max(cmap, 1))
+    if config.c_dim > 0:
+        m = config.mapping
+        embed = cmap if m.embed_features is None else m.embed_features
+        hidden = cmap if m.layer_features is None else m.layer_features
+        widths = [embed] + [hidden] * (m.num_layers - 1) + [cmap]
+        total += config.c_dim * embed + embed + sum(a * b + b for a, b in zip(widths, widths[1:]))
+    return total
+
+
 def discriminator_config(init_kwargs: Mapping, ada_defaults: bool = False) -> DiscriminatorConfig:
     """Config for a Discriminator constructed by NVIDIA's code with `init_kwargs`.
 

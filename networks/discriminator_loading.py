@@ -9,7 +9,7 @@ import torch
 
 from eqviz.errors import CheckpointError
 from eqviz.networks.discriminator import Discriminator
-from eqviz.networks.discriminator_config import POSITIONAL_KWARGS, discriminator_config
+from eqviz.networks.discriminator_config import POSITIONAL_KWARGS, discriminator_config, discriminator_tensor_elements
 from eqviz.networks.loading import check_device, copy_weights, read_checkpoint
 from eqviz.networks.safe_unpickler import PersistentObject
 
@@ -40,17 +40,18 @@ def _persistent_discriminator(checkpoint) -> PersistentObject:
     return entry
 
 
-def load_discriminator(path, device="cpu") -> torch.nn.Module:
+def load_discriminator(path, device="cpu", max_memory: int | None = None) -> torch.nn.Module:
     """Our `eqviz.networks.discriminator.Discriminator` from a snapshot's D, eval mode, float32, no gradients.
 
     Args:
         path: an NVIDIA PyTorch training snapshot (.pkl holding G, D, G_ema, ...).
         device: where the discriminator goes ('cpu', 'cuda', ...).
+        max_memory: bytes the file may take in memory, as for load_generator (None: the machine's share).
     Raises:
         CheckpointError: the file is missing, unsafe or damaged, or holds no usable D.
     """
     device = check_device(device)
-    checkpoint = read_checkpoint(path)
+    checkpoint = read_checkpoint(path, max_memory)
     entry = _persistent_discriminator(checkpoint)
     args = entry.state.get("_init_args") or ()
     kwargs = entry.state.get("_init_kwargs")
@@ -66,6 +67,11 @@ def load_discriminator(path, device="cpu") -> torch.nn.Module:
     except RecursionError:  # a pickle can make a module its own sub-module
         raise CheckpointError(f"{path}: the discriminator's sub-modules form a loop; the file is damaged or "
                               "crafted") from None
+    declared, held = discriminator_tensor_elements(config), sum(t.numel() for t in tensors.values()
+                                                               if isinstance(t, torch.Tensor))
+    if declared != held:  # checked before building: a few numbers can declare a network bigger than memory
+        raise CheckpointError(f"{path}: the discriminator's settings declare {declared:,} weights but the file holds "
+                              f"{held:,}; the file is damaged or crafted")
     try:
         D = Discriminator(config)
     except (ValueError, TypeError, RuntimeError, ZeroDivisionError, KeyError) as exc:

@@ -163,10 +163,11 @@ def test_discriminator_with_a_wrong_weight_shape_is_refused(reference_dir, tmp_p
 
     with open(reference_dir / "pkl" / "sg2_64.pkl", "rb") as f:
         snapshot = safe_load_pickle(f, "sg2_64")
-    snapshot["D"].state["_modules"]["b4"].state["_modules"]["fc"].state["_parameters"]["weight"] = torch.zeros(3, 3)
+    fc = snapshot["D"].state["_modules"]["b4"].state["_modules"]["fc"].state["_parameters"]
+    fc["weight"] = fc["weight"].t().contiguous()  # as many weights, transposed: [1024, 64] for [64, 1024]
     path = tmp_path / "bad.pkl"
     path.write_bytes(checkpoint_pickles.dumps({k: checkpoint_pickles.from_inert(v) for k, v in snapshot.items()}))
-    _one_line_checkpoint_error(path, r"b4.fc.weight has shape \[3, 3\]")
+    _one_line_checkpoint_error(path, r"b4.fc.weight has shape \[1024, 64\]")
 
 
 def test_hostile_discriminator_pickle_runs_nothing(tmp_path):
@@ -180,3 +181,19 @@ def test_hostile_discriminator_pickle_runs_nothing(tmp_path):
     path.write_bytes(pickle.dumps({"G_ema": None, "D": Payload()}))
     _one_line_checkpoint_error(path, "os.system|posix.system")
     assert not marker.exists()
+
+
+def test_declared_size_is_counted_without_building_and_a_bigger_declaration_is_refused(reference_dir, tmp_path):
+    from eqviz.networks.discriminator import Discriminator
+    from eqviz.networks.discriminator_config import discriminator_config, discriminator_tensor_elements
+    from eqviz.networks.safe_unpickler import safe_load_pickle
+
+    for case in _nvidia_cases().values():
+        config = discriminator_config(case["init_kwargs"])
+        assert discriminator_tensor_elements(config) == sum(t.numel() for t in Discriminator(config).state_dict().values())
+    with open(reference_dir / "pkl" / "sg2_64.pkl", "rb") as f:
+        snapshot = safe_load_pickle(f, "sg2_64")
+    snapshot["D"].state["_init_kwargs"].update(channel_base=1 << 40, channel_max=1 << 20)  # ~10^13 weights
+    path = tmp_path / "huge.pkl"
+    path.write_bytes(checkpoint_pickles.dumps({k: checkpoint_pickles.from_inert(v) for k, v in snapshot.items()}))
+    _one_line_checkpoint_error(path, "declare .* weights but the file holds 367,233")
