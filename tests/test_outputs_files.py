@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from eqviz.atomic_io import PARTIAL_MARK, ensure_writable_folder, partial_name, remove_stale_partials, save_png, write_text
+from eqviz.cli.main import SUBCOMMANDS
 from eqviz.errors import EqvizError
 from eqviz.video.writer import open_writer
 
@@ -180,7 +181,7 @@ def test_a_signal_mid_render_removes_the_partial_output(tmp_path, reference_dir,
 
 
 # ---- Help texts ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", ["metrics", "video", "render", "sticking", "convert", "info", "gui"])
+@pytest.mark.parametrize("command", SUBCOMMANDS)
 def test_help_prints_as_written(command, capsys):
     from eqviz.cli.main import main
 
