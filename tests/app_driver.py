@@ -76,11 +76,16 @@ def xdotool(*args):
     subprocess.run(["xdotool", *map(str, args)], check=True, timeout=20, capture_output=True)
 
 
-def send(app, *args, seconds=0.3):
-    """One xdotool command, then frames for ImGui to take its events (one key or button per frame)."""
-    app.stay_awake(seconds + 0.5)
-    xdotool(*args)
-    step_for(app, seconds)
+def send(app, *args, frames=10):
+    """One xdotool command, then `frames` UI frames for ImGui to take its events (it takes one key or
+    button change per frame), counted in frames so that a busy machine only makes it slower."""
+    app.stay_awake(3600)
+    try:
+        xdotool(*args)
+        for _ in range(frames):
+            app.step()
+    finally:
+        app.stay_awake(0)
 
 
 def focus_window(app):
@@ -107,12 +112,14 @@ def dialog_point(offset):
 def open_dialog(app, tag):
     import dearpygui.dearpygui as dpg
     dpg.show_item(tag)
-    app.stay_awake(0.8)
-    step_for(app, 0.3)
+    app.stay_awake(3600)
+    for _ in range(5):
+        app.step()
+    app.stay_awake(0)
 
 
 def type_in_dialog(app, window, text):
     """Click the open file dialog's name box, replace its text with `text` (typed key by key)."""
     click(app, window, *dialog_point(DIALOG_NAME_BOX))
     send(app, "key", "ctrl+a")
-    send(app, "type", "--delay", 20, text, seconds=0.5 + 0.1 * len(text))
+    send(app, "type", "--delay", 20, text, frames=3 * len(text) + 10)

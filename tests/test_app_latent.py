@@ -131,3 +131,21 @@ def test_noise_animation_steps_the_noise_seed_and_renders_only_when_it_changes()
     assert not state.advance(0.1)           # position 0.4: still noise seed 0
     assert state.advance(0.2) and state.session.noise_seed == 1
     assert state.advance(0.5) and state.session.noise_seed == 3
+
+
+# -- per-layer style mixing -------------------------------------------------------------------------
+def test_style_mixing_takes_exactly_the_chosen_layers_from_the_mix_seed(sg3t, tmp_path):
+    session = Session(latent_x=1.0, mix_seed=3, mix_range=(0, 2), mix_layers=(1, 5, 99))
+    mixed = session_ws(sg3t, session).numpy()
+    a, b = seed_ws(sg3t, 1).numpy(), seed_ws(sg3t, 3).numpy()
+    for i in range(sg3t.num_ws):
+        np.testing.assert_array_equal(mixed[0, i], (b if i in (1, 5) else a)[0, i])
+    session.save(tmp_path / "s.json")
+    assert Session.load(tmp_path / "s.json").mix_layers == (1, 5, 99)
+
+
+def test_without_chosen_layers_the_range_mixes():
+    from eqviz.core.latents import mixed_layers
+    assert mixed_layers(Session(mix_range=(2, 5)), 16) == [2, 3, 4]
+    assert mixed_layers(Session(mix_range=(12, 20)), 14) == [12, 13]
+    assert mixed_layers(Session(mix_range=(2, 5), mix_layers=(7, 3)), 16) == [3, 7]

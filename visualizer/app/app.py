@@ -125,9 +125,11 @@ class App:
         return self.jobs.start(name, body, on_done)
 
     def stay_awake(self, seconds: float) -> None:
-        """Draw at the frame rate for `seconds` even if nothing changes (input driven from outside,
-        such as a test typing into a file dialog, which ImGui takes one key per frame)."""
-        self._awake_until = max(self._awake_until, time.perf_counter() + seconds)
+        """Draw at the frame rate for the next `seconds` (0: from now on only as changes ask) even if
+        nothing changes: input driven from outside, such as a test typing into a file dialog, which
+        ImGui takes one key per frame."""
+        self._awake_until = time.perf_counter() + seconds
+        self.wake.wake()  # a frame already waiting for input ends its wait
 
     @property
     def status(self) -> tuple[str, bool]:

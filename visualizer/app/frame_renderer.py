@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from eqviz.errors import EqvizError
+from eqviz.app.layer_view import channels_to_rgb, layer_stats, spectrum_rgb
 from eqviz.app.state import AppState, ViewState
 from eqviz.metrics.equivariance.measure import psnr_db, untransform
 from eqviz.core.colormaps import error_colours
@@ -44,6 +45,7 @@ class RenderResult:
     picture: np.ndarray | None = None      # [H, W, C] uint8 of what is shown, for "save image"
     ws: np.ndarray | None = None           # [1, num_ws, w_dim] float32 the frame was made from
     layer_shape: tuple[int, ...] | None = None  # [C, H, W] of the viewed layer
+    layer_stats: tuple[float, ...] | None = None  # mean, std, max |x| of all its channels, then of the shown ones
     timings_ms: dict = field(default_factory=dict)  # mapping / synthesis / post
     display_scale: int = 1                 # screen pixels per image pixel beyond the zoom (previews)
     error: str | None = None               # one sentence; the previous image stays on screen
@@ -67,40 +69,13 @@ def _latent_key(session: Session) -> tuple:
         except OSError:
             w_stamp = "missing"  # session_ws raises the sentence for it
     return (session.latent_x, session.latent_y, session.psi, session.cutoff, session.class_idx,
-            session.mix_seed, tuple(session.mix_range), session.seed_b, session.interp_t,
+            session.mix_seed, tuple(session.mix_range), session.mix_layers, session.seed_b, session.interp_t,
             session.interp_space, session.w_path, w_stamp, tuple(session.edits))
 
 
 def image_to_rgb(img: torch.Tensor) -> np.ndarray:
     """Generator output [C, H, W] (about [-1, 1]) -> [H, W, 3] in [0, 1], NVIDIA's 8-bit rounding."""
     return images_to_rgb8(img if img.ndim == 4 else img[None])[0].cpu().numpy().astype(np.float32) / 255.0
-
-
-def channels_to_rgb(feat: torch.Tensor, view: ViewState) -> np.ndarray:
-    """Feature map [C, H, W] -> [H, W, 3] in [0, 1]: three channels as RGB, or one as grey."""
-    c = feat.shape[0]
-    first = min(max(view.channel, 0), c - 1)
-    if view.channel_mode == "rgb":
-        idx = [min(first + k, c - 1) for k in range(3)]
-        x = feat[idx]
-    else:
-        x = feat[first:first + 1].expand(3, -1, -1)
-    x = x.float()
-    if view.normalisation == "per-frame":
-        lo, hi = float(x.min()), float(x.max())
-        x = (x - lo) / (hi - lo) if hi > lo else torch.zeros_like(x)
-    else:
-        x = (x + 1) / 2
-    return x.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-
-
-def log_spectrum(x: torch.Tensor) -> np.ndarray:
-    """[C, H, W] -> [H, W, 3] grey: log(1 + |FFT|) averaged over channels, centred, scaled to [0, 1]."""
-    spec = torch.fft.fftshift(torch.fft.fft2(x.double()).abs(), dim=(-2, -1)).mean(0)
-    spec = torch.log1p(spec)
-    lo, hi = float(spec.min()), float(spec.max())
-    spec = (spec - lo) / (hi - lo) if hi > lo else torch.zeros_like(spec)
-    return spec.float().unsqueeze(-1).expand(-1, -1, 3).cpu().numpy()
 
 
 class FrameRenderer:
@@ -194,7 +169,8 @@ class FrameRenderer:
                 self._sync()
                 t2 = time.perf_counter()
                 result.layer_shape = tuple(shown.shape)
-                rgb = log_spectrum(shown) if view.fft else channels_to_rgb(shown, view)
+                result.layer_stats = layer_stats(shown, view)
+                rgb = spectrum_rgb(shown, view) if view.fft else channels_to_rgb(shown, view)
             else:
                 stop_at = self.preview_resolution(view)
                 img = check_finite(self._synthesise(ws, session, session_pose(session), stop_at))
@@ -205,7 +181,7 @@ class FrameRenderer:
                     result.error_map, result.error_psnr_db = self._live_error(img, ws, session)
                 if session.untransform:
                     img = untransform(img, *session_pose(session))[0]
-                rgb = log_spectrum(img[0]) if view.fft else image_to_rgb(img)
+                rgb = spectrum_rgb(img[0], view) if view.fft else image_to_rgb(img)
             result.image = rgba(rgb)
             result.picture = unit_to_uint8(rgb)
             t3 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Keyboard shortcuts and the help window that lists them (one table, so the two never disagree)."""
+"""Keyboard shortcuts and the help window that lists them and the less obvious controls (one table
+each, so the window and the app never disagree)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -28,6 +29,21 @@ SHORTCUTS = (
     ("Mouse: wheel / right or middle drag", "zoom (ends fit to window) / pan"),
 )
 # Shortcuts act only while no text field or file dialog has the keyboard.
+
+# (panel, control and what it does) -- the help window's second table.
+CONTROLS = (
+    ("Checkpoint", "Browse folder... (or --browse-dir DIR): list a folder's .pkl / .safetensors beside the "
+                   "recent list; dialogs open in the checkpoint's folder or the last one used"),
+    ("Latent", "seed - / +: the previous / next whole seed from the position shown; snap: the nearest whole seed"),
+    ("Latent", "noise seed and animate (StyleGAN2, 'random' noise): the same noise on every re-render, new "
+               "noise only for a new seed"),
+    ("Latent", "style mixing: the layers range and one checkbox per ws layer (taken from the mix seed)"),
+    ("Latent", "Load W: a final W (saved by eqviz or NVIDIA's projector), shown as it is; psi does not apply"),
+    ("View", "fit to window (default; refits on resize and with the error map), pixel-exact zoom, drag speed"),
+    ("View", "layer views: mean / std / max table (all channels and the shown one), brightness in dB, "
+             "FFT range and Kaiser beta"),
+    ("Performance", "UI fps limit and vsync (the window sleeps when nothing moves)"),
+)
 
 _TEXT_INPUTS = ("mvAppItemType::mvInputText", "mvAppItemType::mvInputInt", "mvAppItemType::mvInputFloat",
                 "mvAppItemType::mvInputDouble")
@@ -79,12 +95,19 @@ def handle_key(app: "App", key: int) -> None:
 def install(app: "App") -> None:
     with dpg.handler_registry():
         dpg.add_key_press_handler(callback=lambda _s, key, _u: None if typing() else handle_key(app, key))
-    with dpg.window(label="eqviz keyboard and mouse", tag="help_window", show=False, width=560, height=330,
-                    pos=(460, 80)):
+    with dpg.window(label="eqviz help", tag="help_window", show=False, width=780, height=620, pos=(440, 40)):
         with dpg.table(header_row=True, borders_innerH=True):
-            dpg.add_table_column(label="keys", width_fixed=True, init_width_or_weight=270)
+            dpg.add_table_column(label="keys and mouse", width_fixed=True, init_width_or_weight=250)
             dpg.add_table_column(label="does")
             for keys, does in SHORTCUTS:
                 with dpg.table_row():
                     dpg.add_text(keys)
-                    dpg.add_text(does, wrap=300)
+                    dpg.add_text(does, wrap=480)
+        dpg.add_spacer(height=8)
+        with dpg.table(header_row=True, borders_innerH=True):
+            dpg.add_table_column(label="panel", width_fixed=True, init_width_or_weight=100)
+            dpg.add_table_column(label="control")
+            for panel, control in CONTROLS:
+                with dpg.table_row():
+                    dpg.add_text(panel)
+                    dpg.add_text(control, wrap=620)

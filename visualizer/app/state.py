@@ -31,7 +31,10 @@ class ViewState:
     channel_mode: str = "rgb"
     channel: int = 0               # first shown channel of a layer
     normalisation: str = "per-frame"
-    fft: bool = False              # show log |FFT| of the image / layer instead of the image
+    brightness_db: float = 0.0     # layer views: gain of 10^(dB/20) on what is shown
+    fft: bool = False              # show the power spectrum of the image / layer instead of the image
+    fft_range_db: float = 50.0     # the spectrum is shown from -range (black) to +range dB (white)
+    fft_beta: float = 8.0          # Kaiser window beta applied before the FFT (0: no window)
     live_error: bool = False       # show the per-pixel equivariance error beside the image
     fit: bool = True               # zoom to fit the window (refits on resize); off: `zoom` holds
     zoom: float = 1.0              # display pixels per image pixel when not fitting
@@ -53,6 +56,8 @@ class ViewState:
             view.channel_mode = "rgb"
         if view.normalisation not in NORMALISATIONS:
             view.normalisation = "per-frame"
+        view.fft_range_db = min(max(float(view.fft_range_db), 1.0), 200.0)
+        view.fft_beta = min(max(float(view.fft_beta), 0.0), 50.0)
         if view.fps_limit not in FPS_LIMITS:
             view.fps_limit = DEFAULT_FPS_LIMIT
         if view.drag_speed not in DRAG_SPEEDS:

@@ -138,6 +138,13 @@ def load_w(path, G, device="cpu") -> torch.Tensor:
     return w.expand(1, G.num_ws, G.w_dim).clone()
 
 
+def mixed_layers(session, num_ws: int) -> list[int]:
+    """The ws indices style mixing takes from the mix seed: those chosen one by one, else the
+    [first, last) range; only indices the model has."""
+    chosen = session.mix_layers if session.mix_layers is not None else range(*session.mix_range)
+    return sorted({int(i) for i in chosen if 0 <= int(i) < num_ws})
+
+
 @torch.no_grad()
 def session_ws(G, session, device="cpu") -> torch.Tensor:
     """ws [1, num_ws, w_dim] for a Session: seed grid or W file, A<->B interpolation, mixing, truncation.
@@ -158,8 +165,8 @@ def session_ws(G, session, device="cpu") -> torch.Tensor:
     if session.w_path is not None:
         ws = load_w(session.w_path, G, device)
         if session.mix_seed is not None:
-            lo, hi = session.mix_range
-            ws[:, lo:hi] = truncate(G, raw_ws([session.mix_seed]), session.psi, session.cutoff)[:, lo:hi]
+            layers = mixed_layers(session, G.num_ws)
+            ws[:, layers] = truncate(G, raw_ws([session.mix_seed]), session.psi, session.cutoff)[:, layers]
         return ws
     if session.seed_b is not None and session.interp_space == "z":
         za = torch.from_numpy(grid_z(session.latent_x, session.latent_y, G.z_dim)).to(device)
@@ -172,6 +179,6 @@ def session_ws(G, session, device="cpu") -> torch.Tensor:
         if session.seed_b is not None:
             ws = lerp(ws, raw_ws([session.seed_b]), session.interp_t)
     if session.mix_seed is not None:
-        lo, hi = session.mix_range
-        ws[:, lo:hi] = raw_ws([session.mix_seed])[:, lo:hi]
+        layers = mixed_layers(session, G.num_ws)
+        ws[:, layers] = raw_ws([session.mix_seed])[:, layers]
     return truncate(G, ws, session.psi, session.cutoff)

@@ -29,6 +29,7 @@ class Session:
     class_idx: int | None = None          # class of a conditional model (None = unconditional)
     mix_seed: int | None = None           # style mixing: ws in mix_range come from this seed
     mix_range: tuple[int, int] = (8, 16)  # [first, last) ws index taken from mix_seed
+    mix_layers: tuple[int, ...] | None = None  # ws indices taken from mix_seed one by one (None: mix_range)
     seed_b: int | None = None             # A<->B interpolation target seed (None = off)
     interp_t: float = 0.0                 # 0 = seed A, 1 = seed B
     interp_space: str = "w"               # lerp in W or slerp in Z
@@ -58,6 +59,8 @@ class Session:
             raise EqvizError(f"cutoff must be a non-negative layer count, got {self.cutoff}")
         if self.mix_range[0] < 0 or self.mix_range[1] < self.mix_range[0]:
             raise EqvizError(f"mix_range must be [first, last) with 0 <= first <= last, got {list(self.mix_range)}")
+        if self.mix_layers is not None and any(i < 0 for i in self.mix_layers):
+            raise EqvizError(f"mix_layers must be ws indices (0 or more), got {list(self.mix_layers)}")
         if not all(isinstance(edit, Edit) for edit in self.edits):
             raise EqvizError("session field edits must hold Edit objects (eqviz.directions.edits)")
         return self
@@ -65,6 +68,7 @@ class Session:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["translate"], d["mix_range"] = list(self.translate), list(self.mix_range)
+        d["mix_layers"] = None if self.mix_layers is None else list(self.mix_layers)
         d["edits"] = [edit.to_dict() for edit in self.edits]
         return {"format": SESSION_FORMAT, **d}
 
@@ -85,6 +89,8 @@ class Session:
             for name in ("latent_x", "latent_y", "psi", "interp_t", "rotate_deg"):
                 if name in kwargs:
                     kwargs[name] = float(kwargs[name])
+            if kwargs.get("mix_layers") is not None:
+                kwargs["mix_layers"] = tuple(int(i) for i in kwargs["mix_layers"])
             if "noise_seed" in kwargs:
                 kwargs["noise_seed"] = int(kwargs["noise_seed"])
             for name in ("cutoff", "class_idx", "mix_seed", "seed_b"):

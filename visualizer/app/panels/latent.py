@@ -12,6 +12,7 @@ from eqviz.errors import EqvizError
 from eqviz.app.panel import Panel, PanelContext
 from eqviz.app.widgets import file_dialog, set_if_changed
 from eqviz.atomic_io import atomic_output
+from eqviz.core.latents import mixed_layers
 from eqviz.core.session import NOISE_MODES
 
 
@@ -27,6 +28,7 @@ def save_w(path: str, ws: np.ndarray) -> None:
                 np.savez(f, w=ws)
 
 
+MIX_LAYERS_PER_ROW = 9
 W_NOTE = ("W from {name}: a final W, shown as it is (it replaces the seed and A<->B; psi and cutoff do "
           "not apply to it). Clear W returns to seeds.")
 
@@ -124,6 +126,7 @@ class LatentPanel(Panel):
         dpg.add_drag_intx(label="ws layers [first, last)", tag="latent_mix_range", size=2, width=160,
                           default_value=list(s.mix_range), min_value=0, max_value=64,
                           callback=lambda _s, v, _u: self._set_mix_range(ctx, v))
+        dpg.add_group(tag="latent_mix_layers")  # one checkbox per ws layer, made when a model loads
 
         dpg.add_separator()
         with dpg.group(horizontal=True):
@@ -155,7 +158,27 @@ class LatentPanel(Panel):
     def _set_mix_range(self, ctx: PanelContext, value) -> None:
         num_ws = ctx.model.num_ws if ctx.model else max(int(value[1]), 1)
         first, last = min(max(int(value[0]), 0), num_ws), min(max(int(value[1]), 0), num_ws)
-        self._edit(ctx, mix_range=(first, max(first, last)))
+        self._edit(ctx, mix_range=(first, max(first, last)), mix_layers=None)
+
+    def _toggle_mix_layer(self, ctx: PanelContext, index: int, on: bool) -> None:
+        layers = set(mixed_layers(ctx.state.session, ctx.model.num_ws))
+        layers = layers | {index} if on else layers - {index}
+        self._edit(ctx, mix_layers=tuple(sorted(layers)))
+
+    def _build_mix_layers(self, ctx: PanelContext, num_ws: int) -> None:
+        """One checkbox per ws layer (rows of MIX_LAYERS_PER_ROW), checked where the mix seed applies."""
+        dpg.delete_item("latent_mix_layers", children_only=True)
+        for start in range(0, num_ws, MIX_LAYERS_PER_ROW):
+            with dpg.group(horizontal=True, parent="latent_mix_layers"):
+                if start == 0:
+                    dpg.add_text("layers", color=(150, 150, 150))
+                else:
+                    dpg.add_spacer(width=42)
+                for i in range(start, min(start + MIX_LAYERS_PER_ROW, num_ws)):
+                    box = dpg.add_checkbox(tag=f"latent_mix_layer_{i}", user_data=i,
+                                           callback=lambda _s, v, u: self._toggle_mix_layer(ctx, u, v))
+                    with dpg.tooltip(box):
+                        dpg.add_text(f"ws {i}: from the mix seed when checked")
 
     def _load_w(self, ctx: PanelContext, path: str) -> None:
         self._edit(ctx, w_path=path)
@@ -191,6 +214,7 @@ class LatentPanel(Panel):
         dpg.set_value("latent_class_note", f"of {m.c_dim}" if conditional else "unconditional model")
         dpg.configure_item("latent_mix_range", max_value=m.num_ws)
         session.mix_range = clamp_mix_range(session.mix_range, m.num_ws)
+        self._build_mix_layers(ctx, m.num_ws)
         dpg.configure_item("latent_cutoff", max_value=m.num_ws, max_clamped=True)
         self._revision = -1
 
@@ -223,3 +247,7 @@ class LatentPanel(Panel):
         for tag in ("latent_psi", "latent_cutoff_on", "latent_cutoff"):
             dpg.configure_item(tag, enabled=s.w_path is None)
         set_if_changed("latent_mix_range", [*s.mix_range, 0, 0])
+        if ctx.model is not None:
+            chosen = set(mixed_layers(s, ctx.model.num_ws))
+            for i in range(ctx.model.num_ws):
+                set_if_changed(f"latent_mix_layer_{i}", i in chosen)

@@ -14,6 +14,7 @@ class ViewPanel(Panel):
 
     def __init__(self):
         self._revision = -1
+        self._stats_from = None  # the result whose layer statistics the table shows
 
     def build(self, ctx: PanelContext) -> None:
         v = ctx.state.view
@@ -26,8 +27,26 @@ class ViewPanel(Panel):
                               min_value=0, min_clamped=True, callback=lambda _s, value, _u: self._edit(ctx, channel=value))
         dpg.add_combo(NORMALISATIONS, label="layer normalisation", tag="view_norm", default_value=v.normalisation,
                       width=120, callback=lambda _s, value, _u: self._edit(ctx, normalisation=value))
-        dpg.add_checkbox(label="log |FFT| of what is shown", tag="view_fft", default_value=v.fft,
+        dpg.add_slider_float(label="brightness (dB)", tag="view_brightness", default_value=v.brightness_db,
+                             min_value=-40.0, max_value=40.0, width=150, format="%.1f",
+                             callback=lambda _s, value, _u: self._edit(ctx, brightness_db=value))
+        with dpg.table(tag="view_stats", header_row=True, show=False, width=330, borders_innerH=True):
+            for label in ("", "mean", "std", "max |x|"):
+                dpg.add_table_column(label=label)
+            for row, name in enumerate(("all channels", "shown")):
+                with dpg.table_row():
+                    dpg.add_text(name)
+                    for col in range(3):
+                        dpg.add_text("", tag=f"view_stat_{row}_{col}")
+        dpg.add_checkbox(label="power spectrum (FFT) of what is shown", tag="view_fft", default_value=v.fft,
                          callback=lambda _s, value, _u: self._edit(ctx, fft=value))
+        with dpg.group(horizontal=True):
+            dpg.add_slider_float(label="range dB", tag="view_fft_range", default_value=v.fft_range_db, min_value=1.0,
+                                 max_value=100.0, width=110, format="%.0f",
+                                 callback=lambda _s, value, _u: self._edit(ctx, fft_range_db=value))
+            dpg.add_slider_float(label="Kaiser beta", tag="view_fft_beta", default_value=v.fft_beta, min_value=0.0,
+                                 max_value=20.0, width=100, format="%.1f",
+                                 callback=lambda _s, value, _u: self._edit(ctx, fft_beta=value))
         dpg.add_checkbox(label="live equivariance error map beside the image", tag="view_live_error",
                          default_value=v.live_error, callback=lambda _s, value, _u: self._edit(ctx, live_error=value))
         dpg.add_text("", tag="view_live_note", wrap=400, color=(150, 150, 150))
@@ -68,7 +87,18 @@ class ViewPanel(Panel):
         dpg.set_value("view_live_note", "" if supported else "live error needs a StyleGAN3 input transform")
         self._revision = -1
 
+    def _show_stats(self, result) -> None:
+        """The layer's mean / std / max table, once per new frame (hidden for the output)."""
+        if result is self._stats_from:
+            return
+        self._stats_from = result
+        stats = result.layer_stats if result is not None else None
+        dpg.configure_item("view_stats", show=stats is not None)
+        for i, value in enumerate(stats or ()):
+            dpg.set_value(f"view_stat_{i // 3}_{i % 3}", f"{value:.4g}")
+
     def refresh(self, ctx: PanelContext) -> None:
+        self._show_stats(ctx.last_result)
         state = ctx.state
         if state.revision == self._revision:
             return
@@ -79,6 +109,14 @@ class ViewPanel(Panel):
         set_if_changed("view_channel", v.channel)
         set_if_changed("view_norm", v.normalisation)
         set_if_changed("view_fft", v.fft)
+        set_if_changed("view_brightness", v.brightness_db)
+        set_if_changed("view_fft_range", v.fft_range_db)
+        set_if_changed("view_fft_beta", v.fft_beta)
+        layer = v.layer != "output"
+        for tag in ("view_channel_mode", "view_channel", "view_norm", "view_brightness"):
+            dpg.configure_item(tag, enabled=layer)
+        for tag in ("view_fft_range", "view_fft_beta"):
+            dpg.configure_item(tag, enabled=v.fft)
         set_if_changed("view_live_error", v.live_error)
         set_if_changed("view_fit", v.fit)
         set_if_changed("view_pixel_exact", v.pixel_exact)
