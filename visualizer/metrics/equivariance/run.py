@@ -123,7 +123,7 @@ def compute_equivariance(
     The 95% interval is a percentile bootstrap over samples of the pooled error ratio, with the
     fixed seed BOOTSTRAP_SEED. Under torch.distributed (e.g. torchrun) every process takes the
     sample indices rank, rank + world_size, ...; sums and per-sample values are all-reduced and
-    every process returns the same result. G itself is not modified (a copy is used).
+    every process returns the same result.
 
     G is only read (every image passes its own input transform), so the app's generator can be
     measured while it renders. Cancellation raises `Cancelled`, whose `partial` is the result over
