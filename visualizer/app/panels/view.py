@@ -31,9 +31,9 @@ class ViewPanel(Panel):
                              min_value=-40.0, max_value=40.0, width=150, format="%.1f",
                              callback=lambda _s, value, _u: self._edit(ctx, brightness_db=value))
         with dpg.table(tag="view_stats", header_row=True, show=False, width=330, borders_innerH=True):
-            for label in ("", "mean", "std", "max |x|"):
+            for label in ("channels", "mean", "std", "max |x|"):
                 dpg.add_table_column(label=label)
-            for row, name in enumerate(("all channels", "shown")):
+            for row, name in enumerate(("all", "shown")):
                 with dpg.table_row():
                     dpg.add_text(name)
                     for col in range(3):
