@@ -15,7 +15,7 @@ from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
 from eqviz.core.images import rgba
 from eqviz.core.rendering import synthesis_settings
-from eqviz.metrics.sticking import StickingSpec, render_sticking
+from eqviz.metrics.sticking import STACK_MOTIONS, StickingSpec, render_sticking
 
 SHOWN_WIDTH = 380  # the panel's image width in screen pixels
 
@@ -85,7 +85,7 @@ class StickingPanel(JobPanel):
         with dpg.group(horizontal=True):
             dpg.add_input_int(label="frames", tag="stick_frames", default_value=d.frames, min_value=2, min_clamped=True, width=100)
             dpg.add_input_float(label="distance", tag="stick_distance", default_value=d.distance, width=100, format="%.3f")
-        dpg.add_combo(["auto", "translate", "walk"], label="stack motion", tag="stick_motion", default_value=d.stack_motion, width=100)
+        dpg.add_combo(STACK_MOTIONS, label="stack motion", tag="stick_motion", default_value=d.stack_motion, width=100)
         self.compare.build()
         with dpg.group(horizontal=True):
             dpg.add_input_text(label="", tag="stick_outdir", default_value=d.outdir, width=260)

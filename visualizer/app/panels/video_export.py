@@ -12,7 +12,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog
 from eqviz.core.rendering import synthesis_settings
-from eqviz.video.motions import Motion
+from eqviz.video.motions import TRANSLATE_PATHS, WALK_SPACES, Motion
 from eqviz.video.render import VideoSpec, check_spec, render_video
 
 
@@ -96,10 +96,10 @@ class VideoExportPanel(JobPanel):
         dpg.add_input_float(label="turns", tag="vid_turns", default_value=d.turns, width=120, format="%.2f")
         with dpg.group(horizontal=True):
             dpg.add_input_float(label="radius", tag="vid_radius", default_value=d.radius, width=120, format="%.3f")
-            dpg.add_combo(["circle", "line"], tag="vid_path", default_value=d.path, width=80)
+            dpg.add_combo(TRANSLATE_PATHS, tag="vid_path", default_value=d.path, width=80)
         with dpg.group(horizontal=True):
             dpg.add_input_text(label="walk seeds", tag="vid_walk_seeds", default_value=d.walk_seeds, hint="e.g. 1-3", width=120)
-            dpg.add_combo(["w", "z"], tag="vid_walk_space", default_value=d.walk_space, width=50)
+            dpg.add_combo(WALK_SPACES, tag="vid_walk_space", default_value=d.walk_space, width=50)
         dpg.add_text("The video starts from the current view (latent, truncation, pose); a walk loops through "
                      "the walk seeds and back.", wrap=400, color=(150, 150, 150))
         with dpg.group(horizontal=True):
