@@ -36,6 +36,9 @@ def load_target(path, resolution: int, channels: int) -> np.ndarray:
         raise InvalidArgument(f"target image {path} {what}; pass a PNG or JPEG file", argument="targets")
     try:
         with Image.open(path) as image:
+            # A JPEG decodes straight at the smallest 1/2^k scale still >= the target size: memory and
+            # time follow the generator's resolution, not the photo's.
+            image.draft(PIL_MODES.get(channels, "RGB"), (resolution, resolution))
             image.load()
             return prepare_target(image, resolution, channels)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
