@@ -159,7 +159,9 @@ def test_targets_projected_together_equal_each_projected_alone(sg3t):
     settings = ProjectionSettings(steps=4, w_avg_samples=100, initial_noise_factor=0.0)
     together = project(G, targets, settings, D=D)
     alone = project(G, targets[1:], settings, D=D)
-    torch.testing.assert_close(together.ws[1:], alone.ws, rtol=1e-4, atol=1e-5)
+    # Each Adam step moves a coordinate by up to the learning rate (0.1): cross-talk between targets would
+    # show at that scale; batching only changes float summation order.
+    torch.testing.assert_close(together.ws[1:], alone.ws, rtol=0, atol=1e-3)
     assert not torch.allclose(together.ws[0], together.ws[1])
 
 
