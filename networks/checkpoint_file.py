@@ -43,23 +43,26 @@ def check_regular_file(path) -> os.stat_result:
     return info
 
 
-def read_regular_file(path, head: int | None = None) -> bytes:
-    """The bytes of a regular file (or its first `head` bytes); CheckpointError for anything else."""
+def open_regular_file(path):
+    """`path` opened for binary reading when it is a regular file (checked before opening, without
+    blocking, and again on the open descriptor); CheckpointError otherwise."""
     path = Path(path)
     check_regular_file(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise CheckpointError(f"cannot read {path} ({exc.strerror}); check its permissions") from None
-    try:
-        info = os.fstat(fd)
-        what = describe_non_regular(info.st_mode)
-        if what is not None:
-            raise CheckpointError(f"{path} is {what}")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(info.st_size if head is None else min(head, info.st_size))
-    except OSError as exc:
-        raise CheckpointError(f"cannot read {path} ({exc.strerror}); check the file") from None
-    finally:
+    what = describe_non_regular(os.fstat(fd).st_mode)
+    if what is not None:
         os.close(fd)
-    return data
+        raise CheckpointError(f"{path} is {what}")
+    return os.fdopen(fd, "rb")
+
+
+def read_regular_file(path, head: int | None = None) -> bytes:
+    """The bytes of a regular file (or its first `head` bytes); CheckpointError for anything else."""
+    with open_regular_file(path) as f:
+        try:
+            return f.read() if head is None else f.read(head)
+        except OSError as exc:
+            raise CheckpointError(f"cannot read {path} ({exc.strerror}); check the file") from None

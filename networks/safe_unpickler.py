@@ -14,6 +14,8 @@ every array and tensor declares are summed against the size of the file.
 import collections
 import io
 import math
+import mmap
+import os
 import pickle
 import struct
 import threading
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 
 from eqviz.errors import CheckpointError
-from eqviz.networks.checkpoint_file import read_regular_file
+from eqviz.networks.checkpoint_file import open_regular_file
 from eqviz.networks.pickle_scan import scan_pickle
 from eqviz.networks.torch_storage import Storage, storage_from_legacy_bytes
 from eqviz.networks.untrusted import short_text
@@ -509,14 +511,15 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
 
 
-def unpickle_checked(data: bytes, source: str):
-    """Unpickles a whole pickle held in memory: the opcode scan, then `SafeUnpickler` under a
-    budget of len(data) bytes; `source` names the file in error messages."""
+def unpickle_checked(data, source: str, file=None):
+    """Unpickles after the opcode scan of `data` (bytes or a read-only mmap of the file), under a
+    budget of len(data) bytes; reads the stream from `file` when given (the same bytes, without a
+    copy of the whole file), else from `data`. `source` names the file in error messages."""
     outer = getattr(_loads, "budget", None)
     _loads.budget = LoadBudget(len(data))
     try:
         scan_pickle(data)
-        return SafeUnpickler(io.BytesIO(data)).load()
+        return SafeUnpickler(io.BytesIO(data) if file is None else file).load()
     except CheckpointError as exc:
         raise CheckpointError(f"{source}: {exc}") from None
     except RecursionError:
@@ -525,7 +528,7 @@ def unpickle_checked(data: bytes, source: str):
         raise CheckpointError(f"{source} asks for more memory than is available; the file is damaged or "
                               "crafted") from None
     except (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, KeyError, IndexError,
-            AttributeError, UnicodeDecodeError, OverflowError, RuntimeError) as exc:
+            AttributeError, UnicodeDecodeError, OverflowError, RuntimeError, OSError) as exc:
         raise CheckpointError(f"{source} is truncated or corrupt and cannot be read as a pickle "
                               f"({_first_line(exc)}); re-download or re-export it") from None
     finally:
@@ -542,7 +545,20 @@ def load_pickle_file(path):
     allow-listed and validating constructors, declared sizes against the file size. This is the
     one entry point for any network in an NVIDIA snapshot (G, G_ema, D, ...).
 
+    The scan reads a read-only mapping of the file (it touches only the opcodes, not the weight
+    bytes between them); the unpickler then reads the same open file. A file that changes while it
+    is read is refused.
+
     Raises:
         CheckpointError: the path is not a regular file, or the pickle is unsafe or damaged.
     """
-    return unpickle_checked(read_regular_file(path), str(path))
+    with open_regular_file(path) as f:
+        before = os.fstat(f.fileno())
+        if before.st_size == 0:
+            raise CheckpointError(f"{path} is empty; re-download or re-export the checkpoint")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            result = unpickle_checked(view, str(path), file=f)
+        after = os.fstat(f.fileno())
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise CheckpointError(f"{path} changed while it was being read; load it again once it is complete")
+    return result
