@@ -2,6 +2,7 @@
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print(f"eqviz {args.command}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
+    except BrokenPipeError:  # whatever read stdout stopped early (`eqviz info CKPT | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail too
+        return 128 + signal.SIGPIPE
     except Exception:  # anything else is eqviz's own bug: a short traceback to report, not a bad input
         print(traceback.format_exc(limit=-4).rstrip(), file=sys.stderr)
         print(f"eqviz {args.command}: internal error: this is a bug in eqviz, not a problem with your input or "
