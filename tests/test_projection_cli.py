@@ -40,6 +40,10 @@ def test_project_then_rotation_video_of_the_projected_w(reference_dir, target_ph
     target = np.asarray(Image.open(out / "target.png"))
     assert target.shape == (64, 64, 3)
     np.testing.assert_array_equal(target, np.asarray(Image.open(target_photo))[:, 16:80])  # the centre square
+    # The saved W alone renders the projected image (`eqviz render --w`).
+    assert run_cli("render", ckpt, "--w", out / "projected_w.npz", "--outdir", tmp_path / "render") == 0
+    rendered = np.asarray(Image.open(tmp_path / "render" / "projected_w.png")).astype(int)
+    assert np.abs(rendered - np.asarray(Image.open(out / "proj.png")).astype(int)).max() <= 1
     frames = tmp_path / "frames"
     assert run_cli("video", ckpt, "--w", out / "projected_w.npz", "--motion", "rotate", "--frames", 2, "--out", frames) == 0
     assert len(list(frames.glob("*.png"))) == 2

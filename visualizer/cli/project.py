@@ -4,6 +4,8 @@ import dataclasses
 import math
 import warnings
 
+from eqviz.cli.memory_option import add_max_memory_argument, max_memory
+
 HELP = "Project your own image(s) into a generator's W or W+ (projected_w.npz, proj.png, target.png, proj.mp4)."
 
 EXAMPLES = """examples:
@@ -31,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=303, help="seed of the noise added to w during the search (default 303)")
     parser.add_argument("--video", action="store_true", help="also write proj.mp4: target | projection over the optimisation")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    add_max_memory_argument(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
@@ -55,8 +58,10 @@ def run(args) -> int:
     )
     # Every step differentiates through G: the reference ops are the path, not a fallback worth a warning.
     warnings.filterwarnings("ignore", message=".*gradient is needed.*")
-    G = load_generator(args.checkpoint, device=args.device)
-    inputs = projection_inputs(args.checkpoint, args.loss, args.lpips_vgg, args.lpips_lin, device=args.device)
+    memory = max_memory(args)
+    G = load_generator(args.checkpoint, device=args.device, max_memory=memory)
+    inputs = projection_inputs(args.checkpoint, args.loss, args.lpips_vgg, args.lpips_lin, device=args.device,
+                               max_memory=memory)
     if inputs.note:
         print(inputs.note)
     pixels = np.stack([load_target(path, G.img_resolution, G.img_channels) for path in args.target])

@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   eqviz render sg3t.pkl --seeds 0-3 --outdir out
   eqviz render sg3t.pkl --seeds 1,5,9 --psi 0.7 --translate 0.1 0 --rotate 30 --outdir out
   eqviz render --session look.json --outdir out
+  eqviz render sg3t.pkl --w proj/projected_w.npz --rotate 30 --outdir out   (after eqviz project)
 """
 
 
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="StyleGAN3 input translation in image widths/heights (x right, y down)")
     parser.add_argument("--rotate", type=float, metavar="DEG", help="StyleGAN3 input rotation, degrees counter-clockwise")
     parser.add_argument("--session", help="a session JSON saved by the app; flags given here override its values")
+    parser.add_argument("--w", metavar="FILE", help="a W vector (projected_w.npz from eqviz project or NVIDIA's projector, or .npy) in place of the seed; used as it is (no truncation)")
     parser.add_argument("--edit", action="append", metavar="FILE:K=ALPHA[,K=ALPHA...]",
                         help="move along directions of FILE (eqviz directions), alpha in standard deviations of W; "
                              "added to the session's edits; repeatable")
@@ -45,16 +47,17 @@ def _base_session(args):
 
     session = Session.load(args.session) if args.session else Session()
     overrides = {"psi": args.psi, "cutoff": args.cutoff, "noise_mode": args.noise_mode, "class_idx": args.class_idx,
-                 "translate": tuple(args.translate) if args.translate else None, "rotate_deg": args.rotate}
+                 "translate": tuple(args.translate) if args.translate else None, "rotate_deg": args.rotate,
+                 "w_path": args.w}
     return dataclasses.replace(session, **{k: v for k, v in overrides.items() if v is not None}).validate()
 
 
 def _jobs(args, session) -> list:
     """(file name, session) per image to write."""
     if args.seeds is None:
-        if not args.session:
-            raise EqvizError("nothing to render: give --seeds (e.g. 0-3) or --session FILE.json")
-        return [(f"{Path(args.session).stem}.png", session)]
+        if not args.session and not args.w:
+            raise EqvizError("nothing to render: give --seeds (e.g. 0-3), --w FILE.npz or --session FILE.json")
+        return [(f"{Path(args.w or args.session).stem}.png", session)]
     from eqviz.core.latents import parse_seeds
 
     if session.w_path is not None:

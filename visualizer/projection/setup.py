@@ -16,8 +16,9 @@ class ProjectionInputs:
 
 
 def projection_inputs(checkpoint, losses: str | None = None, lpips_vgg=None, lpips_lin=None,
-                      device="cpu") -> ProjectionInputs:
-    """The losses (`losses` like 'pixel,discriminator=0.5'; None = the default) and the networks they use.
+                      device="cpu", max_memory: int | None = None) -> ProjectionInputs:
+    """The losses (`losses` like 'pixel,discriminator=0.5'; None = the default) and the networks they use
+    (`max_memory` as for eqviz.networks.load_generator).
 
     Raises:
         InvalidArgument: an unknown loss or weight, or unusable LPIPS files.
@@ -28,14 +29,14 @@ def projection_inputs(checkpoint, losses: str | None = None, lpips_vgg=None, lpi
     D, note = None, ""
     if losses is None:
         try:
-            D = load_discriminator(checkpoint, device=device)
+            D = load_discriminator(checkpoint, device=device, max_memory=max_memory)
         except CheckpointError as exc:
             note = f"no discriminator loss: {exc}"
         losses = ",".join(["pixel"] + (["discriminator"] if D is not None else [])
                           + (["lpips"] if lpips_vgg or lpips_lin else []))
     chosen = parse_losses(losses)
     if "discriminator" in chosen and D is None:
-        D = load_discriminator(checkpoint, device=device)
+        D = load_discriminator(checkpoint, device=device, max_memory=max_memory)
     lpips = None
     if "lpips" in chosen:
         from eqviz.projection.lpips import load_lpips
