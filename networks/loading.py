@@ -230,6 +230,11 @@ def _generator_spec(entry, path: Path):
     raise CheckpointError(f"{path}: the generator entry is a {type(entry).__name__}, not a network")
 
 
+def _key_text(key) -> str:
+    """A weight name from the file for a message: as is when it is a short string."""
+    return key if isinstance(key, str) and len(key) <= 120 else short_text(key)
+
+
 def copy_weights(G: torch.nn.Module, tensors: dict, source: str, constructor_owned: re.Pattern | None = None) -> None:
     """Copies `tensors` into G; every key must exist on both sides (except constructor-owned
     buffers the file does not carry) with the same shape."""
@@ -239,17 +244,20 @@ def copy_weights(G: torch.nn.Module, tensors: dict, source: str, constructor_own
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+            parts.append(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")  # our names
         if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''}")
+            more = " ..." if len(unexpected) > 3 else ""
+            parts.append(f"unexpected {', '.join(map(_key_text, unexpected[:3]))}{more}")
         raise CheckpointError(f"{source}: the weights do not fit the {G.config.kind} architecture the file declares "
                               f"({'; '.join(parts)}); the file is damaged or from an unsupported variant")
     for key, value in tensors.items():
         if not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"{source}: weight {key} is {short_text(value)}, not a tensor; the file is damaged")
+            raise CheckpointError(f"{source}: weight {_key_text(key)} is {short_text(value)}, not a tensor; the file is "
+                                  "damaged")
         if value.dtype not in WEIGHT_DTYPES:
-            raise CheckpointError(f"{source}: weight {key} is stored as {str(value.dtype).replace('torch.', '')}; "
-                                  "StyleGAN weights are floating point, so the file is damaged or crafted")
+            dtype = str(value.dtype).replace("torch.", "")
+            raise CheckpointError(f"{source}: weight {_key_text(key)} is stored as {dtype}; StyleGAN weights are "
+                                  "floating point, so the file is damaged or crafted")
         if tuple(value.shape) != tuple(target[key].shape):
             raise CheckpointError(f"{source}: weight {key} has shape {list(value.shape)} but the declared "
                                   f"architecture needs {list(target[key].shape)}; the file is damaged or mislabelled")

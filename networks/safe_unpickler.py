@@ -120,10 +120,10 @@ class PersistentObject:
                 on_path.discard(id(module))
                 continue
             if not isinstance(module, PersistentObject):
-                raise CheckpointError(f"sub-module {prefix.rstrip('.')!r} is {short_text(module)}, not a network "
+                raise CheckpointError(f"sub-module {short_text(prefix.rstrip('.'))} is {short_text(module)}, not a network "
                                       "module; the checkpoint is not a StyleGAN network pickle")
             if id(module) in on_path:
-                raise CheckpointError(f"sub-module {prefix.rstrip('.')!r} contains itself; the file is damaged or "
+                raise CheckpointError(f"sub-module {short_text(prefix.rstrip('.'))} contains itself; the file is damaged or "
                                       "crafted")
             if depth > MAX_MODULE_DEPTH:
                 raise CheckpointError(f"the network's sub-modules nest more than {MAX_MODULE_DEPTH} deep, which no "
