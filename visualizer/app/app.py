@@ -204,7 +204,7 @@ class App:
     def _choose_sleep(self, changed: bool, now: float) -> None:
         """Keep drawing while anything moves; otherwise let the next frame wait for input or a wake."""
         if changed or self._loading or self.options.scripted.active or self.state.anim.any_running:
-            self._awake_until = now + AWAKE_SECONDS
+            self._awake_until = max(self._awake_until, now + AWAKE_SECONDS)
         sleep = self.wake.available and now >= self._awake_until
         if sleep != self._sleeping:
             dpg.configure_app(wait_for_input=sleep)

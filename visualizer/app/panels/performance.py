@@ -108,4 +108,6 @@ class PerformancePanel(Panel):
         dpg.set_value("perf_device", f"device {m.device}; {m.backend}" if m else "no model loaded")
         rss = self._process.memory_info().rss / 2**20
         dpg.set_value("perf_memory", f"process memory (RSS) {rss:.0f} MiB")
-        dpg.set_value("perf_gpu", gpu_memory_text(m.device) if m else "")
+        gpu = gpu_memory_text(m.device) if m else ""
+        dpg.set_value("perf_gpu", gpu)
+        dpg.configure_item("perf_gpu", show=bool(gpu))  # no empty line on the CPU
