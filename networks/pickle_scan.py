@@ -57,9 +57,11 @@ _ACTIONS = {
     "PERSID": _REFUSE, "BINPERSID": _REFUSE, "EXT1": _REFUSE, "EXT2": _REFUSE, "EXT4": _REFUSE,
     "NEXT_BUFFER": _REFUSE, "READONLY_BUFFER": _REFUSE,
 }
+_PERSISTENT_IDS = ("pickle persistent ids (a torch.save archive or another format), which StyleGAN network pickles "
+                   "never use")
 _REFUSED = {
-    "PERSID": "pickle persistent ids (a torch.save archive or another format), which StyleGAN network pickles never use",
-    "BINPERSID": "pickle persistent ids (a torch.save archive or another format), which StyleGAN network pickles never use",
+    "PERSID": _PERSISTENT_IDS,
+    "BINPERSID": _PERSISTENT_IDS,
     "EXT1": "pickle extension codes, which no checkpoint uses",
     "EXT2": "pickle extension codes, which no checkpoint uses",
     "EXT4": "pickle extension codes, which no checkpoint uses",

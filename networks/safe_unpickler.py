@@ -120,11 +120,11 @@ class PersistentObject:
                 on_path.discard(id(module))
                 continue
             if not isinstance(module, PersistentObject):
-                raise CheckpointError(f"sub-module {short_text(prefix.rstrip('.'))} is {short_text(module)}, not a network "
-                                      "module; the checkpoint is not a StyleGAN network pickle")
+                raise CheckpointError(f"sub-module {short_text(prefix.rstrip('.'))} is {short_text(module)}, not a "
+                                      "network module; the checkpoint is not a StyleGAN network pickle")
             if id(module) in on_path:
-                raise CheckpointError(f"sub-module {short_text(prefix.rstrip('.'))} contains itself; the file is damaged or "
-                                      "crafted")
+                raise CheckpointError(f"sub-module {short_text(prefix.rstrip('.'))} contains itself; the file is "
+                                      "damaged or crafted")
             if depth > MAX_MODULE_DEPTH:
                 raise CheckpointError(f"the network's sub-modules nest more than {MAX_MODULE_DEPTH} deep, which no "
                                       "StyleGAN network does; the file is damaged or crafted")
@@ -273,7 +273,7 @@ def _reconstruct_persistent_obj(meta):
     if not isinstance(meta, dict) or not isinstance(meta.get("state"), dict):
         raise CheckpointError("a persistent network object in this pickle has no saved state; the file is damaged "
                               "or not an NVIDIA StyleGAN pickle")
-    if meta.get("type") != "class":
+    if not (isinstance(meta.get("type"), str) and meta["type"] == "class"):
         raise CheckpointError(f"unsupported persistent object type {short_text(meta.get('type'))} (NVIDIA pickles "
                               "only store classes); the file is not an NVIDIA StyleGAN pickle")
     class_name = meta.get("class_name")

@@ -84,6 +84,11 @@ _LAYER_VARIABLES = {"bias": ("bias", _identity), "noise_strength": ("noise_stren
                     "mod_weight": ("affine.weight", _dense), "mod_bias": ("affine.bias", _style_bias)}
 
 
+def _is_text(value, text: str) -> bool:
+    """value == text for a value from the file, which may be an array (whose == answers elementwise)."""
+    return isinstance(value, str) and value == text
+
+
 def _noise_layer(index: int) -> str:
     """noise0 feeds the 4x4 conv; then two per resolution (up-sampling conv0, then conv1)."""
     if index == 0:
@@ -130,7 +135,8 @@ def collect_variables(net: TFNetwork) -> dict:
         seen.add(id(net))
         variables = net.state.get("variables")
         if not isinstance(variables, (tuple, list, type(None))):
-            raise CheckpointError("a TensorFlow network in this pickle has an unreadable variable list; the file is damaged")
+            raise CheckpointError("a TensorFlow network in this pickle has an unreadable variable list; the file is "
+                                  "damaged")
         for entry in variables or ():
             if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[0], str)
                     and len(entry[0]) <= 256):
@@ -150,7 +156,7 @@ def collect_variables(net: TFNetwork) -> dict:
 
 def is_stylegan1(net: TFNetwork) -> bool:
     """StyleGAN1's G_style: AdaIN layers ('StyleMod' variables) instead of modulated convolutions."""
-    if net.state.get("build_func_name") == "G_style":
+    if _is_text(net.state.get("build_func_name"), "G_style"):
         return True
     return any("/StyleMod/" in name for name in collect_variables(net))
 
@@ -169,9 +175,10 @@ def init_kwargs(static_kwargs: dict) -> dict:
         raise CheckpointError(f"the TensorFlow generator has the setting {sorted(unknown)[0]!r}, which eqviz does "
                               "not know; this generator variant is not supported")
     for key, expected in _EXPECTED_FUNCS.items():
-        if static_kwargs.get(key, expected) != expected:
-            raise CheckpointError(f"the TensorFlow generator uses {key}={short_text(static_kwargs[key])}; eqviz converts only "
-                                  f"StyleGAN2 generators ({expected})")
+        if not _is_text(static_kwargs.get(key, expected), expected):
+            value = short_text(static_kwargs[key])
+            raise CheckpointError(f"the TensorFlow generator uses {key}={value}; eqviz converts only StyleGAN2 "
+                                  f"generators ({expected})")
 
     def convert(table):
         return {ours: static_kwargs.get(theirs, default) for theirs, (ours, default) in table.items()}
@@ -205,9 +212,12 @@ def generator_spec(net: TFNetwork) -> tuple[GeneratorConfig, dict]:
                               f"version {MIN_VERSION} and later (StyleGAN2 / StyleGAN2-ADA pickles)")
     static_kwargs = net.state.get("static_kwargs")
     static_kwargs = checked_kwargs({} if static_kwargs is None else static_kwargs, "TensorFlow generator")
-    if static_kwargs.get("architecture", "skip") != "skip":
-        raise CheckpointError(f"this TensorFlow generator uses the {short_text(static_kwargs['architecture'])} architecture; "
-                              "eqviz converts only the default 'skip' architecture of StyleGAN2")
+    if not _is_text(static_kwargs.get("architecture", "skip"), "skip"):
+        architecture = static_kwargs["architecture"]
+        what = f"the {short_text(architecture)} architecture" if isinstance(architecture, str) \
+            else f"{short_text(architecture)} as its architecture"
+        raise CheckpointError(f"this TensorFlow generator uses {what}; eqviz converts only the default 'skip' "
+                              "architecture of StyleGAN2")
     config = config_from_init_kwargs("stylegan2", init_kwargs(static_kwargs))
 
     tensors = {}

@@ -14,4 +14,6 @@ def short_text(value, limit: int = 60) -> str:
     if isinstance(value, (bool, int, float, type(None))) and not isinstance(value, np.generic):
         text = repr(value)
         return text if len(text) <= limit else f"a {len(text)}-digit number"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {list(value.shape)[:8]}"
     return f"a {type(value).__name__}"

@@ -25,13 +25,16 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
+
 OUTCOMES_OK = ("loaded", "refused")
 TESTS_DIR = Path(__file__).resolve().parent
 
 # Values a hostile or broken file puts where a number or setting belongs.
 HOSTILE_VALUES = [0, -1, 1, 2, 3, 7, 2 ** 31 - 1, 2 ** 31, 2 ** 63, 10 ** 30, -(2 ** 31), 1e308, -1e308, 0.5,
                   float("nan"), float("inf"), True, False, None, "", "x" * 10_000, "lrelu", "inference_only",
-                  [], [1, 2, 3], [[1]] * 3, {}, {"a": 1}, [1e9] * 64]
+                  [], [1, 2, 3], [[1]] * 3, {}, {"a": 1}, [1e9] * 64, np.zeros(3), np.zeros((2, 2), np.int8),
+                  np.float32(1.5), np.int64(7), np.bool_(True)]
 HOSTILE_INTS = [0, 1, 2, 255, 256, 65535, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 375_000_000, 10 ** 9]
 
 

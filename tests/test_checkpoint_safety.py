@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 
+import numpy as np
 import pytest
 import torch
 
@@ -309,3 +310,15 @@ def test_unsupported_generator_kwarg_is_named(reference_dir, tmp_path):
     G.state["_init_kwargs"] = dict(G.state["_init_kwargs"], fancy_new_option=True)
     path = write(tmp_path, "kwarg.pkl", dumps({"G_ema": from_inert(G)}))
     assert "fancy_new_option" in load_error(path)
+
+
+@pytest.mark.parametrize("static_kwargs, words", [
+    (dict(architecture=np.array([1.0, 2.0])), "uses an array of shape [2] as its architecture"),
+    (dict(mapping_func=np.zeros(3)), "mapping_func=an array of shape [3]"),
+    (dict(fmap_base={"a": 1}), "fmap_base is a dict, not a number"),
+])
+def test_tensorflow_settings_of_the_wrong_type_are_one_sentence(tmp_path, static_kwargs, words):
+    from test_checkpoint_tf import reference_generator, write_tf_pickle
+
+    path = write_tf_pickle(tmp_path / "tf.pkl", reference_generator(1), reference_generator(2), static_kwargs=static_kwargs)
+    assert words in load_error(path)
