@@ -212,7 +212,8 @@ def _mutate_safetensors(data: bytes, rng: random.Random) -> tuple[bytes, str]:
             target.pop(key, None)
             what = f"config field {key!r} removed"
         else:
-            target[key] = _hostile_value(rng)
+            value = _hostile_value(rng)
+            target[key] = value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value  # JSON has no arrays
             what = f"config[{key!r}] edited"
         text = json.dumps(config, allow_nan=True)
         if rng.random() < 0.05:
