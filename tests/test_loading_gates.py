@@ -220,3 +220,17 @@ def test_a_channel_base_that_leaves_a_layer_without_channels_is_refused_before_b
     assert min(config.channel_base // r for r in (4, 8, 16, 32, 64)) == 0  # what the constructor would make
     with pytest.raises(CheckpointError, match="no channels"):
         generator_memory(config)
+
+
+@pytest.mark.parametrize("protocol", [3, 4, 5])
+def test_plain_numpy_values_come_back_equal_at_every_protocol_that_writes_bytes(protocol):
+    from eqviz.networks.safe_unpickler import safe_load_pickle
+
+    values = [np.bool_(True), np.int8(-3), np.uint8(200), np.float16(1.5), np.float32(2.5), np.int64(7),
+              np.array([True, False]), np.arange(6, dtype=">i4").reshape(2, 3),
+              np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.zeros((0, 3))]
+    out = safe_load_pickle(io.BytesIO(pickle.dumps(values, protocol=protocol)), "values")
+    for ours, theirs in zip(out, values, strict=True):
+        assert np.shape(ours) == np.shape(theirs) and np.asarray(ours).dtype.kind == np.asarray(theirs).dtype.kind
+        assert np.asarray(ours).dtype.itemsize == np.asarray(theirs).dtype.itemsize
+        assert np.array_equal(ours, theirs)
