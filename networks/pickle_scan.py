@@ -34,6 +34,8 @@ _STR, _SCALAR, _TUPLE, _OTHER = 0, 1, 2, 3
 _STR_ENTRY = (0, 1, _STR)
 _SCALAR_ENTRY = (0, 1, _SCALAR)
 _OTHER_ENTRY = (0, 1, _OTHER)
+_EMPTY_CONTAINER_ENTRY = (1, 1, _OTHER)
+_EMPTY_TUPLE_ENTRY = (1, 1, _TUPLE)
 
 # What each opcode does to the stack, as far as this scan cares.
 (_PUSH_STR, _PUSH_SCALAR, _GET, _PUT, _MEMOIZE, _MARK, _EMPTY, _EMPTY_TUPLE, _TUPLE_N, _TUPLE,
@@ -222,7 +224,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             stack.append(_STR_ENTRY)
             grown()
         elif action == _EMPTY_TUPLE:
-            stack.append((1, 1, _TUPLE))
+            stack.append(_EMPTY_TUPLE_ENTRY)
             grown()
         elif action == _MARK:
             marks.append(fence)
@@ -230,7 +232,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             if len(marks) > MAX_DEPTH:
                 raise PickleScanError(f"the pickle nests marks more than {MAX_DEPTH} deep, which no checkpoint does")
         elif action == _EMPTY:
-            stack.append((1, 1, _OTHER))
+            stack.append(_EMPTY_CONTAINER_ENTRY)
             grown()
         elif action == _PUT:
             if len(stack) <= fence:
