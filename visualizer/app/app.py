@@ -43,12 +43,6 @@ JOB_REDRAW_SECONDS = 0.25  # a sleeping UI redraws this often while a job report
 IDLE_REDRAW_SECONDS = 2.0  # and this often otherwise (tooltips and the like need no input to appear)
 MAX_ANIMATION_STEP = 0.25  # seconds an animation may advance in one frame (after a sleep, say)
 SCREENSHOT_GIVE_UP_FRAMES = 60
-DISABLED_TEXT = (120, 120, 120)
-DISABLED_FRAME = (45, 45, 48)
-# Item types whose disabled state is drawn greyed out (Dear PyGui's default theme draws it like enabled).
-DISABLED_LOOK_TYPES = ("mvButton", "mvCheckbox", "mvCombo", "mvInputInt", "mvInputFloat", "mvInputText",
-                       "mvSliderFloat", "mvSliderInt", "mvDragFloat", "mvDragInt", "mvDragIntMulti",
-                       "mvRadioButton")
 
 
 @dataclass
@@ -166,12 +160,6 @@ class App:
             with dpg.theme_component(dpg.mvAll):
                 dpg.add_theme_color(dpg.mvThemeCol_WindowBg, WINDOW_BACKGROUND)
                 dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0))
-            for name in DISABLED_LOOK_TYPES:
-                with dpg.theme_component(getattr(dpg, name), enabled_state=False):
-                    dpg.add_theme_color(dpg.mvThemeCol_Text, DISABLED_TEXT)
-                    for colour in (dpg.mvThemeCol_Button, dpg.mvThemeCol_ButtonHovered, dpg.mvThemeCol_ButtonActive,
-                                   dpg.mvThemeCol_FrameBg, dpg.mvThemeCol_FrameBgHovered, dpg.mvThemeCol_FrameBgActive):
-                        dpg.add_theme_color(colour, DISABLED_FRAME)
         dpg.bind_theme(theme)
         dpg.add_texture_registry(tag="textures")  # every raw texture (the viewer's, the panels') lives here
         with dpg.window(tag="controls", no_title_bar=True, no_move=True, no_resize=True, no_close=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dearpygui.dearpygui as dpg
 
 from eqviz.app.panel import JobHandle, JobOutcome, Panel, PanelContext
+from eqviz.app.widgets import grey_when_disabled
 
 
 def final_text(outcome: JobOutcome) -> str:
@@ -43,6 +44,7 @@ class JobPanel(Panel):
         with dpg.group(horizontal=True):
             dpg.add_button(label=self.run_label, tag=run, callback=lambda *_: self.run(ctx))
             dpg.add_button(label="Cancel", tag=cancel, enabled=False, callback=lambda *_: self.cancel())
+            grey_when_disabled(cancel)  # Cancel looks disabled while nothing runs
         dpg.add_progress_bar(tag=progress, default_value=0.0, width=-1, overlay="")
 
     def run(self, ctx: PanelContext) -> None:

@@ -95,6 +95,30 @@ def forget_dialogs() -> None:
     _folder.clear()
 
 
+DISABLED_TEXT = (120, 120, 120)
+DISABLED_FRAME = (45, 45, 48)
+# Item types a control that can be disabled may have (Dear PyGui draws a disabled item like an enabled one).
+GREYABLE_TYPES = ("mvButton", "mvCheckbox", "mvCombo", "mvInputInt", "mvInputFloat", "mvInputText",
+                  "mvSliderFloat", "mvDragFloat", "mvDragIntMulti", "mvRadioButton")
+DISABLED_THEME = "eqviz_disabled_theme"
+
+
+def grey_when_disabled(*tags: str) -> None:
+    """Draw these items grey while they are disabled. The theme is bound item by item: Dear PyGui 2.3
+    crashes a second context in one process (the tests) when disabled-state components sit in the
+    global theme."""
+    if not dpg.does_item_exist(DISABLED_THEME):
+        with dpg.theme(tag=DISABLED_THEME):
+            for name in GREYABLE_TYPES:
+                with dpg.theme_component(getattr(dpg, name), enabled_state=False):
+                    dpg.add_theme_color(dpg.mvThemeCol_Text, DISABLED_TEXT)
+                    for colour in (dpg.mvThemeCol_Button, dpg.mvThemeCol_ButtonHovered, dpg.mvThemeCol_ButtonActive,
+                                   dpg.mvThemeCol_FrameBg, dpg.mvThemeCol_FrameBgHovered, dpg.mvThemeCol_FrameBgActive):
+                        dpg.add_theme_color(colour, DISABLED_FRAME)
+    for tag in tags:
+        dpg.bind_item_theme(tag, DISABLED_THEME)
+
+
 def set_if_changed(tag: str, value) -> None:
     """set_value only when the widget shows something else (cheap per-frame mirroring)."""
     if dpg.get_value(tag) != value:

@@ -10,7 +10,7 @@ import numpy as np
 
 from eqviz.errors import EqvizError
 from eqviz.app.panel import Panel, PanelContext
-from eqviz.app.widgets import file_dialog, set_if_changed
+from eqviz.app.widgets import file_dialog, grey_when_disabled, set_if_changed
 from eqviz.atomic_io import atomic_output
 from eqviz.core.latents import mixed_layers
 from eqviz.core.session import NOISE_MODES
@@ -134,6 +134,8 @@ class LatentPanel(Panel):
             dpg.add_button(label="Clear W", tag="latent_clear_w", callback=lambda *_: self._edit(ctx, w_path=None))
             dpg.add_button(label="Save W...", callback=lambda *_: dpg.show_item("save_w_dialog"))
         dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400, show=False)
+        grey_when_disabled("latent_snap", "latent_psi", "latent_cutoff_on", "latent_cutoff", "latent_noise",
+                           "latent_noise_seed", "latent_noise_animate", "latent_class")
 
     # -- edits ------------------------------------------------------------------------------------
     def _edit(self, ctx: PanelContext, **changes) -> None:

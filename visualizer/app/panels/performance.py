@@ -8,6 +8,7 @@ import psutil
 
 from eqviz.app.panel import Panel, PanelContext
 from eqviz.app.state import FPS_LIMITS, PREVIEW_DIVISORS
+from eqviz.app.widgets import grey_when_disabled
 from eqviz.app.stats import RATE_SECONDS
 
 UPDATE_SECONDS = 0.5  # text refresh period; reading process memory every frame is wasted work
@@ -58,6 +59,7 @@ class PerformancePanel(Panel):
         dpg.add_combo([FULL], label="render resolution", tag="perf_preview", default_value=FULL, width=100,
                       callback=lambda _s, value, _u: self._set_preview(ctx, value))
         dpg.add_text(preview_note(None), tag="perf_preview_note", wrap=400, color=(150, 150, 150))
+        grey_when_disabled("perf_preview")
         with dpg.group(horizontal=True):
             dpg.add_combo([str(f) for f in FPS_LIMITS], label="UI fps limit", tag="perf_fps_limit", width=60,
                           default_value=str(ctx.state.view.fps_limit),

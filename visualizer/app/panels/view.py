@@ -5,7 +5,7 @@ import dearpygui.dearpygui as dpg
 
 from eqviz.app.panel import Panel, PanelContext
 from eqviz.app.state import CHANNEL_MODES, DRAG_SPEEDS, NORMALISATIONS
-from eqviz.app.widgets import set_if_changed
+from eqviz.app.widgets import grey_when_disabled, set_if_changed
 
 
 class ViewPanel(Panel):
@@ -66,6 +66,8 @@ class ViewPanel(Panel):
         dpg.add_combo(list(DRAG_SPEEDS), label="drag speed (Shift / Ctrl + drag)", tag="view_drag_speed",
                       default_value=v.drag_speed, width=90,
                       callback=lambda _s, value, _u: self._set_view(ctx, drag_speed=value))
+        grey_when_disabled("view_live_error", "view_channel_mode", "view_channel", "view_norm", "view_brightness",
+                           "view_fft_range", "view_fft_beta")
 
     def _edit(self, ctx: PanelContext, **changes) -> None:
         """A change of what is rendered: a new frame is needed."""
