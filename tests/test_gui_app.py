@@ -3,6 +3,7 @@
 Every test here needs a display; without one they skip and say how to run them.
 """
 import subprocess
+from pathlib import Path
 import sys
 import time
 
@@ -99,6 +100,9 @@ def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
     status = dpg.get_value("status_line")
     assert "broken.pkl" in status and "still showing sg3t_64.pkl" in status
     assert app.model.label == "sg3t_64.pkl"
+    # The path box and the recent list name the model still loaded, not the failed file.
+    assert dpg.get_value("checkpoint_path") == app.model.path
+    assert dpg.get_value("checkpoint_recent") == str(Path(app.model.path).resolve())
 
 
 def test_save_image_writes_the_frame_at_full_resolution(app, tmp_path):
