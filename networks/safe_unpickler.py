@@ -180,6 +180,15 @@ class TFNetwork(metaclass=_Sealed):
         return f"TFNetwork({self.name!r})"
 
 
+class LoadedTensor(torch.Tensor):
+    """A tensor rebuilt from a pickle. torch.Tensor.__setstate__ (what pickle's BUILD would call)
+    runs `set_` with any size and stride the file gives, undoing the checks of rebuild_tensor, so
+    a loaded tensor refuses it; otherwise it is a plain tensor (copy it out, as copy_weights does)."""
+
+    def __setstate__(self, state):
+        raise CheckpointError("the file tries to rewrite a tensor after creating it; refusing to load it")
+
+
 class SafeArray(np.ndarray, metaclass=_Sealed):
     """A numpy array being rebuilt from a pickle: its `__setstate__` (pickle's BUILD) checks the
     dtype and the byte count before numpy reads them."""
@@ -326,7 +335,8 @@ def rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, b
     budget = getattr(_loads, "budget", None)
     if budget is not None:
         budget.spend_view(numel * flat.element_size())
-    return flat.as_strided(size, stride, storage_offset) if numel else flat.new_empty(size)
+    view = flat.as_strided(size, stride, storage_offset) if numel else flat.new_empty(size)
+    return view.as_subclass(LoadedTensor)
 
 
 def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):

@@ -11,6 +11,7 @@ import sys
 import types
 
 import numpy as np
+import torch
 
 from eqviz.networks import safe_unpickler
 
@@ -99,6 +100,8 @@ def from_inert(obj):
         return type(obj)(from_inert(value) for value in obj)
     if isinstance(obj, np.ndarray):
         return np.array(obj)  # a plain ndarray, as numpy pickles it
+    if isinstance(obj, torch.Tensor):
+        return obj.as_subclass(torch.Tensor)  # a plain tensor, as torch pickles it
     return obj
 
 

@@ -322,3 +322,19 @@ def test_tensorflow_settings_of_the_wrong_type_are_one_sentence(tmp_path, static
 
     path = write_tf_pickle(tmp_path / "tf.pkl", reference_generator(1), reference_generator(2), static_kwargs=static_kwargs)
     assert words in load_error(path)
+
+
+class RebuiltThenRestrided:
+    """A tensor followed by BUILD((itself, 0, size, stride)): torch.Tensor.__setstate__ would set_() it
+    to a zero-stride view of a billion elements over its 4 bytes."""
+
+    def __reduce__(self):
+        storage = torch.zeros(1).untyped_storage()
+        typed = torch.storage.TypedStorage(wrap_storage=storage, dtype=torch.float32, _internal=True)
+        return torch._utils._rebuild_tensor_v2, (typed, 0, (1,), (1,), False, collections.OrderedDict()), \
+            (self, 0, (10 ** 9,), (0,))
+
+
+def test_a_tensor_cannot_be_restrided_after_it_is_built(tmp_path):
+    path = write(tmp_path, "restride.pkl", pickle.dumps({"G_ema": RebuiltThenRestrided()}, protocol=4))
+    assert "tries to rewrite a tensor" in load_error(path)
