@@ -51,3 +51,23 @@ def test_without_data_the_status_line_says_what_to_choose(dpg_context, sg2):  # 
     FidSection().build(ctx)
     dpg.get_item_callback("fid_run")()
     assert ctx.status[1] and "real images" in ctx.status[0]
+
+
+def shown_with_all_parents(tag) -> bool:
+    item = dpg.get_alias_id(tag)
+    while item:
+        if not dpg.get_item_configuration(item)["show"]:
+            return False
+        item = dpg.get_item_parent(item)
+    return True
+
+
+def test_the_metrics_panel_offers_fid_for_stylegan2_where_eq_is_not_defined(dpg_context, sg2):  # noqa: F811
+    from eqviz.app.panels.equivariance import EquivariancePanel
+
+    ctx = FakeContext(*sg2)
+    panel = EquivariancePanel()
+    panel.build(ctx)
+    panel.on_model_changed(ctx)
+    assert not shown_with_all_parents("eq_run") and shown_with_all_parents("eq_sg2_note")
+    assert shown_with_all_parents("fid_run") and shown_with_all_parents("fid_data")

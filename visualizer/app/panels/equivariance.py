@@ -1,11 +1,13 @@
 """Equivariance panel: EQ-T / EQ-T frac / EQ-R of the loaded StyleGAN3 over many samples, in the
-background with progress and cancel; PSNR with its 95% interval, per-sample plot, mean error map."""
+background with progress and cancel; PSNR with its 95% interval, per-sample plot, mean error map.
+Below them FID / KID against real images (eqviz.app.fid_section), defined for StyleGAN2 too."""
 from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 import numpy as np
 import torch
 
+from eqviz.app.fid_section import FidSection
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.core.colormaps import ERROR_LEGEND_CAPTION, error_colours, error_legend
@@ -36,7 +38,7 @@ def format_result(result) -> str:
 
 
 class EquivariancePanel(JobPanel):
-    title = "Equivariance metrics"
+    title = "Metrics (EQ, FID, KID)"
     default_open = False
     job_name = "equivariance"
     tag_prefix = "eq"
@@ -48,6 +50,7 @@ class EquivariancePanel(JobPanel):
         self._map_array = None
         self._map_texture = None
         self._legend_array = None  # dpg keeps a pointer into it
+        self.fid = FidSection()    # a second background job, outside the StyleGAN3-only controls
 
     def build(self, ctx: PanelContext) -> None:
         dpg.add_text(SG2_NOTE, tag="eq_sg2_note", wrap=400, show=False, color=(230, 190, 120))
@@ -78,6 +81,7 @@ class EquivariancePanel(JobPanel):
             legend = dpg.add_raw_texture(w, h, self._legend_array, format=dpg.mvFormat_Float_rgba, parent="textures")
             dpg.add_image(legend, tag="eq_map_legend", width=w, height=h)
             dpg.add_text(ERROR_LEGEND_CAPTION, color=(150, 150, 150))
+        self.fid.build(ctx)
 
     # -- running ----------------------------------------------------------------------------------
     def run(self, ctx: PanelContext) -> None:
@@ -145,3 +149,11 @@ class EquivariancePanel(JobPanel):
         supported = ctx.model.supports_input_transform
         dpg.configure_item("eq_sg2_note", show=not supported)
         dpg.configure_item("eq_controls", show=supported)
+
+    def refresh(self, ctx: PanelContext) -> None:
+        super().refresh(ctx)
+        self.fid.refresh(ctx)
+
+    def close(self) -> None:
+        super().close()
+        self.fid.close()
