@@ -119,3 +119,20 @@ def test_panel_runs_the_job_and_shows_the_result(setup, tmp_path):
         assert dpg.get_item_configuration("proj_progress")["overlay"] == "done: 3/3"
     finally:
         dpg.destroy_context()
+
+
+def test_latent_panel_project_button_asks_for_the_image_to_project(setup):
+    from eqviz.app.panels.latent import LatentPanel
+
+    path, G, _ = setup
+    ctx = Context(path, G)
+    dpg.create_context()
+    try:
+        with dpg.texture_registry(tag="textures"), dpg.window():
+            LatentPanel().build(ctx)
+            ProjectionPanel().build(ctx)
+        assert not dpg.is_item_shown(PICK_AND_PROJECT_DIALOG)
+        dpg.get_item_callback("latent_project")("latent_project", None, None)
+        assert dpg.is_item_shown(PICK_AND_PROJECT_DIALOG)
+    finally:
+        dpg.destroy_context()

@@ -133,6 +133,9 @@ class LatentPanel(Panel):
             dpg.add_button(label="Load W...", callback=lambda *_: dpg.show_item("load_w_dialog"))
             dpg.add_button(label="Clear W", tag="latent_clear_w", callback=lambda *_: self._edit(ctx, w_path=None))
             dpg.add_button(label="Save W...", callback=lambda *_: dpg.show_item("save_w_dialog"))
+            # The Project image panel's dialog: the chosen image is projected and its W becomes the current one.
+            dpg.add_button(label="Project image...", tag="latent_project",
+                           callback=lambda *_: dpg.show_item("proj_pick_and_project_dialog"))
         dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400, show=False)
         grey_when_disabled("latent_snap", "latent_psi", "latent_cutoff_on", "latent_cutoff", "latent_noise",
                            "latent_noise_seed", "latent_noise_animate", "latent_class")
