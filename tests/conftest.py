@@ -1,5 +1,7 @@
-"""Shared fixtures: where NVIDIA's reference data lives, and a fixed CPU thread count."""
+"""Shared fixtures: where NVIDIA's reference data lives, a fixed CPU thread count, one window per process."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from eqviz.process_tuning import tune_process
@@ -41,3 +43,51 @@ def reference_dir() -> Path:
             pytest.fail(MISSING_REFERENCE)
         pytest.skip(MISSING_REFERENCE)
     return REFERENCE_DIR
+
+
+# -- one app window per process ------------------------------------------------------------------
+# The app opens one Dear PyGui context per process, as `eqviz` does. Dear PyGui 2.3 can crash when a
+# process destroys a context with plots and tables and builds another, so when a run collects
+# several window modules (marker `gui`), each runs in a child pytest of its own and reports here as
+# one test; a run of one window module runs it in this process as usual.
+WINDOW_CHILD = "EQVIZ_WINDOW_TEST_CHILD"
+
+
+class WindowModule(pytest.Item):
+    """A whole window-test module, run by a child pytest."""
+
+    def runtest(self):
+        env = {**os.environ, WINDOW_CHILD: "1"}
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(self.path)],
+                              cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        self.output = proc.stdout + proc.stderr
+        if proc.returncode not in (0, 5):  # 5: everything skipped or deselected
+            raise WindowModuleFailed(self.output)
+        summary = [line for line in self.output.splitlines() if line.strip()]
+        self.add_report_section("call", "child pytest", summary[-1] if summary else "")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, WindowModuleFailed):
+            return f"window tests in {self.path.name} failed in their own process:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.name} (own process)"
+
+
+class WindowModuleFailed(Exception):
+    """The child pytest of a window module failed; its output is the message."""
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if os.environ.get(WINDOW_CHILD):
+        return
+    window_items = [item for item in items if item.get_closest_marker("gui")]
+    modules = sorted({item.path for item in window_items})
+    if len(modules) < 2:
+        return
+    kept = [item for item in items if item not in window_items]
+    for path in modules:
+        module_item = next(item for item in window_items if item.path == path).getparent(pytest.Module)
+        kept.append(WindowModule.from_parent(module_item, name=f"{path.stem} (own process)"))
+    items[:] = kept
