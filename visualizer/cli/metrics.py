@@ -10,6 +10,9 @@ from eqviz.cli.memory_option import add_max_memory_argument, max_memory
 from eqviz.atomic_io import ensure_writable_folder
 from eqviz.cli.progress import ProgressDisplay
 from eqviz.errors import EqvizError
+from eqviz.metrics.equivariance.measure import METRIC_LABELS as EQ_LABELS
+from eqviz.metrics.fid.compute import METRIC_LABELS as DATA_LABELS
+from eqviz.metrics.fid.compute import METRICS as DATA_METRICS  # measured against --data
 
 HELP = "Measure EQ-T, EQ-T frac and EQ-R (PSNRs in dB with 95% bootstrap intervals) and, against --data, FID and KID."
 
@@ -22,8 +25,7 @@ Under torchrun the samples are split over the processes; the result equals a sin
 with the same seed (up to float summation order), and only the first process prints and writes the JSON.
 """
 
-METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R", "fid": "FID", "kid": "KID"}
-DATA_METRICS = ("fid", "kid")  # measured against --data
+METRIC_LABELS = {**EQ_LABELS, **DATA_LABELS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,15 +18,17 @@ from eqviz.core.images import images_to_rgb8
 from eqviz.core.input_transform import supports_input_transform, synthesize, synthesize_posed
 from eqviz.core.latents import seed_ws
 from eqviz.errors import InvalidArgument, stop_if_cancelled
+from eqviz.metrics.equivariance.measure import METRIC_LABELS as EQ_LABELS
 from eqviz.metrics.equivariance.measure import METRICS as EQ_METRICS
 from eqviz.metrics.equivariance.run import compute_equivariance
+from eqviz.metrics.fid.compute import METRIC_LABELS as DATA_LABELS
 from eqviz.metrics.fid.compute import METRICS as DATA_METRICS
 from eqviz.metrics.fid.compute import compute_fid_kid
 from eqviz.metrics.sticking import StickingSpec, long_exposure
 from eqviz.video.render import move_in_output_space
 
 ALL_METRICS = DATA_METRICS + EQ_METRICS
-METRIC_LABELS = {"fid": "FID", "kid": "KID", "eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
+METRIC_LABELS = {**DATA_LABELS, **EQ_LABELS}
 EQ_UNDEFINED = "not defined: StyleGAN2 has no input transform to translate or rotate"
 
 

@@ -12,8 +12,8 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.core.colormaps import ERROR_LEGEND_CAPTION, error_colours, error_legend
 from eqviz.core.images import rgba
+from eqviz.metrics.equivariance.measure import METRIC_LABELS
 
-METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
 MAX_SAMPLES = 50_000
 MAP_WIDTH = 380  # screen pixels of the mean error map and its legend
 SG2_NOTE = ("Equivariance is not defined for StyleGAN2: its generator has no input transform, so there is "

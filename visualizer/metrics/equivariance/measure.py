@@ -17,6 +17,7 @@ from eqviz.networks.filter_design import affine_bandlimit_filter, lanczos_window
 from eqviz.core.input_transform import supports_input_transform, synthesize, transform_matrix
 
 METRICS = ("eqt_int", "eqt_frac", "eqr")
+METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}  # as the paper names them
 PSNR_PEAK = 2.0  # images span [-1, 1]
 
 

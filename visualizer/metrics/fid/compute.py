@@ -21,6 +21,7 @@ from eqviz.metrics.fid.statistics import FeatureStatistics
 from eqviz.metrics.processes import full_float32, rank_and_world_size
 
 METRICS = ("fid", "kid")
+METRIC_LABELS = {"fid": "FID", "kid": "KID"}
 PROTOCOL_NUM_SAMPLES = {"fid50k_full": 50000, "kid50k_full": 50000}  # NVIDIA's names -> generated images
 BOOTSTRAP_REPLICATES = 10
 KID_SUBSETS, KID_SUBSET_SIZE, KID_SEED = 100, 1000, 123  # NVIDIA's kid50k_full: 100 subsets of 1000
