@@ -48,6 +48,7 @@ def test_mp4_has_the_requested_frames_and_grid_size(tmp_path, generators):
         frames = [f for f in reader]
         fps = reader.get_meta_data()["fps"]
     assert len(frames) == 5 and fps == 10
+    assert result.file_fps == 10 and result.duration == 0.5
     assert frames[0].shape == (32, 32 * 2 + 2, 3) and result.size == (66, 32)
     assert [p.name for p in tmp_path.iterdir()] == ["walk.mp4"]
 

@@ -113,9 +113,13 @@ def test_export_button_writes_the_video(dpg_context, sg2, tmp_path):
     assert ctx.status[0].startswith("rendering video") and not dpg.get_item_configuration("vid_export")["enabled"]
     ctx.deliver()
     assert dpg.get_item_configuration("vid_export")["enabled"]
-    assert ctx.status == (f"wrote {out} (4 frames, 64x64)", False)
     with imageio.get_reader(out) as reader:
         assert len([f for f in reader]) == 4
+        fps = reader.get_meta_data()["fps"]
+    # The file's own frame rate and length, then the render speed, never one mistaken for the other.
+    text, error = ctx.status
+    assert not error and text.startswith(f"wrote {out}: 64x64, 4 frames at {fps:g} fps = {4 / fps:.2f} s (rendered at ")
+    assert dpg.get_item_configuration("vid_progress")["overlay"].startswith("done: 4 frames, rendered at ")
 
 
 def test_export_reports_a_settings_mistake_in_the_status_line(dpg_context, sg2):

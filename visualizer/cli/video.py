@@ -128,5 +128,6 @@ def run(args) -> int:
     with ProgressDisplay("video", unit="frame") as display:
         result = render_video(build_spec(args), progress=lambda p: display.update(p.done, p.total))
     width, height = result.size
-    print(f"wrote {result.path} ({result.frames} frames, {width}x{height}, {result.fps:.1f} fps rendered)")
+    print(f"wrote {result.path} ({width}x{height}, {result.frames} frames at {result.file_fps:g} fps = "
+          f"{result.duration:.2f} s; rendered at {result.render_fps:.1f} fps)")
     return 0

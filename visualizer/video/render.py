@@ -59,10 +59,17 @@ class VideoResult:
     path: Path
     frames: int
     size: tuple[int, int]   # (width, height) of the frames as composed, before even-padding
-    seconds: float
+    seconds: float          # wall time the rendering took
+    file_fps: float         # the video's own frame rate (playback)
 
     @property
-    def fps(self) -> float:
+    def duration(self) -> float:
+        """Playback length of the video, seconds."""
+        return self.frames / self.file_fps
+
+    @property
+    def render_fps(self) -> float:
+        """Frames rendered per second of wall time: the speed, not the video's frame rate."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -416,4 +423,5 @@ def render_video(spec: VideoSpec, progress=None, cancel=None, generators=None) -
         if launched is not None:
             hand_over(launched)
         path = encoder.commit()
-    return VideoResult(path=path, frames=source.count, size=source.layout.size, seconds=time.perf_counter() - start)
+    return VideoResult(path=path, frames=source.count, size=source.layout.size, seconds=time.perf_counter() - start,
+                       file_fps=spec.fps)

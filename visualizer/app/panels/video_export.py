@@ -145,8 +145,9 @@ class VideoExportPanel(JobPanel):
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         w, h = result.size
-        dpg.configure_item("vid_progress", overlay=f"done: {result.frames} frames, rendered at {result.fps:.1f} fps")
-        ctx.set_status(f"wrote {result.path} ({result.frames} frames, {w}x{h})")
+        dpg.configure_item("vid_progress", overlay=f"done: {result.frames} frames, rendered at {result.render_fps:.1f} fps")
+        ctx.set_status(f"wrote {result.path}: {w}x{h}, {result.frames} frames at {result.file_fps:g} fps = "
+                       f"{result.duration:.2f} s (rendered at {result.render_fps:.1f} fps)")
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         # StyleGAN2 alone cannot rotate or translate: start it on a walk instead.
