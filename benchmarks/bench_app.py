@@ -23,7 +23,8 @@ import dearpygui.dearpygui as dpg
 import psutil
 import torch
 
-from eqviz.app.app import App, AppOptions, display_available
+from eqviz.app.app import App, AppOptions
+from eqviz.app.display import display_problem
 from eqviz.app.frame_renderer import build_request
 
 
@@ -112,8 +113,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=10000, help="rendered frames for the memory phase (0: skip)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    if not display_available():
-        raise SystemExit("needs a display: run under `xvfb-run -a`")
+    problem = display_problem()
+    if problem is not None:
+        raise SystemExit(f"{problem}: run under `xvfb-run -a`")
     torch.set_num_threads(args.threads)
     app = App(AppOptions(checkpoint=args.checkpoint, device=args.device))
     app.start()

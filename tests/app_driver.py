@@ -1,6 +1,5 @@
 """Driving the real app window in tests: step it, fire widget callbacks, take screenshots, and send
 real pointer and keyboard input through xdotool (Xvfb in CI)."""
-import os
 import shutil
 import subprocess
 import time
@@ -9,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-NEEDS_DISPLAY = pytest.mark.skipif(not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
+from eqviz.app.display import display_problem
+
+NEEDS_DISPLAY = pytest.mark.skipif(display_problem() is not None,
                                    reason="needs a display: run the tests under `xvfb-run -a python3 -m pytest`")
 NEEDS_XDOTOOL = pytest.mark.skipif(shutil.which("xdotool") is None,
                                    reason="needs xdotool (apt-get install xdotool) to send input")

@@ -9,7 +9,6 @@ ticks (`ui_wake`): an unchanged window costs next to nothing while a long synthe
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,6 +333,3 @@ class App:
             self.shutdown()
         return 0
 
-
-def display_available() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

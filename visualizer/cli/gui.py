@@ -4,36 +4,13 @@ import os
 import sys
 from pathlib import Path
 
+from eqviz.app.display import display_problem
 from eqviz.errors import EqvizError
 
 HELP = "Open the interactive explorer window (needs a display)."
 
 NO_DISPLAY = ("eqviz gui: {problem}; run it under a virtual display with `xvfb-run -a eqviz ...`, "
               "or render without a window with `eqviz render` / `eqviz video`")
-
-
-def display_problem() -> str | None:
-    """Why no window can open here, or None. An X display is opened (and closed) with libX11 before
-    Dear PyGui starts: GLFW aborts the whole process (SIGABRT) when DISPLAY names a server that is
-    not there."""
-    display, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
-    if not display:
-        return None if wayland else "no display found (DISPLAY / WAYLAND_DISPLAY unset)"
-    import ctypes
-    import ctypes.util
-
-    try:
-        xlib = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
-    except OSError:
-        return f"cannot open display {display} (libX11 is not installed)"
-    xlib.XOpenDisplay.restype = ctypes.c_void_p
-    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    connection = xlib.XOpenDisplay(display.encode())
-    if not connection:
-        return f"cannot open display {display} (no X server answers there, or it refused the connection)"
-    xlib.XCloseDisplay(connection)
-    return None
 
 
 MIN_WINDOW, MAX_WINDOW = 480, 16384  # smaller leaves no room beside the controls; GL stops at 16384
