@@ -10,6 +10,7 @@ from eqviz.atomic_io import atomic_output, check_target, ensure_writable_folder,
 from eqviz.core.images import images_to_rgb8, to_uint8
 from eqviz.core.input_transform import synthesize
 from eqviz.errors import EqvizError
+from eqviz.metrics.equivariance.measure import psnr_db
 from eqviz.projection.projector import ProjectionResult
 
 W_FILE = "projected_w.npz"
@@ -21,10 +22,10 @@ VIDEO_BATCH = 8
 
 
 def psnr(img: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-sample PSNR [N] in dB of images in [-1, 1] (peak-to-peak 2), both clamped to that range as
+    """Per-sample PSNR [N] in dB (the equivariance metrics' psnr_db), both images clamped to [-1, 1] as
     they are shown and saved."""
-    mse = (img.clamp(-1, 1) - target.clamp(-1, 1)).square().mean(dim=[1, 2, 3])
-    return 20 * np.log10(2.0) - 10 * torch.log10(mse.clamp_min(1e-20))
+    sq_err = (img.clamp(-1, 1) - target.clamp(-1, 1)).square().sum(dim=[1, 2, 3])
+    return torch.from_numpy(psnr_db(sq_err.detach().cpu().numpy(), img[0].numel()))
 
 
 def output_folders(out_dir, names: list[str]) -> list[Path]:

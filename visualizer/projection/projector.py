@@ -155,6 +155,7 @@ def project(G,
     """
     _check_targets(G, targets)
     device = targets.device
+    # A copy, not G: the noise layers' noise_const become optimised per-target maps, and eval/device/grad change.
     G = copy.deepcopy(G).eval().requires_grad_(False).to(device)
     n = targets.shape[0]
     c = class_label(G, settings.class_idx, device)
