@@ -123,3 +123,13 @@ def set_if_changed(tag: str, value) -> None:
     """set_value only when the widget shows something else (cheap per-frame mirroring)."""
     if dpg.get_value(tag) != value:
         dpg.set_value(tag, value)
+
+
+def path_row(tag: str, dialog_label: str, extensions: tuple[str, ...], default: str = "", hint: str = "",
+             default_filename: str = "", directory: bool = False) -> None:
+    """A path field `tag` with a Browse... button whose file dialog (`<tag>_dialog`) fills it in."""
+    dialog = f"{tag}_dialog"
+    file_dialog(dialog, dialog_label, lambda p: dpg.set_value(tag, p), extensions, default_filename, directory)
+    with dpg.group(horizontal=True):
+        dpg.add_input_text(label="", tag=tag, default_value=default, width=260, hint=hint)
+        dpg.add_button(label="Browse...", callback=lambda *_: dpg.show_item(dialog))

@@ -13,7 +13,7 @@ import numpy as np
 
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import file_dialog
+from eqviz.app.widgets import file_dialog, path_row
 from eqviz.core.images import images_to_rgb8, rgba
 from eqviz.errors import Cancelled
 from eqviz.projection.outputs import W_FILE, check_outputs, psnr, save_projection
@@ -103,16 +103,11 @@ class ProjectionPanel(JobPanel):
 
     def build(self, ctx: PanelContext) -> None:
         d = ProjectionPanelSettings()
-        file_dialog("proj_target_dialog", "Image to project", lambda p: dpg.set_value("proj_target", p), IMAGE_EXTENSIONS)
         file_dialog(PICK_AND_PROJECT_DIALOG, "Image to project", lambda p: self._pick_and_project(ctx, p),
                     IMAGE_EXTENSIONS)
-        file_dialog("proj_outdir_dialog", "Folder for the projection", lambda p: dpg.set_value("proj_outdir", p), (".*",),
-                    directory=True)
         dpg.add_text("Finds the W whose image matches a photo (centre-cropped to a square). The result becomes "
                      "the current W: rotate, translate or export it like a seed.", wrap=400, color=(150, 150, 150))
-        with dpg.group(horizontal=True):
-            dpg.add_input_text(label="", tag="proj_target", default_value=d.target, width=260, hint="image file")
-            dpg.add_button(label="Browse...", callback=lambda *_: dpg.show_item("proj_target_dialog"))
+        path_row("proj_target", "Image to project", IMAGE_EXTENSIONS, d.target, hint="image file")
         with dpg.group(horizontal=True):
             dpg.add_combo(list(SPACES), label="space", tag="proj_space", default_value=d.space, width=60)
             dpg.add_input_int(label="steps", tag="proj_steps", default_value=d.steps, min_value=1, min_clamped=True,
@@ -121,9 +116,7 @@ class ProjectionPanel(JobPanel):
                            hint="default: pixel,discriminator (pixel without a D)")
         dpg.add_input_text(label="LPIPS VGG16", tag="proj_lpips_vgg", width=260, hint="vgg16-397923af.pth (lpips loss)")
         dpg.add_input_text(label="LPIPS heads", tag="proj_lpips_lin", width=260, hint="v0.1 vgg.pth (lpips loss)")
-        with dpg.group(horizontal=True):
-            dpg.add_input_text(label="", tag="proj_outdir", default_value=d.outdir, width=260)
-            dpg.add_button(label="Browse...", callback=lambda *_: dpg.show_item("proj_outdir_dialog"))
+        path_row("proj_outdir", "Folder for the projection", (".*",), d.outdir, directory=True)
         dpg.add_checkbox(label="overwrite", tag="proj_overwrite", default_value=d.overwrite)
         self.build_job_controls(ctx)
         dpg.add_text("", tag="proj_result", wrap=400)

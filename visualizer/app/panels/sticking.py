@@ -12,7 +12,7 @@ from PIL import Image
 from eqviz.app.compare_list import CompareList, named_generators
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import file_dialog
+from eqviz.app.widgets import path_row
 from eqviz.core.images import rgba
 from eqviz.core.rendering import synthesis_settings
 from eqviz.metrics.sticking import STACK_MOTIONS, StickingSpec, render_sticking
@@ -73,7 +73,6 @@ class StickingPanel(JobPanel):
         self._arrays: list = []  # dpg keeps pointers into these
 
     def build(self, ctx: PanelContext) -> None:
-        file_dialog("stick_outdir_dialog", "Folder for the sticking views", lambda p: dpg.set_value("stick_outdir", p), (".*",))
         d = StickingSettings()
         dpg.add_text("Long exposure: the average of images around the current seed (sharp details = stuck "
                      "to pixels). Column stack: the central column of a slow translation, frame by frame.",
@@ -87,9 +86,7 @@ class StickingPanel(JobPanel):
             dpg.add_input_float(label="distance", tag="stick_distance", default_value=d.distance, width=100, format="%.3f")
         dpg.add_combo(STACK_MOTIONS, label="stack motion", tag="stick_motion", default_value=d.stack_motion, width=100)
         self.compare.build()
-        with dpg.group(horizontal=True):
-            dpg.add_input_text(label="", tag="stick_outdir", default_value=d.outdir, width=260)
-            dpg.add_button(label="Browse...", callback=lambda *_: dpg.show_item("stick_outdir_dialog"))
+        path_row("stick_outdir", "Folder for the sticking views", (".*",), d.outdir, directory=True)
         dpg.add_checkbox(label="overwrite", tag="stick_overwrite", default_value=d.overwrite)
         self.build_job_controls(ctx)
         dpg.add_text("", tag="stick_result", wrap=400)

@@ -10,7 +10,7 @@ from eqviz.errors import EqvizError
 from eqviz.app.compare_list import CompareList, named_generators
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import file_dialog
+from eqviz.app.widgets import path_row
 from eqviz.core.rendering import synthesis_settings
 from eqviz.video.motions import TRANSLATE_PATHS, WALK_SPACES, Motion
 from eqviz.video.render import VideoSpec, check_spec, render_video
@@ -86,8 +86,6 @@ class VideoExportPanel(JobPanel):
         self.compare = CompareList("vid_compare")
 
     def build(self, ctx: PanelContext) -> None:
-        file_dialog("vid_out_dialog", "Export video to", lambda p: dpg.set_value("vid_out", p), (".mp4", ".gif", ".*"),
-                    default_filename="eqviz_video.mp4")
         d = VideoExportSettings()
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="rotate", tag="vid_rotate", default_value=d.rotate)
@@ -110,9 +108,7 @@ class VideoExportPanel(JobPanel):
             dpg.add_checkbox(label="untransformed", tag="vid_untransform", default_value=d.untransform)
             dpg.add_checkbox(label="error map", tag="vid_error_map", default_value=d.error_map)
         self.compare.build()
-        with dpg.group(horizontal=True):
-            dpg.add_input_text(label="", tag="vid_out", default_value=d.out, width=260)
-            dpg.add_button(label="Browse...", callback=lambda *_: dpg.show_item("vid_out_dialog"))
+        path_row("vid_out", "Export video to", (".mp4", ".gif", ".*"), d.out, default_filename="eqviz_video.mp4")
         with dpg.group(horizontal=True):
             dpg.add_input_int(label="crf", tag="vid_crf", default_value=d.crf, min_value=0, max_value=51,
                               min_clamped=True, max_clamped=True, width=100)
