@@ -32,7 +32,7 @@ import torch  # noqa: E402
 
 import eqviz.networks.layers as eqviz_layers  # noqa: E402
 import eqviz.networks.stylegan3 as eqviz_sg3  # noqa: E402
-from bench_gpu import build, record_filtered_lrelu_calls  # noqa: E402
+from bench_gpu import build, record_filtered_lrelu_calls, time_ms  # noqa: E402
 from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu  # noqa: E402
 
 
@@ -56,21 +56,15 @@ def import_nvidia_ops(repo: Path):
 
 
 def elapsed_ms(fn, device, min_reps: int, budget_ms=1500.0) -> float:
-    """Median milliseconds of fn() after one warm-up: CUDA events on a GPU, perf_counter on the CPU."""
+    """Median milliseconds of fn() after one warm-up: bench_gpu's CUDA-event timer on a GPU, perf_counter on the CPU."""
+    if device.type == "cuda":
+        return time_ms(fn, warmup=1, min_reps=min_reps, budget_ms=budget_ms)
     fn()
     times = []
     while len(times) < min_reps or (sum(times) < budget_ms and len(times) < 50):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
 
 
