@@ -17,12 +17,12 @@ import torch
 from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
-from eqviz.atomic_io import save_png, write_text
+from eqviz.atomic_io import check_target, save_png, write_text
 from eqviz.core.input_transform import supports_input_transform, synthesize, synthesize_posed
 from eqviz.core.latents import class_label, lerp, seed_ws, z_from_seed
 from eqviz.core.rendering import check_finite
 from eqviz.video.render import MIN_TILE, load_generators, to_tiles
-from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, check_target, encoder_threads_beside, open_writer
+from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer
 
 STACK_MOTIONS = ("auto", "translate", "walk")
 MARK = np.array([255, 40, 40], np.uint8)  # ticks marking the sampled column
