@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from directions_fixtures import G, sg3t  # noqa: F401 (fixtures)
 from eqviz.cli.main import main
 from eqviz.core.images import to_uint8
 from eqviz.core.rendering import render_session
@@ -14,17 +15,6 @@ from eqviz.directions.edits import edit_from
 from eqviz.directions.files import load_directions
 from eqviz.directions.ganspace import ganspace
 from eqviz.directions.sefa import sefa
-from eqviz.networks import load_generator
-
-
-@pytest.fixture(scope="module")
-def sg3t(reference_dir):
-    return str(reference_dir / "pkl" / "sg3t_64.pkl")
-
-
-@pytest.fixture(scope="module")
-def G(sg3t):
-    return load_generator(sg3t)
 
 
 def error_line(capsys) -> str:

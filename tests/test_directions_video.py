@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from directions_fixtures import G, sg3t  # noqa: F401 (fixtures)
 from eqviz.cli.main import main
 from eqviz.core.images import to_uint8
 from eqviz.core.rendering import render_session
@@ -14,19 +15,8 @@ from eqviz.core.session import Session
 from eqviz.directions.edits import edit_from
 from eqviz.directions.sefa import sefa
 from eqviz.errors import EqvizError
-from eqviz.networks import load_generator
 from eqviz.video.motions import Motion
 from eqviz.video.render import FrameSource, VideoSpec
-
-
-@pytest.fixture(scope="module")
-def sg3t(reference_dir):
-    return str(reference_dir / "pkl" / "sg3t_64.pkl")
-
-
-@pytest.fixture(scope="module")
-def G(sg3t):
-    return load_generator(sg3t)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from directions_fixtures import G, sg3t  # noqa: F401 (fixtures)
 from eqviz.cli.main import main
 from eqviz.core.images import to_uint8
 from eqviz.core.rendering import render_session
@@ -11,17 +12,6 @@ from eqviz.directions.edits import edit_from
 from eqviz.directions.files import load_directions
 from eqviz.directions.sheet import GAP, direction_sheet, sheet_rows
 from eqviz.errors import EqvizError
-from eqviz.networks import load_generator
-
-
-@pytest.fixture(scope="module")
-def sg3t(reference_dir):
-    return str(reference_dir / "pkl" / "sg3t_64.pkl")
-
-
-@pytest.fixture(scope="module")
-def G(sg3t):
-    return load_generator(sg3t)
 
 
 def tile_at(sheet: np.ndarray, row: int, col: int, tile: int, rows: int, cols: int) -> np.ndarray:
