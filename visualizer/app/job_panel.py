@@ -9,7 +9,7 @@ from __future__ import annotations
 import dearpygui.dearpygui as dpg
 
 from eqviz.app.panel import JobHandle, JobOutcome, Panel, PanelContext
-from eqviz.app.widgets import grey_when_disabled
+from eqviz.app.widgets import grey_when_disabled, path_row
 
 
 def final_text(outcome: JobOutcome) -> str:
@@ -46,6 +46,15 @@ class JobPanel(Panel):
             dpg.add_button(label="Cancel", tag=cancel, enabled=False, callback=lambda *_: self.cancel())
             grey_when_disabled(cancel)  # Cancel looks disabled while nothing runs
         dpg.add_progress_bar(tag=progress, default_value=0.0, width=-1, overlay="")
+
+    def build_folder_job_controls(self, ctx: PanelContext, dialog_label: str, outdir: str, overwrite: bool) -> None:
+        """For a job that writes a folder: <prefix>_outdir with Browse..., <prefix>_overwrite, the job
+        controls, and the <prefix>_result line."""
+        p = self.tag_prefix
+        path_row(f"{p}_outdir", dialog_label, (".*",), outdir, directory=True)
+        dpg.add_checkbox(label="overwrite", tag=f"{p}_overwrite", default_value=overwrite)
+        self.build_job_controls(ctx)
+        dpg.add_text("", tag=f"{p}_result", wrap=400)
 
     def run(self, ctx: PanelContext) -> None:
         """The Run button: read the settings and `start` the job (or say in the status line why not)."""

@@ -116,10 +116,7 @@ class ProjectionPanel(JobPanel):
                            hint="default: pixel,discriminator (pixel without a D)")
         dpg.add_input_text(label="LPIPS VGG16", tag="proj_lpips_vgg", width=260, hint="vgg16-397923af.pth (lpips loss)")
         dpg.add_input_text(label="LPIPS heads", tag="proj_lpips_lin", width=260, hint="v0.1 vgg.pth (lpips loss)")
-        path_row("proj_outdir", "Folder for the projection", (".*",), d.outdir, directory=True)
-        dpg.add_checkbox(label="overwrite", tag="proj_overwrite", default_value=d.overwrite)
-        self.build_job_controls(ctx)
-        dpg.add_text("", tag="proj_result", wrap=400)
+        self.build_folder_job_controls(ctx, "Folder for the projection", d.outdir, d.overwrite)
         dpg.add_group(tag="proj_preview")
 
     def read_settings(self) -> ProjectionPanelSettings:

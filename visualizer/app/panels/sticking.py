@@ -12,7 +12,6 @@ from PIL import Image
 from eqviz.app.compare_list import CompareList, named_generators
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import path_row
 from eqviz.core.images import rgba
 from eqviz.core.rendering import synthesis_settings
 from eqviz.metrics.sticking import STACK_MOTIONS, StickingSpec, render_sticking
@@ -86,10 +85,7 @@ class StickingPanel(JobPanel):
             dpg.add_input_float(label="distance", tag="stick_distance", default_value=d.distance, width=100, format="%.3f")
         dpg.add_combo(STACK_MOTIONS, label="stack motion", tag="stick_motion", default_value=d.stack_motion, width=100)
         self.compare.build()
-        path_row("stick_outdir", "Folder for the sticking views", (".*",), d.outdir, directory=True)
-        dpg.add_checkbox(label="overwrite", tag="stick_overwrite", default_value=d.overwrite)
-        self.build_job_controls(ctx)
-        dpg.add_text("", tag="stick_result", wrap=400)
+        self.build_folder_job_controls(ctx, "Folder for the sticking views", d.outdir, d.overwrite)
         dpg.add_group(tag="stick_images")
 
     def read_settings(self) -> StickingSettings:
