@@ -1,5 +1,6 @@
 """Driving the real app window in tests: step it, fire widget callbacks, take screenshots, and send
 real pointer and keyboard input through xdotool (Xvfb in CI)."""
+import contextlib
 import shutil
 import subprocess
 import time
@@ -19,6 +20,22 @@ DIALOG_SIZE = (640, 420)
 DIALOG_NAME_BOX = (270, 378)
 DIALOG_OK = (18, 402)
 DIALOG_CANCEL = (62, 402)
+
+
+@contextlib.contextmanager
+def running_app(checkpoint, **options):
+    """A started, settled App on `checkpoint` at latent_x 2 (a seed with some contrast); shut down on exit."""
+    from eqviz.app.app import App, AppOptions
+    from eqviz.app.state import AppState
+    state = AppState()
+    state.session.latent_x = 2.0
+    app = App(AppOptions(checkpoint=str(checkpoint), state=state, **options))
+    app.start()
+    try:
+        settle(app)
+        yield app
+    finally:
+        app.shutdown()
 
 
 def step_until(app, condition, timeout=90.0):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_driver import (DIALOG_CANCEL, DIALOG_OK, NEEDS_DISPLAY, NEEDS_XDOTOOL, click, dialog_point, fire, focus_window, open_dialog,
+from app_driver import (DIALOG_CANCEL, DIALOG_OK, NEEDS_DISPLAY, NEEDS_XDOTOOL, click, dialog_point, fire, focus_window, open_dialog, running_app,
                         item_region, screenshot, settle, shown_region, step_for, step_until, type_in_dialog, send)
 
 pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
@@ -14,17 +14,8 @@ pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
 def app(reference_dir, tmp_path_factory):
     import os
     os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # a private recent list
-    from eqviz.app.app import App, AppOptions
-    from eqviz.app.state import AppState
-    state = AppState()
-    state.session.latent_x = 2.0
-    app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state, width=1280, height=840))
-    app.start()
-    try:
-        settle(app)
+    with running_app(reference_dir / "pkl" / "sg3t_64.pkl", width=1280, height=840) as app:
         yield app
-    finally:
-        app.shutdown()
 
 
 # -- defect 2 ---------------------------------------------------------------------------------------

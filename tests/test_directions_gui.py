@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_driver import NEEDS_DISPLAY, fire, screenshot, settle, shown_region, step_until
+from app_driver import NEEDS_DISPLAY, fire, running_app, screenshot, settle, shown_region, step_until
 
 pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
 
@@ -14,19 +14,10 @@ def shown_image(app, path):
 
 @pytest.fixture(scope="module")
 def app(reference_dir, tmp_path_factory):
-    from eqviz.app.app import App, AppOptions
-    from eqviz.app.state import AppState
-    state = AppState()
-    state.session.latent_x = 2.0
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))  # a private direction cache
-        app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
-        app.start()
-        try:
-            settle(app)
+        with running_app(reference_dir / "pkl" / "sg3t_64.pkl") as app:
             yield app
-        finally:
-            app.shutdown()
 
 
 def panel(app):

@@ -11,24 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_driver import NEEDS_DISPLAY, NEEDS_XDOTOOL, fire, screenshot, settle, shown_region, step_until
+from app_driver import NEEDS_DISPLAY, NEEDS_XDOTOOL, fire, running_app, screenshot, settle, shown_region, step_until
 
 pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
 
 
 @pytest.fixture(scope="module")
 def app(reference_dir):
-    from eqviz.app.app import App, AppOptions
-    from eqviz.app.state import AppState
-    state = AppState()
-    state.session.latent_x = 2.0  # a seed with some contrast
-    app = App(AppOptions(checkpoint=str(reference_dir / "pkl" / "sg3t_64.pkl"), state=state))
-    app.start()
-    try:
-        settle(app)
+    with running_app(reference_dir / "pkl" / "sg3t_64.pkl") as app:
         yield app
-    finally:
-        app.shutdown()
 
 
 def test_the_rendered_image_appears_in_the_window(app, tmp_path):
