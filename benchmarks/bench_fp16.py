@@ -22,7 +22,7 @@ tune_process()  # as the CLI does: passive OpenMP waits, heap reuse; before torc
 
 import torch  # noqa: E402
 
-from bench_gpu import CONFIGS, time_ms  # noqa: E402
+from bench_gpu import CONFIGS, first_gpu, time_ms  # noqa: E402
 from eqviz.cuda_ops import dispatch  # noqa: E402
 from eqviz.networks.build import build_generator  # noqa: E402
 from eqviz.networks.config import config_from_init_kwargs  # noqa: E402
@@ -78,11 +78,9 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--json", help="also write every number to this file")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        print("bench_fp16 needs a CUDA GPU: eqviz runs float16 layers only on CUDA", file=sys.stderr)
+    device = first_gpu("bench_fp16 needs a CUDA GPU: eqviz runs float16 layers only on CUDA")
+    if device is None:
         return 2
-    device = torch.device("cuda", 0)
-    torch.backends.cudnn.benchmark = True
     rows = [check(kind, args.res, batch, device) for kind in args.kinds for batch in args.batch]
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))

@@ -123,16 +123,23 @@ def bench_synthesis(kind, resolution, batch, device, rows):
     torch.cuda.empty_cache()
 
 
+def first_gpu(needs: str) -> torch.device | None:
+    """cuda:0 with cuDNN's algorithm search on, or None after printing `needs` (no GPU here)."""
+    if not torch.cuda.is_available():
+        print(needs, file=sys.stderr)
+        return None
+    torch.backends.cudnn.benchmark = True
+    return torch.device("cuda", 0)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 1024^2 StyleGAN3-R rows")
     parser.add_argument("--json", help="also write every number to this file")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        print("bench_gpu needs a CUDA GPU", file=sys.stderr)
+    device = first_gpu("bench_gpu needs a CUDA GPU")
+    if device is None:
         return 2
-    device = torch.device("cuda", 0)
-    torch.backends.cudnn.benchmark = True
     print(f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}; {describe_backend(device)}")
 
     layer_rows, synth_rows = [], []

@@ -96,18 +96,17 @@ def install(app: "App") -> None:
     with dpg.handler_registry():
         dpg.add_key_press_handler(callback=lambda _s, key, _u: None if typing() else handle_key(app, key))
     with dpg.window(label="eqviz help", tag="help_window", show=False, width=780, height=620, pos=(440, 40)):
-        with dpg.table(header_row=True, borders_innerH=True):
-            dpg.add_table_column(label="keys and mouse", width_fixed=True, init_width_or_weight=250)
-            dpg.add_table_column(label="does")
-            for keys, does in SHORTCUTS:
-                with dpg.table_row():
-                    dpg.add_text(keys)
-                    dpg.add_text(does, wrap=480)
+        help_table(("keys and mouse", "does"), 250, 480, SHORTCUTS)
         dpg.add_spacer(height=8)
-        with dpg.table(header_row=True, borders_innerH=True):
-            dpg.add_table_column(label="panel", width_fixed=True, init_width_or_weight=100)
-            dpg.add_table_column(label="control")
-            for panel, control in CONTROLS:
-                with dpg.table_row():
-                    dpg.add_text(panel)
-                    dpg.add_text(control, wrap=620)
+        help_table(("panel", "control"), 100, 620, CONTROLS)
+
+
+def help_table(headers: tuple[str, str], first_width: int, wrap: int, rows) -> None:
+    """A two-column table of the help window: a fixed-width first column, the second wrapped beside it."""
+    with dpg.table(header_row=True, borders_innerH=True):
+        dpg.add_table_column(label=headers[0], width_fixed=True, init_width_or_weight=first_width)
+        dpg.add_table_column(label=headers[1])
+        for first, second in rows:
+            with dpg.table_row():
+                dpg.add_text(first)
+                dpg.add_text(second, wrap=wrap)

@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from eqviz.cli.metrics import parse_metrics
     from eqviz.cli.progress import ProgressDisplay
     from eqviz.core.latents import parse_seeds
     from eqviz.report import CompareSpec, run_comparison, write_comparison
@@ -41,7 +42,7 @@ def run(args) -> int:
 
     check_device(args.device)
     if args.metrics:
-        metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+        metrics = parse_metrics(args.metrics)
     else:
         metrics = ALL_METRICS if args.data else EQ_METRICS
     check_out_dir(args.out, args.overwrite)  # refuse before hours of work, not after

@@ -70,10 +70,11 @@ def fid_options(args) -> dict:
 def run(args) -> int:
     from eqviz.atomic_io import write_text
     from eqviz.cli.progress import ProgressDisplay
-    from eqviz.metrics.fid.compute import compute_fid_kid
+    from eqviz.cli.metrics import parse_metrics
+    from eqviz.metrics.fid.compute import METRIC_LABELS, compute_fid_kid
     from eqviz.metrics.processes import process_group_from_env
 
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    metrics = parse_metrics(args.metrics, METRIC_LABELS)
     check_device(args.device)
     check_json_target(args.json)
     with process_group_from_env(args.device) as (rank, world_size, device):

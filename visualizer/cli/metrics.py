@@ -45,11 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_fid_arguments(parser)
 
 
-def parse_metrics(text: str) -> tuple:
+def parse_metrics(text: str, choices=METRIC_LABELS) -> tuple:
+    """A comma-separated list of metric names (as `--metrics` takes it), checked against `choices`."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [n for n in names if n not in METRIC_LABELS]
+    unknown = [n for n in names if n not in choices]
     if unknown or not names:
-        raise EqvizError(f"unknown metric {', '.join(unknown) or repr(text)}; choose from {', '.join(METRIC_LABELS)}")
+        raise EqvizError(f"unknown metric {', '.join(unknown) or repr(text)}; choose from {', '.join(choices)}")
     return tuple(dict.fromkeys(names))
 
 
