@@ -32,9 +32,15 @@ def error_positions(sq_err: torch.Tensor) -> torch.Tensor:
     return ((sq_err.clamp(min=10.0 ** lo).log10() - lo) / (hi - lo)).clamp(0.0, 1.0)
 
 
+@functools.cache
+def error_table_on(device: torch.device) -> torch.Tensor:
+    """`error_table` as a tensor on `device`, copied there once (the live map looks it up every frame)."""
+    return torch.from_numpy(error_table()).to(device)
+
+
 def error_colours(sq_err: torch.Tensor) -> torch.Tensor:
     """Squared errors [...] -> uint8 colours [..., 3] on the same device (a table lookup)."""
-    table = torch.from_numpy(error_table()).to(sq_err.device)
+    table = error_table_on(sq_err.device)
     index = (error_positions(sq_err.float()) * (TABLE_SIZE - 1)).round().long()
     return table[index]
 
