@@ -10,7 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from eqviz.cuda_ops.dispatch import AUTOGRAD_REASON, Unsupported, choose_impl, run_chain
+from eqviz.cuda_ops.dispatch import choose_impl, run_chain
+from eqviz.cuda_ops.fallback import AUTOGRAD_REASON, Unsupported
 
 
 @dataclass(frozen=True)

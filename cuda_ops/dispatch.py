@@ -5,10 +5,10 @@ PyTorch path -> the reference. A path that cannot take an input raises `Unsuppor
 then steps down, saying why once per op and reason, and is never silently wrong.
 """
 import contextlib
-import threading
-import warnings
 
 import torch
+
+from eqviz.cuda_ops.fallback import Unsupported, warn_once
 
 IMPLS = ("auto", "ref", "fast", "cuda")
 
@@ -37,31 +37,6 @@ def default_impl(impl):
         set_default_impl(previous)
 
 
-class Unsupported(ValueError):
-    """A path of an op cannot take this input; the next path down runs instead.
-
-    `announced` is True when the reason was already said once elsewhere (a device without kernels is
-    reported by backend_status when it is first resolved), so stepping down adds no second warning."""
-
-    def __init__(self, reason: str, announced: bool = False):
-        super().__init__(reason)
-        self.announced = announced
-
-
-WARNED_ONCE: set = set()  # keys of the fallback warnings given so far in this process
-_warned_lock = threading.Lock()
-
-
-def warn_once(key, message: str) -> None:
-    """A RuntimeWarning the first time `key` is seen in this process, nothing after."""
-    with _warned_lock:
-        if key in WARNED_ONCE:
-            return
-        WARNED_ONCE.add(key)
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-AUTOGRAD_REASON = "a gradient is needed and the fast path writes in place, which autograd cannot follow"
 CHAIN = ("cuda", "fast", "ref")
 PATH_NAMES = {"cuda": "the CUDA kernels", "fast": "the PyTorch fast path", "ref": "the PyTorch reference"}
 

@@ -15,9 +15,9 @@ import torch.nn.functional as F
 
 from eqviz.cuda_ops.fast_upfirdn2d import (PhaseWeights, correlation_taps, depthwise, plan_axis, prepare_input,
                                      resample, window, window_len)
-from eqviz.cuda_ops.dispatch import AUTOGRAD_REASON, Unsupported
+from eqviz.cuda_ops.fallback import AUTOGRAD_REASON, Unsupported
 from eqviz.cuda_ops.tensor_cache import cached_form
-from eqviz.cuda_ops.upfirdn2d import output_size
+from eqviz.cuda_ops.geometry import output_size
 
 # Bytes of upsampled signal per band: small enough to stay in the caches, large enough that the
 # halo (rows recomputed by neighbouring bands) and per-call overheads stay small.

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from eqviz.cuda_ops.dispatch import AUTOGRAD_REASON, Unsupported
-from eqviz.cuda_ops.upfirdn2d import output_size
+from eqviz.cuda_ops.fallback import AUTOGRAD_REASON, Unsupported
+from eqviz.cuda_ops.geometry import output_size
 
 CHANNELS_LAST_MIN_CHANNELS = 8  # below this the channels-last kernels have too few lanes to fill
 # 2-D filters on at most this many channels run every phase in one conv (`_phases_as_channels`);

@@ -9,8 +9,8 @@ import torch
 
 from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act_ref
 from eqviz.cuda_ops.dispatch import choose_impl, run_chain
-from eqviz.cuda_ops.upfirdn2d import (upfirdn2d_ref, filter_size, output_size, parse_padding, validate_filter,
-                                validate_image)
+from eqviz.cuda_ops.geometry import output_size
+from eqviz.cuda_ops.upfirdn2d import filter_size, parse_padding, upfirdn2d_ref, validate_filter, validate_image
 
 
 def filtered_lrelu(x, fu=None, fd=None, b=None, up=1, down=1, padding=0, gain=math.sqrt(2), slope=0.2,

@@ -5,10 +5,10 @@ filters as float32 contiguous tensors on x's device or None, resolved alpha/gain
 validate what the kernels assume, pick a kernel from the specialisation tables, size its tiles
 and launch it on PyTorch's default stream (see cuda_context).
 
-Fallbacks inside the kernels, one warning per step down (`dispatch.warn_once`):
+Fallbacks inside the kernels, one warning per step down (`fallback.warn_once`):
   specialised fused kernel -> generic fused kernel (specialisation missing from the module)
   -> separate generic kernels (the fused tile does not fit in shared memory).
-No usable kernels on the device, or an input the kernels do not take, raises `dispatch.Unsupported`:
+No usable kernels on the device, or an input the kernels do not take, raises `fallback.Unsupported`:
 the op's dispatcher (`dispatch.run_chain`) then runs the PyTorch fast path.
 """
 import math
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from eqviz.cuda_ops import backend_status, cuda_context
-from eqviz.cuda_ops.dispatch import Unsupported, warn_once
+from eqviz.cuda_ops.fallback import Unsupported, warn_once
 from eqviz.cuda_ops.kernel_params import BIAS_ACT_PARAMS, FILTERED_LRELU_PARAMS, UPFIRDN2D_PARAMS, pack
 
 # float16 tensors run the kernels' _f16 variants: 16-bit loads and stores, float32 arithmetic in

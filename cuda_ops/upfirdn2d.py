@@ -8,7 +8,9 @@ polyphase form on CPU; `eqviz.cuda_ops.pycuda_kernels.upfirdn2d` runs on the GPU
 import torch
 import torch.nn.functional as F
 
-from eqviz.cuda_ops.dispatch import Unsupported, choose_impl, run_chain
+from eqviz.cuda_ops.dispatch import choose_impl, run_chain
+from eqviz.cuda_ops.fallback import Unsupported
+from eqviz.cuda_ops.geometry import output_size
 
 
 # ---- Filter construction ---------------------------------------------------------------------------
@@ -104,11 +106,6 @@ def validate_image(x, name="x"):
         raise ValueError(f"{name} must be 4-D [N, C, H, W], got shape {tuple(x.shape)}")
     if not x.dtype.is_floating_point:
         raise ValueError(f"{name} must be a floating-point tensor, got {x.dtype}")
-
-
-def output_size(in_size, up, down, pad0, pad1, taps):
-    """Samples along one axis after zero insertion, padding, a `taps`-long FIR and keeping every down-th."""
-    return (in_size * up + pad0 + pad1 - taps + down) // down
 
 
 # ---- Public op ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from eqviz.cuda_ops import backend_status, cuda_context, pycuda_kernels
-from eqviz.cuda_ops.dispatch import WARNED_ONCE, Unsupported
+from eqviz.cuda_ops.fallback import WARNED_ONCE, Unsupported
 from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 
 

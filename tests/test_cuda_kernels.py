@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from eqviz.cuda_ops.dispatch import WARNED_ONCE
+from eqviz.cuda_ops.fallback import WARNED_ONCE
 
 pytestmark = pytest.mark.cuda
 

@@ -15,7 +15,8 @@ import torch
 import textbook_ops
 from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act
 from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
-from eqviz.cuda_ops.upfirdn2d import output_size, upfirdn2d
+from eqviz.cuda_ops.geometry import output_size
+from eqviz.cuda_ops.upfirdn2d import upfirdn2d
 
 REL_TOL = 1e-6  # ~8 float32 ulps of the largest magnitude sum, for sums of up to ~150 terms
 
