@@ -23,13 +23,13 @@ import torch
 from eqviz.networks.build import build_generator
 from eqviz.networks.config import config_from_init_kwargs
 from eqviz.networks.filter_design import affine_bandlimit_filter, rotation_matrix
-from eqviz.metrics.equivariance.measure import (
+from eqviz.core.resampling import (
     apply_fractional_pseudo_rotation,
     apply_fractional_rotation,
     apply_fractional_translation,
     apply_integer_translation,
-    equivariance_errors,
 )
+from eqviz.metrics.equivariance.measure import equivariance_errors
 
 
 def random_generator(resolution: int, channel_base: int, channel_max: int, device) -> torch.nn.Module:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))
 TIMER = r"""
 import resource, sys, time, torch
 torch.set_num_threads(1)
-from eqviz.networks.loading import load_generator
+from eqviz.networks.checkpoints.loading import load_generator
 path, repeats = sys.argv[1], int(sys.argv[2])
 load_generator(path)
 cpu, wall = [], []

@@ -1,4 +1,5 @@
-"""StyleGAN2 / StyleGAN3 generators in plain PyTorch, and safe loading of their checkpoints."""
+"""StyleGAN2 / StyleGAN3 generators (and the discriminator) in plain PyTorch: their configs, layers,
+filter design and memory estimate; `checkpoints/` reads them safely from foreign files."""
 from eqviz.errors import CheckpointError, EqvizError
 
 __all__ = ["load_generator", "load_discriminator", "save_generator", "inspect_checkpoint", "CheckpointError", "EqvizError"]
@@ -6,10 +7,10 @@ __all__ = ["load_generator", "load_discriminator", "save_generator", "inspect_ch
 # The loaders pull in torch; resolving them on first use keeps `import eqviz.errors` (the CLI's
 # first import) light.
 _LAZY = {
-    "load_generator": ("eqviz.networks.loading", "load_generator"),
-    "inspect_checkpoint": ("eqviz.networks.loading", "inspect_checkpoint"),
-    "load_discriminator": ("eqviz.networks.discriminator_loading", "load_discriminator"),
-    "save_generator": ("eqviz.networks.safe_format", "save_generator"),
+    "load_generator": ("eqviz.networks.checkpoints.loading", "load_generator"),
+    "inspect_checkpoint": ("eqviz.networks.checkpoints.loading", "inspect_checkpoint"),
+    "load_discriminator": ("eqviz.networks.checkpoints.discriminator_loading", "load_discriminator"),
+    "save_generator": ("eqviz.networks.checkpoints.safe_format", "save_generator"),
 }
 
 

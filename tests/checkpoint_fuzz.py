@@ -45,8 +45,8 @@ def make_seeds(reference_dir: Path, out_dir: Path) -> dict:
     pickle and two eqviz safetensors files."""
     import torch
 
-    from eqviz.networks.loading import load_generator
-    from eqviz.networks.safe_format import save_generator
+    from eqviz.networks.checkpoints.loading import load_generator
+    from eqviz.networks.checkpoints.safe_format import save_generator
 
     sys.path.insert(0, str(TESTS_DIR))
     from test_checkpoint_tf import reference_generator, write_tf_pickle
@@ -163,7 +163,7 @@ def _mutate_pickle_kwargs(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     import io
 
     from checkpoint_pickles import dumps, from_inert
-    from eqviz.networks.safe_unpickler import safe_load_pickle
+    from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
     snapshot = safe_load_pickle(io.BytesIO(data), "seed")
     if isinstance(snapshot, tuple):  # TensorFlow: (G, D, Gs)
@@ -291,7 +291,7 @@ def _child(path: str, address_space: int, cpu_seconds: int, result_path: str) ->
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     from eqviz.errors import CheckpointError
-    from eqviz.networks.loading import inspect_checkpoint
+    from eqviz.networks.checkpoints.loading import inspect_checkpoint
 
     try:
         info = inspect_checkpoint(path)
@@ -312,7 +312,7 @@ def worker_main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    import eqviz.networks.loading  # noqa: F401 - imported once, inherited by every child
+    import eqviz.networks.checkpoints.loading  # noqa: F401 - imported once, inherited by every child
 
     for line in sys.stdin:
         request = json.loads(line)

@@ -13,7 +13,7 @@ import types
 import numpy as np
 import torch
 
-from eqviz.networks import safe_unpickler
+from eqviz.networks.checkpoints import safe_unpickler
 
 
 def _reconstruct_persistent_obj(meta):

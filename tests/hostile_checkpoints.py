@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from checkpoint_pickles import Persistent, dumps, from_inert
-from eqviz.networks.safe_unpickler import safe_load_pickle
+from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
 
 class CallOnLoad:
@@ -123,8 +123,8 @@ def _safetensors_with_dtype(reference_dir: Path, out_dir: Path, dtype) -> bytes:
 
 
 def _safetensors_seed(reference_dir: Path, out_dir: Path) -> Path:
-    from eqviz.networks.loading import load_generator
-    from eqviz.networks.safe_format import save_generator
+    from eqviz.networks.checkpoints.loading import load_generator
+    from eqviz.networks.checkpoints.safe_format import save_generator
 
     path = out_dir / "seed_sg3t_64.safetensors"
     if not path.exists():

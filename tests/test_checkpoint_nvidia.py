@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import eqviz.networks
-from eqviz.networks.safe_unpickler import safe_load_pickle
+from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 from checkpoint_pickles import EasyDict, dumps, from_inert, rename_globals
 
 MODELS = ("sg2_64", "sg3t_64", "sg3r_64", "sg3t_64_cond")

@@ -71,7 +71,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, sg2, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("eqviz.networks.safe_format.save_file", disk_full)
+    monkeypatch.setattr("eqviz.networks.checkpoints.safe_format.save_file", disk_full)
     with pytest.raises(OSError):
         eqviz.networks.save_generator(sg2, target)
     assert target.read_bytes() == b"old"

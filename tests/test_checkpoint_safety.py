@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import eqviz.networks
-from eqviz.networks.safe_unpickler import safe_load_pickle
+from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 from checkpoint_pickles import Persistent, dumps, from_inert
 
 
@@ -155,7 +155,7 @@ def test_backward_hooks_on_a_tensor_are_refused(tmp_path):
 
 
 def test_pickle_cannot_rewrite_our_classes_or_functions(tmp_path):
-    from eqviz.networks import safe_unpickler
+    from eqviz.networks.checkpoints import safe_unpickler
 
     # BUILD with slot state setattr()s onto whatever object is on the stack: here our EasyDict class
     # and our tensor-rebuild function. Both must refuse and stay as they were.

@@ -11,7 +11,8 @@ import torch
 from eqviz.core.latents import session_ws
 from eqviz.core.rendering import render_session
 from eqviz.core.session import Session
-from eqviz.directions.edits import Edit, apply_edits, edit_from
+from eqviz.core.edits import Edit, apply_edits
+from eqviz.directions.edits import edit_from
 from eqviz.directions.files import load_directions, save_directions
 from eqviz.directions.ganspace import ganspace
 from eqviz.directions.layers import default_layers, parse_layer_range

@@ -37,7 +37,7 @@ def test_reference_snapshot_discriminator_matches_nvidia_logits_and_block_featur
 @pytest.mark.parametrize("model", ["sg3r_64", "sg3t_64_cond"])
 def test_every_reference_snapshot_discriminator_loads_with_all_its_weights(reference_dir, model):
     from eqviz.networks import load_discriminator
-    from eqviz.networks.safe_unpickler import safe_load_pickle
+    from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
     with open(reference_dir / "pkl" / f"{model}.pkl", "rb") as f:
         saved = safe_load_pickle(f, model)["D"].state_tensors()
@@ -131,7 +131,7 @@ def _one_line_checkpoint_error(path, match):
 
 
 def test_snapshot_without_discriminator_says_which_files_carry_one(reference_dir, tmp_path):
-    from eqviz.networks.safe_unpickler import safe_load_pickle
+    from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
     with open(reference_dir / "pkl" / "sg2_64.pkl", "rb") as f:
         snapshot = safe_load_pickle(f, "sg2_64")
@@ -148,7 +148,7 @@ def test_safetensors_file_has_no_discriminator(reference_dir, tmp_path):
 
 
 def test_discriminator_with_unknown_kwarg_is_refused(reference_dir, tmp_path):
-    from eqviz.networks.safe_unpickler import safe_load_pickle
+    from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
     with open(reference_dir / "pkl" / "sg2_64.pkl", "rb") as f:
         snapshot = safe_load_pickle(f, "sg2_64")
@@ -159,7 +159,7 @@ def test_discriminator_with_unknown_kwarg_is_refused(reference_dir, tmp_path):
 
 
 def test_discriminator_with_a_wrong_weight_shape_is_refused(reference_dir, tmp_path):
-    from eqviz.networks.safe_unpickler import safe_load_pickle
+    from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
     with open(reference_dir / "pkl" / "sg2_64.pkl", "rb") as f:
         snapshot = safe_load_pickle(f, "sg2_64")
@@ -186,7 +186,7 @@ def test_hostile_discriminator_pickle_runs_nothing(tmp_path):
 def test_declared_size_is_counted_without_building_and_a_bigger_declaration_is_refused(reference_dir, tmp_path):
     from eqviz.networks.discriminator import Discriminator
     from eqviz.networks.discriminator_config import discriminator_config, discriminator_tensor_elements
-    from eqviz.networks.safe_unpickler import safe_load_pickle
+    from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
     for case in _nvidia_cases().values():
         config = discriminator_config(case["init_kwargs"])

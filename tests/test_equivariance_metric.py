@@ -10,15 +10,14 @@ import torch
 from eqviz.errors import Cancelled
 from eqviz.networks.build import build_generator
 from eqviz.networks.config import config_from_init_kwargs
-from eqviz.metrics.equivariance.measure import (
-    EquivarianceUndefinedError,
+from eqviz.core.image_quality import psnr_db
+from eqviz.core.resampling import (
     apply_fractional_pseudo_rotation,
     apply_fractional_rotation,
     apply_fractional_translation,
     apply_integer_translation,
-    equivariance_errors,
-    psnr_db,
 )
+from eqviz.metrics.equivariance.measure import EquivarianceUndefinedError, equivariance_errors
 from eqviz.metrics.equivariance.run import (
     bootstrap_interval,
     compute_equivariance,
@@ -250,7 +249,7 @@ def test_a_sample_is_its_drawn_latent_class_and_translation(reference_dir):
 
 @pytest.mark.parametrize("translate, rotate_deg, min_db", [((0.1, -0.05), 0.0, 70.0), ((0.06, 0.03), 30.0, 45.0)])
 def test_untransform_makes_the_generator_stand_still(sg3t, translate, rotate_deg, min_db):
-    from eqviz.metrics.equivariance.measure import untransform
+    from eqviz.core.resampling import untransform
     from eqviz.core.input_transform import synthesize_posed
 
     ws = sg3t.mapping(torch.from_numpy(np.random.RandomState(11).randn(1, sg3t.z_dim)), None)

@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from eqviz.networks.filter_design import affine_bandlimit_filter, rotation_matrix
-from eqviz.metrics.equivariance.measure import (
+from eqviz.core.image_quality import psnr_db
+from eqviz.core.resampling import (
     apply_affine_transformation,
     apply_fractional_pseudo_rotation,
     apply_fractional_rotation,
     apply_fractional_translation,
     apply_integer_translation,
-    psnr_db,
     untransform,
 )
+from eqviz.networks.filter_design import affine_bandlimit_filter, rotation_matrix
 
 # Bounds from what NVIDIA's own code varies by across CPU code paths (native AVX-512, ATEN_CPU_CAPABILITY=
 # default, oneDNN capped at AVX2 / SSE4.1, MKL_CBWR; README, Fidelity):

@@ -464,7 +464,7 @@ def test_stylegan3_kind_follows_radial_filters_or_1x1_conv():
 @pytest.mark.parametrize("model", ["sg3t_64", "sg3r_64"])
 def test_per_sample_input_transforms_equal_one_call_per_transform(reference_dir, model):
     """synthesis(ws, input_transforms=[N, 3, 3]) renders each sample as if the buffer held its transform."""
-    from eqviz.networks.loading import load_generator
+    from eqviz.networks.checkpoints.loading import load_generator
     from eqviz.core.input_transform import transform_matrix
 
     G = load_generator(reference_dir / "pkl" / f"{model}.pkl")

@@ -15,12 +15,12 @@ import torch
 
 from eqviz.errors import CheckpointError, InvalidArgument
 from eqviz.networks.build import build_generator
-from eqviz.networks.checkpoint_file import check_regular_file, read_regular_file
+from eqviz.networks.checkpoints.checkpoint_file import check_regular_file, read_regular_file
 from eqviz.networks.config import MappingConfig, StyleGAN2Config, StyleGAN3Config, config_from_init_kwargs
-from eqviz.networks.pickle_scan import MAX_DEPTH, PickleScanError, scan_pickle
-from eqviz.networks.safe_unpickler import plain_dtype, rebuild_tensor
+from eqviz.networks.checkpoints.pickle_scan import MAX_DEPTH, PickleScanError, scan_pickle
+from eqviz.networks.checkpoints.safe_unpickler import plain_dtype, rebuild_tensor
 from eqviz.networks.sizing import MemoryLimitError, check_generator_memory, generator_memory, parse_memory_size
-from eqviz.networks.torch_storage import Storage, storage_from_legacy_bytes
+from eqviz.networks.checkpoints.torch_storage import Storage, storage_from_legacy_bytes
 
 
 # ---- opcode scan ----------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ def test_a_channel_base_that_leaves_a_layer_without_channels_is_refused_before_b
 
 @pytest.mark.parametrize("protocol", [3, 4, 5])
 def test_plain_numpy_values_come_back_equal_at_every_protocol_that_writes_bytes(protocol):
-    from eqviz.networks.safe_unpickler import safe_load_pickle
+    from eqviz.networks.checkpoints.safe_unpickler import safe_load_pickle
 
     values = [np.bool_(True), np.int8(-3), np.uint8(200), np.float16(1.5), np.float32(2.5), np.int64(7),
               np.array([True, False]), np.arange(6, dtype=">i4").reshape(2, 3),

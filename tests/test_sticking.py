@@ -13,7 +13,7 @@ from eqviz.cli.main import main
 from eqviz.core.input_transform import synthesize_posed
 from eqviz.core.latents import seed_ws
 from eqviz.core.images import to_uint8
-from eqviz.metrics.sticking import StickingSpec, high_frequency_energy, long_exposure, render_sticking, resolve_stack_motion
+from eqviz.video.sticking import StickingSpec, high_frequency_energy, long_exposure, render_sticking, resolve_stack_motion
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,13 @@ import torch
 from eqviz.errors import EqvizError
 from eqviz.app.layer_view import channels_to_rgb, layer_stats, spectrum_rgb
 from eqviz.app.state import AppState, ViewState
-from eqviz.metrics.equivariance.measure import psnr_db, untransform
 from eqviz.core.colormaps import error_colours
+from eqviz.core.image_quality import psnr_db
 from eqviz.core.images import images_to_rgb8, rgba, unit_to_uint8
 from eqviz.core.input_transform import IDENTITY_POSE, synthesize_posed
 from eqviz.core.latents import session_ws
 from eqviz.core.rendering import check_finite, seeded_noise, session_pose
+from eqviz.core.resampling import untransform
 from eqviz.core.session import Session
 
 

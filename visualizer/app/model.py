@@ -9,7 +9,7 @@ import psutil
 import torch
 
 import eqviz.networks
-from eqviz.networks.checkpoint_file import check_regular_file
+from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
 from eqviz.assets import DEMO_CHECKPOINT
 from eqviz.errors import CheckpointError
 

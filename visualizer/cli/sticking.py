@@ -3,7 +3,7 @@ import argparse
 
 from eqviz.cli.progress import ProgressDisplay
 from eqviz.core.latents import parse_seeds
-from eqviz.metrics.sticking import STACK_MOTIONS, StickingSpec
+from eqviz.video.sticking import STACK_MOTIONS, StickingSpec
 from eqviz.networks.layers import NOISE_MODES
 
 HELP = "Texture-sticking views (StyleGAN3 paper, fig. 1): long-exposure averages and central-column stack videos."
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from eqviz.metrics.sticking import render_sticking
+    from eqviz.video.sticking import render_sticking
 
     spec = StickingSpec(
         checkpoints=list(args.checkpoints),

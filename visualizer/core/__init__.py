@@ -1,1 +1,3 @@
-"""The session core: a session's latents, input transform and rendering, and image conversions."""
+"""The session core: a session (latents, edits, input transform) and its rendering, and the image maths
+every feature shares: conversions, resampling with masks (`resampling`), PSNR (`image_quality`), the
+error colour scale."""

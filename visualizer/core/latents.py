@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqviz.directions.edits import apply_edits
+from eqviz.core.edits import apply_edits
 from eqviz.errors import EqvizError
 
 SEED_GRID_STEP = 100  # seed-grid row stride, as in NVIDIA's visualizer: grid point (i, j) is seed i + 100 j

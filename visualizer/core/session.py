@@ -8,7 +8,7 @@ import json
 import math
 from pathlib import Path
 
-from eqviz.directions.edits import Edit
+from eqviz.core.edits import Edit
 from eqviz.errors import EqvizError
 from eqviz.networks.layers import NOISE_MODES
 from eqviz.atomic_io import write_text
@@ -62,7 +62,7 @@ class Session:
         if self.mix_layers is not None and any(i < 0 for i in self.mix_layers):
             raise EqvizError(f"mix_layers must be ws indices (0 or more), got {list(self.mix_layers)}")
         if not all(isinstance(edit, Edit) for edit in self.edits):
-            raise EqvizError("session field edits must hold Edit objects (eqviz.directions.edits)")
+            raise EqvizError("session field edits must hold Edit objects (eqviz.core.edits)")
         return self
 
     def to_dict(self) -> dict:

@@ -1,50 +1,8 @@
-"""Edits: ws[:, first:last] += alpha_k sigma_k d_k, summed over the active edits.
-
-They are applied after truncation (and so after style mixing and A<->B interpolation) and before
-synthesis, which then applies the input transform: an edit moves what the picture shows, the
-transform where it is shown. An edit carries its own unit vector, so a session JSON that holds it
-renders the same picture anywhere without the directions file.
-"""
-import dataclasses
-import math
-
-import numpy as np
-import torch
-
+"""Edits along a set of directions: `edit_from` turns direction k of a set into an `Edit` (the
+session's data type, in `eqviz.core.edits`, which also applies edits to ws)."""
+from eqviz.core.edits import Edit
 from eqviz.directions.basis import Directions
-from eqviz.errors import EqvizError, InvalidArgument
-
-
-@dataclasses.dataclass(frozen=True)
-class Edit:
-    direction: tuple[float, ...]    # unit vector in W [w_dim]
-    alpha: float                    # strength, in standard deviations of W along the direction
-    scale: float                    # sigma of W along the direction: the W distance of alpha = 1
-    layers: tuple[int, int]         # [first, last) ws the edit moves
-    label: str = ""                 # e.g. 'sefa 3', shown by the app and on sheets
-
-    def __post_init__(self):
-        if not self.direction or not all(math.isfinite(v) for v in self.direction):
-            raise EqvizError("an edit's direction must be a nonempty list of finite numbers")
-        if not (math.isfinite(self.alpha) and math.isfinite(self.scale) and self.scale > 0):
-            raise EqvizError(f"an edit needs a finite alpha and a positive scale, got alpha {self.alpha!r}, scale {self.scale!r}")
-        first, last = self.layers
-        if not 0 <= first < last:
-            raise EqvizError(f"an edit's layers must be [first, last) with 0 <= first < last, got {list(self.layers)}")
-
-    def to_dict(self) -> dict:
-        return {"label": self.label, "alpha": self.alpha, "scale": self.scale, "layers": list(self.layers),
-                "direction": list(self.direction)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Edit":
-        try:
-            first, last = d["layers"]
-            return cls(direction=tuple(float(v) for v in d["direction"]), alpha=float(d["alpha"]),
-                       scale=float(d["scale"]), layers=(int(first), int(last)), label=str(d.get("label", "")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EqvizError(f"an edit in the session is malformed ({type(exc).__name__}: {exc}); it needs "
-                             "direction, alpha, scale and layers") from None
+from eqviz.errors import InvalidArgument
 
 
 def edit_from(directions: Directions, k: int, alpha: float, layers: tuple[int, int] | None = None) -> Edit:
@@ -54,24 +12,3 @@ def edit_from(directions: Directions, k: int, alpha: float, layers: tuple[int, i
     return Edit(direction=tuple(float(v) for v in directions.directions[k]), alpha=float(alpha),
                 scale=float(directions.scales[k]), layers=tuple(layers or directions.layers),
                 label=directions.label(k))
-
-
-def edit_offsets(edits, num_ws: int, w_dim: int, device="cpu") -> torch.Tensor:
-    """[num_ws, w_dim] float32: what the edits add to one sample's ws."""
-    offsets = torch.zeros(num_ws, w_dim, dtype=torch.float64)
-    for edit in edits:
-        first, last = edit.layers
-        if len(edit.direction) != w_dim or last > num_ws:
-            raise EqvizError(f"edit '{edit.label}' is for a model with w_dim {len(edit.direction)} and at least "
-                             f"{last} ws, not this one ({num_ws} ws of width {w_dim}); remove it or recompute it here")
-        offsets[first:last] += edit.alpha * edit.scale * torch.tensor(np.asarray(edit.direction, dtype=np.float64))
-    return offsets.to(device=device, dtype=torch.float32)
-
-
-def apply_edits(ws: torch.Tensor, edits) -> torch.Tensor:
-    """ws [N, num_ws, w_dim] with the edits added; the same tensor when no edit has a nonzero alpha, so
-    alpha = 0 leaves the image bit-identical."""
-    active = [edit for edit in edits if edit.alpha != 0]
-    if not active:
-        return ws
-    return ws + edit_offsets(active, ws.shape[1], ws.shape[2], ws.device).to(ws.dtype)

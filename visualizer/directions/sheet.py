@@ -11,9 +11,10 @@ from eqviz.core.images import to_uint8
 from eqviz.core.rendering import check_finite, render_session
 from eqviz.core.session import Session
 from eqviz.directions.basis import Directions
-from eqviz.directions.edits import edit_from, edit_offsets
+from eqviz.core.edits import edit_offsets
+from eqviz.directions.edits import edit_from
 from eqviz.errors import EqvizError, InvalidArgument, stop_if_cancelled
-from eqviz.video.layout import resize_panels
+from eqviz.core.resampling import resize_panels
 
 ROW_ORDERS = ("directions", "seeds")  # rows grouped by direction (each over the seeds) or by seed
 GAP = 2

@@ -7,10 +7,10 @@ import numpy as np
 import torch
 
 from eqviz.atomic_io import atomic_output, check_target, ensure_writable_folder, save_png
+from eqviz.core.image_quality import psnr_db
 from eqviz.core.images import images_to_rgb8, to_uint8
 from eqviz.core.input_transform import synthesize
 from eqviz.errors import EqvizError
-from eqviz.metrics.equivariance.measure import psnr_db
 from eqviz.projection.projector import ProjectionResult
 
 W_FILE = "projected_w.npz"

@@ -24,7 +24,7 @@ from eqviz.metrics.equivariance.run import compute_equivariance
 from eqviz.metrics.fid.compute import METRIC_LABELS as DATA_LABELS
 from eqviz.metrics.fid.compute import METRICS as DATA_METRICS
 from eqviz.metrics.fid.compute import compute_fid_kid
-from eqviz.metrics.sticking import StickingSpec, long_exposure
+from eqviz.video.sticking import StickingSpec, long_exposure
 from eqviz.video.render import move_in_output_space
 
 ALL_METRICS = DATA_METRICS + EQ_METRICS

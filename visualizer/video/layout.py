@@ -140,10 +140,3 @@ class Composer:
                 x = lay.panel_x(c, p)
                 frames[:, y : y + lay.tile, x : x + lay.panel_width(p)] = panel[:, k]
         return frames
-
-
-def resize_panels(img: torch.Tensor, tile: int) -> torch.Tensor:
-    """[N, C, H, W] -> [N, C, tile, tile], antialiased (generators of different resolutions share a tile)."""
-    if img.shape[-1] == tile and img.shape[-2] == tile:
-        return img
-    return torch.nn.functional.interpolate(img, size=(tile, tile), mode="bicubic", antialias=True, align_corners=False)

@@ -17,11 +17,12 @@ from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
 from eqviz.core.colormaps import error_colours
+from eqviz.core.edits import edit_offsets
 from eqviz.core.images import images_to_rgb8
 from eqviz.core.input_transform import IDENTITY_POSE, inverse_transforms, supports_input_transform, synthesize
 from eqviz.core.latents import class_label, seed_ws, session_ws, z_from_seed
 from eqviz.core.rendering import check_finite, session_pose
-from eqviz.directions.edits import edit_offsets
+from eqviz.core.resampling import apply_fractional_rotation, apply_fractional_translation, resize_panels, untransform
 from eqviz.video.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop, sweep_amount
 from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer, writer_threads
 
@@ -204,8 +205,6 @@ class PoseTable:
 def move_in_output_space(images: torch.Tensor, poses) -> torch.Tensor:
     """Images [F, ...] of an unposed generator moved by their frames' poses after synthesis (StyleGAN2
     beside StyleGAN3 in a transform motion); pixels with no source turn black."""
-    from eqviz.metrics.equivariance.measure import apply_fractional_rotation, apply_fractional_translation
-
     frames = []
     for img, ((tx, ty), rotate_deg) in zip(images, poses):
         mask = torch.ones_like(img)
@@ -221,8 +220,6 @@ def move_in_output_space(images: torch.Tensor, poses) -> torch.Tensor:
 
 def undo_poses(images: torch.Tensor, poses):
     """(images with their frames' poses undone, validity masks), both [F, cells, C, H, W]."""
-    from eqviz.metrics.equivariance.measure import untransform
-
     imgs, masks = [], []
     for img, (translate, rotate_deg) in zip(images, poses):
         u, m = untransform(img, translate=translate, rotate_deg=rotate_deg)
@@ -239,7 +236,7 @@ def masked(img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def to_tiles(images: torch.Tensor, tile: int) -> torch.Tensor:
     """[F, cells, C, H, W] images -> uint8 [F, cells, tile, tile, 3]."""
     F, cells = images.shape[:2]
-    resized = video_layout.resize_panels(images.flatten(0, 1).float(), tile)
+    resized = resize_panels(images.flatten(0, 1).float(), tile)
     return images_to_rgb8(resized).reshape(F, cells, tile, tile, 3)
 
 
@@ -387,7 +384,7 @@ class FrameSource:
                 else:
                     ref = self.reference(track, ws, extremes)
                     err = ((undone - ref) ** 2 * masks).mean(dim=2, keepdim=True)  # [F, cells, 1, H, W]
-                    err = video_layout.resize_panels(err.flatten(0, 1), tile).clamp(min=0)
+                    err = resize_panels(err.flatten(0, 1), tile).clamp(min=0)
                     panels.append(error_colours(err[:, 0]).reshape(len(indices), self.cells, tile, tile, 3))
         return start_copy_to_host(self.composer.compose_batch(panels), torch.stack(extremes))
 

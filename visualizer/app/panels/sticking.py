@@ -1,5 +1,5 @@
 """Texture-sticking panel: long-exposure average and central-column stack of the current checkpoint
-(optionally beside others), rendered in the background by `eqviz.metrics.sticking.render_sticking` and
+(optionally beside others), rendered in the background by `eqviz.video.sticking.render_sticking` and
 shown here when done."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.core.images import rgba
 from eqviz.core.rendering import synthesis_settings
-from eqviz.metrics.sticking import STACK_MOTIONS, StickingSpec, render_sticking
+from eqviz.video.sticking import STACK_MOTIONS, StickingSpec, render_sticking
 
 SHOWN_WIDTH = 380  # the panel's image width in screen pixels
 

@@ -1,19 +1,18 @@
 """Equivariance of StyleGAN3 generators, as the Alias-Free GAN paper measures it.
 
-`measure` holds the image transforms and the per-batch errors; `run` the sampled, bootstrapped run.
+`measure` holds the per-batch errors; `run` the sampled, bootstrapped run. The paper's image
+operators live in `eqviz.core.resampling` and the PSNR in `eqviz.core.image_quality` (the app and the
+videos use them too); they are re-exported here under the names the paper's metrics use.
 """
-from eqviz.metrics.equivariance.measure import (
-    METRICS,
-    EquivarianceErrors,
-    EquivarianceUndefinedError,
+from eqviz.core.image_quality import psnr_db
+from eqviz.core.resampling import (
     apply_affine_transformation,
     apply_fractional_pseudo_rotation,
     apply_fractional_rotation,
     apply_fractional_translation,
     apply_integer_translation,
-    equivariance_errors,
-    psnr_db,
 )
+from eqviz.metrics.equivariance.measure import METRICS, EquivarianceErrors, EquivarianceUndefinedError, equivariance_errors
 from eqviz.metrics.equivariance.run import EquivarianceResult, compute_equivariance
 
 __all__ = [

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from eqviz.errors import Cancelled, EqvizError
-from eqviz.metrics.equivariance.measure import METRICS, equivariance_errors, psnr_db, require_input_transform
+from eqviz.core.image_quality import psnr_db
+from eqviz.metrics.equivariance.measure import METRICS, equivariance_errors, require_input_transform
 from eqviz.metrics.processes import full_float32, rank_and_world_size, sum_over_processes
 
 BOOTSTRAP_SEED = 20210623  # fixed, so the interval of a result is reproducible too

@@ -3,7 +3,7 @@
 Three formats reach the same place, a (config, state-dict tensors) pair:
   * NVIDIA PyTorch pickles (stylegan3, stylegan2-ada-pytorch): snapshots or bare generators;
   * NVIDIA's legacy TensorFlow pickles (StyleGAN2 / StyleGAN2-ADA): a (G, D, Gs) tuple;
-  * eqviz's .safetensors (eqviz.networks.safe_format).
+  * eqviz's .safetensors (eqviz.networks.checkpoints.safe_format).
 The generator is then built from the config and its weights copied with strict key and shape
 checks. Discriminators and augmentation pipes are never built; they are listed as SkippedNetworks.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqviz.networks import nvidia_pickle, safe_format, tf_pickle
+from eqviz.networks.checkpoints import nvidia_pickle, safe_format, tf_pickle
 from eqviz.networks.build import build_generator
 from eqviz.errors import CheckpointError, EqvizError
-from eqviz.networks.checkpoint_file import check_regular_file, read_regular_file
-from eqviz.networks.safe_unpickler import PersistentObject, TFNetwork, load_pickle_file
+from eqviz.networks.checkpoints.checkpoint_file import check_regular_file, read_regular_file
+from eqviz.networks.checkpoints.safe_unpickler import PersistentObject, TFNetwork, load_pickle_file
 from eqviz.networks.sizing import MemoryLimitError, check_generator_memory, default_max_memory
 from eqviz.networks.untrusted import short_text
 

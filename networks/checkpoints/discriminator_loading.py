@@ -1,6 +1,6 @@
 """Opening the discriminator `D` of an NVIDIA training snapshot, through the generators' safe reader.
 
-The file is read by `eqviz.networks.loading.read_checkpoint` (same format sniffing, same restricted
+The file is read by `eqviz.networks.checkpoints.loading.read_checkpoint` (same format sniffing, same restricted
 unpickler); D's saved kwargs become a DiscriminatorConfig and its weights are copied with the same
 strict key and shape checks as a generator's. Only PyTorch snapshots carry a usable D: published
 models often hold G_ema alone, and eqviz's .safetensors files hold only the generator.
@@ -10,8 +10,8 @@ import torch
 from eqviz.errors import CheckpointError
 from eqviz.networks.discriminator import Discriminator
 from eqviz.networks.discriminator_config import POSITIONAL_KWARGS, discriminator_config, discriminator_tensor_elements
-from eqviz.networks.loading import check_device, copy_weights, read_checkpoint
-from eqviz.networks.safe_unpickler import PersistentObject
+from eqviz.networks.checkpoints.loading import check_device, copy_weights, read_checkpoint
+from eqviz.networks.checkpoints.safe_unpickler import PersistentObject
 
 DISCRIMINATOR_CLASS = "Discriminator"
 

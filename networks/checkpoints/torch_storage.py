@@ -14,7 +14,7 @@ import pickle
 import torch
 
 from eqviz.errors import CheckpointError
-from eqviz.networks.pickle_scan import scan_pickle
+from eqviz.networks.checkpoints.pickle_scan import scan_pickle
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001

@@ -1,0 +1,12 @@
+"""Image quality in decibels: the PSNR that the equivariance metrics and the projector report."""
+import numpy as np
+
+PSNR_PEAK = 2.0  # images span [-1, 1]
+
+
+def psnr_db(sq_err_sum, mask_sum):
+    """PSNR of the pooled mean squared error with peak 2: 20 log10(2) - 10 log10(sum sq err / sum mask)."""
+    sq_err_sum = np.asarray(sq_err_sum, dtype=np.float64)
+    mask_sum = np.asarray(mask_sum, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 20 * np.log10(PSNR_PEAK) - 10 * np.log10(sq_err_sum / mask_sum)
