@@ -9,7 +9,6 @@ Each step down is a warning naming the reason; the active path is one line from
 `describe_backend` (shown by `eqviz info` and the GUI). Nothing happens at import time.
 """
 import logging
-import os
 import shutil
 import threading
 import warnings
@@ -19,12 +18,12 @@ from typing import Any, Optional
 
 import torch
 
+from eqviz.cache import cache_folder
 from eqviz.cuda_ops import cuda_context
 
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 FATBIN = KERNEL_DIR / "eqviz_ops.fatbin"
 SOURCE_MAIN = "eqviz_ops.cu"
-NVCC_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "eqviz" / "kernels"
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +124,7 @@ def _probe(device: torch.device) -> Backend:
 def _compile_with_nvcc(arch: str):
     from pycuda.compiler import SourceModule
 
-    NVCC_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    folder = cache_folder("kernels")  # read at compile time: $EQVIZ_CACHE may change after import
+    folder.mkdir(parents=True, exist_ok=True)
     source = f'#include "{SOURCE_MAIN}"\n'
-    return SourceModule(source, no_extern_c=True, include_dirs=[str(KERNEL_DIR)], arch=arch,
-                        cache_dir=str(NVCC_CACHE_DIR))
+    return SourceModule(source, no_extern_c=True, include_dirs=[str(KERNEL_DIR)], arch=arch, cache_dir=str(folder))

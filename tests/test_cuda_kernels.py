@@ -253,7 +253,7 @@ def test_nvcc_builds_the_kernels_when_the_fatbin_is_unusable(kernels, tmp_path, 
     broken = tmp_path / "broken.fatbin"
     broken.write_bytes(b"not a fatbin")
     monkeypatch.setattr(backend_status, "FATBIN", broken)
-    monkeypatch.setattr(backend_status, "NVCC_CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
     backend_status.clear_cache()
     try:
         with pytest.warns(RuntimeWarning, match="fatbin unusable"):

@@ -15,7 +15,7 @@ def shown_image(app, path):
 @pytest.fixture(scope="module")
 def app(reference_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))  # a private direction cache
+        patch.setenv("EQVIZ_CACHE", str(tmp_path_factory.mktemp("cache")))  # a private direction cache
         with running_app(reference_dir / "pkl" / "sg3t_64.pkl") as app:
             yield app
 

@@ -4,8 +4,6 @@ edits live in the session (so saving it, `eqviz render --session` and videos rep
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
@@ -13,6 +11,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import file_dialog, set_if_changed
 from eqviz.core.images import rgba
+from eqviz.directions.cache import cached_or_computed
 from eqviz.directions.edits import edit_from
 from eqviz.directions.layers import check_layers, format_layer_range, parse_layer_range
 from eqviz.errors import EqvizError
@@ -22,40 +21,6 @@ NUM_SHOWN = 20          # directions listed
 ALPHA_RANGE = 5.0       # slider span, in standard deviations of W (the number field takes any value)
 SHEET_STRENGTH, SHEET_STEPS, SHEET_ROWS = 3.0, 5, 5
 PREVIEW_WIDTH = 400     # screen pixels of the exported sheet's preview
-
-
-def cache_dir() -> Path:
-    """$XDG_CACHE_HOME/eqviz/directions (~/.cache by default)."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "eqviz" / "directions"
-
-
-def cache_path(weights_sha256: str, method: str, num_samples: int) -> Path:
-    """One file per model (by its weights hash), method and, for GANSpace, sample count."""
-    suffix = f"-{num_samples}" if method == "ganspace" else ""
-    return cache_dir() / f"{weights_sha256[:24]}-{method}{suffix}.npz"
-
-
-def cached_or_computed(G, method: str, num_samples: int, handle):
-    """Directions from the disk cache when a valid file is there, else computed and cached."""
-    from eqviz.directions.files import load_directions, save_directions
-    from eqviz.directions.ganspace import ganspace
-    from eqviz.directions.identity import weights_sha256
-    from eqviz.directions.sefa import sefa
-
-    path = cache_path(weights_sha256(G), method, num_samples)
-    if path.is_file():
-        try:
-            return load_directions(path, G), True
-        except EqvizError:
-            pass  # a stale or damaged cache entry is recomputed and replaced below
-    if method == "sefa":
-        found = sefa(G, num=NUM_SHOWN)
-    else:
-        found = ganspace(G, num=NUM_SHOWN, num_samples=num_samples, cancel=handle.cancelled,
-                         progress=lambda done, total: handle.report(done, total, f"{done}/{total} samples"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_directions(path, found)
-    return found, False
 
 
 class DirectionsPanel(JobPanel):
@@ -116,8 +81,12 @@ class DirectionsPanel(JobPanel):
         method = METHODS[dpg.get_value("dir_method")]
         samples = int(dpg.get_value("dir_samples"))
         G = ctx.generator()
-        self.start(ctx, lambda handle: ("directions", cached_or_computed(G, method, samples, handle)),
-                   f"computing {dpg.get_value('dir_method')} directions ...")
+
+        def job(handle):
+            progress = lambda done, total: handle.report(done, total, f"{done}/{total} samples")
+            return "directions", cached_or_computed(G, method, NUM_SHOWN, samples, progress, handle.cancelled)
+
+        self.start(ctx, job, f"computing {dpg.get_value('dir_method')} directions ...")
 
     def import_file(self, ctx: PanelContext, path: str) -> None:
         if ctx.model is None:

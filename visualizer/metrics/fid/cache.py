@@ -6,38 +6,21 @@ written atomically; an unreadable entry is recomputed, never trusted.
 """
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from eqviz.atomic_io import atomic_output
+from eqviz.cache import cache_folder, file_digest
 from eqviz.metrics.fid.statistics import FeatureStatistics
 
-CACHE_ENV = "EQVIZ_CACHE"
 CACHE_VERSION = 1
-_file_digests: dict = {}  # (path, size, mtime_ns) -> sha256, so one process hashes a file once
 
 
 def cache_dir() -> Path:
-    """$EQVIZ_CACHE/fid, else ~/.cache/eqviz/fid."""
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "eqviz"
-    return Path(root) / "fid"
-
-
-def file_digest(path) -> str:
-    """sha256 of a file's bytes, streamed."""
-    path = Path(path).resolve()
-    info = path.stat()
-    memo_key = (str(path), info.st_size, info.st_mtime_ns)
-    if memo_key not in _file_digests:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _file_digests[memo_key] = h.hexdigest()
-    return _file_digests[memo_key]
+    """The cache's `fid` folder ($EQVIZ_CACHE/fid, else ~/.cache/eqviz/fid)."""
+    return cache_folder("fid")
 
 
 def statistics_key(data_digest: str, weights_digest: str, pipeline: str, count: int, resize_to, with_features: bool) -> str:

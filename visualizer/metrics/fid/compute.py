@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from eqviz.errors import InvalidArgument, stop_if_cancelled
+from eqviz.cache import file_digest
 from eqviz.metrics.fid import cache
 from eqviz.metrics.fid.frechet import covariance_factor, frechet_distance
 from eqviz.metrics.fid.inception import FEATURE_DIM, InceptionV3FID, load_inception
@@ -135,7 +136,7 @@ def compute_fid_kid(
     n_gen = resolve_num_samples(num_samples)
     if not isinstance(inception, InceptionV3FID):
         inception = load_inception(inception, pipeline=pipeline, device=device)
-    weights_digest = cache.file_digest(inception.weights_path)
+    weights_digest = file_digest(inception.weights_path)
 
     sides = {"a": open_source(a, device, seed), "b": open_source(b, device, seed)}
     generators = [s for s in sides.values() if isinstance(s, GeneratorSamples)]
