@@ -1,0 +1,103 @@
+"""A local HTTP server on a thread, for download tests (no test touches the internet).
+
+It serves in-memory files with Range support and can misbehave on demand, per path: cut a transfer
+after N bytes (once), stall before sending more, answer 404, serve an HTML page, or lie about the
+length. It records every request's path and Range header and counts the body bytes it sent.
+"""
+import dataclasses
+import http.server
+import threading
+import time
+
+
+@dataclasses.dataclass
+class Behaviour:
+    cut_after: int | None = None   # close the connection after this many body bytes (first request only)
+    stall_s: float = 0.0           # with cut_after: sleep this long there instead of closing
+    every_time: bool = False       # with cut_after: cut every request, not only the first
+    status: int = 200              # 404 etc. answered instead of the file
+    html: bool = False             # answer with an HTML page instead of the file
+    ignore_range: bool = False     # always send the whole file with 200
+    content_type: str = "application/octet-stream"
+
+
+class FileServer:
+    """`with FileServer({"/a.pkl": data}) as server: server.url("/a.pkl")`."""
+
+    def __init__(self, files: dict[str, bytes], behaviours: dict[str, Behaviour] | None = None):
+        self.files = dict(files)
+        self.behaviours = dict(behaviours or {})
+        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.body_bytes_sent = 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.answer(self)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def answer(self, handler) -> None:
+        path = handler.path.split("?", 1)[0]
+        range_header = handler.headers.get("Range")
+        with self.lock:
+            self.requests.append((path, range_header))
+            first = sum(1 for p, _ in self.requests if p == path) == 1
+        how = self.behaviours.get(path, Behaviour())
+        if how.html:
+            return self.send(handler, 200, b"<!DOCTYPE html><html><body>Please log in</body></html>", "text/html")
+        if path not in self.files or how.status != 200:
+            return self.send(handler, how.status if how.status != 200 else 404, b"not found", "text/plain")
+        data = self.files[path]
+        start = 0
+        if range_header and not how.ignore_range:
+            start = int(range_header.removeprefix("bytes=").split("-")[0])
+        handler.send_response(206 if start else 200)
+        handler.send_header("Content-Type", how.content_type)
+        handler.send_header("Content-Length", str(len(data) - start))
+        if start:
+            handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        handler.end_headers()
+        body = data[start:]
+        if how.cut_after is not None and (first or how.every_time):
+            self.write(handler, body[:how.cut_after])
+            if how.stall_s:
+                time.sleep(how.stall_s)
+            handler.close_connection = True
+            return
+        self.write(handler, body)
+
+    def write(self, handler, body: bytes) -> None:
+        try:
+            handler.wfile.write(body)
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        with self.lock:
+            self.body_bytes_sent += len(body)
+
+    def send(self, handler, status: int, body: bytes, content_type: str) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)

@@ -1,0 +1,206 @@
+"""Downloads against a local HTTP server (tests/file_server.py): caching, resuming, NVIDIA's cache,
+the mirror, offline use and every refusal; no test touches the internet."""
+import hashlib
+import json
+import os
+
+import pytest
+
+from eqviz.downloads import store
+from eqviz.downloads.catalogue import CATALOGUE, find_model
+from eqviz.downloads.fetch import fetch, local_checkpoint
+from eqviz.downloads.transfer import DownloadError, TransferSettings
+from eqviz.errors import Cancelled
+from file_server import Behaviour, FileServer
+
+FAST = TransferSettings(timeout_s=1.0, attempts=3, backoff_s=0.01)
+DATA = bytes(range(256)) * 4096  # 1 MiB, every byte position distinguishable
+
+
+@pytest.fixture(autouse=True)
+def private_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DNNLIB_CACHE_DIR", str(tmp_path / "dnnlib"))
+    monkeypatch.delenv("EQVIZ_MIRROR", raising=False)
+    monkeypatch.delenv("EQVIZ_OFFLINE", raising=False)
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+
+
+def downloads_left(tmp_path) -> list[str]:
+    """Every file under the cache's downloads folder, partial or not (relative names)."""
+    root = tmp_path / "cache" / "downloads"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_a_download_lands_in_the_cache_with_its_sha256_recorded(tmp_path):
+    seen = []
+    with FileServer({"/net.pkl": DATA}) as server:
+        path = fetch(server.url("/net.pkl"), progress=lambda done, total: seen.append((done, total)), settings=FAST)
+    assert path.read_bytes() == DATA
+    assert path.name == "net.pkl" and path.parent.parent == tmp_path / "cache" / "downloads"
+    record = json.loads((path.parent / "entry.json").read_text())
+    assert record["sha256"] == hashlib.sha256(DATA).hexdigest() and record["bytes"] == len(DATA)
+    assert seen[-1] == (len(DATA), len(DATA)) and all(b >= a for (a, _), (b, _) in zip(seen, seen[1:]))
+    assert downloads_left(tmp_path) == sorted([f"{path.parent.name}/net.pkl", f"{path.parent.name}/entry.json"])
+
+
+def test_a_cached_file_is_used_without_the_network(tmp_path):
+    with FileServer({"/net.pkl": DATA}) as server:
+        url = server.url("/net.pkl")
+        first = fetch(url, settings=FAST)
+    # the server is gone: a second fetch must not need it
+    assert fetch(url, settings=FAST) == first
+
+
+def test_a_changed_cache_file_is_fetched_again(tmp_path):
+    with FileServer({"/net.pkl": DATA}) as server:
+        url = server.url("/net.pkl")
+        path = fetch(url, settings=FAST)
+        path.write_bytes(DATA[: len(DATA) // 2])  # truncated behind our back
+        again = fetch(url, settings=FAST)
+        assert again.read_bytes() == DATA
+        assert len(server.requests) == 2
+
+
+def test_a_cut_transfer_resumes_with_a_range_request_and_sends_each_byte_once(tmp_path):
+    cut = 300_000
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(cut_after=cut)}) as server:
+        path = fetch(server.url("/net.pkl"), settings=FAST)
+        assert path.read_bytes() == DATA
+        assert server.requests == [("/net.pkl", None), ("/net.pkl", f"bytes={cut}-")]
+        assert server.body_bytes_sent == len(DATA)
+
+
+def test_a_stalled_transfer_times_out_and_resumes(tmp_path):
+    cut = 100_000
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(cut_after=cut, stall_s=3.0)}) as server:
+        path = fetch(server.url("/net.pkl"), settings=TransferSettings(timeout_s=0.5, attempts=3, backoff_s=0.01))
+        assert path.read_bytes() == DATA
+        assert server.requests[-1] == ("/net.pkl", f"bytes={cut}-")
+
+
+def test_a_server_that_ignores_range_restarts_the_file_cleanly(tmp_path):
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(cut_after=200_000, ignore_range=True)}) as server:
+        assert fetch(server.url("/net.pkl"), settings=FAST).read_bytes() == DATA
+
+
+@pytest.mark.parametrize("behaviour, words", [
+    (Behaviour(status=404), "HTTP 404"),
+    (Behaviour(html=True), "HTML page"),
+])
+def test_a_refused_download_is_one_sentence_and_leaves_nothing(tmp_path, behaviour, words):
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": behaviour}) as server:
+        with pytest.raises(DownloadError, match=words) as info:
+            fetch(server.url("/net.pkl"), settings=FAST)
+    assert "\n" not in str(info.value) and server.url("/net.pkl") in str(info.value)
+    assert downloads_left(tmp_path) == []
+
+
+def test_a_refused_connection_is_one_sentence_at_once(tmp_path):
+    with FileServer({}) as server:
+        url = server.url("/net.pkl")
+    with pytest.raises(DownloadError, match="refused the connection") as info:
+        fetch(url, settings=FAST)
+    assert str(tmp_path / "cache" / "downloads") in str(info.value)
+    assert downloads_left(tmp_path) == []
+
+
+def test_a_transfer_cut_on_every_try_gives_up_and_leaves_nothing(tmp_path):
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(cut_after=0, every_time=True)}) as server:
+        with pytest.raises(DownloadError, match="failed 3 times"):
+            fetch(server.url("/net.pkl"), settings=FAST)
+        assert len(server.requests) == 3
+    assert downloads_left(tmp_path) == []
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
+    received = []
+    with FileServer({"/net.pkl": DATA}) as server:
+        with pytest.raises(DownloadError, match="download limit"):
+            fetch(server.url("/net.pkl"), progress=lambda done, total: received.append(done),
+                  settings=TransferSettings(max_bytes=1000, backoff_s=0.01))
+    assert received == []  # refused on the Content-Length, before any byte was kept
+    assert downloads_left(tmp_path) == []
+
+
+def test_cancel_stops_the_download_and_leaves_nothing(tmp_path):
+    with FileServer({"/net.pkl": DATA}) as server:
+        with pytest.raises(Cancelled):
+            fetch(server.url("/net.pkl"), cancel=lambda: True, settings=FAST)
+    assert downloads_left(tmp_path) == []
+
+
+def test_nvidias_dnnlib_cache_is_used_without_the_network(tmp_path):
+    url = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan3/versions/1/files/stylegan3-t-ffhqu-256x256.pkl"
+    dnnlib = tmp_path / "dnnlib" / "downloads"
+    dnnlib.mkdir(parents=True)
+    cached = dnnlib / (hashlib.md5(url.encode()).hexdigest() + "_stylegan3-t-ffhqu-256x256.pkl")
+    cached.write_bytes(DATA)
+    assert local_checkpoint("stylegan3-t-ffhqu-256x256") == cached
+    assert fetch(url) == cached
+    assert downloads_left(tmp_path) == []
+
+
+def test_dnnlib_cache_under_home_when_its_variable_is_unset(tmp_path, monkeypatch):
+    monkeypatch.delenv("DNNLIB_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert store.dnnlib_downloads() == tmp_path / "home" / ".cache" / "dnnlib" / "downloads"
+
+
+def test_published_names_download_through_the_mirror(tmp_path, monkeypatch):
+    model = find_model("stylegan3-r-afhqv2-512x512")
+    assert model.url.endswith("/stylegan3/versions/1/files/stylegan3-r-afhqv2-512x512.pkl")
+    with FileServer({"/mirror/stylegan3-r-afhqv2-512x512.pkl": DATA}) as server:
+        monkeypatch.setenv("EQVIZ_MIRROR", server.url("/mirror/"))
+        path = local_checkpoint("stylegan3-r-afhqv2-512x512.pkl")
+        assert server.requests == [("/mirror/stylegan3-r-afhqv2-512x512.pkl", None)]
+    assert path.read_bytes() == DATA and path.name == "stylegan3-r-afhqv2-512x512.pkl"
+    monkeypatch.delenv("EQVIZ_MIRROR")
+    assert local_checkpoint("stylegan3-r-afhqv2-512x512") == path  # keyed by NVIDIA's URL, not the mirror's
+
+
+def test_offline_names_the_url_and_the_folder_and_never_connects(tmp_path, monkeypatch):
+    monkeypatch.setenv("EQVIZ_OFFLINE", "1")
+    with FileServer({"/net.pkl": DATA}) as server:
+        with pytest.raises(DownloadError) as info:
+            fetch(server.url("/net.pkl"), settings=FAST)
+        assert server.requests == []
+    message = str(info.value)
+    folder = store.entry_folder(server.url("/net.pkl"))
+    assert server.url("/net.pkl") in message and str(folder) in message and "net.pkl" in message
+    folder.mkdir(parents=True)
+    (folder / "net.pkl").write_bytes(DATA)  # put there by hand, as the message says
+    assert fetch(server.url("/net.pkl")).read_bytes() == DATA
+
+
+def test_a_file_whose_hash_breaks_its_names_promise_is_deleted_and_refused(tmp_path):
+    digest = hashlib.sha256(DATA).hexdigest()
+    with FileServer({"/w-1234abcd.pth": DATA, f"/w-{digest[:8]}.pth": DATA}) as server:
+        with pytest.raises(DownloadError, match="not the 1234abcd"):
+            fetch(server.url("/w-1234abcd.pth"), sha256_prefix="1234abcd", settings=FAST)
+        assert downloads_left(tmp_path) == []
+        good = fetch(server.url(f"/w-{digest[:8]}.pth"), sha256_prefix=digest[:8], settings=FAST)
+    assert good.read_bytes() == DATA
+
+
+def test_file_urls_and_local_paths_are_used_in_place(tmp_path):
+    local = tmp_path / "mine.pkl"
+    local.write_bytes(DATA)
+    assert fetch(local.as_uri()) == local
+    assert local_checkpoint(str(local)) == local
+    assert local_checkpoint(local) == local
+    os.chdir(tmp_path)
+    (tmp_path / "stylegan2-cifar10-32x32").write_bytes(b"mine")  # a local file wins over a published name
+    assert local_checkpoint("stylegan2-cifar10-32x32").read_bytes() == b"mine"
+
+
+def test_the_catalogue_has_nvidias_published_models():
+    names = {m.name for m in CATALOGUE}
+    assert len(names) == len(CATALOGUE)
+    for name in ("stylegan3-t-ffhq-1024x1024", "stylegan3-r-metfacesu-1024x1024", "stylegan2-ffhqu-256x256",
+                 "stylegan2-cifar10-32x32", "stylegan2-ada-afhqdog-512x512"):
+        assert name in names
+    for model in CATALOGUE:
+        assert model.url.startswith("https://") and model.url.endswith(".pkl")
+        assert f"{model.resolution}x{model.resolution}" in model.name
