@@ -25,6 +25,10 @@ MISSING_REFERENCE = (f"NVIDIA's reference data not found at {REFERENCE_DIR}: put
 
 torch.set_num_threads(2)
 
+# No test touches the internet: anything not cached fails in one sentence instead of downloading.
+# The download tests switch this off to talk to their own local server (tests/file_server.py).
+os.environ["EQVIZ_OFFLINE"] = "1"
+
 
 def reference_present() -> bool:
     return (REFERENCE_DIR / "README.md").is_file()

@@ -204,3 +204,42 @@ def test_the_catalogue_has_nvidias_published_models():
     for model in CATALOGUE:
         assert model.url.startswith("https://") and model.url.endswith(".pkl")
         assert f"{model.resolution}x{model.resolution}" in model.name
+
+
+def test_fid_fetches_the_inception_weights_and_refuses_a_file_whose_hash_breaks_the_name(tmp_path, monkeypatch):
+    from eqviz.metrics.fid.inception import inception_path
+
+    monkeypatch.delenv("EQVIZ_INCEPTION", raising=False)
+    name = "weights-inception-2015-12-05-6726825d.pth"
+    with FileServer({f"/m/{name}": DATA}) as server:
+        monkeypatch.setenv("EQVIZ_MIRROR", server.url("/m/"))
+        with pytest.raises(DownloadError, match="not the 6726825d") as info:
+            inception_path(None)
+        assert server.requests == [(f"/m/{name}", None)]
+    assert "deleted" in str(info.value) and downloads_left(tmp_path) == []
+    explicit = tmp_path / "mine.pth"
+    assert inception_path(explicit) == explicit  # an explicit file is used as before, nothing fetched
+
+
+def test_lpips_fetches_both_weight_files_when_none_is_given(tmp_path, monkeypatch):
+    from eqviz.downloads import weights
+    from eqviz.projection.lpips import load_lpips
+
+    served = {"/m/vgg16-397923af.pth": DATA, "/m/vgg.pth": DATA}
+    with FileServer(served) as server:
+        monkeypatch.setenv("EQVIZ_MIRROR", server.url("/m/"))
+        with pytest.raises(DownloadError, match="not the 397923af"):
+            load_lpips()
+        assert [p for p, _ in server.requests] == ["/m/vgg16-397923af.pth"]
+    assert weights.promised_sha256(weights.LPIPS_LIN_URL) == weights.PINNED_SHA256[weights.LPIPS_LIN_URL]
+
+
+def test_offline_weights_name_the_url_and_the_folder(tmp_path, monkeypatch):
+    from eqviz.downloads.weights import INCEPTION_URL
+    from eqviz.metrics.fid.inception import inception_path
+
+    monkeypatch.delenv("EQVIZ_INCEPTION", raising=False)
+    monkeypatch.setenv("EQVIZ_OFFLINE", "1")
+    with pytest.raises(DownloadError) as info:
+        inception_path(None)
+    assert INCEPTION_URL in str(info.value) and str(store.entry_folder(INCEPTION_URL)) in str(info.value)

@@ -16,12 +16,15 @@ def folder(path, seed, n=3, size=16):
     return path
 
 
-def test_without_weights_the_error_says_which_file_to_get(tmp_path, monkeypatch, capsys):
+def test_without_weights_offline_the_error_says_which_file_to_fetch_and_where(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("EQVIZ_INCEPTION", raising=False)
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EQVIZ_OFFLINE", "1")
     a = folder(tmp_path / "a", 0)
     assert main(["fid", str(a), str(a)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "weights-inception-2015-12-05-6726825d.pth" in err and "--inception" in err
+    assert len(err.splitlines()) == 1 and "weights-inception-2015-12-05-6726825d.pth" in err
+    assert str(tmp_path / "cache" / "downloads") in err
 
 
 def test_a_missing_source_is_one_line(tmp_path, capsys, oracle_inception):  # noqa: F811

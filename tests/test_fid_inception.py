@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from eqviz.downloads.transfer import DownloadError
 from eqviz.metrics.fid.inception import INCEPTION_ENV, InceptionWeightsError, load_inception
 from eqviz.metrics.fid.pipeline import tf1_resize_bilinear
 from fid_oracle import oracle_state_dict
@@ -58,10 +59,14 @@ def one_line_error(call) -> str:
     return message
 
 
-def test_without_a_path_or_environment_the_error_names_the_file_to_get(monkeypatch):
+def test_without_a_path_or_environment_offline_the_error_names_the_file_to_fetch_and_where(monkeypatch, tmp_path):
     monkeypatch.delenv(INCEPTION_ENV, raising=False)
-    message = one_line_error(lambda: load_inception(None))
-    assert "weights-inception-2015-12-05-6726825d.pth" in message and "--inception" in message and INCEPTION_ENV in message
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EQVIZ_OFFLINE", "1")
+    with pytest.raises(DownloadError) as info:
+        load_inception(None)
+    message = str(info.value)
+    assert "weights-inception-2015-12-05-6726825d.pth" in message and str(tmp_path / "cache" / "downloads") in message
 
 
 def test_the_environment_variable_names_the_weights(monkeypatch, tmp_path):

@@ -99,7 +99,18 @@ def _one_line_error(match, vgg, lin, argument):
 def test_missing_lpips_files_name_the_files_to_get(tmp_path, weight_files):
     message = _one_line_error("does not exist", tmp_path / "nothing.pth", weight_files[1], "lpips_vgg")
     assert "vgg16-397923af.pth" in message and "v0.1" in message
-    assert "vgg16-397923af.pth" in _one_line_error("no VGG16 file", None, weight_files[1], "lpips_vgg")
+
+
+def test_a_file_not_given_is_fetched_and_offline_that_names_where_it_goes(tmp_path, weight_files, monkeypatch):
+    from eqviz.downloads.transfer import DownloadError
+    from eqviz.projection.lpips import load_lpips
+
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EQVIZ_OFFLINE", "1")
+    with pytest.raises(DownloadError) as info:
+        load_lpips(None, weight_files[1])
+    message = str(info.value)
+    assert "vgg16-397923af.pth" in message and str(tmp_path / "cache" / "downloads") in message
 
 
 def test_lpips_file_with_missing_key_is_refused(tmp_path, weight_files):

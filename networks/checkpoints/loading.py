@@ -18,6 +18,7 @@ import torch
 from eqviz.networks.checkpoints import nvidia_pickle, safe_format, tf_pickle
 from eqviz.networks.build import build_generator
 from eqviz.errors import CheckpointError, EqvizError
+from eqviz.downloads.fetch import local_checkpoint
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file, read_regular_file
 from eqviz.networks.checkpoints.safe_unpickler import PersistentObject, TFNetwork, load_pickle_file
 from eqviz.networks.sizing import MemoryLimitError, check_generator_memory, default_max_memory
@@ -201,10 +202,11 @@ def read_checkpoint(path, max_memory: int | None = None) -> Checkpoint:
     """Reads any supported file into a Checkpoint without building a network.
 
     Args:
-        path: an NVIDIA .pkl (PyTorch or legacy TensorFlow) or an eqviz .safetensors file.
+        path: an NVIDIA .pkl (PyTorch or legacy TensorFlow) or an eqviz .safetensors file; a URL or a
+            published model's name is fetched first (eqviz.downloads) and read like any local file.
         max_memory: bytes the file may take in memory (None: a share of this machine's memory).
     """
-    path = Path(path)
+    path = local_checkpoint(path)
     file_format = sniff_format(path)
     limit = default_max_memory() if max_memory is None else max_memory
     size = path.stat().st_size

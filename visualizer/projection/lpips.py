@@ -1,4 +1,5 @@
-"""LPIPS (Zhang et al. 2018, v0.1, VGG16 trunk) from weight files the user supplies; eqviz never downloads.
+"""LPIPS (Zhang et al. 2018, v0.1, VGG16 trunk) from weight files the user supplies, or the public ones
+fetched once into the cache (eqviz.downloads.weights).
 
 Two files: torchvision's ImageNet VGG16 state dict (`vgg16-397923af.pth`) and LPIPS's v0.1 linear heads
 (`weights/v0.1/vgg.pth` of the lpips package). Both are read with `torch.load(weights_only=True)`,
@@ -100,8 +101,6 @@ def _read_state_dict(path, what: str, max_bytes: int, argument: str) -> dict:
     def refuse(problem):
         return InvalidArgument(f"LPIPS {what} file {path} {problem}", argument=argument)
 
-    if path is None:
-        raise InvalidArgument(f"the LPIPS loss has no {what} file; {HOW_TO_GET}", argument=argument)
     path = Path(path)
     if not path.exists():
         raise refuse(f"does not exist; {HOW_TO_GET}")
@@ -139,12 +138,17 @@ def _take(data: dict, key: str, shape: tuple, path, what: str, argument: str) ->
     return value.to(torch.float32)
 
 
-def load_lpips(lpips_vgg, lpips_lin, device="cpu") -> LPIPS:
-    """LPIPS with torchvision's VGG16 weights (file `lpips_vgg`) and LPIPS v0.1 linear heads (file `lpips_lin`).
+def load_lpips(lpips_vgg=None, lpips_lin=None, device="cpu") -> LPIPS:
+    """LPIPS with torchvision's VGG16 weights (file `lpips_vgg`) and LPIPS v0.1 linear heads (file `lpips_lin`);
+    a file not given is downloaded once from its public release.
 
     Raises:
         InvalidArgument: a file is missing, not a weight file, unsafe, or lacks a key / has a wrong shape.
     """
+    from eqviz.downloads.weights import LPIPS_LIN_URL, VGG16_URL, fetch_weights
+
+    lpips_vgg = lpips_vgg if lpips_vgg else fetch_weights(VGG16_URL)  # not given: the public files, checked
+    lpips_lin = lpips_lin if lpips_lin else fetch_weights(LPIPS_LIN_URL)
     vgg = _read_state_dict(lpips_vgg, "VGG16", MAX_VGG_BYTES, "lpips_vgg")
     lin = _read_state_dict(lpips_lin, "linear-head", MAX_LIN_BYTES, "lpips_lin")
     net = LPIPS()

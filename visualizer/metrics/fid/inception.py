@@ -6,10 +6,11 @@ average pools of blocks 5b-7b skip the zero padding (`count_include_pad=False`),
 last branch with a max pool, and BatchNorm uses eps 1e-3. FID and KID read the 2048 features after
 the global average pool ("pool3").
 
-Weights are never downloaded: the user supplies torch-fidelity's
-`weights-inception-2015-12-05-6726825d.pth` or pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`
-(the same tensors under the same key names), read with `torch.load(weights_only=True)` so the file
-cannot run code, and every key and shape is checked before anything is copied.
+Weights: torch-fidelity's `weights-inception-2015-12-05-6726825d.pth` or pytorch-fid's
+`pt_inception-2015-12-05-6726825d.pth` (the same tensors under the same key names), the user's file
+or, when none is given, torch-fidelity's downloaded once and checked against the sha256 its name
+promises. Either is read with `torch.load(weights_only=True)` so the file cannot run code, and every
+key and shape is checked before anything is copied.
 """
 import os
 import stat
@@ -222,13 +223,13 @@ class InceptionV3FID(nn.Module):
 
 # ---- Loading ----------------------------------------------------------------------------------------
 def inception_path(path=None) -> Path:
-    """The weights file: `path` if given, else $EQVIZ_INCEPTION; a one-line error says what to get."""
+    """The weights file: `path` if given, else $EQVIZ_INCEPTION, else torch-fidelity's public file,
+    downloaded once into the cache and checked against the sha256 its name promises."""
     chosen = path if path is not None else os.environ.get(INCEPTION_ENV) or None
     if chosen is None:
-        raise InceptionWeightsError(
-            f"FID and KID need the Inception weights: download {INCEPTION_FILES}, then pass its path "
-            f"(--inception FILE) or set {INCEPTION_ENV}"
-        )
+        from eqviz.downloads.weights import INCEPTION_URL, fetch_weights
+
+        return fetch_weights(INCEPTION_URL)
     return Path(chosen)
 
 

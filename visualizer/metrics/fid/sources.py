@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from eqviz.core.images import images_to_rgb8
+from eqviz.downloads.fetch import local_checkpoint
 from eqviz.errors import EqvizError
 
 IMAGE_EXTENSIONS = frozenset(ext.lower() for ext in Image.registered_extensions())
@@ -175,7 +176,7 @@ def open_source(spec, device="cpu", seed: int = 0):
         return spec
     if isinstance(spec, torch.nn.Module):
         return GeneratorSamples(spec, type(spec).__name__, seed=seed, device=device)
-    path = Path(spec)
+    path = local_checkpoint(spec)  # a URL or a published model's name is fetched first
     if not path.exists():
         raise EqvizError(f"{path} does not exist; pass a checkpoint, an image folder or a dataset zip")
     if path.is_dir() or path.suffix.lower() == ".zip":
