@@ -16,7 +16,8 @@ from eqviz.errors import EqvizError, InvalidArgument
 
 # Subcommand name -> module in eqviz.cli. Modules are imported only when used, so
 # `eqviz info` never loads Dear PyGui and `eqviz gui` never loads the video encoder.
-SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "fid", "compare", "video", "sticking", "directions", "sheet", "project")
+SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "fid", "compare", "video", "sticking", "directions", "sheet", "project",
+               "models", "cache")
 
 # Library argument -> the flag that sets it, where the flag is not the argument's name with dashes.
 FLAG_OF_ARGUMENT = {"class_idx": "--class", "angle_deg": "--angle", "kinds": "--motion", "checkpoints": "CHECKPOINT",
@@ -91,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with sigterm_raises():
+            if args.command != "gui":  # the app downloads in its checkpoint panel, with a Cancel
+                from eqviz.cli.downloading import fetch_checkpoint_arguments
+
+                fetch_checkpoint_arguments(args)
             return int(command_module(args.command).run(args) or 0)
     except InvalidArgument as exc:
         print(f"eqviz {args.command}: error: {flag_of(exc.argument)}: {exc}", file=sys.stderr)

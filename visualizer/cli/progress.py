@@ -27,8 +27,9 @@ def is_first_process() -> bool:
 class ProgressDisplay:
     """Call `update(done, total)` after each step; use as a context manager (or call `close`)."""
 
-    def __init__(self, label: str, unit: str = "it", stream=None, enabled: bool | None = None):
+    def __init__(self, label: str, unit: str = "it", stream=None, enabled: bool | None = None, unit_scale: bool = False):
         self.label, self.unit = label, unit
+        self.scale = {"unit_scale": True, "unit_divisor": 1024} if unit_scale else {}  # bytes as KB, MB, GB
         self.stream = sys.stderr if stream is None else stream
         self.enabled = is_first_process() if enabled is None else enabled
         self.interactive = self.enabled and self.stream.isatty()
@@ -42,7 +43,7 @@ class ProgressDisplay:
         if self.interactive:
             if self._bar is None:
                 self._bar = tqdm(total=total, desc=self.label, unit=self.unit, file=self.stream, dynamic_ncols=True,
-                                 bar_format=TERMINAL_FORMAT)
+                                 bar_format=TERMINAL_FORMAT, **self.scale)
             self._bar.total = total
             self._bar.update(done - self._bar.n)
             return
@@ -50,7 +51,8 @@ class ProgressDisplay:
         if fraction + 1e-12 < self._next_line and done != total:
             return
         elapsed = time.perf_counter() - self._start
-        line = tqdm.format_meter(done, total, elapsed, prefix=self.label, unit=self.unit, bar_format=LOG_FORMAT)
+        line = tqdm.format_meter(done, total, elapsed, prefix=self.label, unit=self.unit, bar_format=LOG_FORMAT,
+                                 **self.scale)
         self.stream.write(line + "\n")
         self.stream.flush()
         self._next_line = (math.floor(fraction / LOG_STEP + 1e-9) + 1) * LOG_STEP

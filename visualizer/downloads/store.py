@@ -102,3 +102,13 @@ def dnnlib_file(url: str) -> Path | None:
     if len(matches) != 1 or not matches[0].is_file() or matches[0].stat().st_size == 0:
         return None
     return matches[0]
+
+
+def where_cached(url: str) -> str | None:
+    """'eqviz' or 'dnnlib' when a download of `url` is on disk (by name and recorded size: cheap, for
+    listings; the full sha256 check happens on use), else None."""
+    path = entry_path(url)
+    record = read_record(path.parent)
+    if path.is_file() and (record is None or record.get("bytes") == path.stat().st_size):
+        return "eqviz"
+    return "dnnlib" if dnnlib_file(url) is not None else None

@@ -1,0 +1,91 @@
+"""Commands given URLs and published names (`eqviz info URL`, `eqviz info NAME` through EQVIZ_MIRROR),
+`eqviz models` and `eqviz cache`; the files come from a local server (tests/file_server.py)."""
+import json
+
+import pytest
+
+from eqviz.cli.main import main
+from file_server import Behaviour, FileServer
+
+
+@pytest.fixture
+def online(tmp_path, monkeypatch):
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DNNLIB_CACHE_DIR", str(tmp_path / "dnnlib"))
+    monkeypatch.delenv("EQVIZ_OFFLINE", raising=False)
+    monkeypatch.delenv("EQVIZ_MIRROR", raising=False)
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def sg3t_bytes(reference_dir) -> bytes:
+    return (reference_dir / "pkl" / "sg3t_64.pkl").read_bytes()
+
+
+def one_error_line(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "downloading" not in line]
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_info_on_a_url_downloads_once_then_works_offline(online, sg3t_bytes, capsys, monkeypatch):
+    with FileServer({"/nets/sg3t_64.pkl": sg3t_bytes}) as server:
+        url = server.url("/nets/sg3t_64.pkl")
+        assert main(["info", url, "--json"]) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["kind"] == "stylegan3-t" and "downloading sg3t_64.pkl" in captured.err
+    monkeypatch.setenv("EQVIZ_OFFLINE", "1")
+    assert main(["info", url, "--json"]) == 0  # the server is gone: the cache serves it
+    assert json.loads(capsys.readouterr().out)["img_resolution"] == 64
+
+
+def test_a_published_name_comes_through_the_mirror(online, sg3t_bytes, capsys, monkeypatch):
+    with FileServer({"/mirror/stylegan3-t-ffhqu-256x256.pkl": sg3t_bytes}) as server:
+        monkeypatch.setenv("EQVIZ_MIRROR", server.url("/mirror/"))
+        assert main(["info", "stylegan3-t-ffhqu-256x256", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["kind"] == "stylegan3-t"
+        assert main(["models", "--json"]) == 0
+    listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    assert listed["stylegan3-t-ffhqu-256x256"]["cached"] == "eqviz"
+    assert listed["stylegan3-r-ffhqu-256x256"]["cached"] is None
+    assert listed["stylegan3-t-ffhqu-256x256"]["url"] == server.url("/mirror/stylegan3-t-ffhqu-256x256.pkl")
+
+
+def test_a_downloaded_file_goes_through_the_same_gates_as_a_local_one(online, capsys):
+    with FileServer({"/junk.pkl": b"\x80\x04\x95" + b"\x00" * 100}) as server:
+        assert main(["info", server.url("/junk.pkl")]) == 2
+    assert "junk.pkl" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("behaviour, words", [(Behaviour(status=404), "HTTP 404"), (Behaviour(html=True), "HTML page")])
+def test_download_errors_are_one_line_and_exit_2(online, capsys, behaviour, words):
+    with FileServer({"/net.pkl": b"x" * 1000}, {"/net.pkl": behaviour}) as server:
+        assert main(["info", server.url("/net.pkl")]) == 2
+    assert words in one_error_line(capsys)
+    assert not list((online / "cache" / "downloads").rglob("*.pkl"))
+
+
+def test_offline_a_missing_model_names_the_url_and_folder(online, capsys, monkeypatch):
+    monkeypatch.setenv("EQVIZ_OFFLINE", "1")
+    assert main(["info", "stylegan2-cifar10-32x32"]) == 2
+    line = one_error_line(capsys)
+    assert "stylegan2-cifar10-32x32.pkl" in line and str(online / "cache" / "downloads") in line
+
+
+def test_cache_info_counts_and_clear_empties_a_part(online, capsys):
+    fid = online / "cache" / "fid"
+    fid.mkdir(parents=True)
+    (fid / "a.npz").write_bytes(b"x" * 3000)
+    other = online / "cache" / "mine.txt"  # not ours: never deleted
+    other.write_text("keep")
+    assert main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert str(online / "cache") in out and [line for line in out.splitlines() if line.split()[:2] == ["fid", "1"]]
+    assert main(["cache", "--clear", "fid"]) == 0
+    assert "cleared fid: 1 files" in capsys.readouterr().out
+    assert not fid.exists() and other.read_text() == "keep"
+    with pytest.raises(SystemExit) as info:
+        main(["cache", "--clear", "bogus"])
+    assert info.value.code == 2
