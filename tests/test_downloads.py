@@ -2,7 +2,6 @@
 the mirror, offline use and every refusal; no test touches the internet."""
 import hashlib
 import json
-import os
 
 import pytest
 
@@ -184,13 +183,13 @@ def test_a_file_whose_hash_breaks_its_names_promise_is_deleted_and_refused(tmp_p
     assert good.read_bytes() == DATA
 
 
-def test_file_urls_and_local_paths_are_used_in_place(tmp_path):
+def test_file_urls_and_local_paths_are_used_in_place(tmp_path, monkeypatch):
     local = tmp_path / "mine.pkl"
     local.write_bytes(DATA)
     assert fetch(local.as_uri()) == local
     assert local_checkpoint(str(local)) == local
     assert local_checkpoint(local) == local
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "stylegan2-cifar10-32x32").write_bytes(b"mine")  # a local file wins over a published name
     assert local_checkpoint("stylegan2-cifar10-32x32").read_bytes() == b"mine"
 
