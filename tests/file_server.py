@@ -101,3 +101,14 @@ class FileServer:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+
+def private_online_caches(monkeypatch, root) -> None:
+    """Downloads on for this test (conftest sets EQVIZ_OFFLINE), into caches under `root`, straight to
+    the local server (no proxy, no mirror)."""
+    monkeypatch.setenv("EQVIZ_CACHE", str(root / "cache"))
+    monkeypatch.setenv("DNNLIB_CACHE_DIR", str(root / "dnnlib"))
+    monkeypatch.delenv("EQVIZ_OFFLINE", raising=False)
+    monkeypatch.delenv("EQVIZ_MIRROR", raising=False)
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)

@@ -10,20 +10,15 @@ from eqviz.downloads.catalogue import CATALOGUE, find_model
 from eqviz.downloads.fetch import fetch, local_checkpoint
 from eqviz.downloads.transfer import DownloadError, TransferSettings
 from eqviz.errors import Cancelled
-from file_server import Behaviour, FileServer
+from file_server import Behaviour, FileServer, private_online_caches
 
 FAST = TransferSettings(timeout_s=1.0, attempts=3, backoff_s=0.01)
 DATA = bytes(range(256)) * 4096  # 1 MiB, every byte position distinguishable
 
 
 @pytest.fixture(autouse=True)
-def private_caches(tmp_path, monkeypatch):
-    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("DNNLIB_CACHE_DIR", str(tmp_path / "dnnlib"))
-    monkeypatch.delenv("EQVIZ_MIRROR", raising=False)
-    monkeypatch.delenv("EQVIZ_OFFLINE", raising=False)
-    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(proxy, raising=False)
+def online(tmp_path, monkeypatch):
+    private_online_caches(monkeypatch, tmp_path)
 
 
 def downloads_left(tmp_path) -> list[str]:

@@ -5,17 +5,12 @@ import json
 import pytest
 
 from eqviz.cli.main import main
-from file_server import Behaviour, FileServer
+from file_server import Behaviour, FileServer, private_online_caches
 
 
 @pytest.fixture
 def online(tmp_path, monkeypatch):
-    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("DNNLIB_CACHE_DIR", str(tmp_path / "dnnlib"))
-    monkeypatch.delenv("EQVIZ_OFFLINE", raising=False)
-    monkeypatch.delenv("EQVIZ_MIRROR", raising=False)
-    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(proxy, raising=False)
+    private_online_caches(monkeypatch, tmp_path)
     return tmp_path
 
 
