@@ -237,3 +237,17 @@ def test_offline_weights_name_the_url_and_the_folder(tmp_path, monkeypatch):
     with pytest.raises(DownloadError) as info:
         inception_path(None)
     assert INCEPTION_URL in str(info.value) and str(store.entry_folder(INCEPTION_URL)) in str(info.value)
+
+
+def test_a_disk_too_full_for_the_file_is_one_sentence_and_leaves_nothing(tmp_path, monkeypatch):
+    from collections import namedtuple
+
+    from eqviz.downloads import transfer
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(transfer.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    with FileServer({"/net.pkl": DATA}) as server:
+        with pytest.raises(DownloadError, match="1000.00B free|free some space") as info:
+            fetch(server.url("/net.pkl"), settings=FAST)
+    assert "\n" not in str(info.value) and "EQVIZ_CACHE" in str(info.value)
+    assert downloads_left(tmp_path) == []

@@ -2,9 +2,10 @@
 
 URLs as the NVlabs/stylegan3 README lists them (NGC, nvidia/research/stylegan3 and stylegan2,
 version 1) and as the NVlabs/stylegan2-ada-pytorch README lists its pretrained folder. Sizes are
-approximate: the float32 parameters of G, G_ema and D that each pickle holds at its architecture
-(from the training configurations NVIDIA documents), rounded; the server's Content-Length is what
-a download checks.
+approximate: the float32 parameters of the G, G_ema and D each pickle holds, counted by eqviz's own
+constructors at the configurations NVIDIA's docs/configs.md gives (StyleGAN3-R doubles G's channels;
+the 256-px models use cbase 16384), rounded to 10 MB; the server's Content-Length is what a
+download checks.
 
 `EQVIZ_MIRROR=URL/` replaces everything before the file name of every download (models and metric
 weights alike): for machines behind a firewall with their own mirror, and for tests.
@@ -44,40 +45,40 @@ METFACES, METFACESU = "MetFaces (aligned art faces)", "MetFaces-U (unaligned art
 AFHQV2 = "AFHQv2 (cats, dogs, wild animals)"
 
 CATALOGUE = (
-    _ngc("StyleGAN3-T", "ffhq", 1024, FFHQ, 280),
-    _ngc("StyleGAN3-T", "ffhqu", 1024, FFHQU, 280),
-    _ngc("StyleGAN3-T", "ffhqu", 256, FFHQU, 100),
-    _ngc("StyleGAN3-T", "metfaces", 1024, METFACES, 280),
-    _ngc("StyleGAN3-T", "metfacesu", 1024, METFACESU, 280),
-    _ngc("StyleGAN3-T", "afhqv2", 512, AFHQV2, 270),
+    _ngc("StyleGAN3-T", "ffhq", 1024, FFHQ, 300),
+    _ngc("StyleGAN3-T", "ffhqu", 1024, FFHQU, 300),
+    _ngc("StyleGAN3-T", "ffhqu", 256, FFHQU, 280),
+    _ngc("StyleGAN3-T", "metfaces", 1024, METFACES, 300),
+    _ngc("StyleGAN3-T", "metfacesu", 1024, METFACESU, 300),
+    _ngc("StyleGAN3-T", "afhqv2", 512, AFHQV2, 320),
     _ngc("StyleGAN3-R", "ffhq", 1024, FFHQ, 240),
     _ngc("StyleGAN3-R", "ffhqu", 1024, FFHQU, 240),
-    _ngc("StyleGAN3-R", "ffhqu", 256, FFHQU, 90),
+    _ngc("StyleGAN3-R", "ffhqu", 256, FFHQU, 220),
     _ngc("StyleGAN3-R", "metfaces", 1024, METFACES, 240),
     _ngc("StyleGAN3-R", "metfacesu", 1024, METFACESU, 240),
-    _ngc("StyleGAN3-R", "afhqv2", 512, AFHQV2, 230),
-    _ngc("StyleGAN2", "ffhq", 1024, FFHQ, 360),
-    _ngc("StyleGAN2", "ffhq", 512, FFHQ, 350),
-    _ngc("StyleGAN2", "ffhq", 256, FFHQ, 100),
-    _ngc("StyleGAN2", "ffhqu", 1024, FFHQU, 360),
-    _ngc("StyleGAN2", "ffhqu", 256, FFHQU, 100),
-    _ngc("StyleGAN2", "metfaces", 1024, METFACES, 360),
-    _ngc("StyleGAN2", "metfacesu", 1024, METFACESU, 360),
-    _ngc("StyleGAN2", "afhqv2", 512, AFHQV2, 350),
-    _ngc("StyleGAN2", "afhqcat", 512, "AFHQ cats", 350),
-    _ngc("StyleGAN2", "afhqdog", 512, "AFHQ dogs", 350),
-    _ngc("StyleGAN2", "afhqwild", 512, "AFHQ wild animals", 350),
-    _ngc("StyleGAN2", "brecahad", 512, "BreCaHAD (histology)", 350),
-    _ngc("StyleGAN2", "cifar10", 32, "CIFAR-10 (10 classes, conditional)", 80),
-    _ngc("StyleGAN2", "celebahq", 256, "CelebA-HQ (faces)", 100),
-    _ngc("StyleGAN2", "lsundog", 256, "LSUN Dog", 100),
-    _ada("ffhq", 1024, FFHQ, 360),
-    _ada("metfaces", 1024, METFACES + ", transfer from FFHQ", 360),
-    _ada("afhqcat", 512, "AFHQ cats", 350),
-    _ada("afhqdog", 512, "AFHQ dogs", 350),
-    _ada("afhqwild", 512, "AFHQ wild animals", 350),
-    _ada("brecahad", 512, "BreCaHAD (histology)", 350),
-    _ada("cifar10", 32, "CIFAR-10 (10 classes, conditional)", 80),
+    _ngc("StyleGAN3-R", "afhqv2", 512, AFHQV2, 250),
+    _ngc("StyleGAN2", "ffhq", 1024, FFHQ, 380),
+    _ngc("StyleGAN2", "ffhq", 512, FFHQ, 360),
+    _ngc("StyleGAN2", "ffhq", 256, FFHQ, 300),
+    _ngc("StyleGAN2", "ffhqu", 1024, FFHQU, 380),
+    _ngc("StyleGAN2", "ffhqu", 256, FFHQU, 300),
+    _ngc("StyleGAN2", "metfaces", 1024, METFACES, 380),
+    _ngc("StyleGAN2", "metfacesu", 1024, METFACESU, 380),
+    _ngc("StyleGAN2", "afhqv2", 512, AFHQV2, 360),
+    _ngc("StyleGAN2", "afhqcat", 512, "AFHQ cats", 360),
+    _ngc("StyleGAN2", "afhqdog", 512, "AFHQ dogs", 360),
+    _ngc("StyleGAN2", "afhqwild", 512, "AFHQ wild animals", 360),
+    _ngc("StyleGAN2", "brecahad", 512, "BreCaHAD (histology)", 360),
+    _ngc("StyleGAN2", "cifar10", 32, "CIFAR-10 (10 classes, conditional)", 260),
+    _ngc("StyleGAN2", "celebahq", 256, "CelebA-HQ (faces)", 300),
+    _ngc("StyleGAN2", "lsundog", 256, "LSUN Dog", 300),
+    _ada("ffhq", 1024, FFHQ, 380),
+    _ada("metfaces", 1024, METFACES + ", transfer from FFHQ", 380),
+    _ada("afhqcat", 512, "AFHQ cats", 360),
+    _ada("afhqdog", 512, "AFHQ dogs", 360),
+    _ada("afhqwild", 512, "AFHQ wild animals", 360),
+    _ada("brecahad", 512, "BreCaHAD (histology)", 360),
+    _ada("cifar10", 32, "CIFAR-10 (10 classes, conditional)", 260),
 )
 BY_NAME = {model.name: model for model in CATALOGUE}
 
