@@ -19,6 +19,7 @@ class Behaviour:
     html: bool = False             # answer with an HTML page instead of the file
     ignore_range: bool = False     # always send the whole file with 200
     content_type: str = "application/octet-stream"
+    bytes_per_s: int | None = None  # send slowly (in 64 KiB pieces), to watch a download progress
 
 
 class FileServer:
@@ -84,16 +85,23 @@ class FileServer:
                 time.sleep(how.stall_s)
             handler.close_connection = True
             return
+        if how.bytes_per_s:
+            for start in range(0, len(body), 1 << 16):
+                if not self.write(handler, body[start:start + (1 << 16)]):
+                    return
+                time.sleep((1 << 16) / how.bytes_per_s)
+            return
         self.write(handler, body)
 
-    def write(self, handler, body: bytes) -> None:
+    def write(self, handler, body: bytes) -> bool:
         try:
             handler.wfile.write(body)
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            return
+            return False
         with self.lock:
             self.body_bytes_sent += len(body)
+        return True
 
     def send(self, handler, status: int, body: bytes, content_type: str) -> None:
         handler.send_response(status)

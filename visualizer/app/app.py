@@ -22,12 +22,15 @@ from eqviz.app.model import ModelInfo
 from eqviz.app.panel import JobBody, JobDone, JobHandle, Panel
 from eqviz.app.panels import PANEL_CLASSES
 from eqviz.app.capture import save_screenshot
+from eqviz.app.download import download_body
 from eqviz.app.recent import remember
 from eqviz.app.render_worker import LoadResult, RenderWorker
 from eqviz.app.state import AppState
 from eqviz.app.stats import FrameStats
 from eqviz.app.ui_wake import UiWake
 from eqviz.app.widgets import forget_dialogs, set_dialog_folder
+from eqviz.downloads.fetch import is_remote
+from eqviz.downloads.store import source_of
 
 CONTROLS_WIDTH = 430
 # The two full-height windows and the image area draw no background of their own: the viewport is
@@ -89,6 +92,7 @@ class App:
         self._dirty = True
         self._shown_stamp = -1
         self._loading: str | None = None
+        self.download: JobHandle | None = None  # a checkpoint being fetched before it loads
         self._status = ("", False)
         self._displayed_pending: RenderResult | None = None  # on the texture, not yet drawn
         self._frames_answered = 0  # render results received, images and errors alike
@@ -106,10 +110,35 @@ class App:
             dpg.configure_item("status_line", color=ERROR_COLOUR if error else STATUS_COLOUR)
 
     def open_checkpoint(self, path: str) -> None:
+        if is_remote(path):  # a URL or a published name: fetched first (progress and Cancel in the checkpoint panel)
+            self._fetch_checkpoint(path.strip())
+            return
         path = str(Path(path).expanduser())
         self._loading = path
         self.set_status(f"loading {path} ...")
         self.worker.load(path)
+
+    def _fetch_checkpoint(self, source: str) -> None:
+        if self.download is not None:
+            self.download.cancel()  # the newest request wins
+        self._loading = source
+        self.set_status(f"downloading {source} ...")
+        handle = self.jobs.start("download", download_body(source), lambda outcome: self._fetched(handle, source, outcome))
+        self.download = handle
+
+    def _fetched(self, handle: JobHandle, source: str, outcome) -> None:
+        if handle is not self.download:
+            return  # superseded by a later open
+        self.download = None
+        if outcome.error is None and outcome.cancelled_at is None and outcome.result:
+            self.open_checkpoint(outcome.result)
+            return
+        self._loading = None
+        kept = f" (still showing {self.model.label})" if self.model else ""
+        if outcome.error is not None:
+            self.set_status(outcome.error + kept, error=True)
+        else:
+            self.set_status(f"download of {source} cancelled{kept}")
 
     def generator(self):
         return self.worker.generator()
@@ -215,7 +244,7 @@ class App:
         if not item.info.supports_input_transform:  # a StyleGAN2 starts untransformed
             self.state.reset_transform()
             self.state.session.untransform = False
-        self.state.session.checkpoint = item.info.path
+        self.state.session.checkpoint = source_of(item.info.path)  # a downloaded model saves as its name or URL
         if item.info.path != "<in memory>":
             set_dialog_folder(str(Path(item.info.path).parent))
         if self.state.view.layer not in ("output", *item.info.layer_names):

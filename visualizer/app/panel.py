@@ -68,6 +68,7 @@ class PanelContext(Protocol):
     model: "ModelInfo | None"          # the loaded checkpoint (path, kind, sizes...) or None
     last_result: "RenderResult | None"  # the frame now on screen (image, ws, timings, error)
     loading: "str | None"              # path of a checkpoint being loaded, else None
+    download: "JobHandle | None"       # a checkpoint being fetched (URL or published name) before it loads
     stats: "FrameStats"                # rolling frame rates and timings
     asleep: bool                       # the UI draws only on input or news (nothing changed lately)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from eqviz.errors import EqvizError
 from eqviz.atomic_io import write_text
+from eqviz.downloads.store import source_of
 
 MAX_RECENT = 10
 BROWSE_EXTENSIONS = (".pkl", ".safetensors")
@@ -30,9 +31,16 @@ def load_recent() -> list[str]:
     return [p for p in data if isinstance(p, str)][:MAX_RECENT]
 
 
+def recent_entry(path: str) -> str:
+    """How the list names a loaded file: a downloaded model by its published name or URL (it still
+    opens after the cache is cleared), any other file by its absolute path."""
+    source = source_of(path)
+    return source if source != str(Path(path)) else str(Path(path).expanduser().resolve())
+
+
 def remember(path: str) -> list[str]:
     """Put `path` first and save; returns the new list. A read-only config folder is not fatal."""
-    path = str(Path(path).expanduser().resolve())
+    path = recent_entry(path)
     paths = [path] + [p for p in load_recent() if p != path]
     paths = paths[:MAX_RECENT]
     target = recent_file()

@@ -61,6 +61,8 @@ def chosen_path(data: dict) -> str | None:
     if not isinstance(data, dict):
         return None
     typed = str(data.get("file_name") or "").strip()
+    if "://" in typed:  # a URL typed as the file name: fetched like one typed in the path box
+        return typed
     if typed.startswith(("/", "~")):
         return str(Path(typed).expanduser())
     return data.get("file_path_name") or None

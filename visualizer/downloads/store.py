@@ -22,6 +22,7 @@ from pathlib import Path
 
 from eqviz.atomic_io import atomic_output
 from eqviz.cache import cache_folder, file_digest
+from eqviz.downloads.catalogue import CATALOGUE
 
 RECORD = "entry.json"
 
@@ -112,3 +113,17 @@ def where_cached(url: str) -> str | None:
     if path.is_file() and (record is None or record.get("bytes") == path.stat().st_size):
         return "eqviz"
     return "dnnlib" if dnnlib_file(url) is not None else None
+
+
+def source_of(path) -> str:
+    """What to call a local file when remembering it: a published model's name or the URL for a
+    file in the downloads cache (so the name still works after the cache is cleared), else the path."""
+    path = Path(path)
+    folder = cache_folder("downloads")
+    if path.parent.parent != folder:
+        return str(path)
+    record = read_record(path.parent)
+    url = record.get("url") if record and record.get("file") == path.name else None
+    if not isinstance(url, str):
+        return str(path)
+    return next((m.name for m in CATALOGUE if m.url == url), url)

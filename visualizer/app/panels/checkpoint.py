@@ -1,4 +1,5 @@
-"""Checkpoint panel: open by dialog, typed path, recent list or a browsed folder; shows what is loaded."""
+"""Checkpoint panel: open by dialog, typed path or URL, recent list, a browsed folder or NVIDIA's
+published models (downloaded with progress and a Cancel); shows what is loaded."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +8,19 @@ import dearpygui.dearpygui as dpg
 
 from eqviz.assets import DEMO_CHECKPOINT
 from eqviz.app.panel import Panel, PanelContext
-from eqviz.app.recent import list_checkpoints, load_recent
+from eqviz.app.recent import list_checkpoints, load_recent, recent_entry
 from eqviz.app.widgets import CHECKPOINT_EXTENSIONS, file_dialog
+from eqviz.downloads.catalogue import CATALOGUE
+from eqviz.downloads.store import where_cached
 from eqviz.errors import EqvizError
+
+CACHED_TEXT = {"eqviz": "  (downloaded)", "dnnlib": "  (in NVIDIA's cache)", None: ""}
+
+
+def published_line(model) -> str:
+    """One line of the published-models list: name, kind, resolution, size, whether it is on disk."""
+    return (f"{model.name}   {model.kind}, {model.resolution} px, {model.dataset}, ~{model.approx_mb} MB"
+            f"{CACHED_TEXT[where_cached(model.url)]}")
 
 
 class CheckpointPanel(Panel):
@@ -19,6 +30,8 @@ class CheckpointPanel(Panel):
     def __init__(self):
         self._was_loading = True  # so the first refresh after a load names the loaded model
         self._browsed: dict[str, str] = {}  # file name -> path, for the folder list
+        self._published: dict[str, str] = {}  # list line -> published model name
+        self._download_shown = False
 
     def build(self, ctx: PanelContext) -> None:
         file_dialog("open_checkpoint_dialog", "Open checkpoint", lambda p: self._open(ctx, p), CHECKPOINT_EXTENSIONS)
@@ -29,9 +42,14 @@ class CheckpointPanel(Panel):
             dpg.add_button(label="Browse folder...", callback=lambda *_: dpg.show_item("browse_folder_dialog"))
             dpg.add_button(label="Demo", tag="checkpoint_demo", callback=lambda *_: self._open(ctx, str(DEMO_CHECKPOINT)),
                            show=DEMO_CHECKPOINT.is_file())
+            dpg.add_button(label="Published models...", tag="checkpoint_published_button",
+                           callback=lambda *_: self.show_published(ctx))
             dpg.add_loading_indicator(tag="checkpoint_busy", style=1, radius=1.3, show=False)
-        dpg.add_input_text(tag="checkpoint_path", hint="type or paste a path, then Enter", width=-1, on_enter=True,
-                           callback=lambda _s, value, _u: self._open(ctx, value))
+        dpg.add_input_text(tag="checkpoint_path", hint="type or paste a path, URL or published name, then Enter",
+                           width=-1, on_enter=True, callback=lambda _s, value, _u: self._open(ctx, value))
+        with dpg.group(horizontal=True, tag="checkpoint_download", show=False):
+            dpg.add_progress_bar(tag="checkpoint_download_bar", width=-70)
+            dpg.add_button(label="Cancel", tag="checkpoint_download_cancel", callback=lambda *_: self.cancel_download(ctx))
         dpg.add_combo(tag="checkpoint_recent", items=load_recent(), label="recent", width=-60,
                       callback=lambda _s, value, _u: self._open(ctx, value))
         dpg.add_combo(tag="checkpoint_folder", items=[], label="folder", width=-60, show=False,
@@ -39,6 +57,37 @@ class CheckpointPanel(Panel):
         dpg.add_text("nothing loaded", tag="checkpoint_label", wrap=400, color=(170, 170, 170))
         if ctx.state.browse_dir:
             self.browse(ctx, ctx.state.browse_dir)
+        self._build_published_window(ctx)
+
+    def _build_published_window(self, ctx: PanelContext) -> None:
+        stack = []  # a window lives at the top level, not inside the panel
+        while dpg.top_container_stack() is not None:
+            stack.append(dpg.pop_container_stack())
+        try:
+            with dpg.window(label="NVIDIA's published models (downloaded once, then opened from the cache)",
+                            tag="published_models_window", show=False, modal=True, width=760, height=480):
+                dpg.add_text("Click a model to open it; one not yet downloaded is fetched first (progress and "
+                             "Cancel in the Checkpoint panel). eqviz models lists the same.", wrap=720)
+                dpg.add_listbox(tag="published_models_list", items=[], num_items=20, width=-1,
+                                callback=lambda _s, value, _u: self.open_published(ctx, value))
+        finally:
+            for item in reversed(stack):
+                dpg.push_container_stack(item)
+
+    def show_published(self, ctx: PanelContext) -> None:
+        """The list, with what is on disk now."""
+        self._published = {published_line(m): m.name for m in CATALOGUE}
+        dpg.configure_item("published_models_list", items=list(self._published))
+        dpg.set_value("published_models_list", "")
+        dpg.show_item("published_models_window")
+
+    def open_published(self, ctx: PanelContext, line: str) -> None:
+        dpg.hide_item("published_models_window")
+        self._open(ctx, self._published[line])
+
+    def cancel_download(self, ctx: PanelContext) -> None:
+        if ctx.download is not None:
+            ctx.download.cancel()
 
     def browse(self, ctx: PanelContext, folder: str) -> None:
         """List the checkpoints of `folder` in the folder list, beside the recent one."""
@@ -63,20 +112,27 @@ class CheckpointPanel(Panel):
         ctx.open_checkpoint(path)
 
     def refresh(self, ctx: PanelContext) -> None:
+        download = ctx.download
+        if (download is not None) != self._download_shown:
+            self._download_shown = download is not None
+            dpg.configure_item("checkpoint_download", show=self._download_shown)
+        if download is not None:
+            dpg.set_value("checkpoint_download_bar", download.fraction)
+            dpg.configure_item("checkpoint_download_bar", overlay=download.text or "connecting ...")
         loading = ctx.loading is not None
         if loading == self._was_loading:
             return
         self._was_loading = loading
         dpg.configure_item("checkpoint_busy", show=loading)
         if not loading:  # done: the path box names what is loaded (a failed path does not linger)
-            dpg.set_value("checkpoint_path", ctx.model.path if ctx.model else "")
+            dpg.set_value("checkpoint_path", recent_entry(ctx.model.path) if ctx.model else "")
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         m = ctx.model
         dpg.set_value("checkpoint_label", f"{m.label}: {m.summary} (device and backend: Performance)")
         recent = load_recent()
         dpg.configure_item("checkpoint_recent", items=recent)
-        loaded = str(Path(m.path).resolve()) if m.path != "<in memory>" else ""
+        loaded = recent_entry(m.path) if m.path != "<in memory>" else ""
         dpg.set_value("checkpoint_recent", loaded if loaded in recent else "")
         name = Path(m.path).name
         dpg.set_value("checkpoint_folder", name if self._browsed.get(name) == m.path else "")
