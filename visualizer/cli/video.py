@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   eqviz video sg2.pkl sg3t.pkl sg3r.pkl --motion rotate --seeds 5 --untransform --error-map --out side.mp4
   eqviz video sg3t.pkl --motion edit,rotate --edit sefa.npz:0 --strength 3 --seeds 5 --out edit.mp4
   eqviz video sg3r.pkl --w proj/projected_w.npz --motion rotate --out photo_rotate.mp4   (after eqviz project)
+  eqviz video sg3t.pkl --keyframes move.json --fps 30 --out move.mp4   (keyframes saved by the app)
 """
 
 
@@ -44,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--untransform", action="store_true", help="add a panel with the input transform undone")
     parser.add_argument("--error-map", action="store_true", help="add a panel with the per-pixel equivariance error")
     parser.add_argument("--labels", action=argparse.BooleanOptionalAction, default=None, help="label the panels (default: when there is more than one per cell)")
+    parser.add_argument("--keyframes", metavar="FILE.json",
+                        help="animate a keyframe file (saved by the app's Keyframes panel) instead of a motion")
     parser.add_argument("--session", help="start from a saved session JSON (its latent, truncation and pose)")
     parser.add_argument("--w", metavar="FILE", help="a W vector (projected_w.npz from eqviz project or NVIDIA's projector, or .npy) in place of the seed; used as it is (no truncation)")
     parser.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (default 18)")
@@ -126,7 +129,12 @@ def run(args) -> int:
     from eqviz.video.render import render_video
 
     with ProgressDisplay("video", unit="frame") as display:
-        result = render_video(build_spec(args), progress=lambda p: display.update(p.done, p.total))
+        if args.keyframes:  # keyframes replace the motion, the latents and the length
+            from eqviz.cli.keyframes import render_keyframes
+
+            result = render_keyframes(args, progress=lambda p: display.update(p.done, p.total))
+        else:
+            result = render_video(build_spec(args), progress=lambda p: display.update(p.done, p.total))
     width, height = result.size
     print(f"wrote {result.path} ({width}x{height}, {result.frames} frames at {result.file_fps:g} fps = "
           f"{result.duration:.2f} s; rendered at {result.render_fps:.1f} fps)")

@@ -275,13 +275,17 @@ class FrameSource:
         rows, cols = spec.grid or video_layout.auto_grid(self.cells)
         if rows * cols < self.cells:
             raise InvalidArgument(f"{self.cells} cells do not fit a {rows}x{cols} grid; give more rows/columns or fewer seeds.", "grid")
-        tile = spec.size or max(t.G.img_resolution for t in self.tracks)
+        self.poses = [pose(self.motion, i, self.count) for i in range(self.count + 1)]
+        self.arrange(rows, cols)
+
+    def arrange(self, rows: int, cols: int) -> None:
+        """Panels, labels, the frame layout and the pose table, once `tracks` and `poses` are set."""
+        tile = self.spec.size or max(t.G.img_resolution for t in self.tracks)
         self.views = self.panel_views()
-        show_labels = spec.labels if spec.labels is not None else len(self.views) > 1
+        show_labels = self.spec.labels if self.spec.labels is not None else len(self.views) > 1
         labels = tuple(label for _, _, label in self.views) if show_labels else ()
         self.layout = video_layout.Layout(rows, cols, tile, labels)
         self.composer = video_layout.Composer(self.layout)
-        self.poses = [pose(self.motion, i, self.count) for i in range(self.count + 1)]
         self.pose_table = PoseTable(self.poses, self.device)
 
     def panel_views(self) -> list[tuple[int, View, tuple[str, str]]]:
@@ -389,17 +393,18 @@ class FrameSource:
         return start_copy_to_host(self.composer.compose_batch(panels), torch.stack(extremes))
 
 
-def render_video(spec: VideoSpec, progress=None, cancel=None, generators=None) -> VideoResult:
+def render_video(spec: VideoSpec, progress=None, cancel=None, generators=None, make_source=FrameSource) -> VideoResult:
     """Renders and encodes the whole video; the file appears only when it is complete.
 
     progress: called with a `Progress` (frames) after every batch. cancel: a callable polled between
     batches; once it returns True the partial file is removed and `Cancelled` is raised.
     generators: already loaded (name, G) pairs to use instead of loading spec.checkpoints.
+    make_source: (spec, generators) -> the FrameSource whose frames are encoded (eqviz.keyframes has its own).
     """
     check_spec(spec)
     writer = open_writer(spec.out, spec.fps, crf=spec.crf, overwrite=spec.overwrite,  # refuses early to overwrite
                          encoder_threads=encoder_threads_beside(spec.device))
-    source = FrameSource(spec, generators=generators)
+    source = make_source(spec, generators)
     start = time.perf_counter()
     with ThreadedWriter(writer, threads=writer_threads(spec.out, spec.device)) as encoder:
         launched, done = None, 0  # one batch in flight while the previous one is handed to the encoder

@@ -1,0 +1,7 @@
+"""Keyframe animation: sessions set at times, interpolated per quantity, rendered as videos.
+
+`animation` holds the file format (`eqviz-keyframes/1`), `timeline` where a time falls between
+keyframes and the pose there, `latents` the W of every frame, `video` the renderer behind
+`eqviz video --keyframes` and the app's "Render video...", `recording` a live performance turned
+into keyframes.
+"""
