@@ -284,7 +284,7 @@ class FrameSource:
         self.views = self.panel_views()
         show_labels = self.spec.labels if self.spec.labels is not None else len(self.views) > 1
         labels = tuple(label for _, _, label in self.views) if show_labels else ()
-        self.layout = video_layout.Layout(rows, cols, tile, labels)
+        self.layout = video_layout.Layout(rows, cols, tile, labels, widths=(tile,) * len(self.views))  # unlabelled too
         self.composer = video_layout.Composer(self.layout)
         self.pose_table = PoseTable(self.poses, self.device)
 

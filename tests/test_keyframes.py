@@ -1,0 +1,269 @@
+"""Keyframe animations: keyframes render as their sessions, W moves as a numpy oracle says, poses take
+the short way, loops close, and bad files are refused in one sentence naming the keyframe."""
+import json
+import math
+import os
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from eqviz.cli.main import main
+from eqviz.core.images import to_uint8
+from eqviz.core.latents import session_ws, z_from_seed
+from eqviz.core.rendering import render_session
+from eqviz.core.session import Session
+from eqviz.directions.edits import Edit
+from eqviz.errors import Cancelled, EqvizError
+from eqviz.keyframes.animation import MAX_FILE_BYTES, MAX_KEYFRAMES, Animation, Keyframe
+from eqviz.keyframes.latents import KeyframeLatents
+from eqviz.keyframes.timeline import frame_times, pose_at, segment_at
+from eqviz.keyframes.video import KeyframeSource, render_keyframe_video
+from eqviz.video.render import VideoSpec
+
+
+@pytest.fixture(scope="module")
+def pkl(reference_dir):
+    return lambda name: str(reference_dir / "pkl" / f"{name}.pkl")
+
+
+@pytest.fixture(scope="module")
+def generators(pkl):
+    import eqviz.networks
+
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = eqviz.networks.load_generator(pkl(name))
+        return (name, cache[name])
+
+    return get
+
+
+def source(animation, named, fps, **settings):
+    return KeyframeSource(VideoSpec(checkpoints=[n for n, _ in named], out="unused.mp4", fps=fps, **settings), animation, named)
+
+
+def edit(w_dim, alpha, seed=0):
+    d = np.random.RandomState(seed).randn(w_dim)
+    return Edit(direction=tuple(d / np.linalg.norm(d)), alpha=alpha, scale=2.0, layers=(0, 4), label="test")
+
+
+def mean_abs(a, b):
+    return float(np.abs(a.astype(np.int32) - b.astype(np.int32)).mean())
+
+
+# ---- the frame at a keyframe's time is `eqviz render --session` of it --------------------------------
+def test_keyframe_frames_are_render_session_pixel_for_pixel(tmp_path, pkl):
+    sessions = [Session(latent_x=3.0),
+                Session(latent_x=7.0, psi=0.6, cutoff=4, translate=(0.1, -0.05), rotate_deg=170.0, mix_seed=2),
+                Session(latent_x=2.25, latent_y=1.5, rotate_deg=-170.0, seed_b=9, interp_t=0.3, edits=[edit(64, 1.5)])]
+    Animation(tuple(Keyframe(t, s, easing) for t, s, easing in
+                    zip((0.0, 0.4, 0.7), sessions, ("linear", "ease-in-out", "hold")))).save(tmp_path / "kf.json")
+    argv = ["video", pkl("sg3t_64"), "--keyframes", str(tmp_path / "kf.json"), "--fps", "10", "--out", str(tmp_path / "frames")]
+    assert main(argv) == 0
+    assert len(list((tmp_path / "frames").iterdir())) == 8  # t = 0, 0.1, ..., 0.7 inclusive
+    for n, (frame, session) in enumerate(zip((0, 4, 7), sessions)):
+        session.save(tmp_path / f"s{n}.json")
+        assert main(["render", pkl("sg3t_64"), "--session", str(tmp_path / f"s{n}.json"), "--outdir", str(tmp_path / "r")]) == 0
+        ours = np.asarray(Image.open(tmp_path / "frames" / f"frame_{frame:06d}.png"))
+        theirs = np.asarray(Image.open(tmp_path / "r" / f"s{n}.png"))
+        assert np.array_equal(ours, theirs), f"keyframe {n + 1}"
+
+
+def test_stylegan2_random_noise_keyframes_keep_their_noise(tmp_path, generators):
+    name, G = generators("sg2_64")
+    np.save(tmp_path / "w.npy", session_ws(G, Session(latent_x=11.0, psi=0.5)).numpy())
+    sessions = [Session(latent_x=1.0, noise_mode="random", noise_seed=3),
+                Session(w_path=str(tmp_path / "w.npy"), noise_mode="random", noise_seed=8)]
+    frames = source(Animation((Keyframe(0.0, sessions[0]), Keyframe(0.5, sessions[1]))), [(name, G)], fps=4).render([0, 2])
+    for frame, session in zip(frames, sessions):
+        assert np.array_equal(frame, to_uint8(render_session(G, session)))
+
+
+# ---- between keyframes -------------------------------------------------------------------------------
+def test_halfway_between_pose_only_keyframes_is_the_halfway_pose(generators):
+    name, G = generators("sg3t_64")
+    a = Session(latent_x=5.0, translate=(0.0, 0.0), rotate_deg=0.0)
+    b = Session(latent_x=5.0, translate=(0.2, -0.1), rotate_deg=90.0)
+    animation = Animation((Keyframe(0.0, a, "ease-in-out"), Keyframe(1.0, b)))
+    [middle] = source(animation, [(name, G)], fps=2).render([1])
+    halfway = Session(latent_x=5.0, translate=(0.1, -0.05), rotate_deg=45.0)
+    assert np.array_equal(middle, to_uint8(render_session(G, halfway)))
+
+
+@pytest.mark.parametrize("a, b, quarter", [(170.0, -170.0, 175.0), (-170.0, 170.0, -175.0), (0.0, 720.0, 180.0),
+                                           (10.0, 100.0, 32.5), (0.0, -360.0, -90.0)])
+def test_rotation_turns_the_short_way_unless_written_beyond_half_a_turn(a, b, quarter):
+    animation = Animation((Keyframe(0.0, Session(rotate_deg=a)), Keyframe(4.0, Session(rotate_deg=b))))
+    assert pose_at(animation, segment_at(animation, 1.0))[1] == pytest.approx(quarter)
+
+
+def test_easings_hold_and_ease_symmetrically():
+    keys = [Keyframe(0.0, Session(translate=(0.0, 0.0)), "hold"), Keyframe(1.0, Session(translate=(1.0, 0.0)), "ease-in-out"),
+            Keyframe(2.0, Session(translate=(3.0, 0.0)))]
+    animation = Animation(tuple(keys))
+    x = lambda t: pose_at(animation, segment_at(animation, t))[0][0]  # noqa: E731
+    assert [x(0.5), x(0.999)] == [0.0, 0.0]
+    assert x(1.5) == 2.0 and x(1.25) == pytest.approx(1 + 2 * (3 * 0.25 ** 2 - 2 * 0.25 ** 3))
+    assert x(2.5) == 3.0 and x(-1.0) == 0.0  # held past the ends
+
+
+def test_noise_seed_is_held_until_the_next_keyframe():
+    animation = Animation((Keyframe(0.0, Session(noise_seed=3)), Keyframe(1.0, Session(noise_seed=9))))
+    assert animation.keyframes[segment_at(animation, 0.99).start].session.noise_seed == 3
+    assert animation.keyframes[segment_at(animation, 1.0).start].session.noise_seed == 9
+
+
+def test_w_lerps_between_final_ws_as_a_numpy_oracle(tmp_path, generators):
+    _, G = generators("sg3t_64")
+    np.save(tmp_path / "w.npy", np.random.RandomState(1).randn(1, G.num_ws, G.w_dim).astype(np.float32))
+    sessions = [Session(latent_x=3.0, psi=1.0), Session(latent_x=4.5, psi=0.4, cutoff=6, mix_seed=7, edits=[edit(G.w_dim, 2.0)]),
+                Session(w_path=str(tmp_path / "w.npy"), edits=[edit(G.w_dim, -1.0)])]
+    animation = Animation((Keyframe(0.0, sessions[0], "ease-in-out"), Keyframe(1.0, sessions[1]), Keyframe(3.0, sessions[2])))
+    finals = [session_ws(G, s).double().numpy() for s in sessions]
+    latents = KeyframeLatents(G, animation)
+    for t, (i, s) in ((0.3, (0, 0.3 * 0.3 * (3 - 0.6))), (0.5, (0, 0.5)), (1.5, (1, 0.25)), (2.9, (1, 0.95))):
+        oracle = (1 - s) * finals[i] + s * finals[i + 1]
+        np.testing.assert_allclose(latents.frame_ws(segment_at(animation, t)).double().numpy(), oracle, atol=1e-5, rtol=1e-5)
+    assert torch.equal(latents.frame_ws(segment_at(animation, 1.0)), session_ws(G, sessions[1]))
+
+
+def test_z_segments_slerp_the_seeds_as_a_numpy_oracle(generators):
+    _, G = generators("sg3t_64")
+    a, b = Session(latent_x=2.0, psi=0.5, edits=[edit(G.w_dim, 1.0)]), Session(latent_x=9.0, psi=0.9)
+    animation = Animation((Keyframe(0.0, a, space="z"), Keyframe(1.0, b)))
+    za, zb = z_from_seed(2, G.z_dim)[0], z_from_seed(9, G.z_dim)[0]
+    omega = math.acos(np.dot(za, zb) / np.linalg.norm(za) / np.linalg.norm(zb))
+    s = 0.3
+    z = (math.sin((1 - s) * omega) * za + math.sin(s * omega) * zb) / math.sin(omega)
+    w = G.mapping(torch.tensor(z[None], dtype=torch.float32), torch.zeros(1, 0)).double().numpy()
+    w_avg = G.mapping.w_avg.double().numpy()
+    truncated = [w_avg + psi * (w - w_avg) for psi in (0.5, 0.9)]
+    offset = np.zeros_like(w)
+    offset[:, 0:4] = 1.0 * 2.0 * np.asarray(a.edits[0].direction)
+    oracle = (1 - s) * (truncated[0] + offset) + s * truncated[1]
+    got = KeyframeLatents(G, animation).frame_ws(segment_at(animation, s)).double().numpy()
+    np.testing.assert_allclose(got, oracle, atol=2e-5, rtol=1e-5)
+
+
+# ---- loops and frame times ---------------------------------------------------------------------------
+def test_frames_run_to_the_last_keyframe_or_over_one_loop():
+    keys = (Keyframe(0.0, Session()), Keyframe(1.0, Session(latent_x=1.0)))
+    assert len(frame_times(Animation(keys), 10)) == 11
+    assert len(frame_times(Animation(keys, loop=1.5), 10)) == 15
+    assert Animation.from_dict({**Animation(keys).to_dict(), "loop": True}).loop == 2.0
+
+
+def test_looped_file_leads_from_its_last_frame_smoothly_into_the_first(generators):
+    keys = (Keyframe(0.0, Session(latent_x=1.0, rotate_deg=0.0), "ease-in-out"),
+            Keyframe(0.5, Session(latent_x=2.0, rotate_deg=40.0), "ease-in-out"),
+            Keyframe(1.0, Session(latent_x=3.0, translate=(0.1, 0.0)), "ease-in-out"))
+    src = source(Animation(keys, loop=1.5), [generators("sg3t_64")], fps=8)
+    assert src.count == 12
+    frames = src.render(range(src.count + 1))
+    assert np.array_equal(frames[-1], frames[0])  # the frame after the last is the first
+    steps = [mean_abs(p, q) for p, q in zip(frames[:-2], frames[1:-1])]
+    closing = mean_abs(frames[-2], frames[0])
+    assert 0 < closing <= max(steps)
+
+
+# ---- the video -------------------------------------------------------------------------------------------
+def test_side_by_side_shows_each_generator_at_the_keyframe(generators):
+    named = [generators("sg3t_64"), generators("sg3r_64")]
+    session = Session(latent_x=4.0, rotate_deg=30.0)
+    animation = Animation((Keyframe(0.0, session), Keyframe(1.0, Session(latent_x=5.0))))
+    [frame] = source(animation, named, fps=2, labels=False).render([0])
+    assert frame.shape == (64, 64 * 2 + 2, 3)
+    assert np.array_equal(frame[:, :64], to_uint8(render_session(named[0][1], session)))
+    assert np.array_equal(frame[:, 66:], to_uint8(render_session(named[1][1], session)))
+
+
+def test_cancelled_keyframe_video_leaves_no_file(tmp_path, generators):
+    animation = Animation((Keyframe(0.0, Session()), Keyframe(1.0, Session(latent_x=1.0))))
+    spec = VideoSpec(checkpoints=["sg2_64"], out=str(tmp_path / "c.mp4"), fps=12, batch=3)
+    cancel = threading.Event()
+    with pytest.raises(Cancelled, match="cancelled at 3 of 13"):
+        render_keyframe_video(animation, spec, progress=lambda p: cancel.set(), cancel=cancel.is_set,
+                              generators=[generators("sg2_64")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_untransform_panels_need_a_keyframe_that_moves(generators):
+    animation = Animation((Keyframe(0.0, Session()), Keyframe(1.0, Session(latent_x=1.0))))
+    with pytest.raises(EqvizError, match="no keyframe of this animation is translated or rotated"):
+        source(animation, [generators("sg3t_64")], fps=2, untransform=True)
+
+
+# ---- bad input -------------------------------------------------------------------------------------------
+def good() -> dict:
+    return Animation((Keyframe(0.0, Session()), Keyframe(1.0, Session(latent_x=1.0)))).to_dict()
+
+
+def with_keyframe(n, **changes):
+    doc = good()
+    doc["keyframes"][n - 1].update(changes)
+    return doc
+
+
+BAD_FILES = {
+    "session": ({"format": "eqviz-session/1"}, "not an eqviz keyframe file"),
+    "empty": ({**good(), "keyframes": []}, "has no keyframes"),
+    "backwards": (with_keyframe(2, time=0.0), "keyframe 2: time 0 s is not after keyframe 1's"),
+    "negative": (with_keyframe(1, time=-1), "keyframe 1: time must be"),
+    "string time": (with_keyframe(2, time="1"), "keyframe 2: time must be a number"),
+    "easing": (with_keyframe(1, easing="bounce"), "keyframe 1: easing must be one of linear, ease-in-out, hold"),
+    "session field": (with_keyframe(2, session={"format": "eqviz-session/1", "psi": "high"}), "keyframe 2: session has a field"),
+    "noise mode": (with_keyframe(2, session={"format": "eqviz-session/1", "noise_mode": "loud"}), "keyframe 2: noise_mode must be"),
+    "z of a w file": (with_keyframe(1, space="z", session={"format": "eqviz-session/1", "w_path": "w.npy"}),
+                      "keyframe 1: slerp in Z needs"),
+    "unknown field": (with_keyframe(2, speed=3), "keyframe 2 has unknown field(s) speed"),
+    "loop": ({**good(), "loop": 0.5}, "loop must be a period in seconds after the last keyframe"),
+    "too many": ({**good(), "keyframes": [{}] * (MAX_KEYFRAMES + 1)}, f"more than the {MAX_KEYFRAMES}"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_keyframe_files_are_refused_in_one_sentence(tmp_path, pkl, capsys, case):
+    doc, expected = BAD_FILES[case]
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    out = tmp_path / "out.mp4"
+    assert main(["video", pkl("sg3t_64"), "--keyframes", str(tmp_path / "bad.json"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{", b'{"format": "eqviz-keyframes/1", "loop": NaN, "keyframes": []}',
+                                     b"[" * 100_000 + b"]" * 100_000])
+def test_undecodable_keyframe_files_are_refused(tmp_path, content):
+    (tmp_path / "bad.json").write_bytes(content)
+    with pytest.raises(EqvizError, match="cannot read keyframe file"):
+        Animation.load(tmp_path / "bad.json")
+
+
+def test_huge_and_special_files_are_refused_before_reading(tmp_path):
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    with pytest.raises(EqvizError, match="more than the 64 MB"):
+        Animation.load(huge)
+    os.mkfifo(tmp_path / "fifo.json")
+    with pytest.raises(EqvizError, match="is not a regular file"):
+        Animation.load(tmp_path / "fifo.json")
+
+
+def test_keyframes_refuse_motion_flags(tmp_path, pkl, capsys):
+    Animation.from_dict(good()).save(tmp_path / "kf.json")
+    assert main(["video", pkl("sg3t_64"), "--keyframes", str(tmp_path / "kf.json"), "--seeds", "3", "--out", str(tmp_path / "o.mp4")]) == 2
+    assert "drop --seeds" in capsys.readouterr().err
+
+
+def test_file_round_trips(tmp_path):
+    animation = Animation((Keyframe(0.0, Session(psi=0.5, edits=[edit(8, 1.0)]), "hold"),
+                           Keyframe(2.5, Session(latent_x=3.0), space="w")), loop=4.0)
+    animation.save(tmp_path / "kf.json")
+    assert Animation.load(tmp_path / "kf.json") == animation
