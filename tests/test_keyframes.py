@@ -267,3 +267,36 @@ def test_file_round_trips(tmp_path):
                            Keyframe(2.5, Session(latent_x=3.0), space="w")), loop=4.0)
     animation.save(tmp_path / "kf.json")
     assert Animation.load(tmp_path / "kf.json") == animation
+
+
+# ---- editing, as the app's panel does it -------------------------------------------------------------
+def test_list_keeps_time_order_and_one_keyframe_per_time():
+    from eqviz.keyframes.editing import KeyframeList
+
+    keys = KeyframeList()
+    keys.add(Session(latent_x=2.0), t=2.0)
+    keys.add(Session(latent_x=0.0), t=0.0)
+    keys.add(Session(latent_x=1.0), t=1.0)
+    keys.set_easing(1, "hold")
+    assert keys.add(Session(latent_x=9.0), t=1.0) == 1  # replaces, keeps the easing
+    assert [(i.keyframe.time, i.keyframe.session.latent_x, i.keyframe.easing) for i in keys.items] == \
+        [(0.0, 0.0, "linear"), (1.0, 9.0, "hold"), (2.0, 2.0, "linear")]
+    assert keys.retime(0, 3.0) == 2 and [i.keyframe.time for i in keys.items] == [1.0, 2.0, 3.0]
+    with pytest.raises(EqvizError, match="keyframe 2 is already at 2 s"):
+        keys.retime(0, 2.0)
+    keys.set_loop(2.5)  # before the last keyframe: the loop grows past it
+    assert keys.animation().loop == 4.0
+
+
+def test_recording_replaces_the_keyframes_inside_its_span():
+    from eqviz.keyframes.editing import KeyframeList, Recorder
+
+    keys = KeyframeList()
+    for t in (0.0, 1.5, 5.0):
+        keys.add(Session(latent_x=t), t=t)
+    recorder = Recorder(start=1.0, clock=100.0)
+    for clock, degrees in ((100.0, 0.0), (100.5, 0.0), (100.9, 10.0), (102.0, 20.0)):
+        recorder.sample(clock, Session(rotate_deg=degrees, view={"zoom": clock}))  # view changes are not changes
+    assert recorder.finish(keys) == 3
+    assert [(i.keyframe.time, i.keyframe.session.rotate_deg) for i in keys.items] == \
+        [(0.0, 0.0), (1.0, 0.0), (pytest.approx(1.9), 10.0), (3.0, 20.0), (5.0, 0.0)]

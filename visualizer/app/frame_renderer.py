@@ -34,6 +34,7 @@ class RenderRequest:
     session: Session           # private copy: the UI keeps editing its own
     view: ViewState            # private copy
     submitted_at: float        # time.perf_counter() when the UI asked, for the latency figure
+    timeline: object = None    # an eqviz.keyframes TimelineFrame: its interpolated W replaces the session's
 
 
 @dataclass
@@ -55,7 +56,7 @@ class RenderResult:
 
 def build_request(state: AppState, stamp: int) -> RenderRequest:
     return RenderRequest(stamp=stamp, session=copy.deepcopy(state.session),
-                         view=copy.deepcopy(state.view), submitted_at=time.perf_counter())
+                         view=copy.deepcopy(state.view), submitted_at=time.perf_counter(), timeline=state.timeline_shown)
 
 
 class _StopForward(Exception):
@@ -89,6 +90,7 @@ class FrameRenderer:
         self._ws = None
         self._reference_key = None
         self._reference = None
+        self._timeline_latents = None  # eqviz.keyframes KeyframeLatents of the animation last shown
 
     def _sync(self) -> None:
         if str(self.device).startswith("cuda"):
@@ -98,6 +100,15 @@ class FrameRenderer:
         key = _latent_key(session)
         if key != self._ws_key:
             self._ws, self._ws_key = session_ws(self.G, session, self.device), key
+        return self._ws
+
+    def _timeline_ws(self, frame) -> torch.Tensor:
+        """The W of an animation's frame; the keyframes' W are computed once per animation."""
+        from eqviz.keyframes.latents import KeyframeLatents
+
+        if self._timeline_latents is None or self._timeline_latents.animation is not frame.animation:
+            self._timeline_latents = KeyframeLatents(self.G, frame.animation, self.device)
+        self._ws, self._ws_key = self._timeline_latents.frame_ws(frame.segment), ("timeline", frame)
         return self._ws
 
     def _synthesise(self, ws: torch.Tensor, session: Session, pose, stop_at: int | None = None) -> torch.Tensor:
@@ -160,7 +171,7 @@ class FrameRenderer:
         session, view = request.session, request.view
         try:
             t0 = time.perf_counter()
-            ws = self._ws_for(session)
+            ws = self._ws_for(session) if request.timeline is None else self._timeline_ws(request.timeline)
             result.ws = ws.detach().float().cpu().numpy()
             self._sync()
             t1 = time.perf_counter()

@@ -18,7 +18,10 @@ BIG_STEP = 10  # Shift multiplies the arrow / Q / E steps
 SHORTCUTS = (
     ("Left / Right / Up / Down", "translate by one output pixel (Shift: 10 pixels)"),
     ("Q / E", f"rotate by {ROTATE_STEP_DEG:g} degree counter-clockwise / clockwise (Shift: {BIG_STEP:g})"),
-    ("Space", "pause / resume the animations (starts the seed animation when none is set)"),
+    ("Space", "pause / resume the animations (starts the seed animation when none is set); with the "
+              "Keyframes panel open: play / pause its timeline"),
+    ("K", "add the current state as a keyframe at the playhead (Keyframes panel)"),
+    ("Home / End", "jump to the first / last keyframe"),
     ("R", "reset translation and rotation"),
     ("Ctrl+O", "open a checkpoint"),
     ("Ctrl+S", "save the current image at full resolution"),
@@ -75,6 +78,8 @@ def handle_key(app: "App", key: int) -> None:
         return
     elif key == dpg.mvKey_F1:
         dpg.show_item("help_window")
+    elif any(panel.on_key(app, key) for panel in app.panels):  # K, Home, End; Space on an open Keyframes panel
+        pass
     elif key == dpg.mvKey_Spacebar:
         state.toggle_animation()
     elif key == dpg.mvKey_R:

@@ -103,6 +103,10 @@ class Panel:
         """Called every UI frame: mirror state changed elsewhere (keys, animation, a loaded session,
         a new model) into the widgets. Keep it cheap; only `set_value` what actually changed."""
 
+    def on_key(self, ctx: PanelContext, key: int) -> bool:
+        """A key pressed outside text fields: True when this panel took it (the app then does nothing more)."""
+        return False
+
     def on_model_changed(self, ctx: PanelContext) -> None:
         """Called once after a checkpoint finished loading (ctx.model is the new one)."""
 

@@ -97,9 +97,23 @@ class AppState:
     resolution: int = 0             # output size of the loaded generator (0 = none loaded)
     browse_dir: str | None = None   # folder whose checkpoints the Checkpoint panel lists
     revision: int = 0               # bumped on every edit so panels know to re-read values
+    timeline: object | None = None  # Keyframes panel: the eqviz.keyframes TimelineFrame shown, while
+    timeline_revision: int = -1     # the state is still at this revision (any other edit ends it)
 
     def touch(self) -> None:
         self.revision += 1
+
+    def show_timeline(self, frame, session: Session) -> None:
+        """Show a keyframe animation's frame: `session` (its pose, noise and settings) with the
+        animation's interpolated W, until anything else edits the state."""
+        self.session = session
+        self.touch()
+        self.timeline, self.timeline_revision = frame, self.revision
+
+    @property
+    def timeline_shown(self):
+        """The animation frame on show, or None once the state was edited after it."""
+        return self.timeline if self.timeline_revision == self.revision else None
 
     # -- edits shared by sliders, keys and the animation -------------------------------------
     def set_translate(self, tx: float, ty: float) -> None:

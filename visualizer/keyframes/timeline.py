@@ -24,6 +24,13 @@ class Segment:
     exact: int | None   # the keyframe this time is (its session renders as it is), else None
 
 
+@dataclasses.dataclass(frozen=True)
+class TimelineFrame:
+    """A point of an animation to show: the app's scrubber asks the render worker for it."""
+    animation: Animation
+    segment: Segment
+
+
 # ---- Easing into the next keyframe: s(u) for the fraction u of the segment's time ------------------
 def eased(easing: str, u: float) -> float:
     """linear: u; ease-in-out: smoothstep 3u^2 - 2u^3 (symmetric, 1/2 at the middle); hold: 0 until the next."""

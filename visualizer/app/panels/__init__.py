@@ -3,6 +3,7 @@ from eqviz.app.panels.capture import CapturePanel
 from eqviz.app.panels.checkpoint import CheckpointPanel
 from eqviz.app.panels.directions import DirectionsPanel
 from eqviz.app.panels.equivariance import EquivariancePanel
+from eqviz.app.panels.keyframes import KeyframesPanel
 from eqviz.app.panels.latent import LatentPanel
 from eqviz.app.panels.performance import PerformancePanel
 from eqviz.app.panels.projection import ProjectionPanel
@@ -20,6 +21,7 @@ PANEL_CLASSES = [
     ViewPanel,
     EquivariancePanel,
     VideoExportPanel,
+    KeyframesPanel,
     StickingPanel,
     CapturePanel,
     PerformancePanel,
