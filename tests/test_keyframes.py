@@ -15,32 +15,14 @@ from eqviz.core.images import to_uint8
 from eqviz.core.latents import session_ws, z_from_seed
 from eqviz.core.rendering import render_session
 from eqviz.core.session import Session
-from eqviz.directions.edits import Edit
+from eqviz.core.edits import Edit
 from eqviz.errors import Cancelled, EqvizError
 from eqviz.keyframes.animation import MAX_FILE_BYTES, MAX_KEYFRAMES, Animation, Keyframe
 from eqviz.keyframes.latents import KeyframeLatents
 from eqviz.keyframes.timeline import frame_times, pose_at, segment_at
 from eqviz.keyframes.video import KeyframeSource, render_keyframe_video
 from eqviz.video.render import VideoSpec
-
-
-@pytest.fixture(scope="module")
-def pkl(reference_dir):
-    return lambda name: str(reference_dir / "pkl" / f"{name}.pkl")
-
-
-@pytest.fixture(scope="module")
-def generators(pkl):
-    import eqviz.networks
-
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            cache[name] = eqviz.networks.load_generator(pkl(name))
-        return (name, cache[name])
-
-    return get
+from test_video import generators, pkl  # noqa: F401 (the reference generators, loaded once per module)
 
 
 def source(animation, named, fps, **settings):

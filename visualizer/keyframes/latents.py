@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from eqviz.core.latents import class_label, lerp, session_ws, slerp, truncate, z_from_seed
-from eqviz.directions.edits import edit_offsets
+from eqviz.core.edits import edit_offsets
 from eqviz.keyframes.animation import Animation
 from eqviz.keyframes.timeline import Segment
 

@@ -17,6 +17,7 @@ from PIL import Image
 from eqviz.app.compare_list import named_generators
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
+from eqviz.app.panels.video_export import show_video_result
 from eqviz.app.widgets import path_row, set_if_changed
 from eqviz.errors import EqvizError
 from eqviz.keyframes.animation import EASINGS, SPACES, Animation
@@ -366,10 +367,7 @@ class KeyframesPanel(JobPanel):
         self.start(ctx, body, f"rendering {len(animation.keyframes)} keyframes to {spec.out} ...")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
-        w, h = result.size
-        dpg.configure_item("kf_progress", overlay=f"done: {result.frames} frames, rendered at {result.render_fps:.1f} fps")
-        ctx.set_status(f"wrote {result.path}: {w}x{h}, {result.frames} frames at {result.file_fps:g} fps = "
-                       f"{result.duration:.2f} s (rendered at {result.render_fps:.1f} fps)")
+        show_video_result(ctx, "kf_progress", result)
 
     # ---- the app's hooks -------------------------------------------------------------------------------
     @property

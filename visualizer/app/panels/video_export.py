@@ -73,6 +73,14 @@ def export_video(ctx: PanelContext, spec, handle) -> object:
                         generators=named_generators(ctx, spec.checkpoints[1:], spec.device))
 
 
+def show_video_result(ctx: PanelContext, progress_tag: str, result) -> None:
+    """A finished video (a VideoResult) in its panel's progress bar and the status line."""
+    w, h = result.size
+    dpg.configure_item(progress_tag, overlay=f"done: {result.frames} frames, rendered at {result.render_fps:.1f} fps")
+    ctx.set_status(f"wrote {result.path}: {w}x{h}, {result.frames} frames at {result.file_fps:g} fps = "
+                   f"{result.duration:.2f} s (rendered at {result.render_fps:.1f} fps)")
+
+
 class VideoExportPanel(JobPanel):
     title = "Video export"
     default_open = False
@@ -140,10 +148,7 @@ class VideoExportPanel(JobPanel):
         self.start(ctx, lambda handle: export_video(ctx, spec, handle), f"rendering video to {settings.out} ...")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
-        w, h = result.size
-        dpg.configure_item("vid_progress", overlay=f"done: {result.frames} frames, rendered at {result.render_fps:.1f} fps")
-        ctx.set_status(f"wrote {result.path}: {w}x{h}, {result.frames} frames at {result.file_fps:g} fps = "
-                       f"{result.duration:.2f} s (rendered at {result.render_fps:.1f} fps)")
+        show_video_result(ctx, "vid_progress", result)
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         # StyleGAN2 alone cannot rotate or translate: start it on a walk instead.
