@@ -82,3 +82,15 @@ def test_a_published_model_downloads_on_click_and_becomes_the_model(app, referen
     lines = dpg.get_item_configuration("published_models_list")["items"]
     assert any(item.startswith("stylegan3-t-ffhqu-256x256 ") and "(downloaded)" in item for item in lines)
     dpg.hide_item("published_models_window")
+
+
+def test_opening_another_checkpoint_during_a_download_wins(app, reference_dir):
+    with FileServer({"/slow.pkl": SLOW_DATA}, {"/slow.pkl": Behaviour(bytes_per_s=256 * 1024)}) as server:
+        fire("checkpoint_path", server.url("/slow.pkl"))
+        step_until(app, lambda: app.download is not None and app.download.done > 0, timeout=30)
+        handle = app.download
+        fire("checkpoint_path", str(reference_dir / "pkl" / "sg2_64.pkl"))
+        step_until(app, lambda: app.loading is None and app.model.label == "sg2_64.pkl" and not app.jobs.active,
+                   timeout=60)
+    assert handle.cancel_requested and app.download is None
+    assert app.model.label == "sg2_64.pkl" and not app.status[1]

@@ -110,6 +110,9 @@ class App:
             dpg.configure_item("status_line", color=ERROR_COLOUR if error else STATUS_COLOUR)
 
     def open_checkpoint(self, path: str) -> None:
+        if self.download is not None:  # the newest request wins: a running download stops
+            self.download.cancel()
+            self.download = None
         if is_remote(path):  # a URL or a published name: fetched first (progress and Cancel in the checkpoint panel)
             self._fetch_checkpoint(path.strip())
             return
@@ -119,8 +122,6 @@ class App:
         self.worker.load(path)
 
     def _fetch_checkpoint(self, source: str) -> None:
-        if self.download is not None:
-            self.download.cancel()  # the newest request wins
         self._loading = source
         self.set_status(f"downloading {source} ...")
         handle = self.jobs.start("download", download_body(source), lambda outcome: self._fetched(handle, source, outcome))
