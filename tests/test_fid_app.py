@@ -71,3 +71,17 @@ def test_the_metrics_panel_offers_fid_for_stylegan2_where_eq_is_not_defined(dpg_
     panel.on_model_changed(ctx)
     assert not shown_with_all_parents("eq_run") and shown_with_all_parents("eq_sg2_note")
     assert shown_with_all_parents("fid_run") and shown_with_all_parents("fid_data")
+
+
+def test_without_an_inception_file_the_public_one_is_fetched_and_a_bad_one_refused(dpg_context, sg2, data, monkeypatch, tmp_path):  # noqa: F811
+    from file_server import FileServer, private_online_caches
+
+    private_online_caches(monkeypatch, tmp_path)
+    monkeypatch.delenv("EQVIZ_INCEPTION", raising=False)
+    ctx = FakeContext(*sg2)
+    with FileServer({"/m/weights-inception-2015-12-05-6726825d.pth": b"not the weights" * 1000}) as server:
+        monkeypatch.setenv("EQVIZ_MIRROR", server.url("/m/"))
+        run_fid(ctx, data, "", samples=3)
+        assert [path for path, _ in server.requests] == ["/m/weights-inception-2015-12-05-6726825d.pth"]
+    assert ctx.status[1] and "not the 6726825d" in ctx.status[0]
+    assert not [p for p in (tmp_path / "cache" / "downloads").rglob("*") if p.is_file()]

@@ -4,9 +4,11 @@ so it stays visible whatever the loaded generator."""
 from __future__ import annotations
 
 import os
+import time
 
 import dearpygui.dearpygui as dpg
 
+from eqviz.app.download import progress_line
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.metrics.fid.inception import INCEPTION_ENV
@@ -14,6 +16,18 @@ from eqviz.metrics.fid.pipeline import PIPELINES
 
 MAX_SAMPLES = 50_000
 FIELD_WIDTH = 260
+
+
+def fetched_inception(handle) -> str:
+    """The public Inception weights (downloaded once, progress on the job's bar), as no file was given."""
+    from eqviz.downloads.weights import INCEPTION_URL, fetch_weights
+
+    start = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        handle.report(done, total, "Inception weights: " + progress_line(done, total, time.monotonic() - start))
+
+    return str(fetch_weights(INCEPTION_URL, progress=progress, cancel=handle.cancelled))
 
 
 class FidSection(JobPanel):
@@ -32,7 +46,8 @@ class FidSection(JobPanel):
         dpg.add_text("FID / KID against real images")
         dpg.add_input_text(label="data (zip or folder)", tag="fid_data", width=FIELD_WIDTH)
         dpg.add_input_text(label="Inception .pth", tag="fid_inception", width=FIELD_WIDTH,
-                           default_value=os.environ.get(INCEPTION_ENV, ""))
+                           default_value=os.environ.get(INCEPTION_ENV, ""),
+                           hint="empty: torch-fidelity's file, downloaded once")
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="FID", tag="fid_use_fid", default_value=True)
             dpg.add_checkbox(label="KID", tag="fid_use_kid", default_value=False)
@@ -59,7 +74,8 @@ class FidSection(JobPanel):
         def body(handle):
             from eqviz.metrics.fid.compute import compute_fid_kid
 
-            return compute_fid_kid(data, G, inception, metrics=metrics, num_samples=samples, pipeline=pipeline,
+            weights = inception or fetched_inception(handle)
+            return compute_fid_kid(data, G, weights, metrics=metrics, num_samples=samples, pipeline=pipeline,
                                    resize_data=resize, device=device, cancel=handle.cancelled,
                                    progress=lambda done, total: handle.report(done, total, f"{done}/{total} images"))
 
