@@ -101,10 +101,10 @@ def test_batch_sums_are_the_sums_of_the_per_sample_values(batch0_errors):
         assert errors.mask_sum == errors.mask_per_sample.sum()
 
 
-def test_error_maps_are_channel_sums_inside_the_mask(batch0_errors):
+def test_error_maps_are_channel_means_inside_the_mask(batch0_errors):
     errors = batch0_errors["eqr"]
     assert errors.error_map.shape == (4, 64, 64)
-    np.testing.assert_allclose(errors.error_map.double().sum(dim=(1, 2)).numpy(), errors.sq_err_per_sample, rtol=1e-5)
+    np.testing.assert_allclose(errors.error_map.double().sum(dim=(1, 2)).numpy() * 3, errors.sq_err_per_sample, rtol=1e-5)
     assert (errors.error_map[errors.mask_map == 0] == 0).all()
 
 

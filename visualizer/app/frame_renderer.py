@@ -19,7 +19,7 @@ from eqviz.errors import EqvizError
 from eqviz.app.layer_view import channels_to_rgb, layer_stats, spectrum_rgb
 from eqviz.app.state import AppState, ViewState
 from eqviz.core.colormaps import error_colours
-from eqviz.core.image_quality import psnr_db
+from eqviz.core.image_quality import psnr_db, squared_error_map
 from eqviz.core.images import images_to_rgb8, rgba, unit_to_uint8
 from eqviz.core.input_transform import IDENTITY_POSE, synthesize_posed
 from eqviz.core.latents import session_ws
@@ -159,10 +159,10 @@ class FrameRenderer:
             self._reference = self._synthesise(ws, session, IDENTITY_POSE)
             self._reference_key = key
         back, mask = untransform(img, *session_pose(session))
-        mask = mask.expand_as(back).to(back.dtype)
-        sq = (back - self._reference) ** 2 * mask
-        psnr = float(psnr_db(float(sq.double().sum()), float(mask.double().sum())))
-        colours = error_colours(sq[0].mean(0)) * (mask[0, 0] > 0).unsqueeze(-1)  # black outside the mask
+        compared = mask[0, 0].to(back.dtype)  # [H, W]: the mask is one plane for every channel
+        sq = squared_error_map(back, self._reference, compared)[0]
+        psnr = float(psnr_db(float(sq.double().sum()), float(compared.double().sum())))
+        colours = error_colours(sq) * (compared > 0).unsqueeze(-1)  # black outside the mask
         return rgba(colours.cpu().numpy()), psnr
 
     @torch.no_grad()

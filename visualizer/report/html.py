@@ -81,8 +81,8 @@ def distribution_figure(comparison: Comparison) -> Figure | None:
 
 
 def heatmap_figure(comparison: Comparison) -> Figure | None:
-    """Mean squared error per pixel (channel mean), rows = checkpoints, columns = EQ metrics, on the
-    app's error scale (log, 1e-6 .. 1, magma)."""
+    """Mean squared error per pixel (the metric's `squared_error_map`), rows = checkpoints, columns = EQ
+    metrics, on the app's error scale (log, 1e-6 .. 1, magma)."""
     metrics = [m for m in comparison.spec.metrics if m in EQ_METRICS]
     measured = [r for r in comparison.reports if r.eq is not None]
     if not metrics or not measured:
@@ -94,8 +94,7 @@ def heatmap_figure(comparison: Comparison) -> Figure | None:
     shown = None
     for i, r in enumerate(measured):
         for j, m in enumerate(metrics):
-            channels = r.samples[0].shape[2] if r.samples else 3
-            err = np.clip(r.eq.mean_error_maps[m] / channels, 10.0**lo, None)
+            err = np.clip(r.eq.mean_error_maps[m], 10.0**lo, None)
             shown = axes[i, j].imshow(err, cmap=ERROR_COLORMAP, norm=norm)
             axes[i, j].set_title(f"{r.name}: {METRIC_LABELS[m]}", fontsize=9)
             axes[i, j].axis("off")

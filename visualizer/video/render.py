@@ -18,6 +18,7 @@ from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
 from eqviz.core.colormaps import error_colours
 from eqviz.core.edits import edit_offsets
+from eqviz.core.image_quality import squared_error_map
 from eqviz.core.images import images_to_rgb8
 from eqviz.core.input_transform import IDENTITY_POSE, inverse_transforms, supports_input_transform, synthesize
 from eqviz.core.latents import class_label, seed_ws, session_ws, z_from_seed
@@ -387,7 +388,7 @@ class FrameSource:
                     panels.append(to_tiles(masked(undone, masks), tile))
                 else:
                     ref = self.reference(track, ws, extremes)
-                    err = ((undone - ref) ** 2 * masks).mean(dim=2, keepdim=True)  # [F, cells, 1, H, W]
+                    err = squared_error_map(undone, ref, masks).unsqueeze(2)  # [F, cells, 1, H, W]
                     err = resize_panels(err.flatten(0, 1), tile).clamp(min=0)
                     panels.append(error_colours(err[:, 0]).reshape(len(indices), self.cells, tile, tile, 3))
         return start_copy_to_host(self.composer.compose_batch(panels), torch.stack(extremes))

@@ -20,10 +20,9 @@ SG2_NOTE = ("Equivariance is not defined for StyleGAN2: its generator has no inp
             "no way to ask it for a translated or rotated image to compare against.")
 
 
-def error_map_rgba(channel_sum_map: np.ndarray, channels: int) -> np.ndarray:
-    """A mean error map (squared error summed over channels, [H, W]) -> RGBA on the one error scale."""
-    per_pixel = torch.from_numpy(np.asarray(channel_sum_map, dtype=np.float64) / channels)
-    return rgba(error_colours(per_pixel).numpy())
+def error_map_rgba(error_map: np.ndarray) -> np.ndarray:
+    """A mean error map ([H, W], `squared_error_map` per pixel) -> RGBA on the one error scale."""
+    return rgba(error_colours(torch.from_numpy(np.asarray(error_map, dtype=np.float64))).numpy())
 
 
 def format_result(result) -> str:
@@ -46,7 +45,6 @@ class EquivariancePanel(JobPanel):
     def __init__(self):
         super().__init__()
         self.result = None
-        self.channels = 3
         self._map_array = None
         self._map_texture = None
         self._legend_array = None  # dpg keeps a pointer into it
@@ -103,7 +101,6 @@ class EquivariancePanel(JobPanel):
                                         device=device, cancel=handle.cancelled,
                                         progress=lambda done, total: handle.report(done, total, f"{done}/{total} samples"))
 
-        self.channels = ctx.model.img_channels
         self.start(ctx, body, f"measuring {', '.join(METRIC_LABELS[m] for m in metrics)} over {samples} samples ...")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
@@ -131,7 +128,7 @@ class EquivariancePanel(JobPanel):
         error_map = self.result.mean_error_maps.get(wanted)
         if error_map is None:
             return
-        array = error_map_rgba(error_map, self.channels)
+        array = error_map_rgba(error_map)
         if self._map_array is not None and self._map_array.shape == array.shape:
             dpg.set_value(self._map_texture, array)
         else:

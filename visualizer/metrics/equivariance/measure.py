@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from eqviz.core.image_quality import psnr_db
+from eqviz.core.image_quality import psnr_db, squared_error_map
 from eqviz.core.input_transform import supports_input_transform, synthesize
 from eqviz.core.resampling import (
     apply_fractional_pseudo_rotation,
@@ -43,7 +43,7 @@ class EquivarianceErrors:
     mask_sum: float  # sum over the batch of the mask, all channels
     sq_err_per_sample: np.ndarray  # [N] float64
     mask_per_sample: np.ndarray  # [N] float64
-    error_map: torch.Tensor  # [N, H, W] squared error summed over channels, zero outside the mask
+    error_map: torch.Tensor  # [N, H, W] squared error per pixel (`squared_error_map`), zero outside the mask
     mask_map: torch.Tensor  # [N, H, W] 1 where the pixel is compared
 
     @property
@@ -62,7 +62,7 @@ def _errors(ref: torch.Tensor, img: torch.Tensor, mask: torch.Tensor) -> Equivar
         mask_sum=float(mask.to(torch.float64).sum()),
         sq_err_per_sample=err.to(torch.float64).sum(dim=(1, 2, 3)).cpu().numpy(),
         mask_per_sample=mask.to(torch.float64).sum(dim=(1, 2, 3)).cpu().numpy(),
-        error_map=err.sum(dim=1),
+        error_map=squared_error_map(img, ref, mask),
         mask_map=mask[:, 0],
     )
 

@@ -58,8 +58,8 @@ class EquivarianceResult:
     mask_sum: dict  # metric -> pooled float64 sum of the masks
     per_sample_sq_err: dict  # metric -> [num_samples_done] float64
     per_sample_mask: dict  # metric -> [num_samples_done] float64
-    mean_error_maps: dict  # metric -> [H, W]: channel-summed squared error, averaged per pixel over
-    #                        the samples in which that pixel is compared (0 where it never is)
+    mean_error_maps: dict  # metric -> [H, W]: squared error per pixel (`squared_error_map`), averaged
+    #                        over the samples in which that pixel is compared (0 where it never is)
     sample_indices: np.ndarray  # the indices of the samples done, ascending
     settings: dict
     elapsed_s: float
