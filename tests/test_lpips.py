@@ -1,83 +1,53 @@
-"""eqviz's LPIPS against a plain textbook one written here (torch.nn VGG16 in torchvision's layer order, unit
-normalisation per pixel, 1x1 linear heads, spatial mean, sum over layers) with the same random weights, and
-the refusals of files that are missing, wrong or hostile."""
+"""eqviz's LPIPS against the outputs of the real `lpips` package (v0.1, VGG) on the same random weights and
+images (tests/lpips_oracle.py; tools/make_lpips_goldens.py ran the package outside the project's
+environment), and the refusals of files that are missing, wrong or hostile."""
 import os
 import pickle
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-VGG_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
-RELU_TAPS = (3, 8, 15, 22, 29)  # relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in torchvision's `features`
+import lpips_oracle
 
-
-def textbook_vgg16_features() -> torch.nn.Sequential:
-    layers, c_in = [], 3
-    for v in VGG_CFG:
-        if v == "M":
-            layers.append(torch.nn.MaxPool2d(2, 2))
-        else:
-            layers += [torch.nn.Conv2d(c_in, v, 3, padding=1), torch.nn.ReLU()]
-            c_in = v
-    return torch.nn.Sequential(*layers)
-
-
-def textbook_lpips(features, lins, x, y):
-    shift = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
-    scale = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
-
-    def taps(img):
-        h, out = (img - shift) / scale, []
-        for i, layer in enumerate(features):
-            h = layer(h)
-            if i in RELU_TAPS:
-                out.append(h / (torch.sqrt((h ** 2).sum(dim=1, keepdim=True)) + 1e-10))
-        return out
-
-    total = 0
-    for fx, fy, lin in zip(taps(x), taps(y), lins):
-        total = total + torch.nn.functional.conv2d((fx - fy) ** 2, lin).mean(dim=[2, 3])
-    return total.reshape(-1)
+GOLDEN = Path(__file__).parent / "data" / "lpips_golden.npz"
 
 
 @pytest.fixture(scope="module")
 def weight_files(tmp_path_factory):
-    """Random weights as torchvision and LPIPS store them (their key names; LPIPS's file in the legacy format)."""
+    """The oracle's random weights as torchvision and LPIPS store them (LPIPS's file in the legacy format)."""
     folder = tmp_path_factory.mktemp("lpips")
-    torch.manual_seed(3)
-    features = textbook_vgg16_features()
-    for m in features:
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.normal_(m.weight, std=(2 / (9 * m.in_channels)) ** 0.5)
-            torch.nn.init.normal_(m.bias, std=0.1)
-    vgg = {f"features.{k}": v for k, v in features.state_dict().items()}
+    vgg = {k: torch.from_numpy(v) for k, v in lpips_oracle.vgg_state().items()}
     vgg["classifier.0.weight"] = torch.zeros(8, 8)  # the real file also holds the classifier; unused
-    lins = [torch.rand(1, c, 1, 1) for c in (64, 128, 256, 512, 512)]
     torch.save(vgg, folder / "vgg16.pth")
-    torch.save({f"lin{k}.model.1.weight": w for k, w in enumerate(lins)}, folder / "lin.pth",
+    torch.save({k: torch.from_numpy(v) for k, v in lpips_oracle.lin_state().items()}, folder / "lin.pth",
                _use_new_zipfile_serialization=False)
-    return folder / "vgg16.pth", folder / "lin.pth", features.eval(), lins
+    return folder / "vgg16.pth", folder / "lin.pth"
 
 
-def test_lpips_matches_textbook_implementation_with_the_same_weights(weight_files):
+def test_lpips_matches_the_lpips_package_on_the_same_weights(weight_files):
     from eqviz.projection.lpips import load_lpips
 
-    vgg_path, lin_path, features, lins = weight_files
-    gen = torch.Generator().manual_seed(5)
-    x = torch.rand(3, 3, 48, 40, generator=gen) * 2 - 1
-    y = (x + 0.3 * torch.randn(3, 3, 48, 40, generator=gen)).clamp(-1, 1)
+    golden = np.load(GOLDEN)
+    x, y = (torch.from_numpy(a) for a in lpips_oracle.inputs())
+    net = load_lpips(*weight_files)
     with torch.no_grad():
-        want = textbook_lpips(features, lins, x, y)
-        got = load_lpips(vgg_path, lin_path)(x, y)
-    assert got.shape == (3,)
-    assert float((got - want).abs().max() / want.abs().max()) < 1e-5
-    assert float(want.min()) > 0
+        got = net(x, y).double().numpy()
+        fx, fy = net.features(x), net.features(y)
+        per_layer = [((a - b).square() * lin.reshape(1, -1, 1, 1)).sum(dim=1).mean(dim=[1, 2]).double().numpy()
+                     for a, b, lin in zip(fx, fy, net.lins)]
+        itself = net(x, x).double().numpy()
+    assert float(golden["distance"].min()) > 0.05  # the package saw a real difference to measure
+    np.testing.assert_allclose(got, golden["distance"], rtol=1e-5)
+    np.testing.assert_allclose(np.stack(per_layer), golden["per_layer"], rtol=1e-5)  # the same five taps
+    np.testing.assert_array_equal(itself, golden["self_distance"])
 
 
 def test_lpips_of_an_image_with_itself_is_zero_and_grey_equals_its_rgb_copy(weight_files):
     from eqviz.projection.lpips import load_lpips
 
-    net = load_lpips(*weight_files[:2])
+    net = load_lpips(*weight_files)
     grey = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
     other = torch.zeros(2, 1, 32, 32)
     with torch.no_grad():
