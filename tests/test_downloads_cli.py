@@ -84,3 +84,17 @@ def test_cache_info_counts_and_clear_empties_a_part(online, capsys):
     with pytest.raises(SystemExit) as info:
         main(["cache", "--clear", "bogus"])
     assert info.value.code == 2
+
+
+def test_fid_without_weights_downloads_them_with_progress_and_refuses_a_wrong_file(online, capsys, monkeypatch):
+    monkeypatch.delenv("EQVIZ_INCEPTION", raising=False)
+    folder = online / "images"
+    folder.mkdir()
+    name = "weights-inception-2015-12-05-6726825d.pth"
+    with FileServer({f"/m/{name}": b"not the weights" * 1000}) as server:
+        monkeypatch.setenv("EQVIZ_MIRROR", server.url("/m/"))
+        assert main(["fid", str(folder), str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"downloading {name}" in err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "not the 6726825d" in errors[0]

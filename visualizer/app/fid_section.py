@@ -11,7 +11,7 @@ import dearpygui.dearpygui as dpg
 from eqviz.app.download import progress_line
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.metrics.fid.inception import INCEPTION_ENV
+from eqviz.downloads.weights import INCEPTION_ENV
 from eqviz.metrics.fid.pipeline import PIPELINES
 
 MAX_SAMPLES = 50_000

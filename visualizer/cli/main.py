@@ -93,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sigterm_raises():
             if args.command != "gui":  # the app downloads in its checkpoint panel, with a Cancel
-                from eqviz.cli.downloading import fetch_checkpoint_arguments
+                from eqviz.cli.downloading import fetch_checkpoint_arguments, fetch_metric_weights
 
                 fetch_checkpoint_arguments(args)
+                fetch_metric_weights(args)
             return int(command_module(args.command).run(args) or 0)
     except InvalidArgument as exc:
         print(f"eqviz {args.command}: error: {flag_of(exc.argument)}: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from typing import Callable
 
 from eqviz.downloads.fetch import fetch
 
+INCEPTION_ENV = "EQVIZ_INCEPTION"  # the user's Inception file, when not given as an argument
 # torch-fidelity's release of the TF Inception (v0.2.0); pytorch-fid's holds the same weights.
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 VGG16_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"  # torchvision's ImageNet VGG16

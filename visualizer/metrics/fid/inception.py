@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eqviz.downloads.weights import INCEPTION_ENV, INCEPTION_URL, fetch_weights
 from eqviz.errors import EqvizError
 from eqviz.metrics.fid.pipeline import PIPELINES, to_inception_input
 
-INCEPTION_ENV = "EQVIZ_INCEPTION"
 INCEPTION_FILES = (
     "weights-inception-2015-12-05-6726825d.pth (torch-fidelity's release v0.2.0 on GitHub, toshas/torch-fidelity) or "
     "pt_inception-2015-12-05-6726825d.pth (pytorch-fid's release fid_weights_0.1 on GitHub, mseitzer/pytorch-fid)"
@@ -227,8 +227,6 @@ def inception_path(path=None) -> Path:
     downloaded once into the cache and checked against the sha256 its name promises."""
     chosen = path if path is not None else os.environ.get(INCEPTION_ENV) or None
     if chosen is None:
-        from eqviz.downloads.weights import INCEPTION_URL, fetch_weights
-
         return fetch_weights(INCEPTION_URL)
     return Path(chosen)
 
