@@ -20,6 +20,7 @@ class Behaviour:
     ignore_range: bool = False     # always send the whole file with 200
     content_type: str = "application/octet-stream"
     bytes_per_s: int | None = None  # send slowly (in 64 KiB pieces), to watch a download progress
+    redirect_to: str | None = None  # answer 302 to this path
 
 
 class FileServer:
@@ -64,6 +65,12 @@ class FileServer:
             self.requests.append((path, range_header))
             first = sum(1 for p, _ in self.requests if p == path) == 1
         how = self.behaviours.get(path, Behaviour())
+        if how.redirect_to is not None:
+            handler.send_response(302)
+            handler.send_header("Location", how.redirect_to)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
         if how.html:
             return self.send(handler, 200, b"<!DOCTYPE html><html><body>Please log in</body></html>", "text/html")
         if path not in self.files or how.status != 200:

@@ -91,6 +91,16 @@ def test_a_refused_download_is_one_sentence_and_leaves_nothing(tmp_path, behavio
     assert downloads_left(tmp_path) == []
 
 
+def test_redirects_are_followed_but_bounded(tmp_path):
+    loops = {f"/hop{i}": Behaviour(redirect_to=f"/hop{i + 1}") for i in range(10)}
+    with FileServer({"/net.pkl": DATA}, {"/moved.pkl": Behaviour(redirect_to="/net.pkl"), **loops}) as server:
+        assert fetch(server.url("/moved.pkl"), settings=FAST).read_bytes() == DATA
+        with pytest.raises(DownloadError, match="too many redirects"):
+            fetch(server.url("/hop0"), settings=FAST)
+        assert len([p for p, _ in server.requests if p.startswith("/hop")]) == FAST.max_redirects + 1
+    assert [name for name in downloads_left(tmp_path) if "hop" in name] == []
+
+
 def test_a_refused_connection_is_one_sentence_at_once(tmp_path):
     with FileServer({}) as server:
         url = server.url("/net.pkl")
