@@ -89,8 +89,11 @@ def download(url: str, source: str, folder: Path, progress, cancel, sha256_prefi
             raise DownloadError(f"{exc}; or download {source} elsewhere and put it into {folder}/ as "
                                 f"{final.name}") from None
         checked(partial, source, sha256_prefix, delete=True)
-        os.replace(partial, final)
-        store.write_record(final, url)
+        try:
+            os.replace(partial, final)
+            store.write_record(final, url)
+        except OSError as exc:  # the cache was cleared or moved meanwhile
+            raise DownloadError(f"cannot keep the download of {url} in {folder} ({exc.strerror}); try again") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
