@@ -14,12 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from eqviz.cache import cache_root, cache_usage, clear_cache
-
-    def size(n: int) -> str:
-        return tqdm.format_sizeof(n, suffix="B", divisor=1024)
+    from eqviz.downloads.transfer import size_text as size
 
     if args.clear is not None:
         cleared = clear_cache(args.clear or None)

@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from eqviz.cache import cache_folder
     from eqviz.downloads.catalogue import CATALOGUE, mirrored
     from eqviz.downloads.store import where_cached
 
@@ -36,4 +37,6 @@ def run(args) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.rjust(w) if i in (2, 4) else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    print(f"\nGive a NAME wherever a checkpoint goes; it downloads once into {cache_folder('downloads')} "
+          "(EQVIZ_MIRROR=URL/ fetches from your mirror, EQVIZ_OFFLINE=1 never connects).")
     return 0
