@@ -94,3 +94,11 @@ def test_opening_another_checkpoint_during_a_download_wins(app, reference_dir):
                    timeout=60)
     assert handle.cancel_requested and app.download is None
     assert app.model.label == "sg2_64.pkl" and not app.status[1]
+
+
+def test_a_url_typed_into_the_open_dialog_is_taken_as_it_is():
+    from eqviz.app.widgets import chosen_path
+
+    typed = "https://example.org/models/net.pkl"
+    assert chosen_path({"file_name": typed, "file_path_name": "/work/https:/example.org/models/net.pkl"}) == typed
+    assert chosen_path({"file_name": "net.pkl", "file_path_name": "/work/net.pkl"}) == "/work/net.pkl"
