@@ -10,8 +10,10 @@ shared), with a fresh random translation and angle every repeat.
     python benchmarks/bench_equivariance.py --checkpoint sg3t_64.pkl --samples 16   (whole metric, s / 100 samples)
 """
 import argparse
+import json
 import math
 import time
+from pathlib import Path
 
 from eqviz.process_tuning import tune_process
 
@@ -110,6 +112,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", help="instead: time compute_equivariance on this checkpoint")
     parser.add_argument("--samples", type=int, default=16, help="with --checkpoint: samples to run")
     parser.add_argument("--batch", type=int, default=8, help="with --checkpoint: batch size")
+    parser.add_argument("--json", help="also write the per-sample split to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.checkpoint:
@@ -138,6 +141,10 @@ def main() -> None:
     print(f"per sample: generator (mapping + 4 synthesis calls) {best_generator:.3f} s, "
           f"everything else {overhead:.3f} s")
     print(f"overhead / generator time = {overhead / best_generator:.3f}  (target <= 0.10)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(dict(resolution=args.resolution, channel_base=args.channel_base,
+                                                   channel_max=args.channel_max, device=args.device,
+                                                   generator_s=best_generator, overhead_s=overhead), indent=1))
 
     x = torch.randn(1, 3, args.resolution, args.resolution, device=args.device)
     angle = 0.7

@@ -7,6 +7,7 @@ rotating StyleGAN3 at NVIDIA's capacities, against the same mapping + synthesis 
 new so no cache helps, and prints the ratio (the app's cost on top of the generator).
 
     python3 benchmarks/bench_frame_renderer.py [--device cuda] [--res 1024] [--kinds stylegan3-t stylegan3-r]
+    python3 benchmarks/bench_frame_renderer.py --tiny --res 64 --frames 3     # dry run
 """
 import argparse
 import json
@@ -46,8 +47,8 @@ def time_frames(render_one, frames: int, device) -> float:
     return statistics.median(times)
 
 
-def bench(kind: str, resolution: int, frames: int, device) -> dict:
-    G = build(kind, resolution, device).eval()
+def bench(kind: str, resolution: int, frames: int, device, tiny=False) -> dict:
+    G = build(kind, resolution, device, tiny).eval()
     renderer = FrameRenderer(G, str(device))
     state = AppState()
     state.resolution = G.img_resolution
@@ -80,10 +81,11 @@ def main(argv=None) -> int:
     parser.add_argument("--res", type=int, default=1024)
     parser.add_argument("--kinds", nargs="+", default=["stylegan3-t", "stylegan3-r"])
     parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--tiny", action="store_true", help="narrow models (dry runs), not NVIDIA's capacities")
     parser.add_argument("--json", help="also write every number to this file")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
-    rows = [bench(kind, args.res, args.frames, device) for kind in args.kinds]
+    rows = [bench(kind, args.res, args.frames, device, args.tiny) for kind in args.kinds]
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

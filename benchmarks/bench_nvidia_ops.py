@@ -11,7 +11,7 @@ Two tables, on the same inputs:
      filtered_lrelu and bias_act substituted for eqviz's (so only the ops differ), batch 1 and 8.
 
     python3 benchmarks/bench_nvidia_ops.py --nvidia-repo .nvlabs/stylegan3 [--res 1024] [--json out.json]
-    python3 benchmarks/bench_nvidia_ops.py --nvidia-repo /tmp/stylegan3 --device cpu --res 64 --batch 1
+    python3 benchmarks/bench_nvidia_ops.py --nvidia-repo /tmp/stylegan3 --device cpu --res 64 --batch 1 [--tiny]
 
 On the CPU NVIDIA's ops run their pure-PyTorch reference: the run checks the plumbing and the
 agreement, and its times compare eqviz's fast CPU path with NVIDIA's CPU path.
@@ -19,7 +19,6 @@ agreement, and its times compare eqviz's fast CPU path with NVIDIA's CPU path.
 import argparse
 import contextlib
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -55,17 +54,9 @@ def import_nvidia_ops(repo: Path):
     return nv_bias_act, nv_filtered_lrelu
 
 
-def elapsed_ms(fn, device, min_reps: int, budget_ms=1500.0) -> float:
-    """Median milliseconds of fn() after one warm-up: bench_gpu's CUDA-event timer on a GPU, perf_counter on the CPU."""
-    if device.type == "cuda":
-        return time_ms(fn, warmup=1, min_reps=min_reps, budget_ms=budget_ms)
-    fn()
-    times = []
-    while len(times) < min_reps or (sum(times) < budget_ms and len(times) < 50):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+def elapsed_ms(fn, device, min_reps: int) -> float:
+    """Median milliseconds of fn() after one warm-up (bench_gpu's timer: CUDA events on a GPU, the clock on the CPU)."""
+    return time_ms(fn, warmup=1, min_reps=min_reps, device=device)
 
 
 def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -99,7 +90,9 @@ def bench_layers(G, nv_filtered_lrelu, nv_impl, device, reps, rows) -> None:
             kwargs = {k: v for k, v in kwargs.items() if k != "impl"}
             ours = filtered_lrelu(x, **kwargs)
             theirs = nv_filtered_lrelu.filtered_lrelu(x, impl=nv_impl, **kwargs)
+            fd = kwargs.get("fd")
             row = dict(shape=list(x.shape), up=kwargs.get("up", 1), down=kwargs.get("down", 1),
+                       fd="2d" if fd is not None and fd.ndim == 2 else "sep",
                        rel_diff=relative_difference(ours, theirs),
                        eqviz_ms=elapsed_ms(lambda: filtered_lrelu(x, **kwargs), device, reps),
                        nvidia_ms=elapsed_ms(lambda: nv_filtered_lrelu.filtered_lrelu(x, impl=nv_impl, **kwargs), device,
@@ -134,6 +127,7 @@ def main(argv=None) -> int:
     parser.add_argument("--kinds", nargs="+", default=["stylegan3-t", "stylegan3-r"])
     parser.add_argument("--batch", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--reps", type=int, default=5, help="timed runs at least (median reported)")
+    parser.add_argument("--tiny", action="store_true", help="narrow models (dry runs), not NVIDIA's capacities")
     parser.add_argument("--json", help="also write every number to this file")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -150,7 +144,7 @@ def main(argv=None) -> int:
 
     results = dict(device=str(device), torch=torch.__version__, res=args.res, models={})
     for kind in args.kinds:
-        G = build(kind, args.res, device).eval()
+        G = build(kind, args.res, device, args.tiny).eval()
         print(f"{kind} {args.res}², filtered_lrelu per layer (batch 1):", flush=True)
         layers = []
         bench_layers(G, nv_ops[1], nv_impl, device, args.reps, layers)

@@ -8,11 +8,13 @@ included: it is what the video costs on top of synthesis when no core is idle to
 
     python benchmarks/bench_video.py [--frames64 60] [--frames256 16] [--repeats 3] [--threads 2]
     python benchmarks/bench_video.py --tiny [--device cuda]
+    python benchmarks/bench_video.py --device cuda --sizes 256 1024 [--json out.json]   # NVIDIA's capacity, MP4
 
 --tiny uses a generator so small that synthesis costs almost nothing: the ratio then measures the
 pipeline's own per-frame work (latents, transforms, uint8, layout, hand-off, PNG / MP4 encoding).
 """
 import argparse
+import json
 import math
 import resource
 import tempfile
@@ -30,6 +32,7 @@ from eqviz.networks.build import build_generator
 from eqviz.networks.config import config_from_init_kwargs
 from eqviz.video.motions import Motion
 from eqviz.video.render import FrameSource, VideoSpec, render_video
+from bench_gpu import build
 
 REFERENCE_64 = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "pkl" / "sg3t_64.pkl"
 
@@ -84,7 +87,7 @@ def measured(fn, *args) -> tuple[float, float]:
     return wall, cpu_seconds() - cpu
 
 
-def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats: int, device: str, out: str = "bench.mp4") -> None:
+def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats: int, device: str, out: str = "bench.mp4") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / out), motion=motion, seeds=seeds,
                          frames=frames, batch=batch, device=device, overwrite=True)
@@ -97,10 +100,12 @@ def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats:
             raw, raw_cpu = min(raw, wall), min(raw_cpu, cpu)
             wall, cpu = measured(video_seconds, spec, generators)
             video, video_cpu = min(video, wall), min(video_cpu, cpu)
-    kinds = ",".join(motion.kinds)
-    kind = "png" if Path(out).suffix == "" else Path(out).suffix[1:]
-    print(f"{name:>10} {kinds:>6} {kind:>4}  {frames:4d} frames  raw synthesis {frames / raw:7.2f} fps  "
-          f"video {frames / video:7.2f} fps  ratio {raw / video:5.3f}  (CPU ratio {raw_cpu / video_cpu:5.3f})", flush=True)
+    row = dict(model=name, motion=",".join(motion.kinds), output="png" if Path(out).suffix == "" else Path(out).suffix[1:],
+               frames=frames, batch=batch, raw_fps=frames / raw, video_fps=frames / video, ratio=raw / video,
+               cpu_ratio=raw_cpu / video_cpu)
+    print(f"{name:>10} {row['motion']:>6} {row['output']:>4}  {frames:4d} frames  raw synthesis {row['raw_fps']:7.2f} fps  "
+          f"video {row['video_fps']:7.2f} fps  ratio {row['ratio']:5.3f}  (CPU ratio {row['cpu_ratio']:5.3f})", flush=True)
+    return row
 
 
 def main() -> None:
@@ -113,9 +118,26 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tiny", action="store_true", help="pipeline overhead with tiny 64-px and 256-px generators, PNG folder and MP4")
     parser.add_argument("--frames", type=int, default=120, help="frames per --tiny video")
+    parser.add_argument("--sizes", type=int, nargs="+",
+                        help="instead: StyleGAN3-T at NVIDIA's capacity (random weights) at these resolutions, rotation, "
+                             "MP4, --frames frames in batches of --batch (with --tiny: the tiny generator)")
+    parser.add_argument("--batch", type=int, default=8, help="frames per synthesis call with --sizes")
+    parser.add_argument("--json", help="with --sizes: also write every number to this file")
     args = parser.parse_args()
     models = set(args.models.split(","))
     torch.set_num_threads(args.threads)
+    if args.sizes:
+        rows = []
+        for resolution in args.sizes:
+            torch.manual_seed(0)
+            G = tiny_generator(resolution, args.device) if args.tiny else \
+                build("stylegan3-t", resolution, args.device).eval().requires_grad_(False)
+            name = f"{'tiny' if args.tiny else 'sg3t'}_{resolution}"
+            rows.append(bench(name, G, Motion(kinds=("rotate",)), args.frames, [5], args.batch, args.repeats, args.device))
+            del G
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=1))
+        return
     if args.tiny:
         torch.manual_seed(0)
         rotate = Motion(kinds=("rotate",))
