@@ -54,9 +54,6 @@ def import_nvidia_ops(repo: Path):
     return nv_bias_act, nv_filtered_lrelu
 
 
-def elapsed_ms(fn, device, min_reps: int) -> float:
-    """Median milliseconds of fn() after one warm-up (bench_gpu's timer: CUDA events on a GPU, the clock on the CPU)."""
-    return time_ms(fn, warmup=1, min_reps=min_reps, device=device)
 
 
 def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -82,7 +79,7 @@ def nvidia_ops_in(nv_bias_act, nv_filtered_lrelu, nv_impl: str):
         eqviz_sg3.filtered_lrelu, eqviz_layers.bias_act = saved
 
 
-def bench_layers(G, nv_filtered_lrelu, nv_impl, device, reps, rows) -> None:
+def bench_layers(G, nv_filtered_lrelu, nv_impl, device, timing, rows) -> None:
     z = torch.randn(1, G.z_dim, device=device)
     with torch.no_grad():
         ws = G.mapping(z, torch.zeros(1, 0, device=device))
@@ -94,16 +91,15 @@ def bench_layers(G, nv_filtered_lrelu, nv_impl, device, reps, rows) -> None:
             row = dict(shape=list(x.shape), up=kwargs.get("up", 1), down=kwargs.get("down", 1),
                        fd="2d" if fd is not None and fd.ndim == 2 else "sep",
                        rel_diff=relative_difference(ours, theirs),
-                       eqviz_ms=elapsed_ms(lambda: filtered_lrelu(x, **kwargs), device, reps),
-                       nvidia_ms=elapsed_ms(lambda: nv_filtered_lrelu.filtered_lrelu(x, impl=nv_impl, **kwargs), device,
-                                                 reps))
+                       eqviz_ms=time_ms(lambda: filtered_lrelu(x, **kwargs), **timing),
+                       nvidia_ms=time_ms(lambda: nv_filtered_lrelu.filtered_lrelu(x, impl=nv_impl, **kwargs), **timing))
             rows.append(row)
             print(f"  x{str(tuple(row['shape'])):22s} up{row['up']} down{row['down']}  eqviz {row['eqviz_ms']:8.3f} ms"
                   f"  nvidia {row['nvidia_ms']:8.3f} ms  nvidia/eqviz {row['nvidia_ms'] / row['eqviz_ms']:5.2f}"
                   f"  diff {row['rel_diff']:.1e}", flush=True)
 
 
-def bench_synthesis(G, batch, nv_ops, nv_impl, device, reps) -> dict:
+def bench_synthesis(G, batch, nv_ops, nv_impl, device, timing) -> dict:
     z = torch.randn(batch, G.z_dim, device=device, generator=torch.Generator(device).manual_seed(0))
     c = torch.zeros(batch, 0, device=device)
 
@@ -112,10 +108,10 @@ def bench_synthesis(G, batch, nv_ops, nv_impl, device, reps) -> dict:
 
     with torch.no_grad():
         ours = run()
-        eqviz_ms = elapsed_ms(run, device, reps)
+        eqviz_ms = time_ms(run, **timing)
         with nvidia_ops_in(*nv_ops, nv_impl):
             theirs = run()
-            nvidia_ms = elapsed_ms(run, device, reps)
+            nvidia_ms = time_ms(run, **timing)
     return dict(batch=batch, eqviz_ms=eqviz_ms, nvidia_ms=nvidia_ms, rel_diff=relative_difference(ours, theirs))
 
 
@@ -127,6 +123,7 @@ def main(argv=None) -> int:
     parser.add_argument("--kinds", nargs="+", default=["stylegan3-t", "stylegan3-r"])
     parser.add_argument("--batch", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--reps", type=int, default=5, help="timed runs at least (median reported)")
+    parser.add_argument("--budget-ms", type=float, default=1500.0, help="more timed runs until about this long")
     parser.add_argument("--tiny", action="store_true", help="narrow models (dry runs), not NVIDIA's capacities")
     parser.add_argument("--json", help="also write every number to this file")
     args = parser.parse_args(argv)
@@ -142,13 +139,15 @@ def main(argv=None) -> int:
         built = nv_ops[0]._init() and nv_ops[1]._init()  # JIT-builds NVIDIA's plugins
         print(f"NVIDIA plugins built: {built} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
+    # bench_gpu's timer (CUDA events on a GPU, the clock on the CPU) after one warm-up
+    timing = dict(warmup=1, min_reps=args.reps, budget_ms=args.budget_ms, device=device)
     results = dict(device=str(device), torch=torch.__version__, res=args.res, models={})
     for kind in args.kinds:
         G = build(kind, args.res, device, args.tiny).eval()
         print(f"{kind} {args.res}², filtered_lrelu per layer (batch 1):", flush=True)
         layers = []
-        bench_layers(G, nv_ops[1], nv_impl, device, args.reps, layers)
-        synthesis = [bench_synthesis(G, batch, nv_ops, nv_impl, device, args.reps) for batch in args.batch]
+        bench_layers(G, nv_ops[1], nv_impl, device, timing, layers)
+        synthesis = [bench_synthesis(G, batch, nv_ops, nv_impl, device, timing) for batch in args.batch]
         for row in synthesis:
             print(f"  whole synthesis batch {row['batch']}: eqviz {row['eqviz_ms']:9.2f} ms  nvidia ops "
                   f"{row['nvidia_ms']:9.2f} ms  nvidia/eqviz {row['nvidia_ms'] / row['eqviz_ms']:5.2f}  "

@@ -4,6 +4,7 @@ gpu_check.py calls `render_results` after every step with everything measured so
 writes (OUT/gpu_results.md) is saved as benchmarks/gpu_results_<device>.md once a device run is in.
 Every bar of the GPU issue gets one line: its number, and met / missed / not measured.
 """
+import re
 from collections import defaultdict
 
 VIDEO_BAR = 0.9          # video pipeline / raw synthesis, at least
@@ -67,7 +68,18 @@ def bars(check: dict) -> list:
                      verdict(check, ratio <= FRAME_RENDERER_BAR)))
     if not frames:
         rows.append((f"app request -> frame within {FRAME_RENDERER_BAR}x bare synthesis at 1024²", "", verdict(check, None)))
+    tests = next((step for step in check["steps"] if step["name"] == "pytest -m cuda"), None)
+    summary = test_summary(tests["tail"]) if tests else None
+    rows.append(("pytest -m cuda passes with nothing skipped", summary or "",
+                 verdict(check, None if tests is None or tests["rc"] == "skipped" else
+                         tests["passed"] and summary is not None and "skipped" not in summary)))
     return table(["bar", "measured", "verdict"], rows, text_columns=3)
+
+
+def test_summary(output: str) -> str | None:
+    """pytest's last summary line ('98 passed, 2 skipped in 41.2s'), or None."""
+    found = re.findall(r"^=*\s*(\d+ (?:passed|failed|skipped|error|deselected)[^\n=]*?)\s*=*$", output, re.MULTILINE)
+    return found[-1] if found else None
 
 
 def fp16_section(check: dict) -> list:
