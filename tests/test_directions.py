@@ -275,7 +275,7 @@ def test_the_same_architecture_with_other_weights_is_refused(generators, tmp_pat
 
 
 @pytest.mark.parametrize("array, words", [
-    (np.array([{"a": 1}], dtype=object), "floating point"),
+    (np.array([{"a": 1}], dtype=object), "type object; only plain numbers"),
     (np.zeros((2, 63), np.float32), "has shape"),
     (np.zeros((2, 3, 64), np.float32), "has shape"),
     (np.array([[np.nan] * 64]), "NaN"),
@@ -291,19 +291,19 @@ def test_a_header_claiming_a_huge_array_is_refused_before_reading(generators, tm
     path = tmp_path / "huge.npy"
     with open(path, "wb") as f:
         np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 7, 64)})
-    with pytest.raises(EqvizError, match="larger than a direction file"):
+    with pytest.raises(EqvizError, match=r"declares an array of shape \[10000000, 64\] \(2.6 GB\), more than"):
         load_directions(path, generators["sg3t_64"])
 
 
 def test_an_npz_with_an_object_array_or_a_huge_header_is_refused_before_reading(generators, tmp_path):
     G = generators["sg3t_64"]
     np.savez(tmp_path / "pickled.npz", format=np.array([{"run": "code"}], dtype=object))
-    with pytest.raises(EqvizError, match="that no direction file has"):
+    with pytest.raises(EqvizError, match="format.npy holds an array of type object"):
         load_directions(tmp_path / "pickled.npz", G)
     import zipfile
     with zipfile.ZipFile(tmp_path / "huge.npz", "w") as z, z.open("directions.npy", "w") as f:
         np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 6, 512)})
-    with pytest.raises(EqvizError, match="that no direction file has"):
+    with pytest.raises(EqvizError, match=r"directions.npy declares an array of shape \[1000000, 512\]"):
         load_directions(tmp_path / "huge.npz", G)
 
 
@@ -325,5 +325,5 @@ def test_a_direction_file_with_text_where_numbers_belong_is_refused(generators, 
     save_directions(tmp_path / "d.npz", sefa(G, num=2, scale_samples=256))
     entries = dict(np.load(tmp_path / "d.npz"))
     np.savez(tmp_path / "bad.npz", **{**entries, "scales": np.array(["a", "b"])})
-    with pytest.raises(EqvizError, match="not numbers"):
+    with pytest.raises(EqvizError, match="scales.npy holds a string field"):
         load_directions(tmp_path / "bad.npz", G)

@@ -83,7 +83,7 @@ def test_a_corrupt_image_is_named(tmp_path):
     folder = write_folder(tmp_path / "d", random_images(2))
     (folder / "img001.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     data = ImageData(folder)
-    assert "img001.png is not a readable image" in one_line(ImageSourceError, lambda: data.images([1]))
+    assert "img001.png is not a readable PNG" in one_line(ImageSourceError, lambda: data.images([1]))
 
 
 def test_images_of_different_sizes_are_refused(tmp_path):

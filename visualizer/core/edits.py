@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from eqviz.errors import EqvizError
+from eqviz.untrusted.files import first_line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +44,8 @@ class Edit:
             first, last = d["layers"]
             return cls(direction=tuple(float(v) for v in d["direction"]), alpha=float(d["alpha"]),
                        scale=float(d["scale"]), layers=(int(first), int(last)), label=str(d.get("label", "")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EqvizError(f"an edit in the session is malformed ({type(exc).__name__}: {exc}); it needs "
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise EqvizError(f"an edit in the session is malformed ({type(exc).__name__}: {first_line(exc)}); it needs "
                              "direction, alpha, scale and layers") from None
 
 

@@ -12,7 +12,10 @@ import torch
 
 from eqviz.core.edits import apply_edits
 from eqviz.errors import EqvizError
+from eqviz.untrusted.arrays import load_npy, load_npz
+from eqviz.untrusted.files import FileKind
 
+MAX_W_BYTES = 256 << 20  # a projector video's every step: 1000 x 18 x 512 float32 is 37 MB
 SEED_GRID_STEP = 100  # seed-grid row stride, as in NVIDIA's visualizer: grid point (i, j) is seed i + 100 j
 
 
@@ -119,30 +122,41 @@ def grid_z(x: float, y: float, z_dim: int) -> np.ndarray:
     return blend * (norm / max(float(np.linalg.norm(blend)), 1e-12))
 
 
+W_FILE = FileKind("W file", MAX_W_BYTES, "pass a .npy, or an .npz with key 'w', as NVIDIA's projector or eqviz "
+                  "project writes")
+
+
 def load_w(path, G, device="cpu") -> torch.Tensor:
-    """A W vector as NVIDIA's projector writes it (.npz key 'w', or .npy): [1, num_ws, w_dim]."""
+    """A W vector as NVIDIA's projector writes it (.npz key 'w', or .npy): [1, num_ws, w_dim]. Read
+    through eqviz.untrusted.arrays: float data only, its declared size checked before reading."""
     path = Path(path)
-    try:
-        data = np.load(path)
-        w = data["w"] if isinstance(data, np.lib.npyio.NpzFile) else data
-    except FileNotFoundError:
-        raise EqvizError(f"W file {path} does not exist") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise EqvizError(f"cannot read W vector from {path} (want .npy, or .npz with key 'w'): {exc}") from None
+    if path.suffix.lower() == ".npz":
+        arrays = load_npz(path, W_FILE, MAX_W_BYTES)
+        if "w" not in arrays:
+            raise W_FILE.refuse(path, "has no array named 'w'")
+        w = arrays["w"]
+    else:
+        w = load_npy(path, W_FILE)
+    if w.dtype.kind != "f" or w.ndim not in (1, 2, 3) or w.size == 0:
+        raise W_FILE.refuse(path, f"holds {w.dtype} of shape {list(w.shape)[:8]}; a W is float [w_dim], "
+                                  "[num_ws, w_dim] or [n, num_ws, w_dim]")
     w = torch.as_tensor(np.asarray(w, dtype=np.float32), device=device)
     if w.ndim == 3 and w.shape[0] > 1:
         w = w[-1:]  # projector videos save every step; the last one is the result
     w = w.reshape(1, -1, w.shape[-1]) if w.ndim >= 2 else w.reshape(1, 1, -1)
     if w.shape[-1] != G.w_dim or w.shape[1] not in (1, G.num_ws):
         raise EqvizError(f"W vector in {path} has shape {list(w.shape)}, but this model wants [1, {G.num_ws}, {G.w_dim}]")
+    if not torch.isfinite(w).all():
+        raise W_FILE.refuse(path, "holds NaN or infinite values")
     return w.expand(1, G.num_ws, G.w_dim).clone()
 
 
 def mixed_layers(session, num_ws: int) -> list[int]:
     """The ws indices style mixing takes from the mix seed: those chosen one by one, else the
     [first, last) range; only indices the model has."""
-    chosen = session.mix_layers if session.mix_layers is not None else range(*session.mix_range)
-    return sorted({int(i) for i in chosen if 0 <= int(i) < num_ws})
+    if session.mix_layers is None:  # the range clipped to the model before it is walked
+        return list(range(max(session.mix_range[0], 0), min(session.mix_range[1], num_ws)))
+    return sorted({int(i) for i in session.mix_layers if 0 <= int(i) < num_ws})
 
 
 @torch.no_grad()

@@ -12,9 +12,18 @@ from eqviz.core.edits import Edit
 from eqviz.errors import EqvizError
 from eqviz.networks.layers import NOISE_MODES
 from eqviz.atomic_io import write_text
+from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.files import FileKind, first_line, read_untrusted
+from eqviz.untrusted.json_text import JSONRefused, parse_json
 
 SESSION_FORMAT = "eqviz-session/1"
 INTERP_SPACES = ("w", "z")
+SESSION_FILE = FileKind("session file", 4 << 20, "pass a session .json saved by eqviz")
+MAX_TEXT = 4096            # characters of a path or label in a session
+MAX_WS_INDEX = 1024        # ws indices (mix_range, mix_layers, cutoff): models have at most a few dozen
+MAX_SEED = 2 ** 32 - 1     # seeds, as NVIDIA's tools take them
+MAX_COORDINATE = 1e6       # |translate|, in image sizes
+MAX_EDITS = 1024
 
 
 @dataclasses.dataclass
@@ -49,18 +58,35 @@ class Session:
         for name in ("latent_x", "latent_y", "psi", "interp_t", "rotate_deg"):
             if not math.isfinite(getattr(self, name)):
                 raise EqvizError(f"session field {name} must be a finite number, got {getattr(self, name)!r}")
-        if not all(math.isfinite(v) for v in self.translate):
-            raise EqvizError(f"session field translate must be two finite numbers, got {self.translate!r}")
+        for name in ("latent_x", "latent_y"):
+            if abs(getattr(self, name)) > MAX_SEED:
+                raise EqvizError(f"session field {name} must be a seed-grid position within +-{MAX_SEED}, got "
+                                 f"{getattr(self, name)!r}")
+        if not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in self.translate):
+            raise EqvizError(f"session field translate must be two finite numbers within +-{MAX_COORDINATE:g}, got "
+                             f"{self.translate!r}")
         if self.noise_mode not in NOISE_MODES:
-            raise EqvizError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {self.noise_mode!r}")
+            raise EqvizError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {short_text(self.noise_mode)}")
         if self.interp_space not in INTERP_SPACES:
-            raise EqvizError(f"interp_space must be 'w' or 'z', got {self.interp_space!r}")
-        if self.cutoff is not None and self.cutoff < 0:
-            raise EqvizError(f"cutoff must be a non-negative layer count, got {self.cutoff}")
-        if self.mix_range[0] < 0 or self.mix_range[1] < self.mix_range[0]:
-            raise EqvizError(f"mix_range must be [first, last) with 0 <= first <= last, got {list(self.mix_range)}")
-        if self.mix_layers is not None and any(i < 0 for i in self.mix_layers):
-            raise EqvizError(f"mix_layers must be ws indices (0 or more), got {list(self.mix_layers)}")
+            raise EqvizError(f"interp_space must be 'w' or 'z', got {short_text(self.interp_space)}")
+        for name in ("noise_seed", "mix_seed", "seed_b", "class_idx"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= MAX_SEED:
+                raise EqvizError(f"session field {name} must be between 0 and {MAX_SEED}, got {short_text(value)}")
+        if self.cutoff is not None and not 0 <= self.cutoff <= MAX_WS_INDEX:
+            raise EqvizError(f"cutoff must be a layer count between 0 and {MAX_WS_INDEX}, got {short_text(self.cutoff)}")
+        if not 0 <= self.mix_range[0] <= self.mix_range[1] <= MAX_WS_INDEX:
+            raise EqvizError(f"mix_range must be [first, last) with 0 <= first <= last <= {MAX_WS_INDEX}, got "
+                             f"[{short_text(self.mix_range[0])}, {short_text(self.mix_range[1])}]")
+        if self.mix_layers is not None and (len(self.mix_layers) > MAX_WS_INDEX
+                                            or any(not 0 <= i < MAX_WS_INDEX for i in self.mix_layers)):
+            raise EqvizError(f"mix_layers must be at most {MAX_WS_INDEX} ws indices between 0 and {MAX_WS_INDEX - 1}")
+        for name in ("checkpoint", "w_path"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and len(value) <= MAX_TEXT):
+                raise EqvizError(f"session field {name} must be a path of at most {MAX_TEXT} characters")
+        if not isinstance(self.view, dict):
+            raise EqvizError("session field view must be a JSON object")
         if not all(isinstance(edit, Edit) for edit in self.edits):
             raise EqvizError("session field edits must hold Edit objects (eqviz.core.edits)")
         return self
@@ -79,7 +105,8 @@ class Session:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - set(fields) - {"format"})
         if unknown:
-            raise EqvizError(f"unknown session field(s) {', '.join(unknown)}; was it written by a newer eqviz?")
+            raise EqvizError(f"unknown session field(s) {', '.join(short_text(k, 40) for k in unknown[:5])}; was it "
+                             "written by a newer eqviz?")
         kwargs = {k: v for k, v in d.items() if k in fields}
         try:
             for name in ("translate", "mix_range"):
@@ -96,21 +123,20 @@ class Session:
             for name in ("cutoff", "class_idx", "mix_seed", "seed_b"):
                 if kwargs.get(name) is not None:
                     kwargs[name] = int(kwargs[name])
+            if not isinstance(kwargs.get("edits", []), list) or len(kwargs.get("edits", [])) > MAX_EDITS:
+                raise ValueError(f"edits must be a list of at most {MAX_EDITS}")
             if "edits" in kwargs:
                 kwargs["edits"] = [Edit.from_dict(edit) for edit in kwargs["edits"]]
-        except (TypeError, ValueError) as exc:
-            raise EqvizError(f"session has a field of the wrong type ({exc})") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise EqvizError(f"session has a field of the wrong type ({first_line(exc)})") from None
         return cls(**kwargs).validate()
 
     @classmethod
     def load(cls, path) -> "Session":
-        path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise EqvizError(f"session file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EqvizError(f"cannot read session {path}: {exc}") from None
+            data = parse_json(read_untrusted(path, SESSION_FILE), max_string=MAX_TEXT)
+        except JSONRefused as exc:
+            raise SESSION_FILE.refuse(path, str(exc)) from None
         return cls.from_dict(data)
 
     def save(self, path) -> None:

@@ -6,23 +6,28 @@ and the model's identity (`model_kind`, `model_resolution`, `model_w_dim`, `mode
 `model_weights_sha256`); a file made for another model is refused. Files are read without pickle
 and their sizes checked before any array is read.
 """
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from eqviz.atomic_io import atomic_output
-from eqviz.directions.basis import Directions, unit_rows
+from eqviz.directions.basis import METHODS, Directions, unit_rows
 from eqviz.directions.identity import ModelIdentity, model_identity
 from eqviz.directions.layers import check_layers, default_layers
 from eqviz.directions.w_statistics import sigmas_along, w_moments
 from eqviz.errors import EqvizError
+from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.arrays import load_npy, load_npz
+from eqviz.untrusted.files import FileKind
 
 FILE_FORMAT = "eqviz-directions/1"
 MAX_DIRECTIONS = 4096          # rows a file may hold
 MAX_ARRAY_BYTES = 64 << 20     # bytes any one array may hold once read
-MAX_MEMBERS = 32               # arrays an .npz may hold (eqviz writes 11)
+UNIT_TOLERANCE = 1e-3         # |length - 1| of a stored direction (float32 rows are unit to ~1e-7)
+MAX_SCALE = 1e4               # sigma of W along a direction (real models: below 10)
 IMPORT_SCALE_SAMPLES = 4096    # mapped samples that measure sigma of W along imported vectors
+DIRECTION_FILE = FileKind("direction file", 256 << 20, "pass an .npz saved by eqviz directions, or a .npy of "
+                          "vectors [K, w_dim]")
 
 
 def save_directions(path, directions: Directions, overwrite: bool = True) -> None:
@@ -44,8 +49,6 @@ def load_directions(path, G) -> Directions:
     """Directions for generator G from eqviz's .npz (refused when made for another model) or from a
     .npy of shape [w_dim], [1, w_dim] or [K, w_dim] (rows made unit length; alpha's sigma measured on G)."""
     path = Path(path)
-    if not path.is_file():
-        raise EqvizError(f"direction file {path} does not exist or is not a regular file")
     if path.suffix == ".npy":
         return _imported(path, G)
     if path.suffix == ".npz":
@@ -53,81 +56,70 @@ def load_directions(path, G) -> Directions:
     raise EqvizError(f"{path.name}: direction files are eqviz's .npz or a .npy of vectors (e.g. InterFaceGAN's boundary)")
 
 
-def _check_header(path: Path, shape, dtype, what: str) -> None:
-    if dtype.kind != "f" or dtype.hasobject:
-        raise EqvizError(f"{path.name}: {what} must be floating point, got {dtype}")
-    if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > MAX_ARRAY_BYTES:
-        raise EqvizError(f"{path.name}: {what} of shape {list(shape)} is larger than a direction file can be")
-
-
-def _npy_header(f, name: str):
-    """(shape, dtype) from a .npy header, read without reading the array."""
-    try:
-        version = np.lib.format.read_magic(f)
-        if version not in ((1, 0), (2, 0)):
-            raise ValueError(f"unsupported .npy version {version}")
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(f)
-    except (OSError, ValueError) as exc:
-        raise EqvizError(f"{name} is not a readable .npy array ({exc})") from None
-    return shape, dtype
-
-
 def _imported(path: Path, G) -> Directions:
-    with open(path, "rb") as f:
-        shape, dtype = _npy_header(f, path.name)
-    _check_header(path, shape, dtype, "the vectors")
-    if len(shape) not in (1, 2) or shape[-1] != G.w_dim or not 1 <= (shape[0] if len(shape) == 2 else 1) <= MAX_DIRECTIONS:
-        raise EqvizError(f"{path.name} has shape {list(shape)}; this model wants vectors of shape [{G.w_dim}], "
-                         f"[1, {G.w_dim}] or [K, {G.w_dim}] with K up to {MAX_DIRECTIONS}")
-    vectors = np.load(path, allow_pickle=False).astype(np.float64).reshape(-1, G.w_dim)
+    vectors = load_npy(path, DIRECTION_FILE)
+    if vectors.dtype.kind != "f" or vectors.ndim not in (1, 2) or vectors.shape[-1] != G.w_dim \
+            or not 1 <= (vectors.shape[0] if vectors.ndim == 2 else 1) <= MAX_DIRECTIONS:
+        raise EqvizError(f"{path.name} has shape {list(vectors.shape)[:8]} ({vectors.dtype}); this model wants "
+                         f"floating-point vectors of shape [{G.w_dim}], [1, {G.w_dim}] or [K, {G.w_dim}] with K up "
+                         f"to {MAX_DIRECTIONS}")
+    vectors = vectors.astype(np.float64).reshape(-1, G.w_dim)
     if not np.isfinite(vectors).all():
-        raise EqvizError(f"{path.name} holds NaN or infinite values")
+        raise DIRECTION_FILE.refuse(path, "holds NaN or infinite values")
     directions = unit_rows(vectors)
     scales = sigmas_along(w_moments(G, IMPORT_SCALE_SAMPLES).covariance, directions)
     return Directions(directions=directions.astype(np.float32), values=np.linalg.norm(vectors, axis=1), scales=scales,
                       method="imported", layers=default_layers(G), model=model_identity(G))
 
 
+def _field(arrays: dict, path: Path, name: str, kind: str):
+    """A scalar entry of eqviz's file: a string ('U') or a whole number ('i'), as a Python value."""
+    if name not in arrays:
+        raise DIRECTION_FILE.refuse(path, f"has no '{name}' entry; it is not an eqviz direction file")
+    value = arrays[name]
+    if value.shape != () or value.dtype.kind != kind:
+        raise DIRECTION_FILE.refuse(path, f"has a '{name}' entry of type {value.dtype} and shape "
+                                          f"{list(value.shape)[:8]}; an eqviz direction file holds one "
+                                          f"{'string' if kind == 'U' else 'whole number'} there")
+    return str(value) if kind == "U" else int(value)
+
+
 def _eqviz_file(path: Path, G) -> Directions:
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise EqvizError(f"{path.name} is not a readable .npz file ({exc})") from None
-    with npz:
-        if len(npz.zip.namelist()) > MAX_MEMBERS:
-            raise EqvizError(f"{path.name} holds {len(npz.zip.namelist())} arrays; an eqviz direction file holds 11")
-        for member in npz.zip.namelist():  # every array's header checked before any array is read
-            with npz.zip.open(member) as f:
-                shape, dtype = _npy_header(f, f"{path.name}:{member}")
-            if dtype.hasobject or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > MAX_ARRAY_BYTES:
-                raise EqvizError(f"{path.name} holds an array ({member}, {dtype}, {list(shape)}) that no direction "
-                                 "file has; it is not eqviz's")
-        try:
-            if str(npz["format"]) != FILE_FORMAT:
-                raise EqvizError(f"{path.name} is not an eqviz direction file (format {str(npz['format'])!r})")
-            saved = ModelIdentity(kind=str(npz["model_kind"]), resolution=int(npz["model_resolution"]),
-                                  w_dim=int(npz["model_w_dim"]), num_ws=int(npz["model_num_ws"]),
-                                  weights_sha256=str(npz["model_weights_sha256"]))
-            arrays = {name: npz[name] for name in ("directions", "values", "scales", "layers")}
-            method = str(npz["method"])
-        except KeyError as exc:
-            raise EqvizError(f"{path.name} is not an eqviz direction file (no {exc} entry)") from None
-        except ValueError as exc:  # an object array refused by allow_pickle=False, or a malformed entry
-            raise EqvizError(f"{path.name} has an unreadable entry ({exc})") from None
+    arrays = load_npz(path, DIRECTION_FILE, MAX_ARRAY_BYTES, strings=True)
+    if _field(arrays, path, "format", "U") != FILE_FORMAT:
+        raise DIRECTION_FILE.refuse(path, f"has format {short_text(str(arrays['format']))}, not {FILE_FORMAT!r}")
+    saved = ModelIdentity(kind=_field(arrays, path, "model_kind", "U"),
+                          resolution=_field(arrays, path, "model_resolution", "i"),
+                          w_dim=_field(arrays, path, "model_w_dim", "i"), num_ws=_field(arrays, path, "model_num_ws", "i"),
+                          weights_sha256=_field(arrays, path, "model_weights_sha256", "U"))
+    method = _field(arrays, path, "method", "U")
+    if method not in METHODS:
+        raise DIRECTION_FILE.refuse(path, f"names method {short_text(method)}, not one of {', '.join(METHODS)}")
     here = model_identity(G)
     if saved != here:
         raise EqvizError(f"{path.name} holds directions for a {saved.describe()}, not for this {here.describe()}; "
                          "compute directions for this model instead")
-    directions = arrays["directions"]
-    _check_header(path, directions.shape, directions.dtype, "directions")
-    if directions.ndim != 2 or not 1 <= directions.shape[0] <= MAX_DIRECTIONS or directions.shape[1] != G.w_dim \
-            or arrays["layers"].shape != (2,):
-        raise EqvizError(f"{path.name} has directions of shape {list(directions.shape)} and layers "
-                         f"{arrays['layers'].tolist()}; expected [K, {G.w_dim}] and [first, last]")
-    try:
-        return Directions(directions=directions.astype(np.float32), values=arrays["values"].astype(np.float64),
-                          scales=arrays["scales"].astype(np.float64), method=method,
-                          layers=check_layers(G, arrays["layers"].tolist()), model=here)
-    except (TypeError, ValueError) as exc:
-        raise EqvizError(f"{path.name} has values, scales or layers that are not numbers ({exc})") from None
+    for name in ("directions", "values", "scales", "layers"):
+        if name not in arrays:
+            raise DIRECTION_FILE.refuse(path, f"has no '{name}' entry; it is not an eqviz direction file")
+    directions, values, scales, layers = (arrays[n] for n in ("directions", "values", "scales", "layers"))
+    k = directions.shape[0] if directions.ndim == 2 else 0
+    if directions.ndim != 2 or not 1 <= k <= MAX_DIRECTIONS or directions.shape[1] != G.w_dim \
+            or layers.shape != (2,) or layers.dtype.kind != "i" or values.shape != (k,) or scales.shape != (k,) \
+            or any(a.dtype.kind != "f" for a in (directions, values, scales)):
+        raise DIRECTION_FILE.refuse(path, f"has directions {list(directions.shape)[:8]}, values "
+                                          f"{list(values.shape)[:8]}, scales {list(scales.shape)[:8]} and layers "
+                                          f"{list(layers.shape)[:8]}; expected floats [K, {G.w_dim}], [K], [K] and "
+                                          "integers [first, last]")
+    if not (np.isfinite(directions).all() and np.isfinite(values).all() and np.isfinite(scales).all()):
+        raise DIRECTION_FILE.refuse(path, "holds NaN or infinite values")
+    norms = np.linalg.norm(directions.astype(np.float64), axis=1)
+    if np.abs(norms - 1).max() > UNIT_TOLERANCE:
+        worst = float(norms[np.abs(norms - 1).argmax()])
+        raise DIRECTION_FILE.refuse(path, f"has a direction of length {worst:.3g}; the format holds unit vectors")
+    if not ((scales > 0) & (scales <= MAX_SCALE)).all():
+        raise DIRECTION_FILE.refuse(path, f"has a scale outside (0, {MAX_SCALE:g}]; scales are W's standard "
+                                          "deviation along each direction")
+    return Directions(directions=directions.astype(np.float32), values=values.astype(np.float64),
+                      scales=scales.astype(np.float64), method=method, layers=check_layers(G, layers.tolist()),
+                      model=here)

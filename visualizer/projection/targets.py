@@ -1,13 +1,13 @@
 """Target images for projection: any size and aspect, centre-cropped to a square and resized to the
 generator's resolution (NVIDIA's projector: crop to the shorter side, Lanczos resize), in the colour
 mode the generator makes (RGB, or grey for one-channel models)."""
-from pathlib import Path
-
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from eqviz.errors import EqvizError, InvalidArgument
+from eqviz.errors import EqvizError
+from eqviz.untrusted.files import FileKind
+from eqviz.untrusted.images import FORMATS_TEXT, MAX_IMAGE_BYTES, decode_image, open_image
 
 PIL_MODES = {1: "L", 3: "RGB"}
 
@@ -28,23 +28,19 @@ def prepare_target(image: Image.Image, resolution: int, channels: int) -> np.nda
     return pixels.reshape(resolution, resolution, channels)
 
 
+TARGET_IMAGE = FileKind("target image", MAX_IMAGE_BYTES, f"pass a {FORMATS_TEXT} file", argument="targets")
+
+
 def load_target(path, resolution: int, channels: int) -> np.ndarray:
-    """An image file -> `prepare_target`'s uint8 array; EqvizError when it cannot be read as an image."""
-    path = Path(path)
-    if not path.is_file():
-        what = "does not exist" if not path.exists() else "is not a regular file"
-        raise InvalidArgument(f"target image {path} {what}; pass a PNG or JPEG file", argument="targets")
-    try:
-        with Image.open(path) as image:
-            # A JPEG decodes straight at the smallest 1/2^k scale still >= the target size: memory and
-            # time follow the generator's resolution, not the photo's.
-            image.draft(PIL_MODES.get(channels, "RGB"), (resolution, resolution))
-            image.load()
-            return prepare_target(image, resolution, channels)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidArgument(f"cannot read target image {path} ({reason}); pass a PNG or JPEG file",
-                              argument="targets") from None
+    """An image file -> `prepare_target`'s uint8 array; InvalidArgument when it is not an image eqviz
+    reads (eqviz.untrusted.images: only plain image formats, the pixel count checked first)."""
+    if channels not in PIL_MODES:
+        raise EqvizError(f"projection supports generators with 1 or 3 image channels, this one has {channels}")
+    image = open_image(path, TARGET_IMAGE)
+    # A JPEG decodes straight at the smallest 1/2^k scale still >= the target size: memory and
+    # time follow the generator's resolution, not the photo's.
+    return prepare_target(decode_image(image, TARGET_IMAGE, path, PIL_MODES[channels], (resolution, resolution)),
+                          resolution, channels)
 
 
 def target_tensor(pixels: np.ndarray, device="cpu") -> torch.Tensor:

@@ -8,10 +8,7 @@ Folders and zips are read as NVIDIA's dataset_tool writes them: every image file
 relative path, labels from `dataset.json` ({"labels": [[name, label], ...]}) when present.
 """
 import hashlib
-import io
-import json
-import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
@@ -20,18 +17,62 @@ from PIL import Image
 from eqviz.core.images import images_to_rgb8
 from eqviz.downloads.fetch import local_checkpoint
 from eqviz.errors import EqvizError
+from eqviz.untrusted.archives import UntrustedZip
+from eqviz.untrusted.files import FileKind, describe_non_regular, read_untrusted
+from eqviz.untrusted.images import IMAGE_EXTENSIONS, MAX_IMAGE_BYTES, decode_image, open_image
+from eqviz.untrusted.json_text import JSONRefused, parse_json
 
-IMAGE_EXTENSIONS = frozenset(ext.lower() for ext in Image.registered_extensions())
+MAX_CLASSES = 1 << 20         # classes (or label-vector length) a label may name
 LABELS_FILE = "dataset.json"
+MAX_LABELS_BYTES = 64 << 20   # dataset.json of ImageNet's 1.28 million images is about 40 MB
 
 
 class ImageSourceError(EqvizError):
     """An image folder or dataset zip is empty, unreadable, or holds images that do not fit together."""
 
 
+REAL_IMAGES = FileKind("real image data", 1 << 40, "pass a folder of images or a zip written by NVIDIA's "
+                       "dataset_tool.py", error=ImageSourceError)
+DATASET_IMAGE = FileKind("dataset image", MAX_IMAGE_BYTES, "remove or replace it", error=ImageSourceError)
+LABELS = FileKind("labels file", MAX_LABELS_BYTES, f'fix or remove it (NVIDIA\'s {LABELS_FILE} holds '
+                  '{"labels": [[name, class or vector], ...]} or {"labels": null})', error=ImageSourceError)
+
+
 def format_count(n: int) -> str:
     """50000 -> '50k' as NVIDIA names its metrics (fid50k_full); other counts as they are."""
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def check_regular_folder(path: Path) -> None:
+    """A folder of real images must be a folder (a FIFO or device given as data is named as such)."""
+    if not path.is_dir():
+        problem = describe_non_regular(path.stat().st_mode) if path.exists() else "does not exist"
+        raise REAL_IMAGES.refuse(path, problem or "is neither a folder nor a .zip file")
+
+
+def labels_by_name(pairs, where) -> dict:
+    """{image name: label} from dataset.json's pairs: each [name, class index] or [name, [numbers]], all
+    labels of one kind (vectors of one length)."""
+    if not isinstance(pairs, list):
+        raise LABELS.refuse(where, f"has 'labels' of type {type(pairs).__name__}, not a list")
+    by_name, shape = {}, None
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise LABELS.refuse(where, "has a label entry that is not a [name, label] pair")
+        label = pair[1]
+        if isinstance(label, int) and not isinstance(label, bool) and 0 <= label < MAX_CLASSES:
+            here = ()
+        elif isinstance(label, list) and 0 < len(label) <= MAX_CLASSES and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in label):
+            here = (len(label),)
+        else:
+            raise LABELS.refuse(where, f"has a label for {pair[0][:200]} that is neither a class index (0 to "
+                                       f"{MAX_CLASSES - 1}) nor a list of numbers")
+        if shape is not None and here != shape:
+            raise LABELS.refuse(where, "mixes labels of different kinds or lengths")
+        shape = here
+        by_name[pair[0].replace("\\", "/")] = label
+    return by_name
 
 
 # ---- Real images ------------------------------------------------------------------------------------
@@ -43,22 +84,19 @@ class ImageData:
         self.kind = "zip" if self.path.is_file() else "folder"
         self.resize_to = None  # (H, W) when the caller asked for real images at another resolution
         if self.kind == "zip":
-            try:
-                self._zip = zipfile.ZipFile(self.path)
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise ImageSourceError(f"{self.path} is not a readable zip ({exc}); pass a folder of images or a "
-                                       f"zip written by NVIDIA's dataset_tool.py") from None
-            names = [n for n in self._zip.namelist() if Path(n).suffix.lower() in IMAGE_EXTENSIONS]
-            labels_text = self._zip.read(LABELS_FILE) if LABELS_FILE in self._zip.namelist() else None
+            self._zip = UntrustedZip(self.path, REAL_IMAGES)
+            names = [n for n in self._zip.names() if PurePosixPath(n).suffix.lower() in IMAGE_EXTENSIONS]
+            labels_text = self._zip.read(LABELS_FILE, MAX_LABELS_BYTES) if LABELS_FILE in self._zip else None
         else:
-            files = [p for p in self.path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
-            names = [p.relative_to(self.path).as_posix() for p in files]
+            check_regular_folder(self.path)
+            names = [p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
+                     if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()]
             labels_file = self.path / LABELS_FILE
-            labels_text = labels_file.read_bytes() if labels_file.is_file() else None
+            labels_text = read_untrusted(labels_file, LABELS) if labels_file.exists() else None
         self.names = sorted(names)
         if not self.names:
-            raise ImageSourceError(f"{self.path} holds no images (looked for {', '.join(sorted({'.png', '.jpg', '.jpeg', '.webp'}))} "
-                                   f"and other formats PIL reads); pass a folder or zip with the real images")
+            raise ImageSourceError(f"{self.path} holds no images (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                                   "pass a folder or zip with the real images")
         self.labels = self._read_labels(labels_text)
         first = self.read(0, resize=False)
         self.native_resolution = first.shape[:2]
@@ -78,35 +116,35 @@ class ImageData:
         """[n] class indices or [n, c] vectors in image order, or None (no dataset.json, or labels null)."""
         if text is None:
             return None
+        where = f"{self.path}/{LABELS_FILE}" if self.kind == "folder" else f"{self.path}:{LABELS_FILE}"
         try:
-            pairs = json.loads(text).get("labels")
-        except (ValueError, AttributeError):
-            raise ImageSourceError(f"{self.path}: {LABELS_FILE} is not JSON with a 'labels' list; fix or remove it") from None
+            document = parse_json(text)
+        except JSONRefused as exc:
+            raise LABELS.refuse(where, str(exc)) from None
+        if not isinstance(document, dict):
+            raise LABELS.refuse(where, "is not a JSON object with a 'labels' list")
+        pairs = document.get("labels")
         if pairs is None:
             return None
-        by_name = {str(name).replace("\\", "/"): label for name, label in pairs}
+        by_name = labels_by_name(pairs, where)
         missing = [n for n in self.names if n not in by_name]
         if missing:
-            raise ImageSourceError(f"{self.path}: {LABELS_FILE} has no label for {missing[0]} "
-                                   f"({len(missing)} images unlabelled); fix or remove it")
+            raise LABELS.refuse(where, f"has no label for {missing[0][:200]} ({len(missing)} images unlabelled)")
         return np.array([by_name[n] for n in self.names])
 
     def _bytes(self, name: str) -> bytes:
         if self.kind == "zip":
-            return self._zip.read(name)
-        return (self.path / name).read_bytes()
+            return self._zip.read(name, MAX_IMAGE_BYTES)
+        return read_untrusted(self.path / name, DATASET_IMAGE)
 
     def read(self, i: int, resize: bool = True) -> np.ndarray:
         """Image i as [H, W, 3] uint8 (grey images repeated to RGB, alpha dropped, as pytorch-fid reads)."""
         name = self.names[i]
-        try:
-            with Image.open(io.BytesIO(self._bytes(name))) as img:
-                img = img.convert("RGB")
-                if resize and self.resize_to is not None and img.size != self.resize_to[::-1]:
-                    img = img.resize(self.resize_to[::-1], Image.LANCZOS)  # dataset_tool's resampling
-                array = np.asarray(img)
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise ImageSourceError(f"{self.path}: {name} is not a readable image ({exc}); remove or replace it") from None
+        where = f"{self.path}:{name}" if self.kind == "zip" else self.path / name
+        img = decode_image(open_image(self._bytes(name), DATASET_IMAGE, where), DATASET_IMAGE, where, "RGB")
+        if resize and self.resize_to is not None and img.size != self.resize_to[::-1]:
+            img = img.resize(self.resize_to[::-1], Image.LANCZOS)  # dataset_tool's resampling
+        array = np.asarray(img)
         if resize and i and self.resize_to is None and array.shape[:2] != self.native_resolution:
             h, w = self.native_resolution
             raise ImageSourceError(f"{self.path}: {name} is {array.shape[1]}x{array.shape[0]} but {self.names[0]} is "

@@ -1,0 +1,69 @@
+"""JSON from an untrusted file: depth, numbers and strings bounded, one sentence on refusal.
+
+Python's parser turns `1e400` into infinity, a 5000-digit integer into a ValueError of its own, and
+deep nesting into a RecursionError; a megabyte string is legal JSON. Numbers are parsed by hooks
+that refuse what no eqviz file holds, and the parsed document is walked once (iteratively) to bound
+its depth and its strings before any field is used.
+"""
+import json
+import math
+
+MAX_INT_DIGITS = 40        # 2^128 has 39 digits; seeds and counts are far smaller
+MAX_DEPTH = 64
+
+
+class JSONRefused(ValueError):
+    """The text is not JSON, or is JSON no eqviz file could hold (the message says which)."""
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise JSONRefused(f"holds a {len(text.lstrip('-'))}-digit number")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONRefused(f"holds a number too large for a float ({text[:20]})")
+    return value
+
+
+def _constant(name: str):
+    raise JSONRefused(f"holds {name}, which is not a number JSON allows")
+
+
+def parse_json(text: str | bytes, max_string: int = 4096, max_depth: int = MAX_DEPTH):
+    """The document `text` holds; JSONRefused when it is not JSON, nests deeper than `max_depth`,
+    holds a string longer than `max_string` characters, a non-finite or NaN number, or an integer
+    longer than MAX_INT_DIGITS digits."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JSONRefused("is not UTF-8 text") from None
+    try:
+        document = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except RecursionError:
+        raise JSONRefused(f"nests deeper than {max_depth} levels") from None
+    except json.JSONDecodeError as exc:
+        raise JSONRefused(f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    check_document(document, max_string, max_depth)
+    return document
+
+
+def check_document(document, max_string: int, max_depth: int) -> None:
+    """Walks a parsed document without recursion: depth and string (and key) lengths bounded."""
+    pending = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if len(value) > max_string:
+                raise JSONRefused(f"holds a {len(value):,}-character string (at most {max_string:,} are read)")
+        elif isinstance(value, (list, dict)):
+            if depth >= max_depth:
+                raise JSONRefused(f"nests deeper than {max_depth} levels")
+            if isinstance(value, dict):
+                pending.extend((key, depth + 1) for key in value)
+                value = value.values()
+            pending.extend((item, depth + 1) for item in value)
