@@ -75,8 +75,8 @@ def test_the_environment_variable_names_the_weights(monkeypatch, tmp_path):
 
 
 def test_a_missing_file_and_a_folder_are_refused(tmp_path):
-    assert "cannot read" in one_line_error(lambda: load_inception(tmp_path / "nope.pth"))
-    assert "not a regular file" in one_line_error(lambda: load_inception(tmp_path))
+    assert "nope.pth does not exist" in one_line_error(lambda: load_inception(tmp_path / "nope.pth"))
+    assert "is a folder, not a file" in one_line_error(lambda: load_inception(tmp_path))
 
 
 def test_a_missing_key_is_named(tmp_path, state):
@@ -112,11 +112,12 @@ def test_a_pickle_that_would_run_code_is_refused_without_running_it(tmp_path):
 
     path = tmp_path / "hostile.pth"
     path.write_bytes(pickle.dumps(Payload()))
-    assert "not a readable PyTorch weights file" in one_line_error(lambda: load_inception(path))
+    message = one_line_error(lambda: load_inception(path))
+    assert "refers to 'posix.system'" in message or "refers to 'os.system'" in message, message
     assert not marker.exists()
 
 
 def test_a_file_of_other_things_is_refused(tmp_path):
     assert "state dict" in one_line_error(lambda: load_inception(write(tmp_path, [torch.zeros(3)])))
     (tmp_path / "junk.pth").write_bytes(b"\x00" * 100)
-    assert "not a readable" in one_line_error(lambda: load_inception(tmp_path / "junk.pth"))
+    assert "neither a zip archive nor a pickle" in one_line_error(lambda: load_inception(tmp_path / "junk.pth"))

@@ -202,7 +202,7 @@ class SafeArray(np.ndarray, metaclass=_Sealed):
         if not isinstance(is_fortran, bool) or not isinstance(raw, (bytes, bytearray)):
             raise CheckpointError("a numpy array in this pickle has an unreadable state; the file is damaged")
         _exact_size(len(raw), shape, dtype.itemsize, "numpy array")
-        _spend_data(len(raw))
+        spend_data(len(raw))
         super().__setstate__((version, shape, dtype, is_fortran, raw))
 
 
@@ -233,7 +233,8 @@ class LoadBudget:
 _loads = threading.local()  # .budget: the budget of the load in progress on this thread
 
 
-def _spend_data(nbytes: int):
+def spend_data(nbytes: int):
+    """Counts bytes copied out of the file against the budget of the load in progress (if any)."""
     budget = getattr(_loads, "budget", None)
     if budget is not None:  # outside a load (copy.deepcopy of an array we made) there is no file to check against
         budget.spend_data(nbytes)
@@ -297,7 +298,7 @@ def _reconstruct_persistent_obj(meta):
 def _load_storage_from_bytes(data):
     """torch.storage._load_from_bytes would run an unrestricted torch.load."""
     storage = storage_from_legacy_bytes(data)
-    _spend_data(storage.nbytes)
+    spend_data(storage.nbytes)
     return storage
 
 
@@ -366,7 +367,7 @@ class _NumpyArrayType:
             raise CheckpointError("a numpy array in this pickle is built over something other than its own bytes; "
                                   "refusing to load it")
         _exact_size(len(buffer), shape, dtype.itemsize, "numpy array")
-        _spend_data(len(buffer))
+        spend_data(len(buffer))
         return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order or "C").copy()
 
 
@@ -411,7 +412,7 @@ def _numpy_frombuffer(buffer, dtype, shape, order):
         raise CheckpointError("a numpy array in this pickle is built over something other than its own bytes; "
                               "refusing to load it")
     _exact_size(len(buffer), shape, dtype.itemsize, "numpy array")
-    _spend_data(len(buffer))
+    spend_data(len(buffer))
     return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order).copy()
 
 
@@ -508,7 +509,7 @@ class SafeUnpickler(pickle.Unpickler):
         found = _ALLOWED.get((module, name))
         if found is None:
             raise CheckpointError(f"the file refers to '{module[:80]}.{name[:80]}', which no StyleGAN checkpoint "
-                                  "needs; refusing to load it because it could run code")
+                                  "or weight file needs; refusing to load it because it could run code")
         return found
 
     def persistent_load(self, pid):
@@ -521,15 +522,19 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
 
 
-def unpickle_checked(data, source: str, file=None):
+def unpickle_checked(data, source: str, file=None, unpickler=None, budget_bytes: int | None = None,
+                     persistent_ids: bool = False):
     """Unpickles after the opcode scan of `data` (bytes or a read-only mmap of the file), under a
-    budget of len(data) bytes; reads the stream from `file` when given (the same bytes, without a
-    copy of the whole file), else from `data`. `source` names the file in error messages."""
+    budget of `budget_bytes` (default len(data)) bytes; reads the stream from `file` when given (the
+    same bytes, without a copy of the whole file), else from `data`. `source` names the file in
+    error messages. `unpickler` (default SafeUnpickler) makes the unpickler from a stream; with
+    `persistent_ids` the scan admits BINPERSID (for an unpickler that resolves them)."""
+    unpickler = unpickler or SafeUnpickler
     outer = getattr(_loads, "budget", None)
-    _loads.budget = LoadBudget(len(data))
+    _loads.budget = LoadBudget(len(data) if budget_bytes is None else budget_bytes)
     try:
-        scan_pickle(data)
-        return SafeUnpickler(io.BytesIO(data) if file is None else file).load()
+        scan_pickle(data, persistent_ids=persistent_ids)
+        return unpickler(io.BytesIO(data) if file is None else file).load()
     except CheckpointError as exc:
         raise CheckpointError(f"{source}: {exc}") from None
     except RecursionError:

@@ -46,8 +46,19 @@ class Storage:
         return self.flat.numel() * self.flat.element_size()
 
 
-class _StorageType:
+class StorageType:
     """What find_class hands out for torch.<X>Storage: a name with a dtype, callable by nobody."""
+
+    @staticmethod
+    def named(module: str, name: str) -> "StorageType | None":
+        """The storage type `module.name` names, None when it names none; complex storages refused."""
+        if module == "torch" and name in STORAGE_DTYPES:
+            return StorageType(STORAGE_DTYPES[name])
+        if module == "torch.storage" and name == "UntypedStorage":
+            return StorageType(torch.uint8)
+        if module == "torch" and name in _COMPLEX:
+            raise CheckpointError("a tensor storage in this file holds complex numbers; weights are real")
+        return None
 
     __slots__ = ("dtype",)
 
@@ -62,12 +73,9 @@ class _HeaderUnpickler(pickle.Unpickler):
     """Reads the five header pickles: storage classes by name, a storage id, plain data."""
 
     def find_class(self, module, name):
-        if module == "torch" and name in STORAGE_DTYPES:
-            return _StorageType(STORAGE_DTYPES[name])
-        if module == "torch.storage" and name == "UntypedStorage":
-            return _StorageType(torch.uint8)
-        if module == "torch" and name in _COMPLEX:
-            raise CheckpointError("a tensor storage in this pickle holds complex numbers; StyleGAN weights are real")
+        found = StorageType.named(module, name)
+        if found is not None:
+            return found
         raise CheckpointError(f"a tensor storage in this pickle refers to '{module}.{name}', which no storage needs; "
                               "refusing to load it because it could run code")
 
@@ -75,7 +83,7 @@ class _HeaderUnpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
             raise CheckpointError("a tensor storage in this pickle has an unreadable id; the file is damaged")
         _, storage_type, key, location, numel, view = pid
-        if not (isinstance(storage_type, _StorageType) and isinstance(key, str) and isinstance(location, str)
+        if not (isinstance(storage_type, StorageType) and isinstance(key, str) and isinstance(location, str)
                 and type(numel) is int and numel >= 0 and view is None):
             raise CheckpointError("a tensor storage in this pickle has an unreadable id; the file is damaged")
         return storage_type.dtype, key, numel

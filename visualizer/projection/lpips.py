@@ -2,19 +2,15 @@
 fetched once into the cache (eqviz.downloads.weights).
 
 Two files: torchvision's ImageNet VGG16 state dict (`vgg16-397923af.pth`) and LPIPS's v0.1 linear heads
-(`weights/v0.1/vgg.pth` of the lpips package). Both are read with `torch.load(weights_only=True)`,
-which builds tensors and plain containers only, after checking that each path is a regular file of
-a plausible size and format; every key and shape is checked before anything is used.
+(`weights/v0.1/vgg.pth` of the lpips package). Both are parsed by eqviz.networks.torch_archive (never
+torch.load): regular files of a plausible size, dicts of tensors only, every declared size checked
+against the file; then every key, shape and value (finite) is checked before anything is used.
 """
-import pickle
-import re
-import zipfile
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
 from eqviz.errors import InvalidArgument
+from eqviz.untrusted.files import FileKind
 
 HOW_TO_GET = ("LPIPS needs two files: torchvision's VGG16 weights vgg16-397923af.pth and LPIPS v0.1's linear "
               "heads vgg.pth (weights/v0.1/vgg.pth of the lpips package)")
@@ -97,34 +93,10 @@ class LPIPS(torch.nn.Module):
 
 # ---- Reading the user's files -----------------------------------------------------------------------
 def _read_state_dict(path, what: str, max_bytes: int, argument: str) -> dict:
-    """torch.load(weights_only=True) of a plain {name: tensor} file, after file-type and size checks."""
-    def refuse(problem):
-        return InvalidArgument(f"LPIPS {what} file {path} {problem}", argument=argument)
+    """The {name: tensor} file at `path`, parsed by eqviz.networks.torch_archive (nothing in it runs)."""
+    from eqviz.networks.torch_archive import read_weights
 
-    path = Path(path)
-    if not path.exists():
-        raise refuse(f"does not exist; {HOW_TO_GET}")
-    if not path.is_file():  # a folder, a FIFO (open would block), a device
-        raise refuse(f"is not a regular file; {HOW_TO_GET}")
-    size = path.stat().st_size
-    if not 0 < size <= max_bytes:
-        raise refuse(f"has {size} bytes, not what that file holds; {HOW_TO_GET}")
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if not (zipfile.is_zipfile(path) or head[:1] == b"\x80"):
-        raise refuse(f"is not a PyTorch weight file; {HOW_TO_GET}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL (\S+)", str(exc))
-        what_else = f" (it refers to '{found[1]}')" if found else ""
-        raise refuse(f"holds something other than weights{what_else}; refusing to load it because it could run "
-                     "code") from None
-    except Exception as exc:  # torch reports damaged files with many exception types
-        raise refuse(f"is damaged ({type(exc).__name__}); {HOW_TO_GET}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise refuse(f"is not a state dict of tensors; {HOW_TO_GET}")
-    return data
+    return read_weights(path, FileKind(f"LPIPS {what} file", max_bytes, HOW_TO_GET, argument=argument))
 
 
 def _take(data: dict, key: str, shape: tuple, path, what: str, argument: str) -> torch.Tensor:
@@ -133,8 +105,11 @@ def _take(data: dict, key: str, shape: tuple, path, what: str, argument: str) ->
                               argument=argument)
     value = data[key]
     if tuple(value.shape) != shape or not value.dtype.is_floating_point:
-        raise InvalidArgument(f"LPIPS {what} file {path}: {key} has shape {list(value.shape)} ({value.dtype}), want "
-                              f"{list(shape)}; it is not the expected file ({HOW_TO_GET})", argument=argument)
+        raise InvalidArgument(f"LPIPS {what} file {path}: {key} has shape {list(value.shape)[:8]} ({value.dtype}), "
+                              f"want {list(shape)}; it is not the expected file ({HOW_TO_GET})", argument=argument)
+    if not torch.isfinite(value).all():
+        raise InvalidArgument(f"LPIPS {what} file {path}: {key} holds NaN or infinite values; the file is damaged "
+                              f"({HOW_TO_GET})", argument=argument)
     return value.to(torch.float32)
 
 

@@ -9,11 +9,11 @@ the global average pool ("pool3").
 Weights: torch-fidelity's `weights-inception-2015-12-05-6726825d.pth` or pytorch-fid's
 `pt_inception-2015-12-05-6726825d.pth` (the same tensors under the same key names), the user's file
 or, when none is given, torch-fidelity's downloaded once and checked against the sha256 its name
-promises. Either is read with `torch.load(weights_only=True)` so the file cannot run code, and every
-key and shape is checked before anything is copied.
+promises. Either is parsed by eqviz.networks.torch_archive (never torch.load), so the file cannot run
+code or make eqviz allocate what it does not hold, and every key and shape is checked before anything
+is copied.
 """
 import os
-import stat
 from pathlib import Path
 
 import torch
@@ -23,6 +23,7 @@ from torch import nn
 from eqviz.downloads.weights import INCEPTION_ENV, INCEPTION_URL, fetch_weights
 from eqviz.errors import EqvizError
 from eqviz.metrics.fid.pipeline import PIPELINES, to_inception_input
+from eqviz.untrusted.files import FileKind
 
 INCEPTION_FILES = (
     "weights-inception-2015-12-05-6726825d.pth (torch-fidelity's release v0.2.0 on GitHub, toshas/torch-fidelity) or "
@@ -232,25 +233,12 @@ def inception_path(path=None) -> Path:
 
 
 def read_inception_state(path) -> dict:
-    """The file's tensors, without executing anything in it (weights_only unpickling)."""
-    path = Path(path)
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise InceptionWeightsError(f"cannot read Inception weights {path}: {exc.strerror}; pass the path of {INCEPTION_FILES}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InceptionWeightsError(f"Inception weights {path} is not a regular file; pass the .pth file itself")
-    if info.st_size > MAX_WEIGHTS_BYTES:
-        raise InceptionWeightsError(f"Inception weights {path} is {info.st_size / 2**20:.0f} MB, far more than the ~92 MB "
-                                    f"FID Inception; pass {INCEPTION_FILES}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unreadable or refused file: one line, the cause's first line
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise InceptionWeightsError(f"{path} is not a readable PyTorch weights file ({first_line}); pass {INCEPTION_FILES}") from None
-    if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
-        raise InceptionWeightsError(f"{path} does not hold a state dict of named tensors; pass {INCEPTION_FILES}")
-    return state
+    """The file's tensors, parsed by eqviz (eqviz.networks.torch_archive): nothing in it runs, and
+    nothing it declares is allocated before it is checked against the file."""
+    from eqviz.networks.torch_archive import read_weights
+
+    kind = FileKind("Inception weights", MAX_WEIGHTS_BYTES, f"pass {INCEPTION_FILES}", error=InceptionWeightsError)
+    return read_weights(path, kind)
 
 
 def check_inception_state(state: dict, model: nn.Module, source: str) -> None:
