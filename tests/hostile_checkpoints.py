@@ -108,6 +108,17 @@ def _safetensors_with_config(seed: bytes, edit) -> bytes:
     return struct.pack("<Q", len(text)) + text + seed[8 + length:]
 
 
+def _safetensors_with_extra_tensors(seed: bytes, count: int) -> bytes:
+    """The seed plus `count` one-element float32 tensors after its own."""
+    length = struct.unpack("<Q", seed[:8])[0]
+    header = json.loads(seed[8:8 + length])
+    body = seed[8 + length:]
+    for i in range(count):
+        header[f"extra.{i}"] = {"dtype": "F32", "shape": [1], "data_offsets": [len(body) + 4 * i, len(body) + 4 * i + 4]}
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + body + b"\0" * (4 * count)
+
+
 def _safetensors_with_dtype(reference_dir: Path, out_dir: Path, dtype) -> bytes:
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -189,6 +200,8 @@ def build_all(reference_dir: Path, out_dir: Path) -> dict:
         "list nested 1,000,000 deep": b"\x80\x04" + b"]" * 1_000_000 + b"a" * 999_999 + b".",
         "frame longer than the file": b"\x80\x04\x95" + struct.pack("<Q", 2 ** 50) + b"N.",
         "string longer than the file": b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 40) + b"ab.",
+        "7,000,000 empty sets in 7 MB": b"\x80\x04]" + (b"(" + b"\x8f" * 999_990 + b"e") * 7 + b".",
+        "safetensors with 10^6 extra tiny tensors": _safetensors_with_extra_tensors(safetensors_seed, 10 ** 6),
         # absurd architectures
         "safetensors img_resolution 2^16": _safetensors_with_config(
             safetensors_seed, lambda c: json.dumps({**c, "img_resolution": 65536})),

@@ -24,7 +24,8 @@ CLASSES = (
     "one storage referenced 10,000 times", "billion laughs in training_set_kwargs.path",
     "billion laughs of tuples as a dict key", "tuple nested 100,000 deep as a dict key",
     "20,000 colliding integer dict keys", "list nested 1,000,000 deep", "frame longer than the file",
-    "string longer than the file", "safetensors img_resolution 2^16", "safetensors StyleGAN3 with 10^6 layers",
+    "string longer than the file", "7,000,000 empty sets in 7 MB", "safetensors with 10^6 extra tiny tensors",
+    "safetensors img_resolution 2^16", "safetensors StyleGAN3 with 10^6 layers",
     "safetensors mapping with 10^7 layers", "safetensors channel_max 8192 and channel_base 2^24",
     "safetensors channel_max 1024 (150M parameters) in a 2 MB file",
     "safetensors config nested 100,000 deep", "pickle img_resolution 8192 with 64-px weights", "_modules a list",
@@ -32,13 +33,39 @@ CLASSES = (
     "pickle of an int", "complex storage", "int8 weight", "bool weight", "safetensors complex64 weight",
     "safetensors int8 weight", "named pipe", "device /dev/zero",
 )
-# What the refusal must say, for the classes whose old message was wrong or missing.
+# What each refusal must say: the cause, not only that the file was refused.
+DTYPE = "unsupported dtype"
 EXPECTED_WORDS = {
+    "object array over file bytes in z_dim": DTYPE,
+    "object array by _reconstruct+setstate in training_set_kwargs": DTYPE,
+    "structured dtype with an object field": DTYPE,
+    "object-dtype numpy scalar": DTYPE,
     "memo index 375,000,000 (9 bytes)": "memo entry 375,000,000",
-    "object array over file bytes in z_dim": "unsupported dtype",
+    "7e8-element object array declared": DTYPE,
     "zero-stride tensor of 1e9 elements": "zero or overlapping stride",
+    "TF-style variable as a huge zero-stride view": "built over something other than its own bytes",
     "storage declaring 1e12 elements over 4 bytes": "declares 1,000,000,000,000 elements",
+    "one storage referenced 10,000 times": "unexpected mapping.b0",
     "billion laughs in training_set_kwargs.path": "training-set setting 'path' is a list",
+    "billion laughs of tuples as a dict key": "tuples that would take too long to hash",
+    "tuple nested 100,000 deep as a dict key": "nests containers more than 200 deep",
+    "20,000 colliding integer dict keys": "more than 10,000 non-string dict keys",
+    "list nested 1,000,000 deep": "nests containers more than 200 deep",
+    "frame longer than the file": "frame longer than the file",
+    "string longer than the file": "declares a 1,099,511,627,776-byte value",
+    "7,000,000 empty sets in 7 MB": "builds more than 256 MB of Python objects",
+    "safetensors with 10^6 extra tiny tensors": "83,901,245-byte table of tensors",
+    "safetensors img_resolution 2^16": "img_resolution is 65536, outside the range",
+    "safetensors StyleGAN3 with 10^6 layers": "num_layers is 1000000, outside the range",
+    "safetensors mapping with 10^7 layers": "num_layers is 10000000, outside the range",
+    "safetensors channel_max 8192 and channel_base 2^24": "raise max_memory",
+    "safetensors channel_max 1024 (150M parameters) in a 2 MB file": "parameters but the file holds only",
+    "safetensors config nested 100,000 deep": "no readable architecture description",
+    "pickle img_resolution 8192 with 64-px weights": "with no channels",
+    "_modules a list": "is a list, not a dict",
+    "_parameters a list": "_parameters table of 'MappingNetwork' is a list",
+    "mapping_kwargs a list": "mapping kwargs are a list",
+    "z_dim a string": "z_dim is '64', not a whole number",
     "kernel_size True": "kernel_size is True, not a whole number",
     "module chain 3000 deep": "more than 200 deep",
     "pickle of an int": "is a pickle of 5",
@@ -46,16 +73,13 @@ EXPECTED_WORDS = {
     "int8 weight": "stored as int8",
     "bool weight": "stored as bool",
     "safetensors complex64 weight": "stored as complex64",
-    "z_dim a string": "z_dim is '64', not a whole number",
-    "_modules a list": "is a list, not a dict",
+    "safetensors int8 weight": "stored as int8",
     "named pipe": "is a named pipe",
     "device /dev/zero": "is a device",
-    "safetensors StyleGAN3 with 10^6 layers": "num_layers is 1000000, outside the range",
-    "safetensors channel_max 8192 and channel_base 2^24": "raise max_memory",
-    "safetensors channel_max 1024 (150M parameters) in a 2 MB file": "parameters but the file holds only",
 }
 CLI_SAMPLE = ("memo index 375,000,000 (9 bytes)", "object array over file bytes in z_dim",
-              "billion laughs in training_set_kwargs.path", "named pipe", "safetensors mapping with 10^7 layers")
+              "billion laughs in training_set_kwargs.path", "named pipe", "safetensors mapping with 10^7 layers",
+              "7,000,000 empty sets in 7 MB", "safetensors with 10^6 extra tiny tensors")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +101,7 @@ def test_hostile_file_is_refused_in_one_sentence_within_bounds(hostile, name):
     outcome = runner.run(files[name])
     assert outcome.status == "refused", (outcome.status, outcome.detail[-800:])
     assert "\n" not in outcome.detail and len(outcome.detail) < 600, outcome.detail
-    assert EXPECTED_WORDS.get(name, "") in outcome.detail, outcome.detail
+    assert EXPECTED_WORDS[name] in outcome.detail, outcome.detail
     assert outcome.seconds < MAX_SECONDS  # CPU seconds
     assert outcome.peak_growth < MAX_GROWTH, outcome.peak_growth
 

@@ -6,7 +6,8 @@ nested a million deep crashes the interpreter when it is hashed. This scan walks
 opcode by opcode, tracking only a depth and a size for each stack entry, and refuses:
   * lengths (strings, bytes, frames) that reach past the end of the file;
   * memo indices beyond what the rest of the stream could define, and reads of unset ones;
-  * containers nested deeper than `MAX_DEPTH`, a stack or memo bigger than any checkpoint needs;
+  * containers nested deeper than `MAX_DEPTH`, a stack or memo bigger than any checkpoint needs,
+    more Python objects (by an estimate of their size) than any checkpoint builds;
   * hashing that would cost more than the file could justify (tuples of shared tuples used
     as keys, "billion laughs" style), and more non-string keys than a checkpoint holds;
   * opcodes no checkpoint uses (persistent ids, extension codes, out-of-band buffers).
@@ -24,6 +25,7 @@ MAX_MEMO = 20_000_000           # memo entries (a 1 GB snapshot uses about 100,0
 MAX_HASH_WORK = 20_000_000      # tuple elements hashed in all, summed over every key
 MAX_NON_STRING_KEYS = 10_000    # dict keys / set items that are not strings (their hashes are not salted)
 MAX_LONG_BYTES = 1024           # LONG1/LONG4 integer size
+MAX_BUILT_BYTES = 256 << 20     # Python objects the stream builds, estimated (array and storage bytes apart)
 HIGHEST_PROTOCOL = 5
 
 _CAP = MAX_HASH_WORK + 1
@@ -91,6 +93,22 @@ for _op in pickletools.opcodes:
     _POPS[_code] = {"TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3, "APPEND": 1, "SETITEM": 2, "NEWOBJ_EX": 3}.get(_op.name, 2)
 del _op, _code, _n
 
+# Bytes of Python objects an opcode builds, roughly as CPython 3.11 sizes them (64-bit): what lets a
+# 7 MB stream of one-byte EMPTY_SETs ask for 1.8 GB. Items added to containers cost a slot each.
+_OBJECT_BYTES = {"EMPTY_SET": 216, "FROZENSET": 216, "EMPTY_DICT": 64, "DICT": 64, "EMPTY_LIST": 56, "LIST": 56,
+                 "TUPLE1": 48, "TUPLE2": 56, "TUPLE3": 64, "TUPLE": 40, "REDUCE": 64, "NEWOBJ": 64,
+                 "NEWOBJ_EX": 64, "OBJ": 64, "INST": 64, "BUILD": 8, "GET": 8, "BINGET": 8, "LONG_BINGET": 8,
+                 "DUP": 8, "MEMOIZE": 8, "PUT": 8, "BINPUT": 8, "LONG_BINPUT": 8, "BINFLOAT": 24, "FLOAT": 24,
+                 "BININT": 32, "BININT2": 32, "INT": 32, "LONG": 32, "LONG1": 32, "LONG4": 32}
+_COST = [0] * 256
+for _op in pickletools.opcodes:
+    if _op.name in _OBJECT_BYTES:
+        _COST[ord(_op.code)] = _OBJECT_BYTES[_op.name]
+    elif _ACTIONS[_op.name] == _PUSH_STR:
+        _COST[ord(_op.code)] = 56  # the header of a str/bytes object; its data is in the file
+del _op
+_ITEM_SLOT = 16  # a list slot (8) or a share of a dict/set table entry, per item added
+
 
 class PickleScanError(CheckpointError):
     """The opcode stream is malformed or asks for more than a checkpoint could need."""
@@ -121,7 +139,8 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
     max_put = -1
     hash_work = 0
     non_string = 0
-    actions, fixed_sizes = _ACTION, _FIXED
+    built = 0           # estimated bytes of the objects built so far, see _COST
+    actions, fixed_sizes, costs = _ACTION, _FIXED, _COST
 
     def hashed(entries):
         nonlocal hash_work, non_string
@@ -173,6 +192,10 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             raise PickleScanError("the pickle is truncated (it ends before its STOP opcode)")
         code = data[pos]
         action = actions[code]
+        built += costs[code]
+        if built > MAX_BUILT_BYTES:
+            raise PickleScanError(f"the pickle builds more than {MAX_BUILT_BYTES >> 20} MB of Python objects "
+                                  "(besides its arrays), which no checkpoint does; it is crafted to exhaust memory")
         arg = pos + 1
         pos = arg + fixed_sizes[code]
         if pos > end:
@@ -215,6 +238,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             elif action == _BUILD:
                 stack.append(container(max(items[0][0], 1 + items[1][0]), 1, _OTHER))
             else:  # APPEND / SETITEM onto the container below
+                built += _ITEM_SLOT
                 if pops == 2:
                     hashed(items[:1])
                 target = stack[-1]
@@ -262,6 +286,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             items = stack[fence:]
             del stack[fence:]
             fence = marks.pop()
+            built += _ITEM_SLOT * len(items)
             depth = 1 + max((d for d, _, _ in items), default=0)
             if action == _TUPLE:
                 stack.append(container(depth, 1 + sum(w for _, w, _ in items), _TUPLE))

@@ -5,6 +5,7 @@ code. The metadata carries the generator config as JSON, enough to rebuild the n
 pickle involved.
 """
 import json
+import struct
 from pathlib import Path
 
 import torch
@@ -14,11 +15,14 @@ from safetensors.torch import save_file
 from eqviz.atomic_io import atomic_output
 from eqviz.networks.config import GeneratorConfig, config_from_dict
 from eqviz.errors import CheckpointError
+from eqviz.networks.checkpoint_file import read_regular_file
 from eqviz.networks.untrusted import short_text
 
 FORMAT_NAME = "eqviz-generator"
 FORMAT_VERSION = 1
 MAX_CONFIG_CHARS = 65536  # the JSON architecture description is about 700 characters
+MAX_TENSORS = 4096        # a 1024x1024 StyleGAN2 generator has about 400 state-dict tensors
+MAX_HEADER_BYTES = 4 << 20  # its safetensors header (the tensor table and the config) is about 70 kB
 
 
 def save_generator(G: torch.nn.Module, path) -> Path:
@@ -44,16 +48,31 @@ def save_generator(G: torch.nn.Module, path) -> Path:
 def read_generator(path) -> tuple[GeneratorConfig, dict]:
     """(config, state-dict tensors) from a file written by `save_generator`; the architecture
     description is checked against the config schema before any tensor is read."""
+    _check_header_size(path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             metadata = f.metadata() or {}
             config = _described_config(path, metadata)
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
+            keys = f.keys()
+            if len(keys) > MAX_TENSORS:  # counted before any is read: reading each costs time and memory
+                raise CheckpointError(f"{path} holds {len(keys):,} tensors; a generator has a few hundred (at most "
+                                      f"{MAX_TENSORS:,} are read), so the file is damaged or crafted")
+            tensors = {key: f.get_tensor(key) for key in keys}
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(f"{path} is not a readable .safetensors file ({first}); re-export it with "
                               "`eqviz convert`") from None
     return config, tensors
+
+
+def _check_header_size(path) -> None:
+    """The header (the JSON table of tensors) is parsed whole by safetensors: its declared length is
+    checked first, so a table of a million tiny tensors costs nothing to refuse."""
+    head = read_regular_file(path, head=8)
+    if len(head) == 8 and struct.unpack("<Q", head)[0] > MAX_HEADER_BYTES:
+        raise CheckpointError(f"{path} declares a {struct.unpack('<Q', head)[0]:,}-byte table of tensors; a "
+                              f"generator's is under 100 kB (at most {MAX_HEADER_BYTES:,} bytes are read), so the "
+                              "file is damaged or crafted")
 
 
 def _described_config(path, metadata: dict) -> GeneratorConfig:
