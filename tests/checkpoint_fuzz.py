@@ -283,20 +283,27 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _child(path: str, address_space: int, cpu_seconds: int, result_path: str) -> None:
-    """Runs in the forked child: caps, loads, writes (status, detail, peak), exits without cleanup."""
+def _child(path: str, address_space: int, cpu_seconds: int, result_path: str, reader: str) -> None:
+    """Runs in the forked child: caps, loads, writes (status, detail, peak), exits without cleanup.
+    `reader` 'checkpoint' loads as `eqviz info` does (refused: a CheckpointError); any other name is a
+    side-file reader of side_readers.READERS (refused: an EqvizError)."""
     start_rss = _rss()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # stdout carries the worker's answers; nothing loaded may write there
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    from eqviz.errors import CheckpointError
+    from eqviz.errors import CheckpointError, EqvizError
     from eqviz.networks.checkpoints.loading import inspect_checkpoint
 
+    refusal = CheckpointError if reader == "checkpoint" else EqvizError
     try:
-        info = inspect_checkpoint(path)
-        status, detail = "loaded", "\n".join(info.lines())
-    except CheckpointError as exc:
+        if reader == "checkpoint":
+            status, detail = "loaded", "\n".join(inspect_checkpoint(path).lines())
+        else:
+            import side_readers
+
+            status, detail = "loaded", side_readers.READERS[reader](path)
+    except refusal as exc:
         status, detail = "refused", str(exc)
     except BaseException:  # noqa: BLE001 - the whole point is to record what escaped
         status, detail = "error", traceback.format_exc(limit=8)
@@ -316,10 +323,15 @@ def worker_main() -> None:
 
     for line in sys.stdin:
         request = json.loads(line)
+        reader = request.get("reader", "checkpoint")
+        if reader != "checkpoint":
+            import side_readers
+
+            side_readers.prepare()  # in the worker, once: every child inherits the generator it loads
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            _child(request["path"], request["address_space"], int(request["timeout"]) + 5, request["result"])
+            _child(request["path"], request["address_space"], int(request["timeout"]) + 5, request["result"], reader)
         deadline = start + request["timeout"]
         status = None
         while True:
@@ -346,7 +358,7 @@ def worker_main() -> None:
 
 
 class FuzzRunner:
-    """A worker process that loads checkpoint files in forked, capped children."""
+    """A worker process that loads checkpoints (or side files) in forked, capped children."""
 
     def __init__(self, work_dir: Path, address_space: int = 4 << 30, timeout: float = 60, nice: int = 0):
         """`timeout`: wall seconds before a child is killed (set it well above the CPU bar when
@@ -359,9 +371,10 @@ class FuzzRunner:
             command = ["nice", "-n", str(nice), *command]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
-    def run(self, path: Path) -> Outcome:
+    def run(self, path: Path, reader: str = "checkpoint") -> Outcome:
+        """Loads `path` with `reader` ('checkpoint', or a name in side_readers.READERS) in a capped child."""
         request = {"path": str(path), "address_space": self.address_space, "timeout": self.timeout,
-                   "result": str(self.work_dir / f"result-{os.getpid()}.json")}
+                   "result": str(self.work_dir / f"result-{os.getpid()}.json"), "reader": reader}
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()

@@ -230,7 +230,7 @@ def test_a_malformed_edit_in_a_session_is_refused(bad):
 
 def test_an_edit_for_another_width_is_refused_when_applied(generators):
     G = generators["sg2_64"]
-    edit = Edit(direction=(1.0,) * 32, alpha=1.0, scale=1.0, layers=(0, 2), label="x")
+    edit = Edit(direction=(32 ** -0.5,) * 32, alpha=1.0, scale=1.0, layers=(0, 2), label="x")
     with pytest.raises(EqvizError, match="w_dim 32"):
         session_ws(G, Session(edits=[edit]))
 

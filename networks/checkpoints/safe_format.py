@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 from eqviz.atomic_io import atomic_output
 from eqviz.networks.config import GeneratorConfig, config_from_dict
 from eqviz.errors import CheckpointError
-from eqviz.networks.checkpoint_file import read_regular_file
+from eqviz.networks.checkpoints.checkpoint_file import read_regular_file
 from eqviz.networks.untrusted import short_text
 
 FORMAT_NAME = "eqviz-generator"

@@ -17,6 +17,9 @@ from eqviz.errors import EqvizError
 from eqviz.untrusted.files import first_line
 
 
+UNIT_TOLERANCE = 1e-3  # |length - 1| of an edit's direction (stored as float32 or as JSON decimals)
+
+
 @dataclasses.dataclass(frozen=True)
 class Edit:
     direction: tuple[float, ...]    # unit vector in W [w_dim]
@@ -28,6 +31,9 @@ class Edit:
     def __post_init__(self):
         if not self.direction or not all(math.isfinite(v) for v in self.direction):
             raise EqvizError("an edit's direction must be a nonempty list of finite numbers")
+        length = math.sqrt(math.fsum(v * v for v in self.direction))
+        if abs(length - 1) > UNIT_TOLERANCE:
+            raise EqvizError(f"an edit's direction must be a unit vector, this one has length {length:.3g}")
         if not (math.isfinite(self.alpha) and math.isfinite(self.scale) and self.scale > 0):
             raise EqvizError(f"an edit needs a finite alpha and a positive scale, got alpha {self.alpha!r}, scale {self.scale!r}")
         first, last = self.layers

@@ -18,7 +18,7 @@ from eqviz.directions.w_statistics import sigmas_along, w_moments
 from eqviz.errors import EqvizError
 from eqviz.networks.untrusted import short_text
 from eqviz.untrusted.arrays import load_npy, load_npz
-from eqviz.untrusted.files import FileKind
+from eqviz.untrusted.files import FileKind, check_regular_file
 
 FILE_FORMAT = "eqviz-directions/1"
 MAX_DIRECTIONS = 4096          # rows a file may hold
@@ -49,6 +49,7 @@ def load_directions(path, G) -> Directions:
     """Directions for generator G from eqviz's .npz (refused when made for another model) or from a
     .npy of shape [w_dim], [1, w_dim] or [K, w_dim] (rows made unit length; alpha's sigma measured on G)."""
     path = Path(path)
+    check_regular_file(path, DIRECTION_FILE)
     if path.suffix == ".npy":
         return _imported(path, G)
     if path.suffix == ".npz":

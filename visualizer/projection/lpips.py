@@ -2,7 +2,7 @@
 fetched once into the cache (eqviz.downloads.weights).
 
 Two files: torchvision's ImageNet VGG16 state dict (`vgg16-397923af.pth`) and LPIPS's v0.1 linear heads
-(`weights/v0.1/vgg.pth` of the lpips package). Both are parsed by eqviz.networks.torch_archive (never
+(`weights/v0.1/vgg.pth` of the lpips package). Both are parsed by eqviz.networks.checkpoints.torch_archive (never
 torch.load): regular files of a plausible size, dicts of tensors only, every declared size checked
 against the file; then every key, shape and value (finite) is checked before anything is used.
 """
@@ -93,8 +93,8 @@ class LPIPS(torch.nn.Module):
 
 # ---- Reading the user's files -----------------------------------------------------------------------
 def _read_state_dict(path, what: str, max_bytes: int, argument: str) -> dict:
-    """The {name: tensor} file at `path`, parsed by eqviz.networks.torch_archive (nothing in it runs)."""
-    from eqviz.networks.torch_archive import read_weights
+    """The {name: tensor} file at `path`, parsed by eqviz.networks.checkpoints.torch_archive (nothing in it runs)."""
+    from eqviz.networks.checkpoints.torch_archive import read_weights
 
     return read_weights(path, FileKind(f"LPIPS {what} file", max_bytes, HOW_TO_GET, argument=argument))
 

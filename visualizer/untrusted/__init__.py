@@ -5,5 +5,5 @@ members with their declared sizes checked before inflating; `arrays` reads .npy/
 with shapes and dtypes checked before anything is allocated; `json_text` parses JSON with its depth,
 numbers and strings bounded; `images` opens only the image formats eqviz means to read, with the
 pixel count checked from the header. Torch weight files go through the checkpoint loader's gates
-(`eqviz.networks.torch_archive`).
+(`eqviz.networks.checkpoints.torch_archive`).
 """

@@ -55,7 +55,7 @@ def open_image(source, kind: FileKind, name=None) -> Image.Image:
     width, height = image.size
     if width * height > MAX_PIXELS or not (width > 0 and height > 0):
         image.close()
-        raise kind.refuse(name, f"declares {width}x{height} pixels, more than the {MAX_PIXELS:,} eqviz decodes")
+        raise kind.refuse(name, f"declares {width}x{height} pixels, more than the {MAX_PIXELS:,} pixels eqviz decodes")
     return image
 
 

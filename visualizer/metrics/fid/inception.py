@@ -9,7 +9,7 @@ the global average pool ("pool3").
 Weights: torch-fidelity's `weights-inception-2015-12-05-6726825d.pth` or pytorch-fid's
 `pt_inception-2015-12-05-6726825d.pth` (the same tensors under the same key names), the user's file
 or, when none is given, torch-fidelity's downloaded once and checked against the sha256 its name
-promises. Either is parsed by eqviz.networks.torch_archive (never torch.load), so the file cannot run
+promises. Either is parsed by eqviz.networks.checkpoints.torch_archive (never torch.load), so the file cannot run
 code or make eqviz allocate what it does not hold, and every key and shape is checked before anything
 is copied.
 """
@@ -233,9 +233,9 @@ def inception_path(path=None) -> Path:
 
 
 def read_inception_state(path) -> dict:
-    """The file's tensors, parsed by eqviz (eqviz.networks.torch_archive): nothing in it runs, and
+    """The file's tensors, parsed by eqviz (eqviz.networks.checkpoints.torch_archive): nothing in it runs, and
     nothing it declares is allocated before it is checked against the file."""
-    from eqviz.networks.torch_archive import read_weights
+    from eqviz.networks.checkpoints.torch_archive import read_weights
 
     kind = FileKind("Inception weights", MAX_WEIGHTS_BYTES, f"pass {INCEPTION_FILES}", error=InceptionWeightsError)
     return read_weights(path, kind)

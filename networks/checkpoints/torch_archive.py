@@ -15,9 +15,9 @@ import struct
 import torch
 
 from eqviz.errors import CheckpointError
-from eqviz.networks.pickle_scan import scan_pickle
-from eqviz.networks.safe_unpickler import SafeUnpickler, spend_data, unpickle_checked
-from eqviz.networks.torch_storage import LEGACY_MAGIC, LEGACY_PROTOCOL, Storage, StorageType
+from eqviz.networks.checkpoints.pickle_scan import scan_pickle
+from eqviz.networks.checkpoints.safe_unpickler import SafeUnpickler, spend_data, unpickle_checked
+from eqviz.networks.checkpoints.torch_storage import LEGACY_MAGIC, LEGACY_PROTOCOL, Storage, StorageType
 from eqviz.untrusted.archives import UntrustedZip
 from eqviz.untrusted.files import FileKind, check_regular_file, open_untrusted
 
