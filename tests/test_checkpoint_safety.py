@@ -178,7 +178,7 @@ def test_truncated_reference_pickle_says_truncated(reference_dir, tmp_path):
 
 
 def test_missing_path(tmp_path):
-    assert "no checkpoint at" in load_error(tmp_path / "nope.pkl")
+    assert "nope.pkl does not exist" in load_error(tmp_path / "nope.pkl")
 
 
 def test_directory(tmp_path):

@@ -82,7 +82,7 @@ def check_fits_in_memory(path: str | Path) -> None:
 def load_model(path: str | Path, device: str) -> tuple[torch.nn.Module, ModelInfo]:
     """Load a checkpoint for rendering; every failure is a CheckpointError with one sentence."""
     path = Path(path).expanduser()
-    check_regular_file(path)  # says "a named pipe", "a device", "a folder" or "no checkpoint at"
+    check_regular_file(path)  # says "a named pipe", "a device", "a folder" or "does not exist"
     check_fits_in_memory(path)
     G = eqviz.networks.load_generator(str(path), device=device)
     G.eval().requires_grad_(False)
