@@ -282,3 +282,22 @@ def test_recording_replaces_the_keyframes_inside_its_span():
     assert recorder.finish(keys) == 3
     assert [(i.keyframe.time, i.keyframe.session.rotate_deg) for i in keys.items] == \
         [(0.0, 0.0), (1.0, 0.0), (pytest.approx(1.9), 10.0), (3.0, 20.0), (5.0, 0.0)]
+
+
+def test_app_renderer_shows_the_video_frame_and_names_a_broken_keyframe(tmp_path, generators):
+    from eqviz.app.frame_renderer import FrameRenderer, RenderRequest
+    from eqviz.app.state import ViewState
+    from eqviz.keyframes.timeline import TimelineFrame, session_at
+
+    name, G = generators("sg3t_64")
+    animation = Animation((Keyframe(0.0, Session(latent_x=1.0)), Keyframe(1.0, Session(latent_x=4.0, rotate_deg=30.0))))
+    segment = segment_at(animation, 0.25)
+    renderer = FrameRenderer(G, "cpu")
+    result = renderer.render(RenderRequest(1, session_at(animation, segment), ViewState(), 0.0, TimelineFrame(animation, segment)))
+    [frame] = source(animation, [(name, G)], fps=4).render([1])
+    assert result.error is None and np.array_equal(result.picture, frame)
+
+    broken = Animation((animation.keyframes[0], Keyframe(1.0, Session(w_path=str(tmp_path / "gone.npy")))))
+    result = renderer.render(RenderRequest(2, broken.keyframes[0].session, ViewState(), 0.0,
+                                           TimelineFrame(broken, segment_at(broken, 0.5))))
+    assert result.error.startswith("keyframe 2: W file") and "does not exist" in result.error

@@ -12,6 +12,7 @@ import torch
 
 from eqviz.core.latents import class_label, lerp, session_ws, slerp, truncate, z_from_seed
 from eqviz.core.edits import edit_offsets
+from eqviz.errors import EqvizError
 from eqviz.keyframes.animation import Animation
 from eqviz.keyframes.timeline import Segment
 
@@ -43,3 +44,16 @@ class KeyframeLatents:
         raw = self.G.mapping(slerp(za, zb, segment.s).float(), class_label(self.G, a.session.class_idx, self.device))
         ends = [truncate(self.G, raw, key.session.psi, key.session.cutoff) for key in (a, b)]
         return lerp(ends[0], ends[1], segment.s) + lerp(offset_a, offset_b, segment.s)
+
+
+def keyframe_latents(G, animation: Animation, device) -> KeyframeLatents:
+    """The keyframes' W on G; a keyframe that cannot be rendered with it is named."""
+    try:
+        return KeyframeLatents(G, animation, device)
+    except EqvizError as exc:
+        for n, key in enumerate(animation.keyframes, start=1):
+            try:
+                KeyframeLatents(G, Animation((key,)), device)
+            except EqvizError:
+                raise EqvizError(f"keyframe {n}: {exc}") from None
+        raise

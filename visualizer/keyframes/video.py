@@ -15,9 +15,9 @@ import torch
 from eqviz.core.input_transform import is_identity_pose, supports_input_transform
 from eqviz.core.latents import class_label
 from eqviz.core.rendering import seeded_noise
-from eqviz.errors import EqvizError, InvalidArgument
+from eqviz.errors import InvalidArgument
 from eqviz.keyframes.animation import Animation
-from eqviz.keyframes.latents import KeyframeLatents
+from eqviz.keyframes.latents import keyframe_latents
 from eqviz.keyframes.timeline import frame_times, pose_at, segment_at
 from eqviz.video.render import (FrameSource, LaunchedBatch, Track, VideoResult, VideoSpec, check_generators_move,
                                 load_generators, render_video)
@@ -43,19 +43,6 @@ def check_keyframe_spec(spec: VideoSpec) -> None:
     if replaced:
         raise InvalidArgument(f"a keyframe animation sets the latents, poses and length itself; leave {replaced[0]} unset.",
                               replaced[0])
-
-
-def keyframe_latents(G, animation: Animation, device) -> KeyframeLatents:
-    """The keyframes' W on G; a keyframe that cannot be rendered with it is named."""
-    try:
-        return KeyframeLatents(G, animation, device)
-    except EqvizError as exc:
-        for n, key in enumerate(animation.keyframes, start=1):
-            try:
-                KeyframeLatents(G, Animation((key,)), device)
-            except EqvizError:
-                raise EqvizError(f"keyframe {n}: {exc}") from None
-        raise
 
 
 class KeyframeSource(FrameSource):

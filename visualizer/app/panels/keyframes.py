@@ -31,6 +31,7 @@ THUMBNAIL = 40                   # pixels, square
 MAX_THUMBNAILS = 200             # rows beyond this show no picture (a recording can hold thousands)
 SCRUB_MARGIN_S = 2.0             # the scrubber reaches this far past the last keyframe (room for the next)
 DROP_REPORT_AFTER_S = 1.0        # playback reports dropped frames once it has run this long
+IDLE_HINT = "K adds the view at the playhead; drag the time to scrub the interpolated frames"
 
 
 def thumbnail(picture: np.ndarray | None) -> np.ndarray | None:
@@ -104,7 +105,7 @@ class KeyframesPanel(JobPanel):
             dpg.add_combo([str(f) for f in PLAY_FPS], tag="kf_play_fps", default_value="24", width=50)
             dpg.add_text("fps")
             dpg.add_button(label="Record", tag="kf_record", callback=lambda *_: self.toggle_record(ctx))
-        dpg.add_text("", tag="kf_playback", wrap=400, color=(150, 150, 150))
+        dpg.add_text(IDLE_HINT, tag="kf_playback", wrap=400, color=(150, 150, 150))
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="loop, period s", tag="kf_loop", callback=lambda *_: self.set_loop(ctx))
             dpg.add_input_float(tag="kf_period", default_value=4.0, width=100, format="%.2f", step=0,
@@ -151,7 +152,7 @@ class KeyframesPanel(JobPanel):
                     dpg.add_text("")
                 dpg.add_input_float(tag=f"kf_row_{k}_time", default_value=key.time, width=70, format="%.3f", step=0,
                                     on_enter=True, callback=lambda _s, t, _u=None, k=k: self.retime(self.ctx, k, t))
-                dpg.add_combo(EASINGS, tag=f"kf_row_{k}_easing", default_value=key.easing, width=95,
+                dpg.add_combo(EASINGS, tag=f"kf_row_{k}_easing", default_value=key.easing, width=110,
                               callback=lambda _s, e, _u=None, k=k: self.edit(self.ctx, lambda: self.keys.set_easing(k, e)))
                 dpg.add_combo(SPACES, tag=f"kf_row_{k}_space", default_value=key.space, width=35,
                               callback=lambda _s, v, _u=None, k=k: self.edit(self.ctx, lambda: self.keys.set_space(k, v)))
