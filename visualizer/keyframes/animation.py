@@ -10,18 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import stat
-from pathlib import Path
 
 from eqviz.atomic_io import write_text
-from eqviz.core.session import Session
+from eqviz.core.session import MAX_TEXT, Session
 from eqviz.errors import EqvizError
+from eqviz.untrusted.files import FileKind, read_untrusted
+from eqviz.untrusted.json_text import JSONRefused, parse_json
 
 KEYFRAMES_FORMAT = "eqviz-keyframes/1"
 EASINGS = ("linear", "ease-in-out", "hold")  # how a segment moves from its keyframe to the next
 SPACES = ("w", "z")                          # lerp the final W, or slerp Z between two plain seeds
-MAX_FILE_BYTES = 64 << 20   # a recorded minute with edits is a few MB; anything far larger is not ours
+MAX_FILE_BYTES = 64_000_000  # a recorded minute with edits is a few MB; anything far larger is not ours
+KEYFRAME_FILE = FileKind("keyframe file", MAX_FILE_BYTES, "pass a keyframe .json saved by eqviz (Keyframes panel)")
 MAX_KEYFRAMES = 20_000      # ten minutes recorded at 30 changes a second
 MAX_SECONDS = 3600.0        # the longest animation (an hour)
 KEYFRAME_FIELDS = ("time", "session", "easing", "space")
@@ -118,7 +118,11 @@ class Animation:
 
     @classmethod
     def load(cls, path) -> "Animation":
-        return cls.from_dict(read_json(path, "keyframe file", MAX_FILE_BYTES))
+        try:
+            data = parse_json(read_untrusted(path, KEYFRAME_FILE), max_string=MAX_TEXT)
+        except JSONRefused as exc:
+            raise KEYFRAME_FILE.refuse(path, str(exc)) from None
+        return cls.from_dict(data)
 
     def save(self, path, overwrite: bool = True) -> None:
         write_text(path, json.dumps(self.validate().to_dict(), indent=1) + "\n", overwrite=overwrite)
@@ -154,28 +158,3 @@ def loop_period(value, keyframes) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise EqvizError(f"loop must be true, false or a period in seconds, got {value!r}")
     return float(value)
-
-
-def read_json(path, what: str, max_bytes: int):
-    """A JSON document from a file that may be hostile: a regular file of bounded size, decoded strictly."""
-    path = Path(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise EqvizError(f"{what} {path} does not exist") from None
-    except OSError as exc:
-        raise EqvizError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise EqvizError(f"{what} {path} is not a regular file")
-    if info.st_size > max_bytes:
-        raise EqvizError(f"{what} {path} is {info.st_size} bytes, more than the {max_bytes >> 20} MB eqviz reads")
-    try:
-        with open(path, "rb") as f:
-            text = f.read(max_bytes + 1).decode("utf-8")
-        return json.loads(text, parse_constant=_refuse_constant)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError) as exc:
-        raise EqvizError(f"cannot read {what} {path}: {exc}") from None
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
