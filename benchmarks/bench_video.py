@@ -8,7 +8,8 @@ included: it is what the video costs on top of synthesis when no core is idle to
 
     python benchmarks/bench_video.py [--frames64 60] [--frames256 16] [--repeats 3] [--threads 2]
     python benchmarks/bench_video.py --tiny [--device cuda]
-    python benchmarks/bench_video.py --device cuda --sizes 256 1024 [--json out.json]   # NVIDIA's capacity, MP4
+    python benchmarks/bench_video.py --device cuda --sizes 256 1024 [--json out.json]   # NVIDIA's capacity, MP4,
+                                                                                        # rotation and keyframes
 
 --tiny uses a generator so small that synthesis costs almost nothing: the ratio then measures the
 pipeline's own per-frame work (latents, transforms, uint8, layout, hand-off, PNG / MP4 encoding).
@@ -31,8 +32,12 @@ import eqviz.networks
 from eqviz.networks.build import build_generator
 from eqviz.networks.config import config_from_init_kwargs
 from eqviz.video.motions import Motion
+from eqviz.keyframes.video import KeyframeSource
 from eqviz.video.render import FrameSource, VideoSpec, render_video
 from bench_gpu import build
+from bench_keyframes import animation as keyframe_animation
+
+KEYFRAMES, KEYFRAME_FPS = 4, 30.0  # the --sizes keyframe animation: bench_keyframes' default
 
 REFERENCE_64 = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "pkl" / "sg3t_64.pkl"
 
@@ -53,12 +58,14 @@ def random_generator_256(device) -> torch.nn.Module:
 
 @torch.no_grad()
 def raw_seconds(source: FrameSource) -> float:
-    """Latents + synthesis of every frame, batched and grouped by pose as the video does."""
+    """Latents + synthesis of every frame, batched and grouped by pose as the video does (a keyframe
+    animation synthesises the frames at keyframe times on their own: its runs are followed too)."""
     track, batch = source.tracks[0], source.spec.batch
     start = time.perf_counter()
     for first in range(0, source.count, batch):
         indices = range(first, min(first + batch, source.count))
-        source.synthesize_frames(track.G, source.latents(track, indices), [source.poses[i] for i in indices], [])
+        for run in source.groups(indices) if isinstance(source, KeyframeSource) else [indices]:
+            source.synthesize_frames(track.G, source.latents(track, run), [source.poses[i] for i in run], [])
     _finish_device_work(source.device)
     return time.perf_counter() - start
 
@@ -69,8 +76,8 @@ def _finish_device_work(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def video_seconds(spec: VideoSpec, generators) -> float:
-    result = render_video(spec, generators=generators)
+def video_seconds(spec: VideoSpec, generators, make_source) -> float:
+    result = render_video(spec, generators=generators, make_source=make_source)
     return result.seconds
 
 
@@ -87,20 +94,31 @@ def measured(fn, *args) -> tuple[float, float]:
     return wall, cpu_seconds() - cpu
 
 
-def bench(name: str, G, motion: Motion, frames: int, seeds, batch: int, repeats: int, device: str, out: str = "bench.mp4") -> dict:
+def bench(name: str, G, motion: Motion | None, frames: int, seeds, batch: int, repeats: int, device: str,
+          out: str = "bench.mp4") -> dict:
+    """One row; motion None: a keyframe animation of `frames` frames instead (bench_keyframes' four keyframes,
+    each a new seed, psi, translation and rotation, eased)."""
     with tempfile.TemporaryDirectory() as tmp:
-        spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / out), motion=motion, seeds=seeds,
-                         frames=frames, batch=batch, device=device, overwrite=True)
+        if motion is None:
+            anim = keyframe_animation(KEYFRAMES, (frames - 1) / KEYFRAME_FPS)
+            spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / out), fps=KEYFRAME_FPS, batch=batch, device=device,
+                             overwrite=True)
+            make_source = lambda s, named: KeyframeSource(s, anim, named)  # noqa: E731
+        else:
+            spec = VideoSpec(checkpoints=[name], out=str(Path(tmp) / out), motion=motion, seeds=seeds,
+                             frames=frames, batch=batch, device=device, overwrite=True)
+            make_source = FrameSource
         generators = [(name, G)]
-        source = FrameSource(spec, generators=generators)
+        source = make_source(spec, generators)
         source.render([0])  # warm-up: first-call allocations and filter caches
         raw, video, raw_cpu, video_cpu = math.inf, math.inf, math.inf, math.inf
         for _ in range(repeats):
             wall, cpu = measured(raw_seconds, source)
             raw, raw_cpu = min(raw, wall), min(raw_cpu, cpu)
-            wall, cpu = measured(video_seconds, spec, generators)
+            wall, cpu = measured(video_seconds, spec, generators, make_source)
             video, video_cpu = min(video, wall), min(video_cpu, cpu)
-    row = dict(model=name, motion=",".join(motion.kinds), output="png" if Path(out).suffix == "" else Path(out).suffix[1:],
+    row = dict(model=name, motion="keyframes" if motion is None else ",".join(motion.kinds),
+               output="png" if Path(out).suffix == "" else Path(out).suffix[1:],
                frames=frames, batch=batch, raw_fps=frames / raw, video_fps=frames / video, ratio=raw / video,
                cpu_ratio=raw_cpu / video_cpu)
     print(f"{name:>10} {row['motion']:>6} {row['output']:>4}  {frames:4d} frames  raw synthesis {row['raw_fps']:7.2f} fps  "
@@ -119,8 +137,9 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="pipeline overhead with tiny 64-px and 256-px generators, PNG folder and MP4")
     parser.add_argument("--frames", type=int, default=120, help="frames per --tiny video")
     parser.add_argument("--sizes", type=int, nargs="+",
-                        help="instead: StyleGAN3-T at NVIDIA's capacity (random weights) at these resolutions, rotation, "
-                             "MP4, --frames frames in batches of --batch (with --tiny: the tiny generator)")
+                        help="instead: StyleGAN3-T at NVIDIA's capacity (random weights) at these resolutions, rotation "
+                             "and a keyframe animation, MP4, --frames frames in batches of --batch (with --tiny: the "
+                             "tiny generator)")
     parser.add_argument("--batch", type=int, default=8, help="frames per synthesis call with --sizes")
     parser.add_argument("--json", help="with --sizes: also write every number to this file")
     args = parser.parse_args()
@@ -133,7 +152,8 @@ def main() -> None:
             G = tiny_generator(resolution, args.device) if args.tiny else \
                 build("stylegan3-t", resolution, args.device).eval().requires_grad_(False)
             name = f"{'tiny' if args.tiny else 'sg3t'}_{resolution}"
-            rows.append(bench(name, G, Motion(kinds=("rotate",)), args.frames, [5], args.batch, args.repeats, args.device))
+            for motion in (Motion(kinds=("rotate",)), None):  # None: the keyframe animation
+                rows.append(bench(name, G, motion, args.frames, [5], args.batch, args.repeats, args.device))
             del G
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))
