@@ -1,12 +1,12 @@
 """The GPU path verified end to end in one device call: every step reports pass/fail and the run goes on.
 
-Steps (each a separate process with its own time limit, all inside one overall budget; see `steps`):
-environment, pycuda + a trivial kernel, `pytest -m cuda` (with NVIDIA's reference data carried),
-float16 kernels against float32 (bench_fp16), rotation and keyframe videos against raw synthesis
-at 256² and 1024² (bench_video), the app's frame renderer against bare synthesis at 1024² (bench_frame_renderer),
-FID features at 256² and 1024² and a fid50k_full estimate for a 1024² StyleGAN3-T (bench_fid),
-projection steps/s (bench_projection), NVIDIA's own CUDA ops side by side with eqviz's
-(bench_nvidia_ops), whole synthesis kernels vs PyTorch (bench_gpu) and the equivariance metric's
+Steps (each a separate process with its own time limit, all inside one overall budget; see `steps`),
+in this order: environment; pycuda + a trivial kernel; float16 kernels against float32 (bench_fp16);
+rotation and keyframe videos against raw synthesis at 256² and 1024² (bench_video); the app's frame
+renderer against bare synthesis at 1024² (bench_frame_renderer); FID features at 256² and 1024² and a
+fid50k_full estimate for a 1024² StyleGAN3-T (bench_fid); projection steps/s (bench_projection);
+NVIDIA's own CUDA ops side by side with eqviz's (bench_nvidia_ops); `pytest -m cuda` (with NVIDIA's
+reference data carried); whole synthesis kernels vs PyTorch (bench_gpu); the equivariance metric's
 cost (bench_equivariance). NVIDIA's plugins are JIT-built in the background from the start, on their
 own half of the cores while the steps run on the other half, so the build overlaps the other steps
 without taking their CPU.
