@@ -10,6 +10,7 @@ from collections import defaultdict
 VIDEO_BAR = 0.9          # video pipeline / raw synthesis, at least
 FRAME_RENDERER_BAR = 1.1  # the app's request -> frame / bare synthesis, at most
 NVIDIA_PARITY = 1.0      # NVIDIA's ops time / eqviz's kernels time, at least
+FP16_SPEED_BATCH = 8     # float16 must beat float32 from this batch size up
 
 
 def numbers(check: dict, step_prefix: str):
@@ -45,11 +46,13 @@ def bars(check: dict) -> list:
     if not video:
         rows.append((f"video >= {VIDEO_BAR} of raw synthesis, 256² and 1024²", "", verdict(check, None)))
     fp16 = numbers(check, "float16") or []
-    for row in fp16:
-        rows.append((f"float16 kernels within the bound and faster than float32, {row['model']} batch {row['batch']}",
+    for row in fp16:  # faster is asked of batch 8; batch 1 is bound by launches, its speed is reported only
+        speed_bar = row["batch"] >= FP16_SPEED_BATCH
+        rows.append((f"float16 kernels within the bound{' and faster than float32' if speed_bar else ''}, "
+                     f"{row['model']} batch {row['batch']}",
                      f"diff {row['kernels_vs_torch_fp16']:.1e} (bound {row['bound']:.1e}), "
                      f"fp32/fp16 {row['fp32_ms'] / row['fp16_ms']:.2f}",
-                     verdict(check, row["passed"] and row["fp32_ms"] > row["fp16_ms"])))
+                     verdict(check, row["passed"] and (not speed_bar or row["fp32_ms"] > row["fp16_ms"]))))
     if not fp16:
         rows.append(("float16 kernels within the bound and faster than float32 at 1024² batch 8", "", verdict(check, None)))
     nvidia = numbers(check, "eqviz kernels vs NVIDIA")
