@@ -294,9 +294,9 @@ class Run:
             if not build["passed"]:
                 return dict(record, rc="skipped", passed=False, seconds=0.0,
                             tail=f"NVIDIA's plugins did not build ({build['rc']}); see nvidia_build.log")
-        timeout = min(step.timeout_s, self.left_s())
-        if timeout < MIN_STEP_S:
+        if self.left_s() < MIN_STEP_S:
             return dict(record, rc="skipped", passed=False, seconds=0.0, tail=f"no time left ({self.left_s():.0f} s)")
+        timeout = min(step.timeout_s, self.left_s())
         # While NVIDIA's build runs, steps keep off its cores so their timings are not disturbed.
         cores = self.steps_cores if self.build.poll() is None else os.sched_getaffinity(0)
         self.log.write(f"\n===== {step.name}: {record['command']}\n")
@@ -435,7 +435,13 @@ def main(argv=None) -> int:
         run = Run(out=args.out, work=work, dry_run=args.dry_run, deadline=started_at + args.budget_s, env=env, log=log)
         run.start_build()
         try:
-            for step in steps(work):
+            queue, deferred = steps(work), set()
+            while queue:
+                step = queue.pop(0)
+                if step.needs_nvidia_build and run.build.poll() is None and queue and step.name not in deferred:
+                    deferred.add(step.name)  # NVIDIA's build is not done: the other steps first, this one last
+                    queue.append(step)
+                    continue
                 record = run.run_step(step)
                 run.results.append(record)
                 run.report(record)
