@@ -164,6 +164,20 @@ def test_side_by_side_shows_each_generator_at_the_keyframe(generators):
     assert np.array_equal(frame[:, 66:], to_uint8(render_session(named[1][1], session)))
 
 
+def test_untransformed_panel_undoes_the_interpolated_pose(generators):
+    from eqviz.core.resampling import untransform
+    from eqviz.video.render import masked
+
+    name, G = generators("sg3t_64")
+    animation = Animation((Keyframe(0.0, Session(latent_x=4.0)), Keyframe(1.0, Session(latent_x=4.0, rotate_deg=90.0))))
+    [middle] = source(animation, [(name, G)], fps=2, untransform=True, error_map=True, labels=False).render([1])
+    assert middle.shape == (64, 3 * 64 + 2 * 2, 3)
+    halfway = render_session(G, Session(latent_x=4.0, rotate_deg=45.0))
+    undone, mask = untransform(halfway, translate=(0.0, 0.0), rotate_deg=45.0)
+    expected = to_uint8(masked(undone, mask.expand_as(undone)))
+    assert np.abs(middle[:, 66:130].astype(int) - expected.astype(int)).max() <= 1
+
+
 def test_cancelled_keyframe_video_leaves_no_file(tmp_path, generators):
     animation = Animation((Keyframe(0.0, Session()), Keyframe(1.0, Session(latent_x=1.0))))
     spec = VideoSpec(checkpoints=["sg2_64"], out=str(tmp_path / "c.mp4"), fps=12, batch=3)

@@ -29,6 +29,7 @@ from eqviz.video.render import VideoSpec
 PLAY_FPS = (12, 24, 30, 60)      # playback rates offered; the video's own rate is set separately
 THUMBNAIL = 40                   # pixels, square
 MAX_THUMBNAILS = 200             # rows beyond this show no picture (a recording can hold thousands)
+MAX_ROWS = 1000                  # rows listed; the animation keeps every keyframe, the list says how many more
 SCRUB_MARGIN_S = 2.0             # the scrubber reaches this far past the last keyframe (room for the next)
 DROP_REPORT_AFTER_S = 1.0        # playback reports dropped frames once it has run this long
 IDLE_HINT = "K adds the view at the playhead; drag the time to scrub the interpolated frames"
@@ -139,7 +140,7 @@ class KeyframesPanel(JobPanel):
         for texture in self._textures:
             dpg.delete_item(texture)
         self._textures = []
-        for k, item in enumerate(self.keys.items):
+        for k, item in enumerate(self.keys.items[:MAX_ROWS]):
             key = item.keyframe
             with dpg.table_row(parent="kf_table"):
                 dpg.add_selectable(label=str(k + 1), default_value=k == self.selected, tag=f"kf_row_{k}",
@@ -157,6 +158,10 @@ class KeyframesPanel(JobPanel):
                 dpg.add_combo(SPACES, tag=f"kf_row_{k}_space", default_value=key.space, width=35,
                               callback=lambda _s, v, _u=None, k=k: self.edit(self.ctx, lambda: self.keys.set_space(k, v)))
                 dpg.add_button(label="x", tag=f"kf_row_{k}_delete", callback=lambda *_, k=k: self.delete(self.ctx, k))
+        if len(self.keys) > MAX_ROWS:
+            with dpg.table_row(parent="kf_table"):
+                dpg.add_text("")
+                dpg.add_text(f"... and {len(self.keys) - MAX_ROWS} more keyframes, kept in the animation and the file")
 
     # ---- editing ---------------------------------------------------------------------------------------
     def animation(self) -> Animation:
