@@ -19,6 +19,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.panels.video_export import show_video_result
 from eqviz.app.widgets import path_row, set_if_changed
+from eqviz.core.images import rgba
 from eqviz.errors import EqvizError
 from eqviz.keyframes.animation import EASINGS, SPACES, Animation
 from eqviz.keyframes.editing import KeyframeList, Recorder
@@ -36,14 +37,11 @@ IDLE_HINT = "K adds the view at the playhead; drag the time to scrub the interpo
 
 
 def thumbnail(picture: np.ndarray | None) -> np.ndarray | None:
-    """[THUMBNAIL, THUMBNAIL, 4] float32 texture data of a shown picture ([H, W, C] uint8)."""
+    """[THUMBNAIL, THUMBNAIL, 3] uint8 of a shown picture ([H, W, C] uint8), small enough to keep hundreds."""
     if picture is None:
         return None
     rgb = picture[..., :3] if picture.shape[-1] >= 3 else np.repeat(picture[..., :1], 3, axis=-1)
-    small = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize((THUMBNAIL, THUMBNAIL), Image.BILINEAR))
-    rgba = np.ones((THUMBNAIL, THUMBNAIL, 4), dtype=np.float32)
-    rgba[..., :3] = small / np.float32(255)
-    return rgba
+    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize((THUMBNAIL, THUMBNAIL), Image.BILINEAR))
 
 
 def render_thumbnails(G, animation: Animation, device, handle) -> dict[int, np.ndarray]:
@@ -146,7 +144,7 @@ class KeyframesPanel(JobPanel):
                 dpg.add_selectable(label=str(k + 1), default_value=k == self.selected, tag=f"kf_row_{k}",
                                    callback=lambda _s, _v, _u=None, k=k: self.jump(self.ctx, k))
                 if item.thumbnail is not None and k < MAX_THUMBNAILS:
-                    texture = dpg.add_static_texture(THUMBNAIL, THUMBNAIL, item.thumbnail.ravel(), parent="textures")
+                    texture = dpg.add_static_texture(THUMBNAIL, THUMBNAIL, rgba(item.thumbnail).ravel(), parent="textures")
                     self._textures.append(texture)
                     dpg.add_image(texture)
                 else:
@@ -301,8 +299,9 @@ class KeyframesPanel(JobPanel):
         if ctx.state.revision == self._recorded_revision:
             return
         self._recorded_revision = ctx.state.revision
-        picture = ctx.last_result.picture if ctx.last_result is not None else None
-        if not self.recorder.sample(time.perf_counter(), ctx.state.session, thumbnail(picture)):
+        keep = ctx.last_result is not None and len(self.recorder.samples) < MAX_THUMBNAILS  # the list shows no more
+        picture = thumbnail(ctx.last_result.picture) if keep else None
+        if not self.recorder.sample(time.perf_counter(), ctx.state.session, picture):
             self.toggle_record(ctx)  # full: keep what was recorded
             return
         self.keys.playhead = self.recorder.samples[-1][0]
