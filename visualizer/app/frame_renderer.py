@@ -104,10 +104,10 @@ class FrameRenderer:
 
     def _timeline_ws(self, frame) -> torch.Tensor:
         """The W of an animation's frame; the keyframes' W are computed once per animation."""
-        from eqviz.keyframes.latents import keyframe_latents
+        from eqviz.keyframes.latents import KeyframeLatents
 
         if self._timeline_latents is None or self._timeline_latents.animation is not frame.animation:
-            self._timeline_latents = keyframe_latents(self.G, frame.animation, self.device)
+            self._timeline_latents = KeyframeLatents(self.G, frame.animation, self.device)
         self._ws, self._ws_key = self._timeline_latents.frame_ws(frame.segment), ("timeline", frame)
         return self._ws
 

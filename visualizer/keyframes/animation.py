@@ -8,6 +8,7 @@ the keyframe at fault.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 
@@ -55,7 +56,7 @@ class Animation:
         """Seconds the animation covers: the loop period, or the last keyframe's time."""
         return self.loop if self.loop is not None else self.keyframes[-1].time
 
-    @property
+    @functools.cached_property
     def times(self) -> tuple[float, ...]:
         return tuple(k.time for k in self.keyframes)
 

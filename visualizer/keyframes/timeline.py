@@ -7,6 +7,7 @@ from the segment's start. A frame at a keyframe's time is that keyframe exactly 
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 
@@ -47,19 +48,20 @@ def segment_at(animation: Animation, t: float) -> Segment:
     if animation.loop is not None:
         t = math.fmod(t, animation.loop)
         t = t + animation.loop if t < 0 else t
-    for k, tk in enumerate(times):
-        if abs(t - tk) <= TIME_TOLERANCE or (animation.loop is not None and abs(t - animation.loop - tk) <= TIME_TOLERANCE):
-            return Segment(k, k, 0.0, k)
+        if animation.loop - t <= TIME_TOLERANCE:
+            t -= animation.loop  # the end of one period is the start of the next
+    k = bisect.bisect_left(times, t - TIME_TOLERANCE)
+    if k < len(times) and abs(times[k] - t) <= TIME_TOLERANCE:
+        return Segment(k, k, 0.0, k)
     if animation.loop is not None and len(keys) > 1 and (t > times[-1] or t < times[0]):
         start_time = times[-1] if t > times[-1] else times[-1] - animation.loop
         length = times[0] + animation.loop - times[-1]
-        u = (t - start_time) / length
-        return Segment(len(keys) - 1, 0, eased(keys[-1].easing, u), None)
-    if t < times[0]:
+        return Segment(len(keys) - 1, 0, eased(keys[-1].easing, (t - start_time) / length), None)
+    if k == 0:
         return Segment(0, 0, 0.0, None)
-    if t > times[-1]:
-        return Segment(len(keys) - 1, len(keys) - 1, 0.0, None)
-    i = max(k for k, tk in enumerate(times) if tk < t)
+    if k == len(times):
+        return Segment(k - 1, k - 1, 0.0, None)
+    i = k - 1  # times[i] < t < times[i + 1]
     u = (t - times[i]) / (times[i + 1] - times[i])
     return Segment(i, i + 1, eased(keys[i].easing, u), None)
 

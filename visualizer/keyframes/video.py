@@ -17,7 +17,7 @@ from eqviz.core.latents import class_label
 from eqviz.core.rendering import seeded_noise
 from eqviz.errors import InvalidArgument
 from eqviz.keyframes.animation import Animation
-from eqviz.keyframes.latents import keyframe_latents
+from eqviz.keyframes.latents import KeyframeLatents
 from eqviz.keyframes.timeline import frame_times, pose_at, segment_at
 from eqviz.video.render import (FrameSource, LaunchedBatch, Track, VideoResult, VideoSpec, check_generators_move,
                                 load_generators, render_video)
@@ -68,10 +68,10 @@ class KeyframeSource(FrameSource):
         self.arrange(1, 1)
 
     def make_track(self, name: str, G) -> KeyframeTrack:
-        latents = keyframe_latents(G, self.animation, self.device)
+        latents = KeyframeLatents(G, self.animation, self.device).check()
         class_idx = self.animation.keyframes[0].session.class_idx
         return KeyframeTrack(G=G, name=name, output_space=self.motion.moves_input and not supports_input_transform(G),
-                             keys=latents.ws.unsqueeze(0), c=class_label(G, class_idx, self.device), latents=latents)
+                             keys=latents.key_ws(0).unsqueeze(0), c=class_label(G, class_idx, self.device), latents=latents)
 
     def latents(self, track: KeyframeTrack, indices) -> torch.Tensor:
         """ws [F, 1, num_ws, w_dim] of the frames."""
