@@ -37,7 +37,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpu_results import render_results
+from gpu_results import last_line, render_results, step_status
 
 ROOT = Path(__file__).resolve().parents[1]
 NVIDIA_CHECKOUT = ROOT / ".nvlabs" / "stylegan3"   # torch_utils/ and dnnlib/ of NVlabs/stylegan3 (ignored)
@@ -319,13 +319,14 @@ class Run:
         record.update(rc=rc, passed=rc == 0, seconds=round(time.perf_counter() - t0, 1), tail=output[-2000:])
         numbers = self.work / step.json_name if step.json_name else None
         if numbers is not None and numbers.is_file():
-            record["numbers"] = json.loads(numbers.read_text())
+            try:
+                record["numbers"] = json.loads(numbers.read_text())
+            except ValueError as exc:  # cut off mid-write: the step's output still tells
+                record["numbers_error"] = str(exc)
         return record
 
     def report(self, record: dict) -> None:
-        status = "pass" if record["passed"] else ("skipped" if record["rc"] == "skipped" else "FAIL")
-        last = next((ln for ln in reversed(record.get("tail", "").splitlines()) if ln.strip()), "")
-        print(f"[{status}] {record['name']} ({record['seconds']} s, rc {record['rc']}): {last[:160]}", flush=True)
+        print(f"[{step_status(record)}] {record['name']} ({record['seconds']} s): {last_line(record)[:160]}", flush=True)
 
     def write(self, started: str, header: dict) -> None:
         """Every result file, rewritten whole (atomically) after each step."""
@@ -347,9 +348,7 @@ def step_table(check: dict) -> str:
              f"budget {check['header']['budget_s']} s", "",
              "| step | result | seconds | last line |", "| :-- | :-- | --: | :-- |"]
     for r in check["steps"]:
-        status = "pass" if r["passed"] else ("skipped" if r["rc"] == "skipped" else f"FAIL (rc {r['rc']})")
-        last = next((ln for ln in reversed(r.get("tail", "").splitlines()) if ln.strip()), "")
-        lines.append(f"| {r['name']} | {status} | {r['seconds']} | {last.replace('|', '/')[:120]} |")
+        lines.append(f"| {r['name']} | {step_status(r)} | {r['seconds']} | {last_line(r).replace('|', '/')[:120]} |")
     return "\n".join(lines) + "\n"
 
 

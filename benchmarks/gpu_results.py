@@ -190,9 +190,20 @@ def equivariance_section(check: dict) -> list:
 def steps_section(check: dict) -> list:
     rows = []
     for r in check["steps"]:
-        status = "pass" if r["passed"] else ("skipped" if r["rc"] == "skipped" else f"FAIL (rc {r['rc']})")
-        rows.append((r["name"], status, r["seconds"]))
+        rows.append((r["name"], step_status(r), r["seconds"]))
     return ["## Steps", "", *table(["step", "result", "s"], rows, 2)]
+
+
+def step_status(record: dict) -> str:
+    """'pass', 'skipped' or 'FAIL (rc ...)' for one step's record."""
+    if record["passed"]:
+        return "pass"
+    return "skipped" if record["rc"] == "skipped" else f"FAIL (rc {record['rc']})"
+
+
+def last_line(record: dict) -> str:
+    """The last non-empty line a step printed."""
+    return next((ln for ln in reversed(record.get("tail", "").splitlines()) if ln.strip()), "")
 
 
 def render_results(check: dict) -> str:
