@@ -55,6 +55,11 @@ def test_keys_add_keyframes_and_the_scrubber_shows_the_video_frame(app, tmp_path
     keys = keyframes.keys
     assert [item.keyframe.time for item in keys.items] == [0.0, 1.0, 2.0]
     assert keys.items[1].keyframe.session.rotate_deg == 10.0 and keys.items[1].keyframe.session.latent_x == 5.0
+    from eqviz.app.panels.keyframes import thumbnail
+    from eqviz.core.images import to_uint8
+    from eqviz.core.rendering import render_session
+    first = render_session(app.generator(), keys.items[0].keyframe.session)
+    assert np.array_equal(keys.items[0].thumbnail, thumbnail(to_uint8(first)))  # what the view showed, small
     assert all(item.thumbnail is not None for item in keys.items)
 
     fire("kf_time", 0.5)                              # between keyframes 1 and 2
