@@ -95,7 +95,7 @@ def test_keys_add_keyframes_and_the_scrubber_shows_the_video_frame(app, tmp_path
     del window
 
 
-def test_save_load_render_matches_the_scrubber(app, tmp_path):
+def test_save_load_render_matches_the_scrubber(app, tmp_path, reference_dir):
     import dearpygui.dearpygui as dpg
     from eqviz.keyframes.animation import Animation
 
@@ -124,6 +124,14 @@ def test_save_load_render_matches_the_scrubber(app, tmp_path):
     step_until(app, lambda: keyframes.job is None)
     assert "wrote" in app.status[0] and "5 frames" in app.status[0]
     assert np.array_equal(np.asarray(Image.open(tmp_path / "frames" / "frame_000001.png")), scrubbed)
+
+    keyframes.compare.add(str(reference_dir / "pkl" / "sg3r_64.pkl"))  # side by side with the same keyframes
+    dpg.set_value("kf_out", str(tmp_path / "side"))
+    fire("kf_render")
+    step_until(app, lambda: keyframes.job is None)
+    keyframes.compare.clear()
+    side = np.asarray(Image.open(tmp_path / "side" / "frame_000001.png"))
+    assert side.shape[1] == 2 * 64 + 2 and np.array_equal(side[-64:, :64], scrubbed)
 
 
 def test_record_turns_a_performance_into_keyframes(app, tmp_path):

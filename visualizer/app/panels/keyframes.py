@@ -14,7 +14,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 from PIL import Image
 
-from eqviz.app.compare_list import named_generators
+from eqviz.app.compare_list import CompareList, named_generators
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.panels.video_export import show_video_result
@@ -25,7 +25,7 @@ from eqviz.keyframes.animation import EASINGS, SPACES, Animation
 from eqviz.keyframes.editing import KeyframeList, Recorder
 from eqviz.keyframes.timeline import TimelineFrame, segment_at, session_at
 from eqviz.keyframes.video import render_keyframe_video
-from eqviz.video.render import VideoSpec
+from eqviz.video.render import VideoSpec, load_generators
 
 PLAY_FPS = (12, 24, 30, 60)      # playback rates offered; the video's own rate is set separately
 THUMBNAIL = 40                   # pixels, square
@@ -62,6 +62,15 @@ def render_thumbnails(G, animation: Animation, device, handle) -> dict[int, np.n
     return pictures
 
 
+def where(segment) -> str:
+    """The playhead's place in words: at a keyframe, or how far from one to the next."""
+    if segment.exact is not None:
+        return f"at keyframe {segment.exact + 1}"
+    if segment.start == segment.end:
+        return f"holding keyframe {segment.start + 1}"
+    return f"keyframe {segment.start + 1} -> {segment.end + 1}, {100 * segment.s:.0f}% of the way (eased)"
+
+
 class KeyframesPanel(JobPanel):
     title = "Keyframes"
     default_open = False
@@ -84,6 +93,7 @@ class KeyframesPanel(JobPanel):
         self._animation: tuple[int, Animation | None] = (-1, None)
         self._play = {}    # playback clock: started, from, last frame, frames due, frames shown, last result
         self._thumbnail_job = None
+        self.compare = CompareList("kf_compare")  # checkpoints rendered side by side with the same keyframes
 
     @property
     def keys(self) -> KeyframeList:
@@ -129,6 +139,7 @@ class KeyframesPanel(JobPanel):
             dpg.add_checkbox(label="untransformed", tag="kf_untransform")
             dpg.add_checkbox(label="error map", tag="kf_error_map")
             dpg.add_checkbox(label="overwrite", tag="kf_overwrite")
+        self.compare.build()
         self.build_job_controls(ctx)
 
     def rebuild_list(self) -> None:
@@ -225,6 +236,8 @@ class KeyframesPanel(JobPanel):
         segment = segment_at(animation, self.keys.playhead)
         ctx.state.show_timeline(TimelineFrame(animation, segment), copy.deepcopy(session_at(animation, segment)))
         ctx.request_render()
+        if not self.playing and self.recorder is None:
+            dpg.set_value("kf_playback", where(segment))
 
     def jump(self, ctx: PanelContext, index: int) -> None:
         if not 0 <= index < len(self.keys):
@@ -358,17 +371,21 @@ class KeyframesPanel(JobPanel):
             return
         try:
             animation = self.animation()
-            spec = VideoSpec(checkpoints=[ctx.model.path], out=dpg.get_value("kf_out").strip(),
+            compare = list(self.compare.paths)
+            spec = VideoSpec(checkpoints=[ctx.model.path, *compare], out=dpg.get_value("kf_out").strip(),
                              fps=dpg.get_value("kf_video_fps"), size=dpg.get_value("kf_size") or None,
                              untransform=dpg.get_value("kf_untransform"), error_map=dpg.get_value("kf_error_map"),
                              overwrite=dpg.get_value("kf_overwrite"), device=ctx.model.device)
-            named = named_generators(ctx, [], spec.device)  # the model the keyframes were made with, now
+            own = named_generators(ctx, [], spec.device)  # the model the keyframes were made with, now
         except EqvizError as exc:
             ctx.set_status(str(exc), error=True)
             return
-        body = lambda handle: render_keyframe_video(  # noqa: E731
-            animation, spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled,
-            generators=named)
+
+        def body(handle):
+            named = [*own, *load_generators(compare, spec.device)]  # the comparisons load on the job's thread
+            return render_keyframe_video(animation, spec, progress=lambda p: handle.report(p.done, p.total, str(p)),
+                                         cancel=handle.cancelled, generators=named)
+
         self.start(ctx, body, f"rendering {len(animation.keyframes)} keyframes to {spec.out} ...")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
