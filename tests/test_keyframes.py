@@ -178,6 +178,13 @@ def test_untransformed_panel_undoes_the_interpolated_pose(generators):
     assert np.abs(middle[:, 66:130].astype(int) - expected.astype(int)).max() <= 1
 
 
+def test_stylegan2_alone_refuses_posed_keyframes_naming_one(tmp_path, pkl, capsys):
+    Animation((Keyframe(0.0, Session()), Keyframe(1.0, Session(rotate_deg=30.0)))).save(tmp_path / "kf.json")
+    assert main(["video", pkl("sg2_64"), "--keyframes", str(tmp_path / "kf.json"), "--out", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--keyframes: keyframe 2 is translated or rotated" in err and len(err.splitlines()) == 1
+
+
 def test_cancelled_keyframe_video_leaves_no_file(tmp_path, generators):
     animation = Animation((Keyframe(0.0, Session()), Keyframe(1.0, Session(latent_x=1.0))))
     spec = VideoSpec(checkpoints=["sg2_64"], out=str(tmp_path / "c.mp4"), fps=12, batch=3)

@@ -14,13 +14,12 @@ import torch
 
 from eqviz.core.input_transform import is_identity_pose, supports_input_transform
 from eqviz.core.latents import class_label
-from eqviz.core.rendering import seeded_noise
+from eqviz.core.rendering import seeded_noise, session_pose
 from eqviz.errors import InvalidArgument
 from eqviz.keyframes.animation import Animation
 from eqviz.keyframes.latents import KeyframeLatents
 from eqviz.keyframes.timeline import frame_times, pose_at, segment_at
-from eqviz.video.render import (FrameSource, LaunchedBatch, Track, VideoResult, VideoSpec, check_generators_move,
-                                load_generators, render_video)
+from eqviz.video.render import FrameSource, LaunchedBatch, Track, VideoResult, VideoSpec, load_generators, render_video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +58,11 @@ class KeyframeSource(FrameSource):
         self.motion = KeyframeMotion(moves_input=not all(is_identity_pose(p) for p in self.poses),
                                      changes_latent=len(animation.keyframes) > 1)
         named = generators if generators is not None else load_generators(spec.checkpoints, self.device)
-        check_generators_move(named, self.motion)
+        if self.motion.moves_input and not any(supports_input_transform(G) for _, G in named):
+            moved = next(n for n, k in enumerate(animation.keyframes, start=1) if not is_identity_pose(session_pose(k.session)))
+            raise InvalidArgument(f"keyframe {moved} is translated or rotated, but {named[0][0]} is a StyleGAN2 generator "
+                                  "without an input transform; set the keyframes' translate and rotate to 0, or render "
+                                  "it beside a StyleGAN3 checkpoint (it then moves in output space).", "keyframes")
         if (spec.untransform or spec.error_map) and not self.motion.moves_input:
             raise InvalidArgument("the untransformed and error-map panels show how a translation or rotation is undone; "
                                   "no keyframe of this animation is translated or rotated.", "untransform")
