@@ -17,7 +17,7 @@ from eqviz.core.latents import session_ws
 
 class Model:
     def __init__(self, path, G):
-        self.path, self.device, self.num_ws = str(path), "cpu", G.num_ws
+        self.path, self.device, self.num_ws, self.label = str(path), "cpu", G.num_ws, Path(path).name
 
 
 class Context:

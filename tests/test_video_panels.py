@@ -22,7 +22,7 @@ from eqviz.core.session import Session
 
 class FakeModel:
     def __init__(self, path, G, device):
-        self.path = str(path)
+        self.path, self.label = str(path), Path(path).name
         self.supports_input_transform = bool(G.supports_input_transform)
         self.img_channels = G.img_channels
         self.device = device

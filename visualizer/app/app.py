@@ -18,6 +18,7 @@ import dearpygui.dearpygui as dpg
 from eqviz.app import keys, viewer
 from eqviz.app.frame_renderer import RenderResult, build_request
 from eqviz.app.jobs import JobRunner
+from eqviz.app.lifecycle import SHUTDOWN_SECONDS, CloseSignals, leave_now_if_threads_remain, switch_message
 from eqviz.app.model import ModelInfo
 from eqviz.app.panel import JobBody, JobDone, JobHandle, Panel
 from eqviz.app.panels import PANEL_CLASSES
@@ -85,6 +86,8 @@ class App:
         self.wake = UiWake()
         self.worker = RenderWorker(options.device, on_result=self.wake.wake)
         self.jobs = JobRunner(on_finish=self.wake.wake)
+        self.generation = 0  # one per successful load: what jobs and results belong to (eqviz.app.lifecycle)
+        self.close_signals = CloseSignals(self.wake.wake)
         self._awake_until = 0.0
         self._sleeping = False  # dpg's wait_for_input is on
         self.panels: list[Panel] = [cls() for cls in PANEL_CLASSES]
@@ -145,7 +148,8 @@ class App:
         return self.worker.generator()
 
     def start_job(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
-        return self.jobs.start(name, body, on_done)
+        return self.jobs.start(name, body, on_done, model=self.model.label if self.model else "",
+                               generation=self.generation)
 
     def stay_awake(self, seconds: float) -> None:
         """Draw at the frame rate for the next `seconds` (0: from now on only as changes ask) even if
@@ -236,7 +240,10 @@ class App:
             kept = f" (still showing {self.model.label})" if self.model else ""
             self.set_status(item.error + kept, error=True)
             return
-        self.model = item.info
+        previous, self.model = self.model, item.info
+        self.generation += 1
+        stopped = self.jobs.cancel_others(self.generation)
+        dropped = self.state.forget_model(item.info.path) if previous is not None else []
         # Every frame asked for so far was for the previous model: never show one under this label.
         self._shown_stamp = self._stamp
         self.last_result = None
@@ -253,7 +260,11 @@ class App:
         if item.info.path != "<in memory>" and Path(item.info.path).is_file():
             remember(item.info.path)
         dpg.set_viewport_title(f"{self.options.title} - {item.info.label}")
-        self.set_status(f"loaded {item.info.label}: {item.info.summary} in {item.seconds:.1f} s")
+        self.set_status(switch_message(f"loaded {item.info.label}: {item.info.summary} in {item.seconds:.1f} s",
+                                       stopped, dropped))
+        if previous is not None:
+            for panel in self.panels:
+                panel.forget_model(self)
         for panel in self.panels:
             panel.on_model_changed(self)
         self.state.touch()
@@ -315,14 +326,14 @@ class App:
 
     def step(self) -> bool:
         """One UI frame; False once the window was closed or a scripted run is complete."""
-        if not dpg.is_dearpygui_running():
+        if not dpg.is_dearpygui_running() or self.close_signals.requested:
             return False
         frame_start = time.perf_counter()
         dt, self._last_frame_start = frame_start - self._last_frame_start, frame_start
         # Callbacks first: an edit made during the last frame is posted to the worker right away.
         callbacks = dpg.get_callback_queue()
         dpg.run_callbacks(callbacks)
-        changed = self.jobs.deliver() | self._take_worker_results() | bool(callbacks)
+        changed = self.jobs.deliver(self.generation) | self._take_worker_results() | bool(callbacks)
         if self.model is not None and self.state.advance(min(dt, MAX_ANIMATION_STEP)):
             self.request_render()
         changed |= self._dirty
@@ -345,21 +356,30 @@ class App:
         self.worker.wait_for_result(max(0.0, frame_seconds - (time.perf_counter() - frame_start)))
         return True
 
-    def shutdown(self) -> None:
-        for panel in self.panels:
-            panel.close()
-        self.jobs.cancel_all()
-        self.worker.stop()
+    def shutdown(self) -> list[str]:
+        """Cancel every job and wait for it (each keeps what it promises on cancel), stop the render
+        thread, destroy the window. Returns the threads that did not stop in SHUTDOWN_SECONDS."""
+        if self.jobs.active:
+            self.set_status(f"closing: stopping {', '.join(h.name for h in self.jobs.active)} ...")
+        still_running = self.jobs.stop_all(SHUTDOWN_SECONDS)
+        if not self.worker.stop(SHUTDOWN_SECONDS):
+            still_running.append("a render")
         self.wake.close()
         forget_dialogs()
         dpg.destroy_context()
+        return still_running
 
     def run(self) -> int:
+        """The window until it is closed (or SIGTERM / SIGINT), then one shutdown; 0 when closed."""
+        still_running: list[str] = []
+        self.close_signals.install()
         try:
             self.start()
             while self.step():
                 pass
         finally:
-            self.shutdown()
+            still_running = self.shutdown()
+            self.close_signals.uninstall()
+        leave_now_if_threads_remain(still_running, 0)
         return 0
 

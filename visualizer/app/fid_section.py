@@ -56,7 +56,7 @@ class FidSection(JobPanel):
                           min_clamped=True, max_clamped=True, width=120)
         dpg.add_checkbox(label="resize real images to the generator's resolution", tag="fid_resize")
         self.build_job_controls(ctx)
-        dpg.add_text("", tag="fid_result")
+        dpg.add_text("", tag="fid_result", wrap=0)
 
     def run(self, ctx: PanelContext) -> None:
         if ctx.model is None:
@@ -79,7 +79,13 @@ class FidSection(JobPanel):
                                    resize_data=resize, device=device, cancel=handle.cancelled,
                                    progress=lambda done, total: handle.report(done, total, f"{done}/{total} images"))
 
-        self.start(ctx, body, f"measuring {' and '.join(m.upper() for m in metrics)} over {samples} samples ...")
+        names = " and ".join(m.upper() for m in metrics)
+        self.start(ctx, body, f"measuring {names} over {samples} samples ...",
+                   about=f"{names}, {samples} samples, {pipeline} pipeline, against {data}")
+
+    def clear_result(self, ctx: PanelContext) -> None:
+        self.result = None
+        dpg.set_value("fid_result", "")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         self.result = result

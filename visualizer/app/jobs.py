@@ -1,8 +1,14 @@
-"""Background jobs for panels (metrics, videos): a thread each, outcomes handed back on the main thread."""
+"""Background jobs for panels (metrics, videos): a thread each, outcomes handed back on the main thread.
+
+Each job belongs to the model it was started with (eqviz.app.lifecycle): `cancel_others` stops the
+jobs of a model that was replaced, `deliver` marks their outcomes stale, and `stop_all` cancels every
+job and waits for its thread when the app closes.
+"""
 from __future__ import annotations
 
 import queue
 import threading
+import time
 
 from eqviz.errors import Cancelled, EqvizError
 from eqviz.app.panel import JobBody, JobDone, JobHandle, JobOutcome
@@ -21,6 +27,7 @@ def run_body(name: str, body: JobBody, handle: JobHandle) -> JobOutcome:
         outcome = JobOutcome(error=f"{name} failed: {type(exc).__name__}: {exc}")
     if not outcome.total:
         outcome.total = handle.total
+    outcome.model = handle.model
     return outcome
 
 
@@ -29,21 +36,25 @@ class JobRunner:
         self._done: queue.Queue = queue.Queue()
         self._on_finish = on_finish  # called on the job's thread when it ends (wakes the UI)
         self.active: list[JobHandle] = []
+        self._threads: dict[int, threading.Thread] = {}  # id(handle) -> its thread, until delivered
 
-    def start(self, name: str, body: JobBody, on_done: JobDone) -> JobHandle:
-        handle = JobHandle(name=name)
+    def start(self, name: str, body: JobBody, on_done: JobDone, model: str = "", generation: int = 0) -> JobHandle:
+        handle = JobHandle(name=name, model=model, generation=generation)
 
         def run() -> None:
             self._done.put((handle, on_done, run_body(name, body, handle)))
             if self._on_finish is not None:
                 self._on_finish()
 
+        thread = threading.Thread(target=run, name=f"eqviz-job-{name}", daemon=True)
         self.active.append(handle)
-        threading.Thread(target=run, name=f"eqviz-job-{name}", daemon=True).start()
+        self._threads[id(handle)] = thread
+        thread.start()
         return handle
 
-    def deliver(self) -> bool:
-        """Main thread, once per frame: call `on_done` of every finished job; True if there was one."""
+    def deliver(self, generation: int = 0) -> bool:
+        """Main thread, once per frame: call `on_done` of every finished job; True if there was one.
+        A job started with another model than `generation` arrives stale (its panel shows nothing of it)."""
         delivered = False
         while True:
             try:
@@ -53,8 +64,23 @@ class JobRunner:
             delivered = True
             handle.finished = True
             self.active.remove(handle)
+            self._threads.pop(id(handle), None)
+            outcome.stale = handle.generation != generation
             on_done(outcome)
 
-    def cancel_all(self) -> None:
+    def cancel_others(self, generation: int) -> list[JobHandle]:
+        """Cancel every running job started with another model than `generation`; returns them."""
+        stale = [h for h in self.active if h.generation != generation and not h.finished]
+        for handle in stale:
+            handle.cancel()
+        return stale
+
+    def stop_all(self, timeout: float) -> list[str]:
+        """Cancel every job and wait up to `timeout` seconds for their threads (each finishes what it
+        promises on cancel: files written, partial files removed). Returns the names still running."""
         for handle in self.active:
             handle.cancel()
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [t.name.removeprefix("eqviz-job-") for t in self._threads.values() if t.is_alive()]

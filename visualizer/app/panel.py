@@ -8,6 +8,9 @@ each other directly: callbacks write to `ctx.state` (the `Session` plus app-only
 `on_done` runs back on the main thread (`eqviz.app.job_panel.JobPanel` does this for a panel with a
 Run button, a Cancel button and a progress bar). Only the main thread ever calls `dpg.*`, so all of these
 methods may use Dear PyGui freely.
+
+Everything a panel makes with the loaded model belongs to that model (`eqviz.app.lifecycle` says how
+jobs and per-model state follow a model switch and how the app shuts down).
 """
 from __future__ import annotations
 
@@ -21,11 +24,14 @@ if TYPE_CHECKING:
     from eqviz.app.stats import FrameStats
 
 
-@dataclass
+@dataclass(eq=False)
 class JobHandle:
     """One background job: its body reports with `report` and polls `cancelled`; the UI reads the
-    counts each frame and asks it to stop with `cancel()`."""
+    counts each frame and asks it to stop with `cancel()`. It belongs to the model it was started
+    with (`model`, `generation`: see eqviz.app.lifecycle)."""
     name: str
+    model: str = ""            # label of the model the job was started with
+    generation: int = 0        # which load of a model that was (one per successful load)
     done: int = 0              # units finished (samples, frames, images)
     total: int = 0             # units the job will do (0 = not known yet)
     text: str = ""             # the latest progress line
@@ -54,6 +60,8 @@ class JobOutcome:
     error: str | None = None           # one sentence when the job failed
     cancelled_at: int | None = None    # units done when a cancel stopped it; None when it was not cancelled
     total: int = 0                     # units the job was to do
+    stale: bool = False                # another model was opened since it started: show nothing of it
+    model: str = ""                    # label of the model the job was started with
 
 
 # A job's body runs on its own thread with its handle: `handle.report(...)`, `handle.cancelled()`.
@@ -107,8 +115,15 @@ class Panel:
         """A key pressed outside text fields: True when this panel took it (the app then does nothing more)."""
         return False
 
+    def forget_model(self, ctx: PanelContext) -> None:
+        """Called once after another checkpoint finished loading, before `on_model_changed`: drop
+        everything made with the previous model (results, directions, textures, caches). Its jobs
+        are already cancelled by the app (eqviz.app.lifecycle)."""
+
     def on_model_changed(self, ctx: PanelContext) -> None:
-        """Called once after a checkpoint finished loading (ctx.model is the new one)."""
+        """Called once after a checkpoint finished loading (ctx.model is the new one): adapt the
+        controls to it."""
 
     def close(self) -> None:
-        """Called when the app exits: cancel your jobs."""
+        """Called when the app exits, before the app cancels and waits for every job: release anything
+        that is not a job (jobs started with `ctx.start_job` are the app's to stop)."""

@@ -47,11 +47,14 @@ class RenderWorker:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the thread after the frame it renders; True once it has ended within `timeout`."""
         with self._cond:
             self._stop = True
             self._cond.notify()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def submit(self, request: RenderRequest) -> None:
         with self._cond:

@@ -11,6 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from eqviz.app.lifecycle import same_checkpoint
 from eqviz.core.latents import SEED_GRID_STEP
 from eqviz.core.session import Session
 
@@ -190,6 +191,24 @@ class AppState:
             self.set_rotate(self.session.rotate_deg + self.anim.rotate_speed * dt)
         self.touch()
         return True
+
+    # -- the model lifecycle (eqviz.app.lifecycle) -------------------------------------------
+    def forget_model(self, new_checkpoint: str) -> list[str]:
+        """Another model loaded: drop the session's per-model state (a loaded W, direction edits),
+        unless the session names that very checkpoint (a loaded session brings its own). Returns
+        what was dropped, for the status line."""
+        if same_checkpoint(self.session.checkpoint, new_checkpoint):
+            return []
+        dropped = []
+        if self.session.w_path is not None:
+            self.session.w_path = None
+            dropped.append("the loaded W")
+        if self.session.edits:
+            self.session.edits = []
+            dropped.append("the direction edits")
+        if dropped:
+            self.touch()
+        return dropped
 
     # -- session round trip -------------------------------------------------------------------
     def session_for_saving(self) -> Session:

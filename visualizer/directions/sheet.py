@@ -42,10 +42,11 @@ def sheet_alphas(strength: float, steps: int) -> np.ndarray:
 @torch.no_grad()
 def direction_sheet(G, directions: Directions, indices, seeds, strength: float = 3.0, steps: int = 5,
                     rows: str = "directions", session: Session | None = None, tile: int | None = None,
-                    device="cpu", progress=None, cancel=None) -> np.ndarray:
+                    device="cpu", progress=None, cancel=None, layers: dict | None = None) -> np.ndarray:
     """[H, W, 3] uint8 sheet. session: the latent settings, pose and edits every row starts from
     (its seed is replaced by each row's seed); tile: pixels per image (default the resolution, at
-    most 256). progress(done_rows, total_rows) after each row; `cancel()` is polled between rows."""
+    most 256); layers: {direction index: (first, last)} ws ranges replacing the set's own range.
+    progress(done_rows, total_rows) after each row; `cancel()` is polled between rows."""
     base = session or Session()
     alphas = sheet_alphas(strength, steps)
     missing = [k for k in indices if not 0 <= k < len(directions)]
@@ -62,7 +63,7 @@ def direction_sheet(G, directions: Directions, indices, seeds, strength: float =
     for done, (k, seed) in enumerate(order):
         stop_if_cancelled(cancel, "direction sheet", done, len(order))
         ws = session_ws(G, dataclasses.replace(base, latent_x=float(seed), latent_y=0.0), device)
-        unit = edit_offsets([edit_from(directions, k, 1.0)], G.num_ws, G.w_dim, ws.device)
+        unit = edit_offsets([edit_from(directions, k, 1.0, (layers or {}).get(k))], G.num_ws, G.w_dim, ws.device)
         row_ws = ws + torch.from_numpy(alphas).to(ws.device, torch.float32).view(-1, 1, 1) * unit
         img = check_finite(render_session(G, base, device, ws=row_ws))
         images.append(resize_panels(img.float(), tile).cpu())

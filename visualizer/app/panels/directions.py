@@ -86,7 +86,8 @@ class DirectionsPanel(JobPanel):
             progress = lambda done, total: handle.report(done, total, f"{done}/{total} samples")
             return "directions", cached_or_computed(G, method, NUM_SHOWN, samples, progress, handle.cancelled)
 
-        self.start(ctx, job, f"computing {dpg.get_value('dir_method')} directions ...")
+        about = dpg.get_value("dir_method") + (f" over {samples:,} samples" if method == "ganspace" else "")
+        self.start(ctx, job, f"computing {dpg.get_value('dir_method')} directions ...", about=about)
 
     def import_file(self, ctx: PanelContext, path: str) -> None:
         if ctx.model is None:
@@ -95,7 +96,8 @@ class DirectionsPanel(JobPanel):
         from eqviz.directions.files import load_directions
 
         G = ctx.generator()
-        self.start(ctx, lambda handle: ("directions", (load_directions(path, G), False)), f"importing {path} ...")
+        self.start(ctx, lambda handle: ("directions", (load_directions(path, G), False)), f"importing {path} ...",
+                   about=f"imported {Path(path).name}")
 
     def export_sheet(self, ctx: PanelContext, path: str) -> None:
         from eqviz.atomic_io import save_png
@@ -103,17 +105,20 @@ class DirectionsPanel(JobPanel):
 
         G, directions = ctx.generator(), self.directions
         active = [k for k, a in enumerate(self.alphas) if a != 0] or list(range(min(SHEET_ROWS, len(directions))))
+        layers = {k: self.layers[k] for k in active}  # each row on its own ws range, as the sliders edit
         session = dataclasses.replace(ctx.state.session, edits=[e for e in ctx.state.session.edits if e not in self.own])
         device = ctx.model.device
 
         def body(handle):
             img = direction_sheet(G, directions, active, [session.seed], SHEET_STRENGTH, SHEET_STEPS, session=session,
-                                  device=device, cancel=handle.cancelled,
+                                  device=device, cancel=handle.cancelled, layers=layers,
                                   progress=lambda done, total: handle.report(done, total, f"row {done}/{total}"))
             save_png(path, img)
             return "sheet", (path, img)
 
-        self.start(ctx, body, f"rendering a direction sheet of {len(active)} directions ...")
+        ranges = ", ".join(f"{directions.label(k)} ws {format_layer_range(layers[k])}" for k in active)
+        self.start(ctx, body, f"rendering a direction sheet of {len(active)} directions ...",
+                   about=f"sheet of seed {session.seed}: {ranges}")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         kind, value = result
@@ -227,15 +232,19 @@ class DirectionsPanel(JobPanel):
             ctx.set_status(str(exc), error=True)
 
     # -- app events -----------------------------------------------------------------------------
-    def on_model_changed(self, ctx: PanelContext) -> None:
-        """Directions belong to one model: a new checkpoint clears the list and this panel's edits."""
-        self._drop_own(ctx)
-        self.directions, self.alphas, self.layers = None, [], []
-        dpg.delete_item("dir_rows", children_only=True)
+    def clear_result(self, ctx: PanelContext) -> None:
+        """A new run: the previous sheet goes (the listed directions stay until new ones arrive)."""
         dpg.delete_item("dir_sheet_group", children_only=True)
         if self._sheet_texture is not None:
             dpg.delete_item(self._sheet_texture)
             self._sheet_texture = self._sheet_array = None
+
+    def forget_model(self, ctx: PanelContext) -> None:
+        """Directions belong to one model: a new checkpoint clears the list and this panel's edits."""
+        super().forget_model(ctx)
+        self._drop_own(ctx)
+        self.directions, self.alphas, self.layers = None, [], []
+        dpg.delete_item("dir_rows", children_only=True)
         set_if_changed("dir_info", "")
 
     def refresh(self, ctx: PanelContext) -> None:

@@ -101,7 +101,19 @@ class EquivariancePanel(JobPanel):
                                         device=device, cancel=handle.cancelled,
                                         progress=lambda done, total: handle.report(done, total, f"{done}/{total} samples"))
 
-        self.start(ctx, body, f"measuring {', '.join(METRIC_LABELS[m] for m in metrics)} over {samples} samples ...")
+        names = ", ".join(METRIC_LABELS[m] for m in metrics)
+        self.start(ctx, body, f"measuring {names} over {samples} samples ...",
+                   about=f"{names}, {samples} samples from seed {seed}, batch {batch}")
+
+    def clear_result(self, ctx: PanelContext) -> None:
+        self.result = None
+        dpg.set_value("eq_result", "")
+        for metric in METRIC_LABELS:
+            dpg.set_value(f"eq_series_{metric}", [[], []])
+        dpg.delete_item("eq_map_group", children_only=True)
+        if self._map_texture is not None:
+            dpg.delete_item(self._map_texture)
+        self._map_texture = self._map_array = None
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         self.result = result
@@ -151,6 +163,6 @@ class EquivariancePanel(JobPanel):
         super().refresh(ctx)
         self.fid.refresh(ctx)
 
-    def close(self) -> None:
-        super().close()
-        self.fid.close()
+    def forget_model(self, ctx: PanelContext) -> None:
+        super().forget_model(ctx)
+        self.fid.forget_model(ctx)

@@ -140,7 +140,9 @@ class ProjectionPanel(JobPanel):
             return
         self._preview = None
         self.start(ctx, lambda handle: run_projection(ctx, settings, handle, self._hand_over),
-                   f"projecting {Path(settings.target).name} into {settings.space.upper()} ...")
+                   f"projecting {Path(settings.target).name} into {settings.space.upper()} ...",
+                   about=f"{Path(settings.target).name} into {settings.space.upper()}, {settings.steps} steps, "
+                         f"losses {settings.losses.strip() or 'default'}")
 
     def _pick_and_project(self, ctx: PanelContext, path: str) -> None:
         dpg.set_value("proj_target", path)
@@ -149,10 +151,23 @@ class ProjectionPanel(JobPanel):
     def _hand_over(self, preview: np.ndarray) -> None:
         self._preview = preview  # one reference swap: the main thread picks it up in refresh
 
+    def clear_result(self, ctx: PanelContext) -> None:
+        dpg.set_value("proj_result", "")
+        dpg.delete_item("proj_preview", children_only=True)
+        if self._texture is not None:
+            dpg.delete_item(self._texture)
+        self._texture = self._shown = self._preview = None
+
+    def discarded(self, ctx: PanelContext, outcome) -> None:
+        """Another model was opened: the W stays in its folder but does not become the current one."""
+        self._preview = None
+        where = f"; its best W is in {outcome.result.folder}" if isinstance(outcome.result, ProjectionOutcome) else ""
+        ctx.set_status(f"projection on {outcome.model} stopped: another model was opened{where}")
+
     def refresh(self, ctx: PanelContext) -> None:
         super().refresh(ctx)
         preview, self._preview = self._preview, None
-        if preview is None:
+        if preview is None or self.job is None:
             return
         if self._shown is None or self._shown.shape != preview.shape:
             dpg.delete_item("proj_preview", children_only=True)

@@ -106,7 +106,13 @@ class StickingPanel(JobPanel):
             return
         spec = build_sticking_spec(settings, ctx.state.session, ctx.model.device)
         self.start(ctx, lambda handle: run_sticking(ctx, spec, handle),
-                   f"rendering texture-sticking views of seed {ctx.state.session.seed} ...")
+                   f"rendering texture-sticking views of seed {ctx.state.session.seed} ...",
+                   about=f"seed {ctx.state.session.seed}, {settings.samples} samples, sigma {settings.sigma:g}, "
+                         f"{settings.frames} frames, {settings.stack_motion}")
+
+    def clear_result(self, ctx: PanelContext) -> None:
+        dpg.set_value("stick_result", "")
+        self._show([])
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         lines = [f"column stacks: {result.stack_motion}"]

@@ -145,7 +145,9 @@ class VideoExportPanel(JobPanel):
         except EqvizError as exc:
             ctx.set_status(str(exc), error=True)
             return
-        self.start(ctx, lambda handle: export_video(ctx, spec, handle), f"rendering video to {settings.out} ...")
+        motion = "+".join(spec.motion.kinds)
+        self.start(ctx, lambda handle: export_video(ctx, spec, handle), f"rendering video to {settings.out} ...",
+                   about=f"{motion}, {settings.frames} frames at {settings.fps:g} fps to {settings.out}")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         show_video_result(ctx, "vid_progress", result)
