@@ -141,3 +141,44 @@ def type_in_dialog(app, window, text):
     click(app, window, *dialog_point(DIALOG_NAME_BOX))
     send(app, "key", "ctrl+a")
     send(app, "type", "--delay", 20, text, frames=3 * len(text) + 10)
+
+
+def close_window(window):
+    """Ask the window to close as a window manager's close button does (a WM_DELETE_WINDOW client
+    message; Xvfb has no window manager, and xdotool 3.2016 cannot send one)."""
+    import ctypes
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 12)]
+
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    display = x11.XOpenDisplay(None)
+    assert display, "no X display"
+    try:
+        event = ClientMessage(type=33, send_event=1, display=display, window=int(window),  # 33: ClientMessage
+                              message_type=x11.XInternAtom(display, b"WM_PROTOCOLS", 0), format=32)
+        event.data[0] = x11.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+        x11.XSendEvent(display, int(window), 0, 0, ctypes.byref(event))
+        x11.XFlush(display)
+    finally:
+        x11.XCloseDisplay(display)
+
+
+def window_of(title, timeout=60.0):
+    """The X window id of a window whose name starts with `title` (another process's app, say)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(["xdotool", "search", "--name", f"^{title}"], capture_output=True, text=True,
+                               timeout=20).stdout.split()
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no window named {title!r} appeared")

@@ -1,0 +1,134 @@
+"""The model lifecycle and the shutdown (eqviz.app.lifecycle), in the real window: a model switch
+stops the old model's jobs and drops what cannot carry over; closing the window, SIGTERM or SIGINT
+during a job exits 0 and each job keeps what it promises on cancel."""
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+import pytest
+from PIL import Image
+
+from app_driver import NEEDS_DISPLAY, close_window, running_app, settle, step_until, window_of
+
+pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
+CHILD = Path(__file__).parent / "app_job_child.py"
+
+
+@pytest.fixture(scope="module")
+def app(reference_dir):
+    """One window for the module: Dear PyGui 2.3 may crash building a second context in a process."""
+    with running_app(reference_dir / "pkl" / "sg3r_64.pkl") as app:
+        yield app
+
+
+def panel(app, job_name):
+    return next(p for p in app.panels if getattr(p, "job_name", "") == job_name)
+
+
+def open_model(app, path):
+    if app.model.path == str(path):
+        return
+    app.open_checkpoint(str(path))
+    step_until(app, lambda: app.model.path == str(path) and app.loading is None)
+
+
+def test_a_model_switch_stops_an_eq_run_and_its_result_never_shows(app, reference_dir):
+    open_model(app, reference_dir / "pkl" / "sg3r_64.pkl")
+    eq = panel(app, "equivariance")
+    dpg.set_value("eq_samples", 50_000)
+    eq.run(app)
+    assert dpg.get_value("eq_about").startswith("running on sg3r_64.pkl: EQ-T, EQ-T frac, EQ-R, 50000 samples")
+    step_until(app, lambda: eq.job.done > 0)
+    open_model(app, reference_dir / "pkl" / "sg3t_64.pkl")
+    assert "stopped equivariance of sg3r_64.pkl" in app.status[0] and not app.status[1]
+    step_until(app, lambda: eq.job is None, timeout=30)
+    assert dpg.get_value("eq_result") == "" and eq.result is None
+    assert dpg.get_item_configuration("eq_progress")["overlay"] == "stopped: sg3r_64.pkl was closed"
+    assert app.status == ("equivariance of sg3r_64.pkl stopped: another model was opened", False)
+    assert not dpg.is_item_shown("eq_about")
+    # The next run is the new model's, and says so.
+    dpg.set_value("eq_samples", 2)
+    dpg.set_value("eq_batch", 2)
+    eq.run(app)
+    step_until(app, lambda: eq.job is None, timeout=120)
+    assert dpg.get_value("eq_about") == "sg3t_64.pkl: EQ-T, EQ-T frac, EQ-R, 2 samples from seed 0, batch 2"
+    assert dpg.get_value("eq_result").splitlines()[-1].startswith("2 samples")
+
+
+def test_a_model_switch_stops_ganspace_and_drops_the_loaded_w(app, reference_dir, tmp_path):
+    from eqviz.app.panels.latent import save_w
+
+    open_model(app, reference_dir / "pkl" / "sg3t_64.pkl")
+    save_w(tmp_path / "w.npz", app.last_result.ws)  # a W of this model ([1, 16, 64])
+    app.state.session.w_path = str(tmp_path / "w.npz")
+    app.state.touch()
+    app.request_render()
+    settle(app)
+    directions = panel(app, "directions")
+    dpg.set_value("dir_method", "GANSpace")
+    dpg.set_value("dir_samples", 5_000_000)
+    directions.run(app)
+    step_until(app, lambda: directions.job.done > 0)
+    open_model(app, reference_dir / "pkl" / "sg2_64.pkl")
+    assert "dropped the loaded W of the previous model" in app.status[0]
+    assert app.state.session.w_path is None
+    step_until(app, lambda: directions.job is None, timeout=30)
+    settle(app)
+    assert directions.directions is None and not dpg.get_item_children("dir_rows", 1)
+    assert not app.status[1] and app.last_result.error is None
+    assert app.last_result.ws.shape[1] == app.model.num_ws  # seeds drive the new model again
+
+
+def test_reopening_the_same_model_keeps_the_loaded_w(app, reference_dir, tmp_path):
+    from eqviz.app.panels.latent import save_w
+
+    path = reference_dir / "pkl" / "sg2_64.pkl"
+    open_model(app, path)
+    settle(app)
+    save_w(tmp_path / "w.npz", app.last_result.ws)
+    app.state.session.w_path = str(tmp_path / "w.npz")
+    app.open_checkpoint(str(path))
+    step_until(app, lambda: app.loading is None)
+    assert app.state.session.w_path == str(tmp_path / "w.npz")
+
+
+def read_line(proc, timeout):
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else ""
+
+
+@pytest.mark.parametrize("job, how", [("video", "close"), ("projection", "SIGTERM"), ("equivariance", "SIGINT")])
+def test_closing_during_a_job_exits_0_and_keeps_what_cancel_promises(job, how, reference_dir, tmp_path):
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(image)
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "video.mp4" if job == "video" else out
+    proc = subprocess.Popen([sys.executable, str(CHILD), str(reference_dir / "pkl" / "sg3t_64.pkl"), job,
+                             str(target), str(image)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert read_line(proc, 180).strip() == "RUNNING", proc.stderr.read() if proc.poll() is not None else "no start"
+        asked = time.monotonic()
+        if how == "close":
+            close_window(window_of(f"eqviz-{job}"))
+        else:
+            proc.send_signal(getattr(signal, how))
+        code = proc.wait(timeout=60)
+        took = time.monotonic() - asked
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read()
+    assert code == 0, stderr[-2000:]
+    assert "terminate called" not in stderr and took < 10, (took, stderr[-2000:])
+    if job == "video":
+        assert list(out.iterdir()) == []  # no video, no partial file
+    elif job == "projection":
+        (w_file,) = out.rglob("projected_w.npz")  # the best W so far
+        with np.load(w_file) as data:
+            assert data["w"].shape == (1, 16, 64) and np.isfinite(data["w"]).all()
