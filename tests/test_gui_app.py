@@ -67,16 +67,16 @@ def test_untransform_holds_the_picture_still_under_translation(app):
 def test_keys_translate_rotate_and_reset(app):
     import dearpygui.dearpygui as dpg
     from eqviz.app.keys import handle_key
-    handle_key(app, dpg.mvKey_Right)
-    handle_key(app, dpg.mvKey_Down)
-    handle_key(app, dpg.mvKey_Q)
+    handle_key(app, dpg.mvKey_Right, False, False)
+    handle_key(app, dpg.mvKey_Down, False, False)
+    handle_key(app, dpg.mvKey_Q, False, False)
     assert app.state.session.translate == (1 / 64, 1 / 64)
     assert app.state.session.rotate_deg == 1.0
-    handle_key(app, dpg.mvKey_R)
+    handle_key(app, dpg.mvKey_R, False, False)
     assert app.state.session.translate == (0.0, 0.0) and app.state.session.rotate_deg == 0.0
-    handle_key(app, dpg.mvKey_Spacebar)
+    handle_key(app, dpg.mvKey_Spacebar, False, False)
     assert app.state.anim.latent
-    handle_key(app, dpg.mvKey_Spacebar)
+    handle_key(app, dpg.mvKey_Spacebar, False, False)
     assert not app.state.anim.any_running
     settle(app)
 

@@ -88,6 +88,7 @@ class App:
         self.jobs = JobRunner(on_finish=self.wake.wake)
         self.generation = 0  # one per successful load: what jobs and results belong to (eqviz.app.lifecycle)
         self.close_signals = CloseSignals(self.wake.wake)
+        self.key_events = keys.KeyEvents()
         self._awake_until = 0.0
         self._sleeping = False  # dpg's wait_for_input is on
         self.panels: list[Panel] = [cls() for cls in PANEL_CLASSES]
@@ -201,7 +202,7 @@ class App:
                 with dpg.collapsing_header(label=panel.title, default_open=panel.default_open):
                     panel.build(self)
         self.viewer.build(CONTROLS_WIDTH)
-        keys.install(self)
+        keys.install(self.key_events)
         dpg.set_viewport_resize_callback(lambda *_: self._layout())
         dpg.setup_dearpygui()
         dpg.show_viewport()
@@ -333,6 +334,7 @@ class App:
         # Callbacks first: an edit made during the last frame is posted to the worker right away.
         callbacks = dpg.get_callback_queue()
         dpg.run_callbacks(callbacks)
+        keys.handle_frame_keys(self, self.key_events)
         changed = self.jobs.deliver(self.generation) | self._take_worker_results() | bool(callbacks)
         if self.model is not None and self.state.advance(min(dt, MAX_ANIMATION_STEP)):
             self.request_render()

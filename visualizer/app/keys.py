@@ -1,5 +1,11 @@
 """Keyboard shortcuts and the help window that lists them and the less obvious controls (one table
-each, so the window and the app never disagree)."""
+each, so the window and the app never disagree).
+
+Modifiers come from the key events themselves, not from polling the keyboard when a callback runs:
+a quick Shift+Q is over (Shift released) by then. Dear PyGui reports Shift and Ctrl as key presses
+and releases like any key; `KeyEvents` collects one UI frame's events and replays them in that
+frame's order of meaning: modifiers pressed in the frame, then the other keys, then modifiers released.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -25,7 +31,7 @@ SHORTCUTS = (
     ("R", "reset translation and rotation"),
     ("Ctrl+O", "open a checkpoint"),
     ("Ctrl+S", "save the current image at full resolution"),
-    ("F1", "this help"),
+    ("F1", "show / hide this help"),
     ("Mouse: left drag on image", "move through the seed grid (fractional seeds, blended in W)"),
     ("Mouse: Shift + left drag", "translate (StyleGAN3; drag speed in the View panel)"),
     ("Mouse: Ctrl + left drag", "rotate (StyleGAN3; drag speed in the View panel)"),
@@ -63,10 +69,39 @@ def typing() -> bool:
     return False
 
 
-def handle_key(app: "App", key: int) -> None:
+SHIFT_KEYS = (dpg.mvKey_LShift, dpg.mvKey_RShift)
+CTRL_KEYS = (dpg.mvKey_LControl, dpg.mvKey_RControl)
+
+
+class KeyEvents:
+    """Key presses and releases of one UI frame, turned into (key, shift, ctrl) presses."""
+
+    def __init__(self):
+        self._events: list[tuple[bool, int]] = []  # (pressed, key) in the order Dear PyGui reported them
+        self._held: set[int] = set()               # modifier keys down after the last frame
+
+    def pressed(self, key: int) -> None:
+        self._events.append((True, int(key)))
+
+    def released(self, key: int) -> None:
+        self._events.append((False, int(key)))
+
+    def take(self) -> list[tuple[int, bool, bool]]:
+        """The frame's presses of other keys, each with the Shift and Ctrl held as it was pressed. Dear
+        PyGui takes at most one change per key per frame, so within a frame a modifier pressed came
+        before the key it modifies and a modifier released came after it."""
+        events, self._events = self._events, []
+        modifiers = SHIFT_KEYS + CTRL_KEYS
+        self._held |= {key for pressed, key in events if pressed and key in modifiers}
+        shift, ctrl = bool(self._held & set(SHIFT_KEYS)), bool(self._held & set(CTRL_KEYS))
+        presses = [(key, shift, ctrl) for pressed, key in events if pressed and key not in modifiers]
+        self._held -= {key for pressed, key in events if not pressed}
+        return presses
+
+
+def handle_key(app: "App", key: int, shift: bool, ctrl: bool) -> None:
     state = app.state
-    ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
-    step = BIG_STEP if dpg.is_key_down(dpg.mvKey_ModShift) else 1
+    step = BIG_STEP if shift else 1
     can_transform = app.model is not None and app.model.supports_input_transform
     pixel = 1.0 / max(state.resolution, 1)
     if ctrl and key == dpg.mvKey_O:
@@ -77,7 +112,7 @@ def handle_key(app: "App", key: int) -> None:
     elif ctrl:
         return
     elif key == dpg.mvKey_F1:
-        dpg.show_item("help_window")
+        dpg.configure_item("help_window", show=not dpg.is_item_shown("help_window"))
     elif any(panel.on_key(app, key) for panel in app.panels):  # K, Home, End; Space on an open Keyframes panel
         pass
     elif key == dpg.mvKey_Spacebar:
@@ -97,9 +132,18 @@ def handle_key(app: "App", key: int) -> None:
     app.request_render()
 
 
-def install(app: "App") -> None:
+def handle_frame_keys(app: "App", events: KeyEvents) -> None:
+    """Main thread, after the frame's callbacks ran: act on its shortcuts (none while typing)."""
+    presses = events.take()
+    if presses and not typing():
+        for key, shift, ctrl in presses:
+            handle_key(app, key, shift, ctrl)
+
+
+def install(events: KeyEvents) -> None:
     with dpg.handler_registry():
-        dpg.add_key_press_handler(callback=lambda _s, key, _u: None if typing() else handle_key(app, key))
+        dpg.add_key_press_handler(callback=lambda _s, key, _u: events.pressed(key))
+        dpg.add_key_release_handler(callback=lambda _s, key, _u: events.released(key))
     with dpg.window(label="eqviz help", tag="help_window", show=False, width=780, height=620, pos=(440, 40)):
         help_table(("keys and mouse", "does"), 250, 480, SHORTCUTS)
         dpg.add_spacer(height=8)
