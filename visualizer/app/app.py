@@ -363,6 +363,8 @@ class App:
         thread, destroy the window. Returns the threads that did not stop in SHUTDOWN_SECONDS."""
         if self.jobs.active:
             self.set_status(f"closing: stopping {', '.join(h.name for h in self.jobs.active)} ...")
+        for panel in self.panels:
+            panel.close()
         still_running = self.jobs.stop_all(SHUTDOWN_SECONDS)
         if not self.worker.stop(SHUTDOWN_SECONDS):
             still_running.append("a render")

@@ -38,7 +38,9 @@ class JobRunner:
         self.active: list[JobHandle] = []
         self._threads: dict[int, threading.Thread] = {}  # id(handle) -> its thread, until delivered
 
-    def start(self, name: str, body: JobBody, on_done: JobDone, model: str = "", generation: int = 0) -> JobHandle:
+    def start(self, name: str, body: JobBody, on_done: JobDone, model: str = "",
+              generation: int | None = None) -> JobHandle:
+        """Run `body(handle)` on a thread of its own; `generation` binds it to a model (None: to none)."""
         handle = JobHandle(name=name, model=model, generation=generation)
 
         def run() -> None:
@@ -65,12 +67,12 @@ class JobRunner:
             handle.finished = True
             self.active.remove(handle)
             self._threads.pop(id(handle), None)
-            outcome.stale = handle.generation != generation
+            outcome.stale = handle.generation not in (None, generation)
             on_done(outcome)
 
     def cancel_others(self, generation: int) -> list[JobHandle]:
         """Cancel every running job started with another model than `generation`; returns them."""
-        stale = [h for h in self.active if h.generation != generation and not h.finished]
+        stale = [h for h in self.active if h.generation not in (None, generation) and not h.finished]
         for handle in stale:
             handle.cancel()
         return stale

@@ -10,6 +10,8 @@ finished loading (a failed load changes nothing). Everything made with it belong
   status line. A job that cannot stop early finishes; either way its `on_done` still runs on the main
   thread (so its panel re-enables its controls), with `outcome.stale` set: the panel shows nothing
   of it, so no result ever lands in a panel of another model. `JobPanel` does all of this for its subclasses.
+  A job of the app's own that belongs to no model (fetching a checkpoint to open) is started with
+  `JobRunner.start` and no generation: a switch leaves it alone; closing the window still stops it.
 - *Per-model state held by panels* (results, directions, textures, caches): a panel drops it in
   `Panel.forget_model(ctx)`, called once after a new model loaded and before `Panel.on_model_changed`
   (which adapts the controls to the new model). For a `JobPanel`, `forget_model` calls `clear_result`,

@@ -31,7 +31,8 @@ class JobHandle:
     with (`model`, `generation`: see eqviz.app.lifecycle)."""
     name: str
     model: str = ""            # label of the model the job was started with
-    generation: int = 0        # which load of a model that was (one per successful load)
+    generation: int | None = None  # which load of a model that was (one per successful load); None:
+                                   # the app's own job, bound to no model (a checkpoint download)
     done: int = 0              # units finished (samples, frames, images)
     total: int = 0             # units the job will do (0 = not known yet)
     text: str = ""             # the latest progress line

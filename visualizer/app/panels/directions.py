@@ -4,6 +4,7 @@ edits live in the session (so saving it, `eqviz render --session` and videos rep
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
