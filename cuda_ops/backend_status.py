@@ -20,6 +20,7 @@ import torch
 
 from eqviz.cache import cache_folder
 from eqviz.cuda_ops import cuda_context
+from eqviz.errors import first_line
 
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 FATBIN = KERNEL_DIR / "eqviz_ops.fatbin"
@@ -118,7 +119,7 @@ def _probe(device: torch.device) -> Backend:
             module = _compile_with_nvcc(arch)
             return Backend("nvcc", f"{arch}, {name}; {fatbin_problem}", index, module)
         except Exception as exc:  # pycuda.driver.CompileError or a load error: the last step down
-            return Backend("torch", f"{fatbin_problem}; nvcc failed: {str(exc).strip().splitlines()[0]}", index)
+            return Backend("torch", f"{fatbin_problem}; nvcc failed: {first_line(exc)}", index)
 
 
 def _compile_with_nvcc(arch: str):

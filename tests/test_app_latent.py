@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import eqviz.networks
-from eqviz.app.panels.latent import save_w
+from eqviz.core.latents import save_w
 from eqviz.app.state import AppState
 from eqviz.core.latents import grid_z, seed_ws, session_ws, z_from_seed
 from eqviz.core.session import Session

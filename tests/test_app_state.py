@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from eqviz.app.capture import frame_buffer_to_uint8
-from eqviz.app.panels.latent import save_w
+from eqviz.core.latents import save_w
 from eqviz.app.recent import MAX_RECENT, load_recent, remember
 from eqviz.app.state import AppState, ViewState
 from eqviz.app.viewer import effective_zoom

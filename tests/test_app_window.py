@@ -89,7 +89,7 @@ def test_a_screenshot_saved_from_its_dialog_shows_the_window_not_the_dialog(app,
 
 @NEEDS_XDOTOOL
 def test_a_w_file_typed_as_an_absolute_path_loads_from_there(app, tmp_path):
-    from eqviz.app.panels.latent import save_w
+    from eqviz.core.latents import save_w
     ws = app.last_result.ws
     path = tmp_path / "elsewhere" / "w.npz"
     path.parent.mkdir()

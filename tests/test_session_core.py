@@ -1,4 +1,5 @@
 """Session JSON, NVIDIA's seed and input-transform conventions, atomic outputs."""
+import dataclasses
 import json
 
 import numpy as np
@@ -229,3 +230,33 @@ def test_error_legend_runs_from_the_dark_to_the_bright_end():
     ends = error_colours(torch.tensor([1e-6, 1.0])).numpy()
     assert np.array_equal(legend[0, 0], ends[0]) and np.array_equal(legend[0, -1], ends[1])
     assert legend[-10:].max() > 200  # the decade labels are drawn under the bar
+
+
+# One changed value per session field; a new field must be added here, deciding whether it moves ws.
+ALTERED = {
+    "checkpoint": "other.pkl", "latent_x": 1.5, "latent_y": 1.0, "psi": 0.5, "cutoff": 2, "noise_mode": "random",
+    "noise_seed": 3, "class_idx": 2, "mix_seed": 9, "mix_range": (2, 6), "mix_layers": (1, 3), "seed_b": 4,
+    "interp_t": 0.5, "interp_space": "z", "w_path": "elsewhere.npz", "translate": (0.1, -0.2), "rotate_deg": 30.0,
+    "untransform": True, "view": {"zoom": 2}, "edits": ["an edit"],
+}
+
+
+def test_every_field_but_the_posing_ones_is_in_the_latent_key():
+    from eqviz.core.session import NOT_IN_WS
+
+    base = Session(seed_b=1, interp_t=0.25, mix_seed=5)
+    assert set(ALTERED) == {f.name for f in dataclasses.fields(Session)}
+    for name, value in ALTERED.items():
+        changed = dataclasses.replace(base, **{name: value})
+        assert (changed.latent_key() == base.latent_key()) == (name in NOT_IN_WS), name
+
+
+def test_the_fields_left_out_of_the_key_do_not_change_ws(sg3t):
+    """The independent side of the key: session_ws itself ignores what the key leaves out."""
+    from eqviz.core.latents import session_ws
+    from eqviz.core.session import NOT_IN_WS
+
+    base = Session(latent_x=2.5, psi=0.7, seed_b=3, interp_t=0.4, mix_seed=8)
+    want = session_ws(sg3t, base)
+    for name in NOT_IN_WS:
+        assert torch.equal(session_ws(sg3t, dataclasses.replace(base, **{name: ALTERED[name]})), want), name

@@ -46,8 +46,7 @@ def test_high_frequency_energy_of_a_cosine_is_its_mean_square_above_the_cutoff()
 
 def test_long_exposure_of_stylegan3_t_is_blurrier_than_one_image(generators):
     _, G = generators("sg3t_64")
-    spec = StickingSpec(checkpoints=[], seeds=[3], outdir="unused", samples=4, sigma=0.5, batch=4)
-    single, average = long_exposure(G, 3, spec, torch.device("cpu"))
+    single, average = long_exposure(G, 3, samples=4, sigma=0.5, batch=4)
     assert single.shape == average.shape == (3, 64, 64)
     assert high_frequency_energy(average) < 0.6 * high_frequency_energy(single)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 import imageio.v2 as imageio
 import pytest
+import torch
 
 from eqviz.errors import EqvizError
 from eqviz.app.jobs import run_body
@@ -18,6 +19,7 @@ from eqviz.app.panels.sticking import StickingPanel
 from eqviz.app.panels.video_export import VideoExportPanel, VideoExportSettings, build_video_spec
 from eqviz.app.state import AppState
 from eqviz.core.session import Session
+from eqviz.video.render import latent_settings
 
 
 class FakeModel:
@@ -89,14 +91,16 @@ def dpg_context():
 
 def test_settings_become_a_spec_that_starts_from_the_current_view():
     session = Session(latent_x=4, psi=0.6, rotate_deg=15)
-    spec = build_video_spec(VideoExportSettings(walk=True, rotate=True, walk_seeds="7-8", compare=("b.pkl",)), session, "cpu")
+    current = ("a", torch.nn.Linear(1, 1))
+    spec = build_video_spec(VideoExportSettings(walk=True, rotate=True, walk_seeds="7-8", compare=("b.pkl",)), session,
+                            "cpu", current)
     assert spec.motion.kinds == ("walk", "rotate")
-    assert spec.seeds == [7, 8] and spec.session is session and spec.psi == 0.6
-    assert spec.checkpoints == ["current", "b.pkl"]
+    assert spec.seeds == [7, 8] and spec.session is session and latent_settings(spec)["psi"] == 0.6
+    assert spec.checkpoints == [current, "b.pkl"]
     with pytest.raises(EqvizError, match="walk seeds"):
-        build_video_spec(VideoExportSettings(walk=True, rotate=False), session, "cpu")
+        build_video_spec(VideoExportSettings(walk=True, rotate=False), session, "cpu", current)
     with pytest.raises(EqvizError, match="choose a motion"):
-        build_video_spec(VideoExportSettings(rotate=False), session, "cpu")
+        build_video_spec(VideoExportSettings(rotate=False), session, "cpu", current)
 
 
 def test_export_button_writes_the_video(dpg_context, sg2, tmp_path):
@@ -242,10 +246,7 @@ def test_media_jobs_render_and_load_comparisons_on_the_apps_device(dpg_context, 
                                                                    panel_class, module, function, out_tag, run_tag):
     import importlib
 
-    import eqviz.video.render as video_render
-
     seen = {}
-    monkeypatch.setattr(video_render, "load_generators", lambda paths, device: seen.setdefault("load", (paths, device)) and [])
     monkeypatch.setattr(importlib.import_module(module), function, lambda spec, **kw: seen.setdefault("spec", spec) and None)
     ctx = FakeContext(*sg2, device=DEVICE)
     panel = panel_class()
@@ -256,8 +257,9 @@ def test_media_jobs_render_and_load_comparisons_on_the_apps_device(dpg_context, 
     dpg.set_value(out_tag, str(tmp_path / "out.mp4"))
     dpg.get_item_callback(run_tag)()
     ctx.deliver()
-    assert seen["spec"].device == DEVICE
-    assert seen["load"] == ([str(other)], DEVICE)
+    assert seen["spec"].device == DEVICE  # where the library loads the comparison checkpoints, in the job
+    [(name, G), compared] = seen["spec"].checkpoints
+    assert G is sg2[1] and compared == str(other)
 
 
 def test_equivariance_measures_on_the_apps_device(dpg_context, sg3t, monkeypatch):

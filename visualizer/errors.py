@@ -37,3 +37,14 @@ def stop_if_cancelled(cancel, what: str, done: int, total: int, partial=None) ->
     None) says so: the one way every job checks for cancellation between its units of work."""
     if cancel is not None and cancel():
         raise Cancelled(f"{what} cancelled at {done} of {total}", done=done, total=total, partial=partial)
+
+
+def first_line(exc: BaseException, with_type: bool = False, limit: int = 200) -> str:
+    """What a one-sentence error quotes of a cause it cannot show whole: the first line of the exception's
+    message, cut to `limit` characters (never a quoted multi-megabyte value), prefixed by its class when
+    `with_type`; the class alone when the message is empty."""
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    text = lines[0] if len(lines[0]) <= limit else lines[0][:limit] + "..."
+    return f"{type(exc).__name__}: {text}" if with_type else text

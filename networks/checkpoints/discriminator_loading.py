@@ -7,10 +7,11 @@ models often hold G_ema alone, and eqviz's .safetensors files hold only the gene
 """
 import torch
 
-from eqviz.errors import CheckpointError
+from eqviz.errors import CheckpointError, first_line
 from eqviz.networks.discriminator import Discriminator
 from eqviz.networks.discriminator_config import POSITIONAL_KWARGS, discriminator_config, discriminator_tensor_elements
-from eqviz.networks.checkpoints.loading import check_device, copy_weights, read_checkpoint
+from eqviz.devices import check_device
+from eqviz.networks.checkpoints.loading import copy_weights, read_checkpoint
 from eqviz.networks.checkpoints.safe_unpickler import PersistentObject
 
 DISCRIMINATOR_CLASS = "Discriminator"
@@ -76,6 +77,6 @@ def load_discriminator(path, device="cpu", max_memory: int | None = None) -> tor
         D = Discriminator(config)
     except (ValueError, TypeError, RuntimeError, ZeroDivisionError, KeyError) as exc:
         raise CheckpointError(f"{path}: cannot build the discriminator its settings describe "
-                              f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]})") from None
+                              f"({first_line(exc, with_type=True)})") from None
     copy_weights(D, tensors, str(path))
     return D.to(device=device, dtype=torch.float32).eval().requires_grad_(False)

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from eqviz.devices import check_device
 from eqviz.networks.checkpoints import nvidia_pickle, safe_format, tf_pickle
 from eqviz.networks.build import build_generator
-from eqviz.errors import CheckpointError, EqvizError
+from eqviz.errors import CheckpointError, EqvizError, first_line
 from eqviz.downloads.fetch import local_checkpoint
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file, read_regular_file
 from eqviz.networks.checkpoints.safe_unpickler import PersistentObject, TFNetwork, load_pickle_file
@@ -268,17 +269,6 @@ def copy_weights(G: torch.nn.Module, tensors: dict, source: str, constructor_own
             target[key].copy_(value)
 
 
-def check_device(device) -> torch.device:
-    """`device` as a torch.device that exists here; EqvizError otherwise."""
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise EqvizError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise EqvizError("CUDA was requested but no CUDA GPU is available to PyTorch; use --device cpu")
-    return device
-
-
 def check_declared_size(config, tensors: dict, source, max_memory: int | None = None) -> None:
     """Refuses an architecture before it is built: over the memory limit (MemoryLimitError), or
     far bigger than the weights the file holds (every parameter must come from the file, apart
@@ -305,9 +295,8 @@ def _build(checkpoint: Checkpoint, which: str, max_memory: int | None = None) ->
         G = build_generator(config)
     except (ValueError, TypeError, RuntimeError, ZeroDivisionError, OverflowError, MemoryError) as exc:
         # The settings come from the file: nonsense there (negative sizes, ...) is the file's fault.
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(f"{checkpoint.path}: cannot build the {config.kind} generator its settings describe "
-                              f"({type(exc).__name__}: {first})") from None
+                              f"({first_line(exc, with_type=True)})") from None
     copy_weights(G, tensors, str(checkpoint.path), constructor_owned)
     return G
 

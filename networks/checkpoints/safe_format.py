@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 
 from eqviz.atomic_io import atomic_output
 from eqviz.networks.config import GeneratorConfig, config_from_dict
-from eqviz.errors import CheckpointError
+from eqviz.errors import CheckpointError, first_line
 from eqviz.networks.checkpoints.checkpoint_file import read_regular_file
 from eqviz.networks.untrusted import short_text
 
@@ -59,8 +59,7 @@ def read_generator(path) -> tuple[GeneratorConfig, dict]:
                                       f"{MAX_TENSORS:,} are read), so the file is damaged or crafted")
             tensors = {key: f.get_tensor(key) for key in keys}
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise CheckpointError(f"{path} is not a readable .safetensors file ({first}); re-export it with "
+        raise CheckpointError(f"{path} is not a readable .safetensors file ({first_line(exc)}); re-export it with "
                               "`eqviz convert`") from None
     return config, tensors
 
@@ -93,8 +92,7 @@ def _described_config(path, metadata: dict) -> GeneratorConfig:
         raise CheckpointError(f"{path} has an architecture description nested too deeply to be one; the file is "
                               "damaged or crafted") from None
     except (KeyError, ValueError, TypeError) as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise CheckpointError(f"{path} has a damaged architecture description ({first}); re-convert the "
+        raise CheckpointError(f"{path} has a damaged architecture description ({first_line(exc)}); re-convert the "
                               "checkpoint with `eqviz convert`") from None
     if config.kind != metadata.get("kind"):
         raise CheckpointError(f"{path} says it holds a {short_text(metadata.get('kind'))} generator but describes a "

@@ -24,7 +24,7 @@ import types
 import numpy as np
 import torch
 
-from eqviz.errors import CheckpointError
+from eqviz.errors import CheckpointError, first_line
 from eqviz.networks.checkpoints.checkpoint_file import open_regular_file
 from eqviz.networks.checkpoints.pickle_scan import scan_pickle
 from eqviz.networks.checkpoints.torch_storage import Storage, storage_from_legacy_bytes
@@ -517,11 +517,6 @@ class SafeUnpickler(pickle.Unpickler):
                               "which StyleGAN network pickles never do")
 
 
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
-
-
 def unpickle_checked(data, source: str, file=None, unpickler=None, budget_bytes: int | None = None,
                      persistent_ids: bool = False):
     """Unpickles after the opcode scan of `data` (bytes or a read-only mmap of the file), under a
@@ -545,7 +540,7 @@ def unpickle_checked(data, source: str, file=None, unpickler=None, budget_bytes:
     except (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, KeyError, IndexError,
             AttributeError, UnicodeDecodeError, OverflowError, RuntimeError, OSError) as exc:
         raise CheckpointError(f"{source} is truncated or corrupt and cannot be read as a pickle "
-                              f"({_first_line(exc)}); re-download or re-export it") from None
+                              f"({first_line(exc, with_type=True)}); re-download or re-export it") from None
     finally:
         _loads.budget = outer
 

@@ -11,15 +11,21 @@ from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import CHECKPOINT_EXTENSIONS, file_dialog
 
 
-def named_generators(ctx: PanelContext, compare, device) -> list[tuple[str, object]]:
-    """(name, generator) pairs: the app's own generator (shared, only read), named after its file, then
-    the comparison checkpoints loaded on `device` (call it from the job's thread: loading takes a moment)."""
-    from eqviz.video.render import load_generators
-
+def current_generator(ctx: PanelContext) -> tuple[str, object]:
+    """(name, generator): the app's own generator (shared, only read), named after its file; the first
+    column of a side-by-side video or sticking figure."""
     G = ctx.generator()
     if G is None or ctx.model is None:
         raise EqvizError("load a checkpoint first.")
-    return [(Path(ctx.model.path).stem, G), *load_generators(list(compare), device)]
+    return Path(ctx.model.path).stem, G
+
+
+def named_generators(ctx: PanelContext, compare, device) -> list[tuple[str, object]]:
+    """(name, generator) pairs: the app's own generator, then the comparison checkpoints loaded on
+    `device` (call it from the job's thread: loading takes a moment)."""
+    from eqviz.video.render import load_generators
+
+    return [current_generator(ctx), *load_generators(list(compare), device)]
 
 
 class CompareList:

@@ -7,7 +7,6 @@ of an exception). The render worker runs it on its thread; tests run it directly
 from __future__ import annotations
 
 import copy
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, first_line
 from eqviz.app.layer_view import channels_to_rgb, layer_stats, spectrum_rgb
 from eqviz.app.state import AppState, ViewState
 from eqviz.core.colormaps import error_colours
@@ -63,18 +62,6 @@ class _StopForward(Exception):
     """Raised from a forward hook once the viewed layer has run: the rest of synthesis is not needed."""
 
 
-def _latent_key(session: Session) -> tuple:
-    w_stamp = None
-    if session.w_path is not None:
-        try:
-            w_stamp = os.stat(session.w_path).st_mtime_ns
-        except OSError:
-            w_stamp = "missing"  # session_ws raises the sentence for it
-    return (session.latent_x, session.latent_y, session.psi, session.cutoff, session.class_idx,
-            session.mix_seed, tuple(session.mix_range), session.mix_layers, session.seed_b, session.interp_t,
-            session.interp_space, session.w_path, w_stamp, tuple(session.edits))
-
-
 def image_to_rgb(img: torch.Tensor) -> np.ndarray:
     """Generator output [C, H, W] (about [-1, 1]) -> [H, W, 3] in [0, 1], NVIDIA's 8-bit rounding."""
     return images_to_rgb8(img if img.ndim == 4 else img[None])[0].cpu().numpy().astype(np.float32) / 255.0
@@ -97,7 +84,7 @@ class FrameRenderer:
             torch.cuda.synchronize(self.device)
 
     def _ws_for(self, session: Session) -> torch.Tensor:
-        key = _latent_key(session)
+        key = session.latent_key()
         if key != self._ws_key:
             self._ws, self._ws_key = session_ws(self.G, session, self.device), key
         return self._ws
@@ -206,6 +193,6 @@ class FrameRenderer:
             result.error = "out of memory rendering this model; close other programs or use a smaller model"
         except RuntimeError as exc:
             # torch reports shape or device trouble inside a corrupt model this way; show it, keep running.
-            result.error = f"rendering failed: {str(exc).splitlines()[0]}"
+            result.error = f"rendering failed: {first_line(exc)}"
         result.finished_at = time.perf_counter()
         return result

@@ -1,7 +1,8 @@
 """`eqviz compare CKPT [CKPT ...] --out DIR`: FID, KID, EQ-T, EQ-T frac and EQ-R side by side, with pictures."""
 import argparse
 
-from eqviz.cli.fid import add_fid_arguments, check_device
+from eqviz.cli.fid import add_fid_arguments
+from eqviz.devices import check_device
 
 HELP = "Compare checkpoints: the study's table (FID, KID, EQ-T, EQ-T frac, EQ-R) and an HTML report with pictures."
 

@@ -3,8 +3,7 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
+from eqviz.devices import check_device
 from eqviz.errors import EqvizError
 
 HELP = "Measure FID (and KID) between a checkpoint, an image folder or a dataset zip and another."
@@ -49,11 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def parse_num_samples(text: str):
     """'50000' -> 50000; protocol names pass through for the library to check."""
     return int(text) if text.strip().isdigit() else text.strip()
-
-
-def check_device(device: str) -> None:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise EqvizError(f"--device {device} was asked for but PyTorch sees no CUDA GPU; use --device cpu")
 
 
 def check_json_target(path) -> None:

@@ -80,10 +80,9 @@ def run(args) -> int:
         raise EqvizError(f"--browse-dir {args.browse_dir} is not a folder; give a folder that holds checkpoints")
     if args.screenshot and not Path(args.screenshot).resolve().parent.is_dir():
         raise EqvizError(f"folder {Path(args.screenshot).resolve().parent} for --screenshot does not exist")
-    if args.device.startswith("cuda"):
-        import torch
-        if not torch.cuda.is_available():
-            raise EqvizError(f"--device {args.device} was asked for but PyTorch sees no CUDA GPU; use --device cpu")
+    from eqviz.devices import check_device
+
+    check_device(args.device)
 
     from eqviz.app.app import App, AppOptions, ScriptedRun
     from eqviz.assets import DEMO_CHECKPOINT

@@ -3,12 +3,11 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
 from eqviz.cli.fid import add_fid_arguments
 from eqviz.cli.memory_option import add_max_memory_argument, max_memory
 from eqviz.atomic_io import ensure_writable_folder
 from eqviz.cli.progress import ProgressDisplay
+from eqviz.devices import check_device
 from eqviz.errors import EqvizError
 from eqviz.metrics.equivariance.measure import METRIC_LABELS as EQ_LABELS
 from eqviz.metrics.fid.compute import METRIC_LABELS as DATA_LABELS
@@ -64,8 +63,7 @@ def _validate(args) -> tuple:
         raise EqvizError(f"--batch must be at least 1, got {args.batch}")
     if args.seed < 0:
         raise EqvizError(f"--seed must be a non-negative integer, got {args.seed}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise EqvizError(f"--device {args.device} was asked for but PyTorch sees no CUDA GPU; use --device cpu")
+    check_device(args.device)
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise EqvizError(f"folder {Path(args.json).resolve().parent} for --json does not exist; create it first")
     if args.json:

@@ -67,9 +67,10 @@ def build_spec(args):
     session = Session.load(args.session) if args.session else None
     if args.w is not None:  # a W file makes the video one of that latent, as a session holding it would
         session = Session.from_dict({**(session or Session()).to_dict(), "w_path": args.w})
-    if session is not None:
-        overrides = {k: v for k, v in (("psi", args.psi), ("cutoff", args.cutoff), ("noise_mode", args.noise_mode), ("class_idx", args.class_idx)) if v is not None}
-        session = Session.from_dict({**session.to_dict(), **overrides})
+    given = {k: v for k, v in (("psi", args.psi), ("cutoff", args.cutoff), ("noise_mode", args.noise_mode),
+                               ("class_idx", args.class_idx)) if v is not None}
+    if session is not None:  # a session owns its truncation, noise and class; the flags override them there
+        session = Session.from_dict({**session.to_dict(), **given})
     kinds = parse_motion(args.motion)
     checkpoints, sweeps, edits = list(args.checkpoints), (), []
     if args.edit:
@@ -93,11 +94,8 @@ def build_spec(args):
         duration=args.duration,
         fps=args.fps,
         size=args.size,
-        psi=session.psi if session else (1.0 if args.psi is None else args.psi),
-        cutoff=session.cutoff if session else args.cutoff,
-        noise_mode=session.noise_mode if session else (args.noise_mode or "const"),
-        class_idx=session.class_idx if session else args.class_idx,
         session=session,
+        **({} if session else given),
         edits=edits,
         untransform=args.untransform,
         error_map=args.error_map,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from eqviz.atomic_io import atomic_output
 from eqviz.core.edits import apply_edits
 from eqviz.errors import EqvizError
 from eqviz.untrusted.arrays import load_npy, load_npz
@@ -149,6 +150,18 @@ def load_w(path, G, device="cpu") -> torch.Tensor:
     if not torch.isfinite(w).all():
         raise W_FILE.refuse(path, "holds NaN or infinite values")
     return w.expand(1, G.num_ws, G.w_dim).clone()
+
+
+def save_w(path, ws, overwrite: bool = True) -> None:
+    """One W as NVIDIA's projector saves it, written atomically: [1, num_ws, w_dim] float32 in a .npz under
+    key 'w', or a bare .npy when `path` ends in .npy (what `load_w` reads back)."""
+    ws = ws.detach().to("cpu", torch.float32).numpy() if torch.is_tensor(ws) else np.asarray(ws, dtype=np.float32)
+    ws = ws.reshape(1, *ws.shape[-2:])
+    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+        if Path(path).suffix.lower() == ".npy":
+            np.save(f, ws)
+        else:
+            np.savez(f, w=ws)
 
 
 def mixed_layers(session, num_ws: int) -> list[int]:

@@ -24,6 +24,22 @@ MAX_WS_INDEX = 1024        # ws indices (mix_range, mix_layers, cutoff): models 
 MAX_SEED = 2 ** 32 - 1     # seeds, as NVIDIA's tools take them
 MAX_COORDINATE = 1e6       # |translate|, in image sizes
 MAX_EDITS = 1024
+# Fields that change how ws are synthesised, posed or shown, never ws themselves. Every other field is
+# part of `Session.latent_key`, so a new field can cost a needless recompute, never a stale frame.
+NOT_IN_WS = frozenset({"noise_mode", "noise_seed", "translate", "rotate_deg", "untransform", "view"})
+
+
+def hashable(value):
+    """Lists (and tuples of lists) as tuples, so a field's value can be part of a key."""
+    return tuple(hashable(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def file_stamp(path) -> object:
+    """A W file's modification time (a file saved again gives new ws), "missing" when it cannot be read."""
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return "missing"  # session_ws raises the sentence for it
 
 
 @dataclasses.dataclass
@@ -53,6 +69,11 @@ class Session:
     def seed(self) -> int:
         """The integer seed the session is nearest to from below (the A seed)."""
         return int(math.floor(self.latent_x)) + 100 * int(math.floor(self.latent_y))
+
+    def latent_key(self) -> tuple:
+        """Everything `session_ws` reads, hashable: equal keys give equal ws (a renderer's cache key)."""
+        values = tuple(hashable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in NOT_IN_WS)
+        return values + (None if self.w_path is None else file_stamp(self.w_path),)
 
     def validate(self) -> "Session":
         for name in ("latent_x", "latent_y", "psi", "interp_t", "rotate_deg"):

@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqviz.atomic_io import atomic_output, check_target, ensure_writable_folder, save_png
+from eqviz.atomic_io import check_target, ensure_writable_folder, save_png
 from eqviz.core.image_quality import psnr_db
 from eqviz.core.images import images_to_rgb8, to_uint8
 from eqviz.core.input_transform import synthesize
+from eqviz.core.latents import save_w
 from eqviz.errors import EqvizError
 from eqviz.projection.projector import ProjectionResult
 
@@ -36,12 +37,6 @@ def output_folders(out_dir, names: list[str]) -> list[Path]:
         return [out_dir]
     stems = [Path(n).stem or "target" for n in names]
     return [out_dir / (s if stems.count(s) == 1 else f"{i:02d}_{s}") for i, s in enumerate(stems)]
-
-
-def save_w(path, ws: torch.Tensor, overwrite: bool = False) -> None:
-    """One W as NVIDIA's projector saves it: npz with `w` [1, num_ws, w_dim] float32."""
-    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
-        np.savez(f, w=ws.detach().reshape(1, *ws.shape[-2:]).to("cpu", torch.float32).numpy())
 
 
 def save_progress_video(path, G, result: ProjectionResult, index: int, target_rgb8: np.ndarray,

@@ -24,7 +24,7 @@ from eqviz.metrics.equivariance.run import compute_equivariance
 from eqviz.metrics.fid.compute import METRIC_LABELS as DATA_LABELS
 from eqviz.metrics.fid.compute import METRICS as DATA_METRICS
 from eqviz.metrics.fid.compute import compute_fid_kid
-from eqviz.video.sticking import StickingSpec, long_exposure
+from eqviz.video.sticking import long_exposure
 from eqviz.video.render import move_in_output_space
 
 ALL_METRICS = DATA_METRICS + EQ_METRICS
@@ -156,8 +156,8 @@ def rotation_strip(G, seed: int, steps: int, device) -> tuple:
 
 
 def exposure_images(G, seeds, samples: int, batch: int, device) -> list:
-    spec = StickingSpec(checkpoints=[], seeds=list(seeds), outdir="", samples=samples, batch=batch)
-    return [images_to_rgb8(long_exposure(G, s, spec, device)[1][None])[0].cpu().numpy() for s in seeds]
+    return [images_to_rgb8(long_exposure(G, s, samples=samples, batch=batch, device=device)[1][None])[0].cpu().numpy()
+            for s in seeds]
 
 
 def run_comparison(spec: CompareSpec, progress=None, cancel=None) -> Comparison:

@@ -8,7 +8,8 @@ truncated data are each one sentence.
 import zipfile
 import zlib
 
-from eqviz.untrusted.files import FileKind, first_line, format_size, open_untrusted
+from eqviz.errors import first_line
+from eqviz.untrusted.files import FileKind, format_size, open_untrusted
 
 MAX_MEMBERS = 2_000_000  # an ImageNet dataset zip holds 1.28 million images
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}

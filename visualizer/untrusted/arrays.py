@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from eqviz.untrusted.archives import UntrustedZip
-from eqviz.untrusted.files import FileKind, first_line, format_size, open_untrusted
+from eqviz.errors import first_line
+from eqviz.untrusted.files import FileKind, format_size, open_untrusted
 
 NUMBER_KINDS = "biuf"         # bool, signed and unsigned integers, floats
 MAX_MEMBERS = 32              # arrays an .npz may hold (eqviz's direction file holds 11)

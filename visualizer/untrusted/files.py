@@ -52,13 +52,6 @@ def format_size(n: int) -> str:
             return f"{n / size:.1f} {unit}"
 
 
-def first_line(exc: BaseException, limit: int = 160) -> str:
-    """An exception's first line, cut to `limit` characters (never a quoted multi-megabyte value)."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 _NON_REGULAR = (
     (stat.S_ISDIR, "is a folder, not a file"),
     (stat.S_ISFIFO, "is a named pipe, not a file (reading it would wait for a writer forever)"),

@@ -10,7 +10,8 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-from eqviz.untrusted.files import FileKind, first_line, read_untrusted
+from eqviz.errors import first_line
+from eqviz.untrusted.files import FileKind, read_untrusted
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
 MAX_PIXELS = 1 << 26            # 8192 x 8192; decoded as RGBA that is 256 MB

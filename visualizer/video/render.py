@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from eqviz.devices import module_on
 from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
@@ -32,7 +33,7 @@ MIN_TILE = 8  # smallest panel size in pixels
 
 @dataclasses.dataclass
 class VideoSpec:
-    checkpoints: list                     # checkpoint paths (or already loaded generators), one column each
+    checkpoints: list                     # one column each: a checkpoint path, a loaded generator, or (name, generator)
     out: str                              # .mp4 / .mov / .mkv (H.264), .gif, or a folder name for PNG frames
     motion: Motion = Motion()             # rotate / translate / walk and their settings
     seeds: list[int] | None = None        # one per grid cell; a walk splits them into per-cell keyframes
@@ -41,11 +42,11 @@ class VideoSpec:
     duration: float | None = None         # seconds (x fps); neither = 4 s
     fps: float = 30.0
     size: int | None = None               # panel size in pixels (default: the largest generator's resolution)
-    psi: float = 1.0                      # truncation psi
-    cutoff: int | None = None             # truncate only the first `cutoff` ws
-    noise_mode: str = "const"             # StyleGAN2 noise: const / random / none
-    class_idx: int | None = None          # class of conditional models
-    session: object | None = None         # a eqviz.core.session.Session to start from (latent + pose)
+    psi: float = 1.0                      # truncation psi          } of the seeds' latents; a session
+    cutoff: int | None = None             # truncate only the first `cutoff` ws       } brings its own:
+    noise_mode: str = "const"             # StyleGAN2 noise: const / random / none    } leave these
+    class_idx: int | None = None          # class of conditional models               } unset with one
+    session: object | None = None         # a eqviz.core.session.Session to start from (latent, pose, truncation, ...)
     edits: list = dataclasses.field(default_factory=list)  # eqviz.directions Edits on every frame, after truncation
     untransform: bool = False             # add a panel with the input transform undone
     error_map: bool = False               # add a panel with the per-pixel equivariance error (core.colormaps scale)
@@ -82,10 +83,25 @@ class View(str, enum.Enum):
     ERROR = "error"                  # per-pixel error between the undone output and the unposed one
 
 
+SEED_SETTINGS = ("psi", "cutoff", "noise_mode", "class_idx")  # what a session owns when there is one
+
+
+def latent_settings(spec: VideoSpec) -> dict:
+    """Truncation psi and cutoff, noise mode and class of every frame: the session's when there is one,
+    else the spec's."""
+    source = spec.session if spec.session is not None else spec
+    return {name: getattr(source, name) for name in SEED_SETTINGS}
+
+
 def check_spec(spec: VideoSpec) -> None:
     """Refuses settings that cannot make a video, before any generator is loaded."""
     if not spec.checkpoints:
         raise InvalidArgument("give at least one checkpoint to render.", "checkpoints")
+    if spec.session is not None:
+        for name in SEED_SETTINGS:
+            if getattr(spec, name) != getattr(VideoSpec, name):
+                raise InvalidArgument(f"a video of a session renders with the session's {name}; set it on the session "
+                                      "instead.", name)
     if spec.batch < 1:
         raise InvalidArgument(f"batch must be at least 1, got {spec.batch}.", "batch")
     if spec.size is not None and spec.size < MIN_TILE:
@@ -134,13 +150,16 @@ def cell_keyframes(spec: VideoSpec, motion: Motion) -> list[list[int]]:
 
 
 def load_generators(checkpoints, device) -> list[tuple[str, torch.nn.Module]]:
-    """(name, generator) for every checkpoint path or already loaded generator."""
+    """(name, generator) for every checkpoint path, loaded generator or (name, generator) pair."""
     import eqviz.networks
 
     loaded = []
     for item in checkpoints:
-        if isinstance(item, torch.nn.Module):
-            loaded.append((str(getattr(item, "kind", "generator")), item.to(device)))
+        if isinstance(item, tuple):
+            name, G = item
+            loaded.append((str(name), module_on(G, device)))
+        elif isinstance(item, torch.nn.Module):
+            loaded.append((str(getattr(item, "kind", "generator")), module_on(item, device)))
         else:
             loaded.append((Path(item).stem, eqviz.networks.load_generator(str(item), device=device)))
     return loaded
@@ -174,19 +193,20 @@ def make_track(spec: VideoSpec, motion: Motion, keyframes, name: str, G, device)
     # A session's edits move every frame, the walk's seeds too, so they join the spec's fixed edits.
     session = None if spec.session is None else dataclasses.replace(spec.session, edits=[])
     edits = [*spec.edits, *(spec.session.edits if spec.session is not None else [])]
+    settings = latent_settings(spec)
     keys = []
     for cell_seeds in keyframes:
         if z_walk:
             keys.append(torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in cell_seeds])).to(device))
             continue
         ws = [session_ws(G, session, device)] if session is not None else []
-        ws += [seed_ws(G, s, spec.psi, spec.cutoff, spec.class_idx, device) for s in cell_seeds]
+        ws += [seed_ws(G, s, settings["psi"], settings["cutoff"], settings["class_idx"], device) for s in cell_seeds]
         keys.append(torch.cat(ws))
     offsets = None
     if edits or motion.sweeps:
         offsets = tuple(edit_offsets(chosen, G.num_ws, G.w_dim, device) for chosen in (edits, motion.sweeps))
     return Track(G=G, name=name, output_space=motion.moves_input and not supports_input_transform(G),
-                 keys=torch.stack(keys), c=class_label(G, spec.class_idx, device), edit_offsets=offsets)
+                 keys=torch.stack(keys), c=class_label(G, settings["class_idx"], device), edit_offsets=offsets)
 
 
 class PoseTable:
@@ -265,6 +285,7 @@ class FrameSource:
     def __init__(self, spec: VideoSpec, generators=None):
         check_spec(spec)
         self.spec = spec
+        self.settings = latent_settings(spec)
         self.device = torch.device(spec.device)
         self.motion = motion_with_session_pose(spec)
         self.count = frame_count(spec.frames, spec.duration, spec.fps)
@@ -323,7 +344,7 @@ class FrameSource:
             else:
                 z = torch.cat([slerp_loop(keys, t) for keys in track.keys]).float()
                 c = track.c.expand(z.shape[0], -1)
-                frames.append(track.G.mapping(z, c, truncation_psi=self.spec.psi, truncation_cutoff=self.spec.cutoff))
+                frames.append(track.G.mapping(z, c, truncation_psi=self.settings["psi"], truncation_cutoff=self.settings["cutoff"]))
         return torch.stack(frames)
 
     def synthesize_frames(self, G, ws: torch.Tensor, poses, extremes: list) -> torch.Tensor:
@@ -332,7 +353,7 @@ class FrameSource:
         Appends the images' (min, max) to `extremes` (NaN and +-inf survive min / max)."""
         F, cells = ws.shape[:2]
         transforms = self.pose_table.transforms(poses, cells) if supports_input_transform(G) else None
-        img = synthesize(G, ws.reshape(-1, *ws.shape[2:]), transforms, noise_mode=self.spec.noise_mode)
+        img = synthesize(G, ws.reshape(-1, *ws.shape[2:]), transforms, noise_mode=self.settings["noise_mode"])
         extremes.append(torch.stack(img.aminmax()))
         return img.reshape(F, cells, *img.shape[1:])
 

@@ -30,7 +30,7 @@ MARK = np.array([255, 40, 40], np.uint8)  # ticks marking the sampled column
 
 @dataclasses.dataclass
 class StickingSpec:
-    checkpoints: list                # checkpoint paths (or loaded generators), side by side
+    checkpoints: list                # side by side: checkpoint paths, loaded generators or (name, generator) pairs
     seeds: list[int]                 # one set of outputs per seed
     outdir: str                      # created if missing
     samples: int = 64                # long exposure: images averaged
@@ -71,21 +71,24 @@ def high_frequency_energy(img: torch.Tensor, cutoff: float = 0.25) -> float:
 
 
 @torch.no_grad()
-def long_exposure(G, seed: int, spec: StickingSpec, device, on_batch=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the seed's own image, the average over spec.samples perturbed latents), both [C, H, W] float.
-    on_batch(n) runs after every n images (the caller counts, and may raise `Cancelled` there)."""
-    single = check_finite(synthesize(G, seed_ws(G, seed, spec.psi, spec.cutoff, spec.class_idx, device), noise_mode=spec.noise_mode))[0]
+def long_exposure(G, seed: int, samples: int = 64, sigma: float = 0.2, psi: float = 1.0, cutoff: int | None = None,
+                  class_idx: int | None = None, noise_mode: str = "const", batch: int = 16, device="cpu",
+                  on_batch=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the seed's own image, the average over `samples` latents perturbed by N(0, sigma) in Z), both
+    [C, H, W] float, `batch` images per synthesis call. on_batch(n) runs after every n images (the
+    caller counts, and may raise `Cancelled` there)."""
+    single = check_finite(synthesize(G, seed_ws(G, seed, psi, cutoff, class_idx, device), noise_mode=noise_mode))[0]
     z0 = z_from_seed(seed, G.z_dim)
-    noise = np.random.RandomState([seed & 0xFFFFFFFF, 1]).randn(spec.samples, G.z_dim)  # own stream per seed
-    c = class_label(G, spec.class_idx, device)
+    noise = np.random.RandomState([seed & 0xFFFFFFFF, 1]).randn(samples, G.z_dim)  # own stream per seed
+    c = class_label(G, class_idx, device)
     total = torch.zeros_like(single, dtype=torch.float64)
-    for first in range(0, spec.samples, spec.batch):
-        z = torch.from_numpy(z0 + spec.sigma * noise[first : first + spec.batch]).float().to(device)
-        ws = G.mapping(z, c.expand(z.shape[0], -1), truncation_psi=spec.psi, truncation_cutoff=spec.cutoff)
-        total += check_finite(synthesize(G, ws, noise_mode=spec.noise_mode)).double().sum(0)
+    for first in range(0, samples, batch):
+        z = torch.from_numpy(z0 + sigma * noise[first : first + batch]).float().to(device)
+        ws = G.mapping(z, c.expand(z.shape[0], -1), truncation_psi=psi, truncation_cutoff=cutoff)
+        total += check_finite(synthesize(G, ws, noise_mode=noise_mode)).double().sum(0)
         if on_batch is not None:
             on_batch(z.shape[0])
-    return single, (total / spec.samples).float()
+    return single, (total / samples).float()
 
 
 def resolve_stack_motion(requested: str, generators) -> str:
@@ -137,7 +140,9 @@ def _exposure_sheet(named, seed, spec, tile, device, advance) -> tuple[np.ndarra
     """Per checkpoint the seed's own image beside its long exposure, and their high-frequency energies."""
     panels, labels, sharpness = [], [], {}
     for name, G in named:
-        single, average = long_exposure(G, seed, spec, device, on_batch=advance)
+        single, average = long_exposure(G, seed, samples=spec.samples, sigma=spec.sigma, psi=spec.psi, cutoff=spec.cutoff,
+                                        class_idx=spec.class_idx, noise_mode=spec.noise_mode, batch=spec.batch,
+                                        device=device, on_batch=advance)
         advance(1)
         sharpness[name] = {"single": high_frequency_energy(single), "long_exposure": high_frequency_energy(average)}
         panels += [_tile(single, tile), _tile(average, tile)]

@@ -6,26 +6,12 @@ import math
 from pathlib import Path
 
 import dearpygui.dearpygui as dpg
-import numpy as np
 
 from eqviz.errors import EqvizError
 from eqviz.app.panel import Panel, PanelContext
 from eqviz.app.widgets import file_dialog, grey_when_disabled, set_if_changed
-from eqviz.atomic_io import atomic_output
-from eqviz.core.latents import mixed_layers
+from eqviz.core.latents import mixed_layers, save_w
 from eqviz.core.session import NOISE_MODES
-
-
-def save_w(path: str, ws: np.ndarray) -> None:
-    """NVIDIA's projector layout: .npz with key 'w' [1, num_ws, w_dim], or a bare .npy."""
-    ws = np.asarray(ws, dtype=np.float32)
-    with atomic_output(path) as tmp:
-        if Path(path).suffix.lower() == ".npy":
-            with open(tmp, "wb") as f:
-                np.save(f, ws)
-        else:
-            with open(tmp, "wb") as f:
-                np.savez(f, w=ws)
 
 
 MIX_LAYERS_PER_ROW = 9

@@ -9,11 +9,12 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 from PIL import Image
 
-from eqviz.app.compare_list import CompareList, named_generators
+from eqviz.app.compare_list import CompareList, current_generator
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.core.images import rgba
 from eqviz.core.rendering import synthesis_settings
+from eqviz.errors import EqvizError
 from eqviz.video.sticking import STACK_MOTIONS, StickingSpec, render_sticking
 
 SHOWN_WIDTH = 380  # the panel's image width in screen pixels
@@ -31,10 +32,11 @@ class StickingSettings:
     overwrite: bool = True
 
 
-def build_sticking_spec(settings: StickingSettings, session, device: str) -> StickingSpec:
-    """The StickingSpec for the current seed and truncation and the panel's settings, on the app's device."""
+def build_sticking_spec(settings: StickingSettings, session, device: str, current: tuple) -> StickingSpec:
+    """The StickingSpec for the current seed and truncation and the panel's settings, on the app's device:
+    `current` (name, generator) beside the comparison checkpoints."""
     return StickingSpec(
-        checkpoints=["current", *settings.compare],
+        checkpoints=[current, *settings.compare],
         seeds=[session.seed],
         outdir=settings.outdir,
         samples=settings.samples,
@@ -48,10 +50,9 @@ def build_sticking_spec(settings: StickingSettings, session, device: str) -> Sti
     )
 
 
-def run_sticking(ctx: PanelContext, spec: StickingSpec, handle):
-    """The job body (runs on the job's thread): the app's generator beside the comparison checkpoints."""
-    return render_sticking(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled,
-                           generators=named_generators(ctx, spec.checkpoints[1:], spec.device))
+def run_sticking(spec: StickingSpec, handle):
+    """The job body (runs on the job's thread, which loads the comparison checkpoints)."""
+    return render_sticking(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled)
 
 
 def png_rgba(path) -> np.ndarray:
@@ -104,8 +105,12 @@ class StickingPanel(JobPanel):
         if not settings.outdir:
             ctx.set_status("choose an output folder for the sticking views", error=True)
             return
-        spec = build_sticking_spec(settings, ctx.state.session, ctx.model.device)
-        self.start(ctx, lambda handle: run_sticking(ctx, spec, handle),
+        try:
+            spec = build_sticking_spec(settings, ctx.state.session, ctx.model.device, current_generator(ctx))
+        except EqvizError as exc:
+            ctx.set_status(str(exc), error=True)
+            return
+        self.start(ctx, lambda handle: run_sticking(spec, handle),
                    f"rendering texture-sticking views of seed {ctx.state.session.seed} ...",
                    about=f"seed {ctx.state.session.seed}, {settings.samples} samples, sigma {settings.sigma:g}, "
                          f"{settings.frames} frames, {settings.stack_motion}")

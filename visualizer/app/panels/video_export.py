@@ -7,11 +7,10 @@ import dataclasses
 import dearpygui.dearpygui as dpg
 
 from eqviz.errors import EqvizError
-from eqviz.app.compare_list import CompareList, named_generators
+from eqviz.app.compare_list import CompareList, current_generator
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.app.widgets import path_row
-from eqviz.core.rendering import synthesis_settings
 from eqviz.video.motions import TRANSLATE_PATHS, WALK_SPACES, Motion
 from eqviz.video.render import VideoSpec, check_spec, render_video
 
@@ -37,9 +36,9 @@ class VideoExportSettings:
     overwrite: bool = False
 
 
-def build_video_spec(settings: VideoExportSettings, session, device: str):
-    """The VideoSpec for the current view (its latent, truncation and pose) and the panel's settings,
-    rendered on the app's device."""
+def build_video_spec(settings: VideoExportSettings, session, device: str, current: tuple):
+    """The VideoSpec for the current view (the session: its latent, truncation and pose) and the panel's
+    settings, rendered on the app's device: `current` (name, generator) beside the comparison checkpoints."""
     from eqviz.core.latents import parse_seeds
 
     kinds = tuple(k for k, on in (("walk", settings.walk), ("rotate", settings.rotate), ("translate", settings.translate)) if on)
@@ -50,7 +49,7 @@ def build_video_spec(settings: VideoExportSettings, session, device: str):
     seeds = parse_seeds(settings.walk_seeds) if settings.walk else None
     motion = Motion(kinds=kinds, turns=settings.turns, radius=settings.radius, path=settings.path, walk_space=settings.walk_space)
     return VideoSpec(
-        checkpoints=["current", *settings.compare],
+        checkpoints=[current, *settings.compare],
         out=settings.out,
         motion=motion,
         seeds=seeds,
@@ -63,14 +62,12 @@ def build_video_spec(settings: VideoExportSettings, session, device: str):
         crf=settings.crf,
         device=device,
         overwrite=settings.overwrite,
-        **synthesis_settings(session),
     )
 
 
-def export_video(ctx: PanelContext, spec, handle) -> object:
-    """The job body (runs on the job's thread): the app's generator beside the comparison checkpoints."""
-    return render_video(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled,
-                        generators=named_generators(ctx, spec.checkpoints[1:], spec.device))
+def export_video(spec, handle) -> object:
+    """The job body (runs on the job's thread, which loads the comparison checkpoints)."""
+    return render_video(spec, progress=lambda p: handle.report(p.done, p.total, str(p)), cancel=handle.cancelled)
 
 
 def show_video_result(ctx: PanelContext, progress_tag: str, result) -> None:
@@ -140,13 +137,13 @@ class VideoExportPanel(JobPanel):
             return
         settings = self.read_settings()
         try:  # settings mistakes are reported at once, not after loading generators in the job
-            spec = build_video_spec(settings, ctx.state.session_for_saving(), ctx.model.device)
+            spec = build_video_spec(settings, ctx.state.session_for_saving(), ctx.model.device, current_generator(ctx))
             check_spec(spec)
         except EqvizError as exc:
             ctx.set_status(str(exc), error=True)
             return
         motion = "+".join(spec.motion.kinds)
-        self.start(ctx, lambda handle: export_video(ctx, spec, handle), f"rendering video to {settings.out} ...",
+        self.start(ctx, lambda handle: export_video(spec, handle), f"rendering video to {settings.out} ...",
                    about=f"{motion}, {settings.frames} frames at {settings.fps:g} fps to {settings.out}")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:

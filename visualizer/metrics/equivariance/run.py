@@ -14,6 +14,7 @@ import torch
 
 from eqviz.errors import Cancelled, EqvizError
 from eqviz.core.image_quality import psnr_db
+from eqviz.devices import module_on
 from eqviz.metrics.equivariance.measure import METRICS, equivariance_errors, require_input_transform
 from eqviz.metrics.processes import full_float32, rank_and_world_size, sum_over_processes
 
@@ -112,7 +113,7 @@ def compute_equivariance(
     seed: int = 0,  # sample i draws from default_rng([seed, i])
     translate_max: float = 0.125,  # translations uniform in [-max, max]^2, image-size units
     rotate_max: float = 1.0,  # angles uniform in [-max * pi, max * pi]
-    device=None,  # where to compute; default: where G is (G moves there if it is elsewhere)
+    device=None,  # where to compute; default: where G is (a copy of G goes there if it is elsewhere)
     progress=None,  # callback(done, total) after every batch (this process's samples)
     cancel=None,  # callable polled between batches; once it returns True, stops with `Cancelled`
     bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
@@ -141,7 +142,7 @@ def compute_equivariance(
         raise EqvizError(f"seed must be a non-negative integer, got {seed}")
     start_time = time.perf_counter()
     device = torch.device(device) if device is not None else next(G.parameters()).device
-    G = G.to(device)
+    G = module_on(G, device)
     rank, world_size = rank_and_world_size()
     mine = list(range(rank, num_samples, world_size))
 
