@@ -40,25 +40,50 @@ def report_dir(reference_dir, oracle_inception, tmp_path_factory):  # noqa: F811
     return root / "out"
 
 
-def test_results_json_has_every_metric_for_every_checkpoint(report_dir):
+@pytest.fixture(scope="module")
+def direct(report_dir, reference_dir, oracle_inception, tmp_path_factory):  # noqa: F811
+    """The same measurements made by calling the metrics directly, per checkpoint (no cache)."""
+    from eqviz.core.input_transform import supports_input_transform
+    from eqviz.metrics.equivariance import compute_equivariance
+    from eqviz.metrics.fid.compute import compute_fid_kid
+    from eqviz.networks import load_generator
+
+    out = {}
+    for name in MODELS:
+        G = load_generator(str(reference_dir / "pkl" / f"{name}.pkl"))
+        fid_kid = compute_fid_kid(str(report_dir.parent / "data"), G, str(oracle_inception), metrics=("fid", "kid"),
+                                  num_samples=4, batch_size=4, seed=0, bootstrap_replicates=2, use_cache=False)
+        eq = (compute_equivariance(G, metrics=METRICS[2:], num_samples=4, batch_size=4, seed=0)
+              if supports_input_transform(G) else None)
+        out[name] = fid_kid, eq
+    return out
+
+
+def test_results_json_has_every_metric_for_every_checkpoint(report_dir, direct):
     results = json.loads((report_dir / "results.json").read_text())
     assert [c["name"] for c in results["checkpoints"]] == list(MODELS)
     for c in results["checkpoints"]:
         assert c["kind"] == MODELS[c["name"]] and c["resolution"] == 64
         assert set(c["metrics"]) == set(METRICS)
-        assert c["metrics"]["fid"]["protocol"] == "fid4_full" and np.isfinite(c["metrics"]["fid"]["value"])
-        assert c["metrics"]["kid"]["protocol"] == "kid4_full" and np.isfinite(c["metrics"]["kid"]["value"])
+        fid_kid, _ = direct[c["name"]]
+        assert c["metrics"]["fid"]["protocol"] == "fid4_full"
+        assert c["metrics"]["fid"]["value"] == pytest.approx(fid_kid.fid, rel=1e-9)
+        assert c["metrics"]["fid"]["bootstrap_std"] == (None if fid_kid.fid_std is None else pytest.approx(fid_kid.fid_std, rel=1e-9))
+        assert c["metrics"]["kid"]["protocol"] == "kid4_full"
+        assert c["metrics"]["kid"]["value"] == pytest.approx(fid_kid.kid, rel=1e-9, abs=1e-12)
         assert c["fid_kid"]["sources"]["a"]["images"] == 5 and c["fid_kid"]["sources"]["b"]["images"] == 4
     assert results["settings"]["num_samples"] == 4 and results["eqviz_version"]
 
 
-def test_eq_is_not_defined_for_stylegan2_with_the_reason(report_dir):
+def test_eq_is_not_defined_for_stylegan2_with_the_reason(report_dir, direct):
     sg2, sg3t, sg3r = json.loads((report_dir / "results.json").read_text())["checkpoints"]
     for m in ("eqt_int", "eqt_frac", "eqr"):
         assert sg2["metrics"][m] == {"defined": False, "reason": EQ_UNDEFINED}
         for sg3 in (sg3t, sg3r):
-            lo, hi = sg3["metrics"][m]["interval_95_db"]
-            assert sg3["metrics"][m]["defined"] and lo <= sg3["metrics"][m]["psnr_db"] <= hi
+            _, eq = direct[sg3["name"]]
+            assert sg3["metrics"][m]["defined"]
+            assert sg3["metrics"][m]["psnr_db"] == pytest.approx(eq.psnr_db[m], rel=1e-12)
+            assert sg3["metrics"][m]["interval_95_db"] == pytest.approx(list(eq.interval_db[m]), rel=1e-12)
 
 
 def test_real_statistics_are_computed_once_and_reused(report_dir):

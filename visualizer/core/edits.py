@@ -13,8 +13,7 @@ import math
 import numpy as np
 import torch
 
-from eqviz.errors import EqvizError
-from eqviz.untrusted.files import first_line
+from eqviz.errors import EqvizError, first_line
 
 
 UNIT_TOLERANCE = 1e-3  # |length - 1| of an edit's direction (stored as float32 or as JSON decimals)

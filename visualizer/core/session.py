@@ -9,11 +9,11 @@ import math
 from pathlib import Path
 
 from eqviz.core.edits import Edit
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, first_line
 from eqviz.networks.layers import NOISE_MODES
 from eqviz.atomic_io import write_text
 from eqviz.networks.untrusted import short_text
-from eqviz.untrusted.files import FileKind, first_line, read_untrusted
+from eqviz.untrusted.files import FileKind, read_untrusted
 from eqviz.untrusted.json_text import JSONRefused, parse_json
 
 SESSION_FORMAT = "eqviz-session/1"
