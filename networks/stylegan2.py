@@ -8,6 +8,7 @@ map; the skip/orig/resnet image path is summed by the synthesis network from eac
 import numpy as np
 import torch
 
+from eqviz.cpu_threads import follow_free_cores
 from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act
 from eqviz.cuda_ops.upfirdn2d import setup_filter, upsample2d
 from eqviz.networks.config import StyleGAN2Config
@@ -277,6 +278,7 @@ class SynthesisNetwork(torch.nn.Module):
         if stop_at is not None and stop_at not in self.preview_resolutions:
             raise ValueError(f"stop_at must be one of {self.preview_resolutions} for this generator, got {stop_at!r}")
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
+        follow_free_cores(ws.device)
         ws = ws.to(torch.float32)
         x = img = None
         w_idx = 0

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from eqviz.cpu_threads import follow_free_cores
 from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 from eqviz.networks.config import StyleGAN3Config
 from eqviz.errors import CheckpointError
@@ -275,6 +276,7 @@ class SynthesisNetwork(torch.nn.Module):
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
+        follow_free_cores(ws.device)
         ws = ws.to(torch.float32).unbind(dim=1)
         x = self.input(ws[0], input_transforms)
         for name, w in zip(self.layer_names, ws[1:]):

@@ -4,9 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from eqviz.process_tuning import tune_process
+# A fixed thread count (set below) in this process and the CLI processes it starts: repeated renders compared
+# bit for bit must not change their sums' split between threads with the load of the machine.
+os.environ["EQVIZ_ADAPTIVE_THREADS"] = "0"
 
-tune_process()  # as the CLI does; must precede `import torch`
+import eqviz  # noqa: E402,F401  (its process tuning, as every entry point; must precede `import torch`)
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -1,1 +1,8 @@
-"""The eqviz app, its render worker, the equivariance metrics and the video exporter."""
+"""The eqviz app, its render worker, the equivariance metrics and the video exporter.
+
+Importing eqviz applies its process defaults (`eqviz.process_tuning`: passive OpenMP waits, heap reuse) to
+every entry point alike, the app, the CLI and library use; import it before torch for the waits to apply.
+"""
+from eqviz.process_tuning import tune_process
+
+tune_process()
