@@ -9,7 +9,10 @@ ROOTS = {
     "eqviz.assets": "assets",
 }
 
-packages = []
+# Folders of data files only (no __init__.py), installed as packages so setuptools knows of them.
+DATA_PACKAGES = ["eqviz.cuda_ops.kernels"]
+
+packages = list(DATA_PACKAGES)
 for name, folder in ROOTS.items():
     packages += [name] + [f"{name}.{sub}" for sub in find_packages(folder)]
 

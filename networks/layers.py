@@ -10,8 +10,6 @@ import torch
 from eqviz.cuda_ops.bias_act import bias_act
 from eqviz.networks.config import MappingConfig
 
-NOISE_MODES = ("const", "random", "none")  # synthesis noise inputs: the stored buffers, fresh draws, or none
-
 
 # ---- Scale each row to unit root-mean-square (StyleGAN, Karras et al. 2019, pixel norm) ------------
 def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:

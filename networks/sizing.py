@@ -4,32 +4,16 @@ A checkpoint declares its architecture in a few numbers, and a few numbers can d
 bigger than the machine. `generator_memory` prices a config from the same formulas the
 constructors follow (the parameter count is exact: the tests compare it with built generators;
 the activations are an estimate of the largest layer's input, widened intermediate and output,
-for one frame in float32), and `check_generator_memory` refuses one over `max_memory` with a
-sentence that names both.
+for one frame in float32), and `check_generator_memory` refuses one over `max_memory` through the
+one memory guard (`networks.memory_guard`).
 """
 import dataclasses
-import os
-import re
-import resource
 
-from eqviz.errors import CheckpointError, InvalidArgument
+from eqviz.errors import CheckpointError
 from eqviz.networks.config import GeneratorConfig, MappingConfig, StyleGAN2Config
+from eqviz.networks.memory_guard import check_memory, format_bytes
 
 FLOAT32_BYTES = 4
-DEFAULT_MEMORY_FRACTION = 0.75   # of physical memory or the address-space limit, whichever is lower
-
-
-class MemoryLimitError(CheckpointError):
-    """The declared network would need more than the memory limit; `option` is what raises it."""
-
-    def __init__(self, what: str, needed: int, limit: int, option: str = "max_memory"):
-        self.what, self.needed, self.limit, self.option = what, needed, limit, option
-        super().__init__(f"{what} needs about {format_bytes(needed)}, more than the {format_bytes(limit)} allowed; "
-                         f"if this machine really has the memory, raise {option}")
-
-    def naming(self, option: str) -> "MemoryLimitError":
-        """The same refusal, naming the option as the caller spells it (e.g. '--max-memory')."""
-        return MemoryLimitError(self.what, self.needed, self.limit, option)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,31 +24,6 @@ class GeneratorMemory:
     @property
     def total_bytes(self) -> int:
         return self.parameters * FLOAT32_BYTES + self.activation_bytes
-
-
-def format_bytes(n: int) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} bytes"
-
-
-def parse_memory_size(text: str) -> int:
-    """'8G', '512M', '1.5GB' or a byte count -> bytes (decimal units)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[bB]?\s*", str(text))
-    if not match:
-        raise InvalidArgument(f"memory size {str(text)[:40]!r} is not a number with an optional k, M, G or T "
-                              "(e.g. 16G)", "max_memory")
-    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[match[2].lower()]
-    return int(float(match[1]) * scale)
-
-
-def default_max_memory() -> int:
-    """A share of this machine's memory (physical, or the address-space limit if lower)."""
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    available = min(physical, soft) if soft != resource.RLIM_INFINITY else physical
-    return int(available * DEFAULT_MEMORY_FRACTION)
 
 
 # ---- parameter counts, following the constructors ---------------------------------------------
@@ -153,14 +112,11 @@ def generator_memory(config: GeneratorConfig) -> GeneratorMemory:
     return _stylegan2_memory(config) if isinstance(config, StyleGAN2Config) else _stylegan3_memory(config)
 
 
-def check_generator_memory(config: GeneratorConfig, max_memory: int | None = None) -> GeneratorMemory:
+def check_generator_memory(config: GeneratorConfig, max_memory: int | None = None, source: str = "") -> GeneratorMemory:
     """The config's memory, or MemoryLimitError when it is over `max_memory` bytes (None: the
-    machine's default)."""
-    limit = default_max_memory() if max_memory is None else max_memory
+    machine's default); `source` (the file) starts the message."""
     memory = generator_memory(config)
-    if memory.total_bytes > limit:
-        raise MemoryLimitError(f"the {config.kind} generator this file declares ({config.img_resolution}x"
-                               f"{config.img_resolution}, {memory.parameters:,} parameters, "
-                               f"{format_bytes(memory.activation_bytes)} of activations per frame)",
-                               memory.total_bytes, limit)
+    check_memory(f"{source + ': ' if source else ''}the {config.kind} generator this file declares "
+                 f"({config.img_resolution}x{config.img_resolution}, {memory.parameters:,} parameters, "
+                 f"{format_bytes(memory.activation_bytes)} of activations per frame)", memory.total_bytes, max_memory)
     return memory

@@ -12,7 +12,8 @@ from eqviz.cpu_threads import follow_free_cores
 from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act
 from eqviz.cuda_ops.upfirdn2d import setup_filter, upsample2d
 from eqviz.networks.config import StyleGAN2Config
-from eqviz.networks.layers import NOISE_MODES, FullyConnectedLayer, GeneratorBase, check_shape
+from eqviz.networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
+from eqviz.networks.noise_modes import NOISE_MODES
 from eqviz.networks.modulated_conv import conv2d_resample, modulated_conv2d, modulated_conv2d_fast, use_fast_conv
 
 

@@ -16,7 +16,8 @@ from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 from eqviz.networks.config import StyleGAN3Config
 from eqviz.errors import CheckpointError
 from eqviz.networks.filter_design import design_lowpass_filter
-from eqviz.networks.layers import NOISE_MODES, FullyConnectedLayer, GeneratorBase, check_shape
+from eqviz.networks.layers import FullyConnectedLayer, GeneratorBase, check_shape
+from eqviz.networks.noise_modes import NOISE_MODES
 from eqviz.networks.modulated_conv import modulated_conv2d_stylegan3
 
 

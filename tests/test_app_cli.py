@@ -14,9 +14,10 @@ def _env_without_display():
 
 
 @pytest.mark.parametrize("argv", [[], ["gui"], ["some.pkl"]])
-def test_without_a_display_it_says_how_to_run_and_fails(argv):
+def test_without_a_display_it_says_how_to_run_and_fails(argv, tmp_path):
+    (tmp_path / "some.pkl").write_bytes(b"never read: there is no window to show it in")
     proc = subprocess.run([sys.executable, "-m", "eqviz.cli.main", *argv], env=_env_without_display(),
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 3
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "xvfb-run" in lines[0] and "eqviz render" in lines[0]

@@ -58,7 +58,7 @@ EXPECTED_WORDS = {
     "safetensors img_resolution 2^16": "img_resolution is 65536, outside the range",
     "safetensors StyleGAN3 with 10^6 layers": "num_layers is 1000000, outside the range",
     "safetensors mapping with 10^7 layers": "num_layers is 10000000, outside the range",
-    "safetensors channel_max 8192 and channel_base 2^24": "raise max_memory",
+    "safetensors channel_max 8192 and channel_base 2^24": "raise the memory limit",
     "safetensors channel_max 1024 (150M parameters) in a 2 MB file": "parameters but the file holds only",
     "safetensors config nested 100,000 deep": "no readable architecture description",
     "pickle img_resolution 8192 with 64-px weights": "with no channels",
@@ -151,4 +151,4 @@ def test_max_memory_is_named_as_the_cli_spells_it(reference_dir, capsys):
 
     assert main(["info", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--max-memory", "1M"]) == 2
     stderr = capsys.readouterr().err
-    assert stderr.count("\n") == 1 and "more than the 1.0 MB allowed" in stderr and "raise --max-memory" in stderr
+    assert stderr.count("\n") == 1 and "more than the 1.0 MB allowed" in stderr and "--max-memory: " in stderr

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from eqviz.cli import main as cli
-from eqviz.cli.metrics import parse_metrics
+from eqviz.cli.arguments import parse_metrics
 
 
 def test_stylegan2_checkpoint_is_refused_in_one_line(reference_dir, capsys):
@@ -27,8 +27,8 @@ def test_missing_json_folder_is_refused_before_computing(tmp_path, capsys):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
-def test_cuda_without_a_gpu_says_so(capsys):
-    assert cli.main(["metrics", "missing.pkl", "--device", "cuda"]) == 2
+def test_cuda_without_a_gpu_says_so(capsys, reference_dir):
+    assert cli.main(["metrics", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--device", "cuda"]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err
 
 

@@ -148,15 +148,25 @@ def test_w_file_from_the_projector_replaces_the_seed(sg3t, tmp_path):
 
 @pytest.mark.parametrize("text, seeds", [("5", [5]), ("0-3", [0, 1, 2, 3]), ("1,4,10-12", [1, 4, 10, 11, 12])])
 def test_seed_lists_parse_like_nvidias_scripts(text, seeds):
-    from eqviz.core.latents import parse_seeds
+    from eqviz.core.seeds import parse_seeds
     assert parse_seeds(text) == seeds
 
 
-@pytest.mark.parametrize("text", ["", "3-1", "a", "1,,x"])
-def test_bad_seed_lists_say_how_to_write_them(text):
-    from eqviz.core.latents import parse_seeds
-    with pytest.raises(EqvizError, match="0-7"):
+@pytest.mark.parametrize("text, match", [("", "0-7"), ("3-1", "write it 1-3"), ("a", "0-7"), ("1,,x", "0-7"),
+                                         ("-1", "0 to 4294967295"), ("0-4294967296", "0 to 4294967295")])
+def test_bad_seed_lists_say_how_to_write_them(text, match):
+    from eqviz.core.seeds import parse_seeds
+    with pytest.raises(EqvizError, match=match):
         parse_seeds(text)
+
+
+def test_seed_ranges_stream_without_being_expanded():
+    from eqviz.core.seeds import parse_seeds
+
+    seeds = parse_seeds("7,0-4294967295")  # 2^32 + 1 seeds: a list of them would need 150 GB
+    assert len(seeds) == 2**32 + 1 and seeds[0] == 7 and seeds[1] == 0 and seeds[-1] == 2**32 - 1
+    assert 123456789 in seeds and 2**32 not in seeds
+    assert list(zip(range(3), seeds)) == [(0, 7), (1, 0), (2, 1)]
 
 
 # ---- Posing per sample, image conversions, the error colour scale ------------------------------------

@@ -7,7 +7,8 @@ import torch
 
 from eqviz.errors import EqvizError
 from eqviz.video.motions import Motion, catmull_rom_loop, catmull_rom_weights, frame_count, parse_motion, pose, slerp_loop
-from eqviz.video.layout import GAP, Composer, Layout, auto_grid, parse_grid
+from eqviz.cli.arguments import parse_grid
+from eqviz.video.layout import GAP, Composer, Layout, auto_grid
 
 
 def test_default_rotation_is_one_full_turn_that_loops():

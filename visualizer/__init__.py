@@ -5,4 +5,6 @@ every entry point alike, the app, the CLI and library use; import it before torc
 """
 from eqviz.process_tuning import tune_process
 
+__version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
+
 tune_process()

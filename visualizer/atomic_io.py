@@ -95,9 +95,12 @@ def ensure_writable_folder(folder, create: bool = False) -> Path:
     return folder
 
 
-def check_target(path, overwrite: bool) -> Path:
-    """Before any work: refuse an existing target unless overwrite, and make sure its folder takes files."""
+def check_target(path, overwrite: bool, folder: bool = False) -> Path:
+    """Before any work: refuse an existing target unless overwrite, refuse a folder where a file goes
+    (or a file where a folder goes), and make sure the parent folder takes files."""
     path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        raise EqvizError(f"{path} is {'a file' if folder else 'a folder'}; choose another output name")
     if path.exists() and not overwrite:
         raise InvalidArgument(f"{path} already exists; allow overwriting to replace it, or choose another name", "overwrite")
     ensure_writable_folder(path.parent)

@@ -22,7 +22,8 @@ from eqviz.errors import CheckpointError, EqvizError, first_line
 from eqviz.downloads.fetch import local_checkpoint
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file, read_regular_file
 from eqviz.networks.checkpoints.safe_unpickler import PersistentObject, TFNetwork, load_pickle_file
-from eqviz.networks.sizing import MemoryLimitError, check_generator_memory, default_max_memory
+from eqviz.networks.memory_guard import check_memory
+from eqviz.networks.sizing import check_generator_memory
 from eqviz.networks.untrusted import short_text
 
 GENERATOR_NAMES = ("G_ema", "G")
@@ -209,10 +210,8 @@ def read_checkpoint(path, max_memory: int | None = None) -> Checkpoint:
     """
     path = local_checkpoint(path)
     file_format = sniff_format(path)
-    limit = default_max_memory() if max_memory is None else max_memory
     size = path.stat().st_size
-    if size > limit:
-        raise MemoryLimitError(f"reading {path} ({size:,} bytes)", size, limit)
+    check_memory(f"reading {path} ({size:,} bytes)", size, max_memory)
     if file_format == "safetensors":
         weights = GeneratorWeights(*safe_format.read_generator(path))
         return Checkpoint(path, "safetensors", {"G_ema": weights}, [], None)
@@ -273,10 +272,7 @@ def check_declared_size(config, tensors: dict, source, max_memory: int | None = 
     """Refuses an architecture before it is built: over the memory limit (MemoryLimitError), or
     far bigger than the weights the file holds (every parameter must come from the file, apart
     from a few filters some formats leave to the constructor)."""
-    try:
-        memory = check_generator_memory(config, max_memory)
-    except MemoryLimitError as exc:
-        raise MemoryLimitError(f"{source}: {exc.what}", exc.needed, exc.limit) from None
+    memory = check_generator_memory(config, max_memory, source=str(source))
     held = sum(t.numel() for t in tensors.values() if isinstance(t, torch.Tensor))
     if memory.parameters > 2 * held + 100_000:
         raise CheckpointError(f"{source}: the {config.kind} architecture the file declares has {memory.parameters:,} "
@@ -309,10 +305,10 @@ def load_generator(path, device="cpu", which: str = "G_ema", max_memory: int | N
         device: where the generator goes ('cpu', 'cuda', 'cuda:1', ...).
         which: 'G_ema' (the averaged generator everyone samples from) or 'G' (the training one).
         max_memory: bytes the file and the declared network (parameters plus one frame's
-            activations) may need; None: a share of this machine's memory (sizing.default_max_memory).
+            activations) may need; None: a share of this machine's memory (memory_guard.default_max_memory).
     Raises:
         CheckpointError: the file is missing, unsafe, damaged, or not a supported generator;
-            sizing.MemoryLimitError (a CheckpointError) when it is over max_memory.
+            memory_guard.MemoryLimitError (a CheckpointError naming the max_memory argument) when it is over max_memory.
     """
     device = check_device(device)
     G = _build(read_checkpoint(path, max_memory), which, max_memory)

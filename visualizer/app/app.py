@@ -56,6 +56,7 @@ class ScriptedRun:
     frames_since_settled: int = 0
     screenshot_requested_at: int | None = None
     screenshot_saved: bool = False
+    failure: str | None = None  # why the run did not do what it was asked (the command exits non-zero)
 
     @property
     def active(self) -> bool:
@@ -238,6 +239,8 @@ class App:
         if item.path == self._loading:
             self._loading = None
         if item.error is not None:
+            if self.options.scripted.active:
+                self.options.scripted.failure = item.error
             kept = f" (still showing {self.model.label})" if self.model else ""
             self.set_status(item.error + kept, error=True)
             return
@@ -303,10 +306,16 @@ class App:
             return True
         if run.screenshot is not None and not run.screenshot_saved:
             if run.screenshot_requested_at is None:
-                save_screenshot(self, run.screenshot, on_saved=lambda ok: setattr(run, "screenshot_saved", True))
+                def saved(ok: bool) -> None:
+                    run.screenshot_saved = True
+                    if not ok:
+                        run.failure = run.failure or self._status[0]
+                save_screenshot(self, run.screenshot, on_saved=saved)
                 run.screenshot_requested_at = self._frame
             # dpg hands the frame buffer over a frame or two later; never hang if it does not.
-            return self._frame - run.screenshot_requested_at < SCREENSHOT_GIVE_UP_FRAMES
+            if self._frame - run.screenshot_requested_at < SCREENSHOT_GIVE_UP_FRAMES:
+                return True
+            run.failure = run.failure or f"the window screenshot was not taken, so {run.screenshot} was not written"
         return False
 
     def start(self) -> None:

@@ -1,8 +1,14 @@
 """`eqviz compare CKPT [CKPT ...] --out DIR`: FID, KID, EQ-T, EQ-T frac and EQ-R side by side, with pictures."""
 import argparse
 
-from eqviz.cli.fid import add_fid_arguments
-from eqviz.devices import check_device
+from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, check_count, check_fid_arguments,
+                                 check_seed, existing_checkpoint, fetch_downloads, existing_path, needs_data, parse_metrics)
+from eqviz.core.seeds import parse_seeds
+from eqviz.errors import InvalidArgument
+from eqviz.metrics.names import DATA_METRICS, EQ_METRICS
+from eqviz.report.files import check_out_dir
+
+MAX_GRID_SEEDS = 64  # the report's sample grid shows every seed
 
 HELP = "Compare checkpoints: the study's table (FID, KID, EQ-T, EQ-T frac, EQ-R) and an HTML report with pictures."
 
@@ -32,24 +38,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_fid_arguments(parser)
 
 
-def run(args) -> int:
-    from eqviz.cli.metrics import parse_metrics
-    from eqviz.cli.progress import ProgressDisplay
-    from eqviz.core.latents import parse_seeds
-    from eqviz.report import CompareSpec, run_comparison, write_comparison
-    from eqviz.report.files import check_out_dir
-    from eqviz.report.study import ALL_METRICS, EQ_METRICS
-    from eqviz.report.table import markdown_table
-
-    check_device(args.device)
+def check_arguments(args) -> tuple:
+    """Everything that can be checked before torch is loaded; returns (metrics, seeds)."""
+    for checkpoint in args.checkpoints:
+        existing_checkpoint(checkpoint, "checkpoints")
     if args.metrics:
         metrics = parse_metrics(args.metrics)
     else:
-        metrics = ALL_METRICS if args.data else EQ_METRICS
+        metrics = DATA_METRICS + EQ_METRICS if args.data else EQ_METRICS
+    if needs_data(metrics) and not args.data:
+        raise InvalidArgument("fid and kid compare with real images: give a dataset zip or an image folder", "data")
+    if args.data:
+        existing_path(args.data, "data")
+    seeds = parse_seeds(args.seeds)
+    check_count(len(seeds), "seeds", "seeds in the sample grid", MAX_GRID_SEEDS)
+    check_count(args.num_samples, "num_samples", "samples", MAX_SAMPLES)
+    check_count(args.exposure_samples, "exposure_samples", "exposure samples", 100_000)
+    check_count(args.batch, "batch", "samples per batch", MAX_BATCH)
+    check_seed(args.seed)
+    check_fid_arguments(args)
     check_out_dir(args.out, args.overwrite)  # refuse before hours of work, not after
+    return metrics, tuple(seeds)
+
+
+def run(args) -> int:
+    metrics, seeds = check_arguments(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
+    from eqviz.cli.progress import ProgressDisplay
+    from eqviz.devices import check_device
+    from eqviz.report import CompareSpec, run_comparison, write_comparison
+    from eqviz.report.table import markdown_table
+
+    check_device(args.device)
     spec = CompareSpec(checkpoints=list(args.checkpoints), data=args.data, metrics=metrics, num_samples=args.num_samples,
                        inception=args.inception, pipeline=args.pipeline, num_real=args.num_real,
-                       resize_data=args.resize_data, bootstrap_replicates=args.bootstrap, seeds=tuple(parse_seeds(args.seeds)),
+                       resize_data=args.resize_data, bootstrap_replicates=args.bootstrap, seeds=seeds,
                        exposure_samples=args.exposure_samples, batch_size=args.batch, seed=args.seed, device=args.device,
                        use_cache=not args.no_cache)
     displays = {}

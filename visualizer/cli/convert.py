@@ -2,8 +2,8 @@
 import argparse
 from pathlib import Path
 
-from eqviz.cli.memory_option import add_max_memory_argument, max_memory
-from eqviz.errors import EqvizError
+from eqviz.cli.arguments import add_max_memory_argument, existing_checkpoint, fetch_downloads, max_memory, output_file
+from eqviz.errors import InvalidArgument
 
 HELP = "Convert an NVIDIA .pkl (PyTorch or TensorFlow) into eqviz's pickle-free .safetensors format."
 
@@ -18,16 +18,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from eqviz.atomic_io import check_target
-    from eqviz.networks import load_generator, save_generator
-
+    existing_checkpoint(args.source, "source")
     target = Path(args.target)
     if target.suffix != ".safetensors":
-        raise EqvizError(f"OUT must end in .safetensors, got {target.name}")
+        raise InvalidArgument(f"the output must end in .safetensors, got {target.name}", "target")
     if Path(args.source).resolve() == target.resolve():
-        raise EqvizError("IN and OUT are the same file; choose another output name")
-    check_target(target, args.overwrite)  # before the (possibly long) load
-    G = load_generator(args.source, which=args.which, max_memory=max_memory(args))
+        raise InvalidArgument("IN and OUT are the same file; choose another output name", "target")
+    output_file(target, args.overwrite, "target")  # before the (possibly long) load
+    memory = max_memory(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
+    from eqviz.networks import load_generator, save_generator
+
+    G = load_generator(args.source, which=args.which, max_memory=memory)
     save_generator(G, target)
     print(f"wrote {target} ({G.config.kind}, {G.img_resolution}x{G.img_resolution})")
     return 0

@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 
 HELP = "Compute editing directions (SeFa from the style weights, or GANSpace's PCA of W) and save them as .npz."
 
@@ -64,18 +64,22 @@ def edits_from_flags(flags, G, default_alpha: float | None = None) -> list:
 
 
 def run(args) -> int:
+    from eqviz.cli.arguments import check_seed, existing_checkpoint, fetch_downloads, output_file
+
+    existing_checkpoint(args.checkpoint)
+    if Path(args.out).suffix != ".npz":
+        raise InvalidArgument(f"{args.out}: direction files end in .npz, e.g. dirs.npz", "out")
+    output_file(args.out, args.overwrite, "out")  # before the work, not after it
+    check_seed(args.seed)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.directions.files import save_directions
     from eqviz.directions.ganspace import ganspace
     from eqviz.directions.layers import format_layer_range, parse_layer_range
     from eqviz.directions.sefa import sefa
-    from eqviz.atomic_io import check_target
     from eqviz.cli.progress import ProgressDisplay
     from eqviz.networks import load_generator
 
     layers = parse_layer_range(args.layers) if args.layers else None
-    if Path(args.out).suffix != ".npz":
-        raise EqvizError(f"--out {args.out}: direction files end in .npz, e.g. dirs.npz")
-    check_target(args.out, args.overwrite)  # before the work, not after it
     G = load_generator(args.checkpoint, device=args.device)
     if args.method == "sefa":
         found = sefa(G, num=args.num, layers=layers, seed=args.seed)

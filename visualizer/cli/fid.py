@@ -1,10 +1,10 @@
 """`eqviz fid A B`: FID (and KID) between two of: a checkpoint, an image folder, a dataset zip."""
 import argparse
 import json
-from pathlib import Path
 
-from eqviz.devices import check_device
-from eqviz.errors import EqvizError
+from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, check_count, check_fid_arguments,
+                                 check_seed, existing_path, fetch_downloads, fid_options, output_file, parse_metrics)
+from eqviz.metrics.names import DATA_LABELS
 
 HELP = "Measure FID (and KID) between a checkpoint, an image folder or a dataset zip and another."
 
@@ -16,18 +16,6 @@ EXAMPLES = """examples:
 The Inception weights are never downloaded: pass --inception FILE or set EQVIZ_INCEPTION.
 Real-data statistics are cached under $EQVIZ_CACHE (default ~/.cache/eqviz), keyed by content.
 """
-
-
-def add_fid_arguments(parser: argparse.ArgumentParser) -> None:
-    """The FID options `eqviz fid`, `eqviz metrics` and `eqviz compare` share."""
-    parser.add_argument("--inception", metavar="FILE", help="FID Inception weights (torch-fidelity's or pytorch-fid's .pth; default $EQVIZ_INCEPTION)")
-    parser.add_argument("--pipeline", choices=("tf", "pytorch-fid"), default="tf",
-                        help="tf: TF-1 resize, comparable with NVIDIA's/TF's FIDs (default); pytorch-fid: comparable with pytorch-fid's")
-    parser.add_argument("--num-real", type=int, metavar="N", help="real images to use (default all: NVIDIA's _full protocols)")
-    parser.add_argument("--resize-data", action="store_true",
-                        help="resize real images to the generator's resolution (Lanczos); NVIDIA resizes nothing, so by default a mismatch is refused")
-    parser.add_argument("--bootstrap", type=int, default=10, metavar="B", help="bootstrap replicates for the FID's uncertainty (default 10; 0: none)")
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write cached real-data statistics")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="generated sample i draws from (seed, i) (default 0)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda (default cpu)")
     parser.add_argument("--json", metavar="FILE", help="also write every number and setting to FILE")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     add_fid_arguments(parser)
 
 
@@ -50,27 +39,33 @@ def parse_num_samples(text: str):
     return int(text) if text.strip().isdigit() else text.strip()
 
 
-def check_json_target(path) -> None:
-    if path and not Path(path).resolve().parent.is_dir():
-        raise EqvizError(f"folder {Path(path).resolve().parent} for --json does not exist; create it first")
-
-
-def fid_options(args) -> dict:
-    """The library arguments of the shared FID options."""
-    return dict(inception=args.inception, pipeline=args.pipeline, num_real=args.num_real, resize_data=args.resize_data,
-                bootstrap_replicates=args.bootstrap, use_cache=not args.no_cache)
+def check_arguments(args) -> tuple:
+    """Everything that can be checked before torch is loaded; returns the metrics."""
+    metrics = parse_metrics(args.metrics, DATA_LABELS)
+    existing_path(args.a, "a")
+    existing_path(args.b, "b")
+    num_samples = parse_num_samples(args.num_samples)
+    if isinstance(num_samples, int):
+        check_count(num_samples, "num_samples", "generated images", MAX_SAMPLES)
+    check_count(args.batch, "batch", "images per batch", MAX_BATCH)
+    check_seed(args.seed)
+    check_fid_arguments(args)
+    if args.json:
+        output_file(args.json, args.overwrite, "json")  # found now, not after the features are computed
+    return metrics
 
 
 def run(args) -> int:
+    metrics = check_arguments(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.atomic_io import write_text
     from eqviz.cli.progress import ProgressDisplay
-    from eqviz.cli.metrics import parse_metrics
-    from eqviz.metrics.fid.compute import METRIC_LABELS, compute_fid_kid
+    from eqviz.metrics.fid.compute import compute_fid_kid
     from eqviz.metrics.processes import process_group_from_env
+    from eqviz.devices import check_device
 
-    metrics = parse_metrics(args.metrics, METRIC_LABELS)
     check_device(args.device)
-    check_json_target(args.json)
+
     with process_group_from_env(args.device) as (rank, world_size, device):
         with ProgressDisplay("fid features", unit="image", enabled=rank == 0) as display:
             result = compute_fid_kid(args.a, args.b, metrics=metrics, num_samples=parse_num_samples(args.num_samples),
@@ -79,6 +74,6 @@ def run(args) -> int:
         if rank == 0:
             print(result.summary())
             if args.json:
-                write_text(args.json, json.dumps(result.to_json(), indent=1) + "\n")
+                write_text(args.json, json.dumps(result.to_json(), indent=1) + "\n", overwrite=args.overwrite)
                 print(f"wrote {args.json}")
     return 0

@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from eqviz.app.display import display_problem
-from eqviz.errors import EqvizError
+from eqviz.cli.arguments import existing_checkpoint, existing_file, output_file
+from eqviz.errors import EqvizError, InvalidArgument
 
 HELP = "Open the interactive explorer window (needs a display)."
 
@@ -37,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--browse-dir", metavar="DIR",
                         help="list this folder's .pkl / .safetensors checkpoints in the Checkpoint panel")
     parser.add_argument("--screenshot", metavar="PNG", help="save a window screenshot once the image is shown")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --screenshot file")
     parser.add_argument("--exit-after", type=int, metavar="N",
                         help="quit N frames after the first image (or error) is shown (scripted runs)")
 
@@ -64,22 +66,31 @@ def state_from_args(args):
     return state
 
 
+def check_arguments(args) -> None:
+    """Everything that can be checked before torch is loaded (or a window opened)."""
+    if args.checkpoint is not None:
+        existing_checkpoint(args.checkpoint)
+    if args.session is not None:
+        existing_file(args.session, "session")
+    if args.threads < 1:
+        raise InvalidArgument(f"must be at least 1, got {args.threads}", "threads")
+    if args.exit_after is not None and args.exit_after < 1:
+        raise InvalidArgument(f"must be at least 1 frame, got {args.exit_after}", "exit_after")
+    for name in ("width", "height"):
+        if not MIN_WINDOW <= getattr(args, name) <= MAX_WINDOW:
+            raise InvalidArgument(f"must be between {MIN_WINDOW} and {MAX_WINDOW} pixels, got {getattr(args, name)}", name)
+    if args.browse_dir and not Path(args.browse_dir).expanduser().is_dir():
+        raise InvalidArgument(f"{args.browse_dir} is not a folder; give a folder that holds checkpoints", "browse_dir")
+    if args.screenshot:
+        output_file(args.screenshot, args.overwrite, "screenshot")
+
+
 def run(args) -> int:
+    check_arguments(args)
     problem = display_problem()
     if problem is not None:
         print(NO_DISPLAY.format(problem=problem), file=sys.stderr)
         return 3
-    if args.threads < 1:
-        raise EqvizError(f"--threads must be at least 1, got {args.threads}")
-    if args.exit_after is not None and args.exit_after < 1:
-        raise EqvizError(f"--exit-after must be at least 1 frame, got {args.exit_after}")
-    for name in ("width", "height"):
-        if not MIN_WINDOW <= getattr(args, name) <= MAX_WINDOW:
-            raise EqvizError(f"--{name} must be between {MIN_WINDOW} and {MAX_WINDOW} pixels, got {getattr(args, name)}")
-    if args.browse_dir and not Path(args.browse_dir).expanduser().is_dir():
-        raise EqvizError(f"--browse-dir {args.browse_dir} is not a folder; give a folder that holds checkpoints")
-    if args.screenshot and not Path(args.screenshot).resolve().parent.is_dir():
-        raise EqvizError(f"folder {Path(args.screenshot).resolve().parent} for --screenshot does not exist")
     from eqviz.devices import check_device
 
     check_device(args.device)
@@ -91,5 +102,8 @@ def run(args) -> int:
     state.browse_dir = str(Path(args.browse_dir).expanduser()) if args.browse_dir else None
     checkpoint = args.checkpoint or state.session.checkpoint or str(DEMO_CHECKPOINT)
     scripted = ScriptedRun(exit_after=args.exit_after, screenshot=args.screenshot)
-    return App(AppOptions(checkpoint=checkpoint, device=args.device, threads=args.threads, state=state,
-                       scripted=scripted, width=args.width, height=args.height)).run()
+    code = App(AppOptions(checkpoint=checkpoint, device=args.device, threads=args.threads, state=state,
+                          scripted=scripted, width=args.width, height=args.height)).run()
+    if scripted.failure is not None:
+        raise EqvizError(scripted.failure)
+    return code

@@ -3,7 +3,7 @@ import argparse
 import dataclasses
 import json
 
-from eqviz.cli.memory_option import add_max_memory_argument, max_memory
+from eqviz.cli.arguments import add_max_memory_argument, existing_checkpoint, fetch_downloads, max_memory
 
 HELP = "Show a checkpoint's generator (kind, resolution, latent sizes, parameters), what else it holds, and the filter-op backend."
 
@@ -15,10 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    existing_checkpoint(args.checkpoint)
+    memory = max_memory(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.cuda_ops.backend_status import describe_backend
     from eqviz.networks import inspect_checkpoint
 
-    info = inspect_checkpoint(args.checkpoint, max_memory=max_memory(args))
+    info = inspect_checkpoint(args.checkpoint, max_memory=memory)
     backend = describe_backend()
     if args.json:
         print(json.dumps({**dataclasses.asdict(info), "backend": backend}, indent=2))

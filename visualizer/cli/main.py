@@ -1,32 +1,50 @@
 """The `eqviz` command line: parses, validates and delegates to the library (one module per subcommand)."""
 import argparse
-import contextlib
+import difflib
 import importlib
 import os
 import signal
 import sys
-import threading
 import traceback
+from pathlib import Path
 
 from eqviz.process_tuning import tune_process
 
 tune_process()  # passive OpenMP waits and heap reuse; must precede `import torch`
 
+from eqviz import __version__
+from eqviz.cli.signals import Interrupted, Terminated, sigterm_raises
 from eqviz.errors import EqvizError, InvalidArgument
 
-# Subcommand name -> module in eqviz.cli. Modules are imported only when used, so
-# `eqviz info` never loads Dear PyGui and `eqviz gui` never loads the video encoder.
+# Subcommand name -> module eqviz.cli.NAME, with HELP, add_arguments(parser) and run(args). Modules
+# are imported only when used and import nothing heavy at the top: run(args) checks the arguments
+# (files exist, outputs writable, counts sane) before it imports torch.
 SUBCOMMANDS = ("gui", "info", "render", "convert", "metrics", "fid", "compare", "video", "sticking", "directions", "sheet", "project",
                "models", "cache")
 
-# Library argument -> the flag that sets it, where the flag is not the argument's name with dashes.
-FLAG_OF_ARGUMENT = {"class_idx": "--class", "angle_deg": "--angle", "kinds": "--motion", "checkpoints": "CHECKPOINT",
+# Library argument -> the flag that sets it, where no option of the command has it as its dest.
+FLAG_OF_ARGUMENT = {"angle_deg": "--angle", "kinds": "--motion", "checkpoints": "CHECKPOINT",
                     "losses": "--loss", "targets": "--target", "optimize_noise": "--noise-opt"}
 
+CHECKPOINT_SUFFIXES = (".pkl", ".safetensors")
 
-def flag_of(argument: str) -> str:
-    """The command-line flag of a library argument (what an InvalidArgument names)."""
+
+def flag_of(argument: str, parser: argparse.ArgumentParser | None = None) -> str:
+    """The command-line flag (or positional name) of an argument an InvalidArgument names: the
+    option of `parser` whose dest it is, else the library-name table, else --argument-with-dashes."""
+    for action in parser._actions if parser is not None else ():  # argparse lists no actions publicly
+        if action.dest == argument and action.dest != "help":
+            return action.option_strings[0] if action.option_strings else (action.metavar or action.dest.upper())
     return FLAG_OF_ARGUMENT.get(argument, "--" + argument.replace("_", "-"))
+
+
+def argument_message(exc: InvalidArgument, parser: argparse.ArgumentParser | None = None) -> str:
+    """The library's sentence about an argument, pointing at the flag: 'num_samples must be ...'
+    becomes '--num-samples must be ...', any other sentence is prefixed '--flag: '."""
+    flag, text = flag_of(exc.argument, parser), str(exc)
+    if text.startswith(exc.argument + " "):
+        return flag + text[len(exc.argument):]
+    return f"{flag}: {text}"
 
 
 def command_module(name: str):
@@ -41,50 +59,44 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Explore StyleGAN2/StyleGAN3 generators. With no subcommand, opens the app "
         "(on CHECKPOINT if given, else on the bundled demo checkpoint).",
     )
+    parser.add_argument("--version", action="version", version=f"eqviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         if only is not None and name != only:
             continue
         module = command_module(name)
         # argparse %-formats a sub-command's help (the list), not its description (its own --help).
-        module.add_arguments(sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP))
+        command_parser = sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(command_parser=command_parser)  # so an error can name its flag
     return parser
 
 
+class UnknownCommand(EqvizError):
+    """The first word is neither a command nor a checkpoint, but close to a command's name."""
+
+
 def normalise_argv(argv: list[str]) -> list[str]:
-    """`eqviz`, `eqviz CHECKPOINT ...` and `eqviz --seed 3 ...` mean `eqviz gui ...`."""
+    """`eqviz`, `eqviz CHECKPOINT ...` and `eqviz --seed 3 ...` mean `eqviz gui ...`; a misspelt
+    command (`eqviz rendr x.pkl`) is refused instead of being opened as a checkpoint."""
     if not argv:
         return ["gui"]
-    if argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help"):
-        return ["gui", *argv]
-    return argv
-
-
-class Terminated(BaseException):
-    """SIGTERM as an exception, so `finally` blocks and context managers remove partial outputs
-    (a BaseException, so no `except Exception` in the library swallows it)."""
-
-
-def raise_terminated(signum, frame) -> None:
-    raise Terminated()
-
-
-@contextlib.contextmanager
-def sigterm_raises():
-    """While a command runs, SIGTERM raises Terminated (its default action would exit without
-    cleaning up); signal handlers can only be set from the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    first = argv[0]
+    if first in SUBCOMMANDS or first in ("-h", "--help", "--version"):
+        return argv
+    if not first.startswith("-") and not Path(first).suffix.lower() in CHECKPOINT_SUFFIXES and not Path(first).exists():
+        close = difflib.get_close_matches(first, SUBCOMMANDS, n=1, cutoff=0.6)
+        if close:
+            raise UnknownCommand(f"unknown command '{first}'; did you mean {close[0]}? (eqviz --help lists the commands)")
+    return ["gui", *argv]
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = normalise_argv(list(sys.argv[1:] if argv is None else argv))
+    try:
+        argv = normalise_argv(list(sys.argv[1:] if argv is None else argv))
+    except UnknownCommand as exc:
+        print(f"eqviz: error: {exc}", file=sys.stderr)
+        return 2
     command = argv[0] if argv[0] in SUBCOMMANDS else None
     args = build_parser(only=command).parse_args(argv)
     if args.command is None:
@@ -92,22 +104,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with sigterm_raises():
-            if args.command != "gui":  # the app downloads in its checkpoint panel, with a Cancel
-                from eqviz.cli.downloading import fetch_checkpoint_arguments, fetch_metric_weights
-
-                fetch_checkpoint_arguments(args)
-                fetch_metric_weights(args)
             return int(command_module(args.command).run(args) or 0)
     except InvalidArgument as exc:
-        print(f"eqviz {args.command}: error: {flag_of(exc.argument)}: {exc}", file=sys.stderr)
+        print(f"eqviz {args.command}: error: {argument_message(exc, args.command_parser)}", file=sys.stderr)
         return 2
     except EqvizError as exc:
-        from eqviz.networks.sizing import MemoryLimitError  # already imported wherever one is raised
-
-        if isinstance(exc, MemoryLimitError):
-            exc = exc.naming("--max-memory")
         print(f"eqviz {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:  # Ctrl+C that stopped the work in order, keeping what it had (eqviz project)
+        print(f"eqviz {args.command}: interrupted: {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"eqviz {args.command}: interrupted", file=sys.stderr)
         return 130

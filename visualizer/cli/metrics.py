@@ -3,15 +3,12 @@ import argparse
 import json
 from pathlib import Path
 
-from eqviz.cli.fid import add_fid_arguments
-from eqviz.cli.memory_option import add_max_memory_argument, max_memory
-from eqviz.atomic_io import ensure_writable_folder
+from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, add_max_memory_argument, check_count,
+                                 check_fid_arguments, check_seed, existing_checkpoint, existing_path, fetch_downloads, fid_options,
+                                 max_memory, needs_data, output_file, parse_metrics)
 from eqviz.cli.progress import ProgressDisplay
-from eqviz.devices import check_device
-from eqviz.errors import EqvizError
-from eqviz.metrics.equivariance.measure import METRIC_LABELS as EQ_LABELS
-from eqviz.metrics.fid.compute import METRIC_LABELS as DATA_LABELS
-from eqviz.metrics.fid.compute import METRICS as DATA_METRICS  # measured against --data
+from eqviz.errors import InvalidArgument
+from eqviz.metrics.names import DATA_METRICS, METRIC_LABELS
 
 HELP = "Measure EQ-T, EQ-T frac and EQ-R (PSNRs in dB with 95% bootstrap intervals) and, against --data, FID and KID."
 
@@ -24,9 +21,6 @@ Under torchrun the samples are split over the processes; the result equals a sin
 with the same seed (up to float summation order), and only the first process prints and writes the JSON.
 """
 
-METRIC_LABELS = {**EQ_LABELS, **DATA_LABELS}
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EXAMPLES
@@ -38,36 +32,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--translate-max", type=float, default=0.125, help="largest translation, in image widths (default 0.125)")
     parser.add_argument("--rotate-max", type=float, default=1.0, help="largest rotation, in half turns (default 1: any angle)")
     parser.add_argument("--json", metavar="FILE", help="also write settings and results (with per-sample PSNRs) to FILE")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda (default cpu)")
     add_max_memory_argument(parser)
     parser.add_argument("--data", metavar="DATA", help="real images for fid/kid: a dataset zip or an image folder")
     add_fid_arguments(parser)
 
 
-def parse_metrics(text: str, choices=METRIC_LABELS) -> tuple:
-    """A comma-separated list of metric names (as `--metrics` takes it), checked against `choices`."""
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [n for n in names if n not in choices]
-    if unknown or not names:
-        raise EqvizError(f"unknown metric {', '.join(unknown) or repr(text)}; choose from {', '.join(choices)}")
-    return tuple(dict.fromkeys(names))
-
-
-def _validate(args) -> tuple:
+def check_arguments(args) -> tuple:
+    """Everything that can be checked before torch is loaded (the equivariance settings are the
+    library's to check); returns the metrics."""
     metrics = parse_metrics(args.metrics)
-    if any(m in DATA_METRICS for m in metrics) and not args.data:
-        raise EqvizError("fid and kid compare with real images: pass --data DATASET.zip or --data FOLDER")
-    if args.num_samples < 1:
-        raise EqvizError(f"--num-samples must be at least 1, got {args.num_samples}")
-    if args.batch < 1:
-        raise EqvizError(f"--batch must be at least 1, got {args.batch}")
-    if args.seed < 0:
-        raise EqvizError(f"--seed must be a non-negative integer, got {args.seed}")
-    check_device(args.device)
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise EqvizError(f"folder {Path(args.json).resolve().parent} for --json does not exist; create it first")
+    existing_checkpoint(args.checkpoint)
+    if needs_data(metrics) and not args.data:
+        raise InvalidArgument("fid and kid compare with real images: give a dataset zip or an image folder", "data")
+    if args.data:
+        existing_path(args.data, "data")
+    check_count(args.num_samples, "num_samples", "samples", MAX_SAMPLES)
+    check_count(args.batch, "batch", "samples per batch", MAX_BATCH)
+    check_seed(args.seed)
+    check_fid_arguments(args)
+    max_memory(args)
     if args.json:
-        ensure_writable_folder(Path(args.json).resolve().parent)  # found now, not after the sampling
+        output_file(args.json, args.overwrite, "json")  # found now, not after the sampling
     return metrics
 
 
@@ -85,13 +72,16 @@ def format_table(result) -> str:
 
 
 def run(args) -> int:
-    from eqviz.networks import load_generator
+    metrics = check_arguments(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.atomic_io import write_text
     from eqviz.metrics.equivariance.measure import require_input_transform
     from eqviz.metrics.equivariance.run import compute_equivariance
     from eqviz.metrics.processes import process_group_from_env
+    from eqviz.networks import load_generator
+    from eqviz.devices import check_device
 
-    metrics = _validate(args)
+    check_device(args.device)
     eq_metrics = tuple(m for m in metrics if m not in DATA_METRICS)
     data_metrics = tuple(m for m in metrics if m in DATA_METRICS)
     with process_group_from_env(args.device) as (rank, world_size, device):
@@ -116,17 +106,18 @@ def run(args) -> int:
                 print(format_table(result))
             payload.update(result.to_json())
         if data_metrics:
-            from eqviz.cli.fid import fid_options
             from eqviz.metrics.fid.compute import compute_fid_kid
+            from eqviz.metrics.fid.sources import GeneratorSamples
 
+            generated = GeneratorSamples(G, Path(args.checkpoint).name, seed=args.seed, device=device)  # named as given
             with ProgressDisplay("fid features", unit="image", enabled=rank == 0) as display:
-                fid_result = compute_fid_kid(args.data, G, metrics=data_metrics, num_samples=args.num_samples,
+                fid_result = compute_fid_kid(args.data, generated, metrics=data_metrics, num_samples=args.num_samples,
                                              batch_size=args.batch, seed=args.seed, device=device,
                                              progress=display.update, **fid_options(args))
             if rank == 0:
                 print(fid_result.summary())
             payload["fid_kid"] = fid_result.to_json()
         if rank == 0 and args.json:
-            write_text(args.json, json.dumps(payload, indent=1) + "\n")
+            write_text(args.json, json.dumps(payload, indent=1) + "\n", overwrite=args.overwrite)
             print(f"wrote {args.json}")
     return 0

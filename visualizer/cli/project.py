@@ -4,7 +4,9 @@ import dataclasses
 import math
 import warnings
 
-from eqviz.cli.memory_option import add_max_memory_argument, max_memory
+from eqviz.cli.arguments import (add_max_memory_argument, check_seed, existing_checkpoint, existing_file, fetch_downloads, max_memory,
+                                 output_folder)
+from eqviz.cli.signals import Interrupted, ctrl_c_cancels
 
 HELP = "Project your own image(s) into a generator's W or W+ (projected_w.npz, proj.png, target.png, proj.mp4)."
 
@@ -38,10 +40,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
+def check_arguments(args) -> None:
+    """Everything that can be checked before torch is loaded."""
+    existing_checkpoint(args.checkpoint)
+    for path in args.target:
+        existing_file(path, "target")
+    for name in ("lpips_vgg", "lpips_lin"):
+        if getattr(args, name) is not None:
+            existing_file(getattr(args, name), name)
+    check_seed(args.seed)
+    max_memory(args)
+    output_folder(args.out, "out")
+
+
 def run(args) -> int:
+    check_arguments(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     import numpy as np
 
     from eqviz.cli.progress import ProgressDisplay
+    from eqviz.errors import Cancelled
     from eqviz.networks import load_generator
     from eqviz.projection.outputs import W_FILE, check_outputs, psnr, save_projection
     from eqviz.projection.projector import ProjectionSettings, project
@@ -70,11 +88,19 @@ def run(args) -> int:
     check_outputs(args.out, list(args.target), video=args.video, overwrite=args.overwrite)  # before the long part
     print(f"projecting {len(args.target)} image(s) into {args.space.upper()} of {args.checkpoint} "
           f"({G.img_resolution}px), losses {', '.join(f'{k}={v:g}' for k, v in inputs.losses.items())}, {args.steps} steps")
-    with ProgressDisplay("projecting", unit="step") as display:
-        result = project(G, targets, settings, D=inputs.D, lpips=inputs.lpips,
-                         progress=lambda p: display.update(p.done, p.total))
+    stopped = None
+    with ProgressDisplay("projecting", unit="step") as display, ctrl_c_cancels() as cancel:
+        try:
+            result = project(G, targets, settings, D=inputs.D, lpips=inputs.lpips, cancel=cancel,
+                             progress=lambda p: display.update(p.done, p.total))
+        except Cancelled as exc:  # Ctrl+C: keep the best W found so far, as a finished run would
+            if exc.partial is None:
+                raise KeyboardInterrupt from None
+            result, stopped = exc.partial, exc
     folders = save_projection(args.out, G, result, targets, list(args.target), video=args.video,
                               overwrite=args.overwrite)
     for name, folder, value in zip(args.target, folders, psnr(result.images, targets).tolist()):
         print(f"{name}: PSNR {value:.2f} dB -> {folder / W_FILE}")
+    if stopped is not None:
+        raise Interrupted(f"stopped at step {stopped.done} of {stopped.total}; kept the best W found so far")
     return 0

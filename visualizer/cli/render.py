@@ -3,9 +3,12 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from eqviz.cli.memory_option import add_max_memory_argument, max_memory
-from eqviz.errors import EqvizError
-from eqviz.networks.layers import NOISE_MODES
+from eqviz.cli.arguments import (add_max_memory_argument, existing_checkpoint, existing_file, fetch_downloads, max_memory, output_file,
+                                 output_folder)
+from eqviz.cli.directions import parse_edit_flag
+from eqviz.core.seeds import parse_seeds
+from eqviz.errors import InvalidArgument
+from eqviz.networks.noise_modes import NOISE_MODES
 
 HELP = "Render seeds (or a saved session) to PNG files, one per seed: DIR/seed0000.png, ..."
 
@@ -41,6 +44,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing PNG files")
 
 
+def seed_file(seed: int) -> str:
+    return f"seed{seed:04d}.png"  # NVIDIA's gen_images.py names
+
+
+def check_arguments(args):
+    """Everything that can be checked before torch is loaded; returns the seeds (None: one image)."""
+    if args.checkpoint is not None:
+        existing_checkpoint(args.checkpoint)
+    if args.session is not None:
+        existing_file(args.session, "session")
+    if args.w is not None:
+        existing_file(args.w, "w")
+    for flag in args.edit or []:
+        existing_file(parse_edit_flag(flag)[0], "edit")
+    max_memory(args)
+    if args.seeds is None:
+        if not args.session and not args.w:
+            raise InvalidArgument("nothing to render: give seeds (e.g. 0-3), a W file or a session", "seeds")
+        outdir = output_folder(args.outdir, "outdir")
+        if outdir.is_dir():
+            output_file(outdir / f"{Path(args.w or args.session).stem}.png", args.overwrite, "outdir")
+        return None
+    seeds = parse_seeds(args.seeds)
+    outdir = output_folder(args.outdir, "outdir")
+    if outdir.is_dir() and not args.overwrite:  # one scan of the folder, however many seeds (never expanded)
+        taken = [entry.name for entry in outdir.iterdir() if entry.name.startswith("seed") and entry.name.endswith(".png")]
+        clash = next((name for name in taken if name[4:-4].isdigit() and int(name[4:-4]) in seeds
+                      and name == seed_file(int(name[4:-4]))), None)
+        if clash is not None:
+            raise InvalidArgument(f"{outdir / clash} already exists; pass --overwrite to replace it, or choose another "
+                                  "folder", "outdir")
+    return seeds
+
+
 def _base_session(args):
     """The session every image starts from: the saved one (or defaults) with the flags applied."""
     from eqviz.core.session import Session
@@ -52,23 +89,20 @@ def _base_session(args):
     return dataclasses.replace(session, **{k: v for k, v in overrides.items() if v is not None}).validate()
 
 
-def _jobs(args, session) -> list:
-    """(file name, session) per image to write."""
-    if args.seeds is None:
-        if not args.session and not args.w:
-            raise EqvizError("nothing to render: give --seeds (e.g. 0-3), --w FILE.npz or --session FILE.json")
-        return [(f"{Path(args.w or args.session).stem}.png", session)]
-    from eqviz.core.latents import parse_seeds
-
-    if session.w_path is not None:
-        raise EqvizError("the session renders a W file, so --seeds would have no effect; drop --seeds or the session's W file")
+def _jobs(seeds, args, session):
+    """(file name, session) per image to write, one at a time (a range of seeds is never expanded)."""
+    if seeds is None:
+        yield f"{Path(args.w or args.session).stem}.png", session
+        return
     # Seeds replace the session's latent position; its mixing, interpolation, truncation and pose stay.
-    return [(f"seed{seed:04d}.png", dataclasses.replace(session, latent_x=float(seed), latent_y=0.0))
-            for seed in parse_seeds(args.seeds)]
+    for seed in seeds:
+        yield seed_file(seed), dataclasses.replace(session, latent_x=float(seed), latent_y=0.0)
 
 
 def run(args) -> int:
-    from eqviz.atomic_io import check_target, ensure_writable_folder, save_png
+    seeds = check_arguments(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
+    from eqviz.atomic_io import ensure_writable_folder, save_png
     from eqviz.core.images import to_uint8
     from eqviz.core.rendering import check_finite, render_session
     from eqviz.networks import load_generator
@@ -76,18 +110,20 @@ def run(args) -> int:
     session = _base_session(args)
     checkpoint = args.checkpoint or session.checkpoint
     if checkpoint is None:
-        raise EqvizError("no checkpoint given and the session names none; pass CHECKPOINT")
-    jobs = _jobs(args, session)
-    outdir = ensure_writable_folder(args.outdir, create=True)
-    for name, _ in jobs:  # refuse before loading or rendering anything
-        check_target(outdir / name, args.overwrite)
+        raise InvalidArgument("no checkpoint given and the session names none", "checkpoint")
+    if seeds is not None and session.w_path is not None:
+        raise InvalidArgument("the session renders a W file, so seeds would have no effect; drop them or the "
+                              "session's W file", "seeds")
     G = load_generator(checkpoint, device=args.device, max_memory=max_memory(args))
+    edits = []
     if args.edit:
         from eqviz.cli.directions import edits_from_flags
 
         edits = edits_from_flags(args.edit, G)
-        jobs = [(name, dataclasses.replace(job, edits=[*job.edits, *edits])) for name, job in jobs]
-    for name, job in jobs:
+    outdir = ensure_writable_folder(args.outdir, create=True)
+    for name, job in _jobs(seeds, args, session):
+        if edits:
+            job = dataclasses.replace(job, edits=[*job.edits, *edits])
         img = check_finite(render_session(G, job, device=args.device))
         save_png(outdir / name, to_uint8(img), overwrite=args.overwrite)
         print(f"wrote {outdir / name}")

@@ -29,27 +29,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
 
 
+MAX_IMAGES = 2048  # a sheet is one PNG held in memory: 2048 tiles of 256² are 400 MB
+
+
 def run(args) -> int:
     import dataclasses
 
-    from eqviz.atomic_io import check_target, save_png
+    from eqviz.cli.arguments import check_count, existing_checkpoint, existing_file, fetch_downloads, output_file
+    from eqviz.core.seeds import parse_seeds
+
+    existing_checkpoint(args.checkpoint)
+    existing_file(args.directions, "directions")
+    if args.session:
+        existing_file(args.session, "session")
+    seeds = parse_seeds(args.seeds)
+    indices = parse_seeds(args.indices, "indices")  # the same list syntax as seeds
+    check_count(args.steps, "steps", "columns", MAX_IMAGES)
+    check_count(len(seeds) * len(indices) * args.steps, "seeds", "images (directions x seeds x steps)", MAX_IMAGES)
+    output_file(args.out, args.overwrite, "out")  # before the work, not after it
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
+    from eqviz.atomic_io import save_png
     from eqviz.cli.progress import ProgressDisplay
-    from eqviz.core.latents import parse_seeds
     from eqviz.core.session import Session
     from eqviz.directions.files import load_directions
     from eqviz.directions.sheet import direction_sheet
-    from eqviz.errors import EqvizError
     from eqviz.networks import load_generator
 
-    seeds = parse_seeds(args.seeds)
-    try:
-        indices = parse_seeds(args.indices)  # the same list syntax as seeds
-    except EqvizError:
-        raise EqvizError(f"--indices '{args.indices}': write direction numbers such as 0-4 or 1,3,7") from None
     session = Session.load(args.session) if args.session else Session()
     if not args.session or args.psi != 1.0:
         session = dataclasses.replace(session, psi=args.psi).validate()
-    check_target(args.out, args.overwrite)  # before the work, not after it
     G = load_generator(args.checkpoint, device=args.device)
     directions = load_directions(args.directions, G)
     with ProgressDisplay("sheet", unit="row") as display:

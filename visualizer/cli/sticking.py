@@ -1,10 +1,11 @@
 """`eqviz sticking`: texture-sticking views (long-exposure averages, central-column stacks) per seed."""
 import argparse
 
+from eqviz.cli.arguments import existing_checkpoint, fetch_downloads, output_folder
 from eqviz.cli.progress import ProgressDisplay
-from eqviz.core.latents import parse_seeds
-from eqviz.video.sticking import STACK_MOTIONS, StickingSpec
-from eqviz.networks.layers import NOISE_MODES
+from eqviz.core.seeds import parse_seeds
+from eqviz.video.sticking_spec import STACK_MOTIONS, StickingSpec, check_spec
+from eqviz.networks.noise_modes import NOISE_MODES
 
 HELP = "Texture-sticking views (StyleGAN3 paper, fig. 1): long-exposure averages and central-column stack videos."
 
@@ -42,11 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from eqviz.video.sticking import render_sticking
-
+    for checkpoint in args.checkpoints:
+        existing_checkpoint(checkpoint, "checkpoints")
+    seeds = parse_seeds(args.seeds)
+    output_folder(args.outdir, "outdir")
     spec = StickingSpec(
         checkpoints=list(args.checkpoints),
-        seeds=parse_seeds(args.seeds),
+        seeds=seeds,
         outdir=args.outdir,
         samples=args.samples,
         sigma=args.sigma,
@@ -64,6 +67,11 @@ def run(args) -> int:
         device=args.device,
         overwrite=args.overwrite,
     )
+    check_spec(spec)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
+    spec.checkpoints = list(args.checkpoints)
+    from eqviz.video.sticking import render_sticking
+
     with ProgressDisplay("sticking", unit="image") as display:
         result = render_sticking(spec, progress=lambda p: display.update(p.done, p.total))
     print(f"column stacks used: {result.stack_motion}")

@@ -1,8 +1,14 @@
 """`eqviz video`: rotation / translation / latent-walk videos of one or more checkpoints."""
 import argparse
 
+from eqviz.cli.arguments import MAX_BATCH, check_count, existing_checkpoint, existing_file, fetch_downloads, parse_grid
+from eqviz.cli.directions import parse_edit_flag
 from eqviz.cli.progress import ProgressDisplay
-from eqviz.networks.layers import NOISE_MODES
+from eqviz.core.seeds import parse_seeds
+from eqviz.errors import InvalidArgument
+from eqviz.networks.noise_modes import NOISE_MODES
+from eqviz.video.limits import check_cells, check_frame_count, check_tile
+from eqviz.video.writer import check_output
 
 HELP = "Render a rotation, translation or looping latent-walk video (MP4, GIF or PNG frames), optionally side by side."
 
@@ -56,13 +62,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
-def build_spec(args):
+def check_arguments(args):
+    """Everything that can be checked before torch is loaded: (seeds or None, grid or None)."""
+    for checkpoint in args.checkpoints:
+        existing_checkpoint(checkpoint, "checkpoints")
+    if args.keyframes is not None:
+        from eqviz.cli.keyframes import check_flags
+
+        check_flags(args)
+    for name in ("session", "w", "keyframes"):
+        if getattr(args, name) is not None:
+            existing_file(getattr(args, name), name)
+    for flag in args.edit or []:
+        existing_file(parse_edit_flag(flag)[0], "edit")
+    seeds = parse_seeds(args.seeds) if args.seeds else None
+    grid = parse_grid(args.grid) if args.grid else None
+    if grid is not None:
+        check_cells(grid[0] * grid[1])
+    elif seeds is not None and "walk" not in args.motion:
+        check_cells(len(seeds), "seeds")
+    check_tile(args.size)
+    check_count(args.batch, "batch", "frames per batch", MAX_BATCH)
+    if not 0 < args.fps <= 1000:
+        raise InvalidArgument(f"{args.fps:g} frames per second is outside (0, 1000]", "fps")
+    if args.frames is not None:
+        check_frame_count(args.frames)
+    elif args.duration is not None and args.duration * args.fps > 0:
+        check_frame_count(round(args.duration * args.fps))
+    check_output(args.out, args.overwrite)  # before any checkpoint is loaded or frame rendered
+    return seeds, grid
+
+
+def build_spec(args, seeds=None, grid=None):
     """A VideoSpec from parsed arguments (validation errors are EqvizError)."""
-    from eqviz.core.latents import parse_seeds
     from eqviz.video.motions import Motion, parse_motion
     from eqviz.core.session import Session
     from eqviz.video.render import VideoSpec
-    from eqviz.video.layout import parse_grid
 
     session = Session.load(args.session) if args.session else None
     if args.w is not None:  # a W file makes the video one of that latent, as a session holding it would
@@ -88,8 +123,8 @@ def build_spec(args):
         checkpoints=checkpoints,
         out=args.out,
         motion=motion,
-        seeds=parse_seeds(args.seeds) if args.seeds else None,
-        grid=parse_grid(args.grid) if args.grid else None,
+        seeds=seeds,
+        grid=grid,
         frames=args.frames,
         duration=args.duration,
         fps=args.fps,
@@ -124,6 +159,8 @@ def _edited(args, sweeping: bool):
 
 
 def run(args) -> int:
+    seeds, grid = check_arguments(args)
+    fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.video.render import render_video
 
     with ProgressDisplay("video", unit="frame") as display:
@@ -132,8 +169,12 @@ def run(args) -> int:
 
             result = render_keyframes(args, progress=lambda p: display.update(p.done, p.total))
         else:
-            result = render_video(build_spec(args), progress=lambda p: display.update(p.done, p.total))
+            spec = build_spec(args, seeds, grid)
+            result = render_video(spec, progress=lambda p: display.update(p.done, p.total))
     width, height = result.size
-    print(f"wrote {result.path} ({width}x{height}, {result.frames} frames at {result.file_fps:g} fps = "
+    print(f"wrote {result.path} ({width}x{height}, {result.frames} frames at {result.file_fps:.4g} fps = "
           f"{result.duration:.2f} s; rendered at {result.render_fps:.1f} fps)")
+    if abs(result.file_fps - args.fps) > 1e-6:
+        print(f"note: GIF frame delays are whole hundredths of a second, so {args.fps:g} fps plays at "
+              f"{result.file_fps:.4g} fps; 50, 25 or 20 fps play exactly")
     return 0

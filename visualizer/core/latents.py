@@ -25,29 +25,6 @@ def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
     return np.random.RandomState(int(seed) & 0xFFFFFFFF).randn(1, z_dim)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'5' | '0-7' | '1,4,10-12' -> list of ints, in the order given."""
-    seeds = []
-    try:
-        for part in text.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            lo, sep, hi = part.partition("-")
-            if sep and lo:
-                first, last = int(lo), int(hi)
-                if last < first:
-                    raise ValueError
-                seeds.extend(range(first, last + 1))
-            else:
-                seeds.append(int(part))
-    except ValueError:
-        raise EqvizError(f"cannot read seeds '{text}'; write e.g. 5, 0-7 or 1,4,10-12.") from None
-    if not seeds:
-        raise EqvizError("the seed list is empty; give e.g. 5 or 0-7.")
-    return seeds
-
-
 def class_label(G, class_idx: int | None, device="cpu") -> torch.Tensor:
     """One-hot label [1, c_dim]; [1, 0] for unconditional models."""
     c = torch.zeros([1, G.c_dim], device=device)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from eqviz.core.edits import Edit
 from eqviz.errors import EqvizError, first_line
-from eqviz.networks.layers import NOISE_MODES
+from eqviz.networks.noise_modes import NOISE_MODES
 from eqviz.atomic_io import write_text
 from eqviz.networks.untrusted import short_text
 from eqviz.untrusted.files import FileKind, read_untrusted

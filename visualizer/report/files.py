@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from eqviz.atomic_io import write_text
+from eqviz.atomic_io import ensure_writable_folder, write_text
 from eqviz.errors import InvalidArgument
 
 REPORT_FILES = ("results.json", "table.md", "report.html")
@@ -17,7 +17,9 @@ def check_out_dir(out, overwrite: bool) -> Path:
         raise InvalidArgument(f"folder {out.parent} does not exist; create it first", "out")
     existing = [name for name in REPORT_FILES if (out / name).exists()]
     if existing and not overwrite:
-        raise InvalidArgument(f"{out / existing[0]} already exists; pass overwrite (--overwrite) or choose another folder", "out")
+        raise InvalidArgument(f"{out / existing[0]} already exists; allow overwriting or choose another folder",
+                              "overwrite")
+    ensure_writable_folder(out if out.is_dir() else out.parent)
     return out
 
 

@@ -18,11 +18,8 @@ from eqviz.core.images import images_to_rgb8
 from eqviz.core.input_transform import supports_input_transform, synthesize, synthesize_posed
 from eqviz.core.latents import seed_ws
 from eqviz.errors import InvalidArgument, stop_if_cancelled
-from eqviz.metrics.equivariance.measure import METRIC_LABELS as EQ_LABELS
-from eqviz.metrics.equivariance.measure import METRICS as EQ_METRICS
 from eqviz.metrics.equivariance.run import compute_equivariance
-from eqviz.metrics.fid.compute import METRIC_LABELS as DATA_LABELS
-from eqviz.metrics.fid.compute import METRICS as DATA_METRICS
+from eqviz.metrics.names import DATA_LABELS, DATA_METRICS, EQ_LABELS, EQ_METRICS
 from eqviz.metrics.fid.compute import compute_fid_kid
 from eqviz.video.sticking import long_exposure
 from eqviz.video.render import move_in_output_space

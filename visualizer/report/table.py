@@ -24,7 +24,7 @@ def cell(report: CheckpointReport, metric: str) -> str:
     f = report.fid_kid
     if metric == "fid":
         return f"{f.fid:.2f}" + (f" ± {f.fid_std:.2f}" if f.fid_std is not None else "")
-    return f"{f.kid:.4f} ± {f.kid_std:.4f}"
+    return f"{f.kid:.4f}" + (f" ± {f.kid_std:.4f}" if f.kid_std is not None else "")
 
 
 def table_rows(comparison: Comparison) -> tuple:

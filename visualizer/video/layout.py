@@ -9,22 +9,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from eqviz.errors import EqvizError
 
 GAP = 2            # pixels between panels and cells (background shows through)
 BACKGROUND = 16    # dark grey, so black (masked) pixels stay distinguishable from the gaps
 LABEL_LINES = 2    # e.g. checkpoint name / view
-
-
-def parse_grid(text: str) -> tuple[int, int]:
-    """'2x4' -> (rows, cols)."""
-    try:
-        rows, cols = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise EqvizError(f"grid '{text}' is not ROWSxCOLS, e.g. 2x4.") from None
-    if rows < 1 or cols < 1:
-        raise EqvizError(f"grid '{text}' must have at least one row and one column.")
-    return rows, cols
 
 
 def auto_grid(n: int) -> tuple[int, int]:

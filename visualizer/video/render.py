@@ -17,6 +17,7 @@ from eqviz.devices import module_on
 from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
+from eqviz.video.limits import MAX_WALK_SEEDS, check_cells, check_frame_count, check_frame_size, check_tile
 from eqviz.core.colormaps import error_colours
 from eqviz.core.edits import edit_offsets
 from eqviz.core.image_quality import squared_error_map
@@ -27,8 +28,6 @@ from eqviz.core.rendering import check_finite, session_pose
 from eqviz.core.resampling import apply_fractional_rotation, apply_fractional_translation, resize_panels, untransform
 from eqviz.video.motions import Motion, catmull_rom_loop, frame_count, pose, slerp_loop, sweep_amount
 from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer, writer_threads
-
-MIN_TILE = 8  # smallest panel size in pixels
 
 
 @dataclasses.dataclass
@@ -104,9 +103,16 @@ def check_spec(spec: VideoSpec) -> None:
                                       "instead.", name)
     if spec.batch < 1:
         raise InvalidArgument(f"batch must be at least 1, got {spec.batch}.", "batch")
-    if spec.size is not None and spec.size < MIN_TILE:
-        raise InvalidArgument(f"panel size {spec.size} is too small; use at least {MIN_TILE} pixels.", "size")
+    check_tile(spec.size)
+    if spec.grid is not None:
+        check_cells(spec.grid[0] * spec.grid[1])
     motion = motion_with_session_pose(spec)
+    if spec.seeds and not motion.walks:
+        check_cells(len(spec.seeds), "seeds")
+    if spec.seeds and len(spec.seeds) > MAX_WALK_SEEDS:
+        raise InvalidArgument(f"{len(spec.seeds):,} seeds are more than the {MAX_WALK_SEEDS:,} keyframes a walk may "
+                              "have", "seeds")
+    check_frame_count(frame_count(spec.frames, spec.duration, spec.fps))
     if "edit" in motion.kinds and not motion.sweeps:
         raise InvalidArgument("the edit motion swings along directions; give them (e.g. dirs.npz:0).", "edit")
     if (spec.untransform or spec.error_map) and not motion.moves_input:
@@ -307,6 +313,7 @@ class FrameSource:
         show_labels = self.spec.labels if self.spec.labels is not None else len(self.views) > 1
         labels = tuple(label for _, _, label in self.views) if show_labels else ()
         self.layout = video_layout.Layout(rows, cols, tile, labels, widths=(tile,) * len(self.views))  # unlabelled too
+        check_frame_size(*self.layout.size)
         self.composer = video_layout.Composer(self.layout)
         self.pose_table = PoseTable(self.poses, self.device)
 
@@ -448,4 +455,4 @@ def render_video(spec: VideoSpec, progress=None, cancel=None, generators=None, m
             hand_over(launched)
         path = encoder.commit()
     return VideoResult(path=path, frames=source.count, size=source.layout.size, seconds=time.perf_counter() - start,
-                       file_fps=spec.fps)
+                       file_fps=writer.file_fps or spec.fps)

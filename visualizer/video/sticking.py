@@ -17,37 +17,15 @@ import torch
 from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
-from eqviz.atomic_io import check_target, save_png, write_text
+from eqviz.atomic_io import check_target, ensure_writable_folder, save_png, write_text
 from eqviz.core.input_transform import supports_input_transform, synthesize, synthesize_posed
 from eqviz.core.latents import class_label, lerp, seed_ws, z_from_seed
 from eqviz.core.rendering import check_finite
-from eqviz.video.render import MIN_TILE, load_generators, to_tiles
-from eqviz.video.writer import DEFAULT_CRF, ThreadedWriter, encoder_threads_beside, open_writer
+from eqviz.video.render import load_generators, to_tiles
+from eqviz.video.sticking_spec import STACK_MOTIONS, StickingSpec, check_spec
+from eqviz.video.writer import ThreadedWriter, encoder_threads_beside, open_writer
 
-STACK_MOTIONS = ("auto", "translate", "walk")
 MARK = np.array([255, 40, 40], np.uint8)  # ticks marking the sampled column
-
-
-@dataclasses.dataclass
-class StickingSpec:
-    checkpoints: list                # side by side: checkpoint paths, loaded generators or (name, generator) pairs
-    seeds: list[int]                 # one set of outputs per seed
-    outdir: str                      # created if missing
-    samples: int = 64                # long exposure: images averaged
-    sigma: float = 0.2               # long exposure: std of the Z perturbations around the seed
-    frames: int = 120                # column stack: video length (= width of the stack in pixels)
-    distance: float = 0.25           # column stack: translation over the video, in image widths
-    stack_motion: str = "auto"       # translate (input transform), walk (seed -> seed+1 in W), auto
-    fps: float = 30.0
-    size: int | None = None          # panel height in pixels (default: the largest generator's resolution)
-    psi: float = 1.0
-    cutoff: int | None = None
-    noise_mode: str = "const"
-    class_idx: int | None = None
-    crf: int = DEFAULT_CRF
-    batch: int = 16                  # images synthesised per call for the long exposure
-    device: str = "cpu"
-    overwrite: bool = False
 
 
 @dataclasses.dataclass
@@ -117,23 +95,8 @@ def _tile(img: torch.Tensor, tile: int) -> np.ndarray:
     return to_tiles(img[None, None], tile)[0, 0].cpu().numpy()
 
 
-def check_spec(spec: StickingSpec) -> None:
-    """Refuses settings that cannot make the views, before any generator is loaded."""
-    if not spec.seeds:
-        raise InvalidArgument("give at least one seed, e.g. 0-3.", "seeds")
-    if spec.samples < 2:
-        raise InvalidArgument(f"a long exposure averages at least 2 images, got {spec.samples} samples.", "samples")
-    if spec.frames < 2:
-        raise InvalidArgument(f"a column stack needs at least 2 frames, got {spec.frames}.", "frames")
-    if not spec.sigma > 0:
-        raise InvalidArgument(f"the perturbation sigma must be positive, got {spec.sigma}.", "sigma")
-    if spec.batch < 1:
-        raise InvalidArgument(f"batch must be at least 1, got {spec.batch}.", "batch")
-    if spec.size is not None and spec.size < MIN_TILE:
-        raise InvalidArgument(f"panel size {spec.size} is too small; use at least {MIN_TILE} pixels.", "size")
-
-
 PARTS = ("long_exposure.png", "column_stack.png", "column_stack.mp4")
+SUMMARY = "sticking_summary.json"
 
 
 def _exposure_sheet(named, seed, spec, tile, device, advance) -> tuple[np.ndarray, dict]:
@@ -182,11 +145,11 @@ def render_sticking(spec: StickingSpec, progress=None, cancel=None, generators=N
     batches) stops with `Cancelled`, leaving the files of finished seeds and none of the seed in progress.
     """
     check_spec(spec)
-    outdir = Path(spec.outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = ensure_writable_folder(spec.outdir, create=True)
+    check_target(outdir / SUMMARY, spec.overwrite)  # refuse before any work
     for seed in spec.seeds:
         for part in PARTS:
-            check_target(outdir / f"seed{seed:04d}_{part}", spec.overwrite)  # refuse before any work
+            check_target(outdir / f"seed{seed:04d}_{part}", spec.overwrite)
     device = torch.device(spec.device)
     named = generators if generators is not None else load_generators(spec.checkpoints, device)
     motion = resolve_stack_motion(spec.stack_motion, named)
@@ -212,6 +175,6 @@ def render_sticking(spec: StickingSpec, progress=None, cancel=None, generators=N
         files += [outdir / f"seed{seed:04d}_{part}" for part in PARTS]
     summary = {"stack_motion": motion, "samples": spec.samples, "sigma": spec.sigma,
                "high_frequency_energy": {str(k): v for k, v in sharpness.items()}}
-    write_text(outdir / "sticking_summary.json", json.dumps(summary, indent=2) + "\n", overwrite=True)
-    files.append(outdir / "sticking_summary.json")
+    write_text(outdir / SUMMARY, json.dumps(summary, indent=2) + "\n", overwrite=spec.overwrite)
+    files.append(outdir / SUMMARY)
     return StickingResult(files=files, stack_motion=motion, sharpness=sharpness)

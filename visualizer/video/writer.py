@@ -7,6 +7,7 @@ stays flat however long the video is.
 """
 import os
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eqviz.atomic_io import check_target, partial_name, remove_stale_partials
+from eqviz.atomic_io import PARTIAL_MARK, check_target, partial_name, remove_stale_partials
 from eqviz.errors import EqvizError, InvalidArgument
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
@@ -57,8 +58,10 @@ class _AtomicWriter:
 
     parallel = False  # True where every frame is its own file, so several threads may write at once
 
+    file_fps = None  # the rate the file plays at, where it differs from the one asked for
+
     def __init__(self, path, overwrite: bool = False):
-        self.path = check_target(path, overwrite)  # before any frame is rendered
+        self.path = check_output(path, overwrite)  # before any frame is rendered
         remove_stale_partials(self.path)
         self.overwrite = overwrite
         self.temp = partial_name(self.path)
@@ -183,6 +186,7 @@ class GifWriter(_AtomicWriter):
     def __init__(self, path, fps: float, overwrite: bool = False):
         super().__init__(path, overwrite)
         self.frame_ms = max(20, int(round(1000 / fps / 10)) * 10)  # GIF delays are in 1/100 s; browsers clamp < 20 ms
+        self.file_fps = 1000 / self.frame_ms  # 30 fps asked for plays at 33.3 (30 ms a frame)
         self._frames = []
 
     def _open(self) -> None:
@@ -201,10 +205,36 @@ class GifWriter(_AtomicWriter):
         super().abort()
 
 
+FRAME_FILE = re.compile(r"frame_\d{6,}\.png")  # the names PngFolderWriter gives frames
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Names in `folder` that are not video frames eqviz writes (nor its own partial files)."""
+    return sorted(e.name for e in folder.iterdir() if not FRAME_FILE.fullmatch(e.name) and PARTIAL_MARK not in e.name)
+
+
+def check_output(path, overwrite: bool) -> Path:
+    """Refuses, before any work, a video target that cannot be written: its kind unknown, present
+    without overwrite, a folder for a file (or the reverse), or a folder holding files eqviz did not
+    write (overwrite never deletes those)."""
+    folder = output_kind(path) == "png"
+    target = check_target(path, overwrite, folder=folder)
+    if folder and target.is_dir():
+        foreign = foreign_entries(target)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+            raise EqvizError(f"'{target}' holds files eqviz did not write ({shown}); frames are only written over an "
+                             "earlier folder of frames, so choose a new or empty folder.")
+    return target
+
+
 class PngFolderWriter(_AtomicWriter):
-    """A folder of frame_000000.png ...; the whole folder appears at once on commit."""
+    """A folder of frame_000000.png ...; a new folder appears at once on commit. An existing one is
+    only replaced (overwrite) when it holds nothing but eqviz's frames: its frames are swapped for the
+    new ones, and nothing else is ever deleted."""
 
     parallel = True  # Pillow releases the GIL while compressing, so threads encode frames side by side
+
 
     def _open(self) -> None:
         self.temp.mkdir()
@@ -221,10 +251,16 @@ class PngFolderWriter(_AtomicWriter):
             return
         if not self.path.is_dir():
             raise EqvizError(f"'{self.path}' exists and is not a folder; choose another output path.")
-        old = partial_name(self.path)  # swept as stale should the process die between the two renames
-        os.replace(self.path, old)  # a folder cannot be replaced in one step; keep the window short
-        os.replace(self.temp, self.path)
-        shutil.rmtree(old, ignore_errors=True)
+        if foreign_entries(self.path):
+            raise EqvizError(f"files eqviz did not write appeared in '{self.path}' while rendering; nothing was "
+                             "replaced, choose a new or empty folder.")
+        new = {entry.name for entry in self.temp.iterdir()}
+        for name in sorted(new):
+            os.replace(self.temp / name, self.path / name)
+        for entry in self.path.iterdir():  # frames of a longer earlier video
+            if FRAME_FILE.fullmatch(entry.name) and entry.name not in new:
+                entry.unlink()
+        self.temp.rmdir()
 
 
 def open_writer(path, fps: float, crf: int = DEFAULT_CRF, overwrite: bool = False, preset: str = "medium",

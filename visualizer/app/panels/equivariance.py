@@ -12,7 +12,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
 from eqviz.core.colormaps import ERROR_LEGEND_CAPTION, error_colours, error_legend
 from eqviz.core.images import rgba
-from eqviz.metrics.equivariance.measure import METRIC_LABELS
+from eqviz.metrics.names import EQ_LABELS as METRIC_LABELS
 
 MAX_SAMPLES = 50_000
 MAP_WIDTH = 380  # screen pixels of the mean error map and its legend

@@ -39,7 +39,7 @@ class VideoExportSettings:
 def build_video_spec(settings: VideoExportSettings, session, device: str, current: tuple):
     """The VideoSpec for the current view (the session: its latent, truncation and pose) and the panel's
     settings, rendered on the app's device: `current` (name, generator) beside the comparison checkpoints."""
-    from eqviz.core.latents import parse_seeds
+    from eqviz.core.seeds import parse_seeds
 
     kinds = tuple(k for k, on in (("walk", settings.walk), ("rotate", settings.rotate), ("translate", settings.translate)) if on)
     if not kinds:

@@ -12,8 +12,9 @@ from eqviz.core.resampling import (
     apply_fractional_translation,
     apply_integer_translation,
 )
-from eqviz.metrics.equivariance.measure import METRICS, EquivarianceErrors, EquivarianceUndefinedError, equivariance_errors
+from eqviz.metrics.equivariance.measure import EquivarianceErrors, EquivarianceUndefinedError, equivariance_errors
 from eqviz.metrics.equivariance.run import EquivarianceResult, compute_equivariance
+from eqviz.metrics.names import EQ_METRICS as METRICS
 
 __all__ = [
     "METRICS",

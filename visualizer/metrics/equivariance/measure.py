@@ -19,8 +19,6 @@ from eqviz.core.resampling import (
 from eqviz.errors import EqvizError
 from eqviz.networks.filter_design import rotation_matrix
 
-METRICS = ("eqt_int", "eqt_frac", "eqr")
-METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}  # as the paper names them
 
 
 class EquivarianceUndefinedError(EqvizError):

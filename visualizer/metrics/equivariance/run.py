@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from eqviz.errors import Cancelled, EqvizError
 from eqviz.core.image_quality import psnr_db
 from eqviz.devices import module_on
-from eqviz.metrics.equivariance.measure import METRICS, equivariance_errors, require_input_transform
+from eqviz.core.seeds import MAX_SEED
+from eqviz.errors import Cancelled, InvalidArgument
+from eqviz.metrics.equivariance.measure import equivariance_errors, require_input_transform
+from eqviz.metrics.names import EQ_METRICS as METRICS
 from eqviz.metrics.processes import full_float32, rank_and_world_size, sum_over_processes
 
 BOOTSTRAP_SEED = 20210623  # fixed, so the interval of a result is reproducible too
@@ -135,16 +137,18 @@ def compute_equivariance(
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if not metrics or unknown:
-        raise EqvizError(f"unknown equivariance metrics {unknown or metrics!r}; choose from {', '.join(METRICS)}")
-    if num_samples < 1 or batch_size < 1:
-        raise EqvizError(f"num_samples and batch_size must be at least 1, got {num_samples} and {batch_size}")
-    if seed < 0:
-        raise EqvizError(f"seed must be a non-negative integer, got {seed}")
+        raise InvalidArgument(f"unknown equivariance metrics {unknown or metrics!r}; choose from {', '.join(METRICS)}",
+                              "metrics")
+    for name, value in (("num_samples", num_samples), ("batch_size", batch_size)):
+        if value < 1:
+            raise InvalidArgument(f"{name} must be at least 1, got {value}", name)
+    if not 0 <= seed <= MAX_SEED:
+        raise InvalidArgument(f"seed must be from 0 to {MAX_SEED}, got {seed}", "seed")
     start_time = time.perf_counter()
     device = torch.device(device) if device is not None else next(G.parameters()).device
     G = module_on(G, device)
     rank, world_size = rank_and_world_size()
-    mine = list(range(rank, num_samples, world_size))
+    mine = range(rank, num_samples, world_size)  # this process's samples, never expanded
 
     H = W = G.img_resolution
     sq_err = torch.zeros(num_samples, len(metrics), dtype=torch.float64)
@@ -158,7 +162,7 @@ def compute_equivariance(
             if cancel is not None and cancel():
                 cancelled = True
                 break
-            batch = mine[first : first + batch_size]
+            batch = list(mine[first : first + batch_size])
             draws = [draw_sample(seed, i, G.z_dim, G.c_dim, translate_max, rotate_max) for i in batch]
             z = torch.from_numpy(np.stack([d.z for d in draws])).to(device)
             c = torch.zeros(len(batch), G.c_dim, device=device)

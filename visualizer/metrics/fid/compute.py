@@ -19,10 +19,9 @@ from eqviz.metrics.fid.inception import FEATURE_DIM, InceptionV3FID, load_incept
 from eqviz.metrics.fid.kid import kernel_inception_distance
 from eqviz.metrics.fid.sources import GeneratorSamples, ImageData, format_count, open_source
 from eqviz.metrics.fid.statistics import FeatureStatistics
+from eqviz.metrics.names import DATA_METRICS as METRICS
 from eqviz.metrics.processes import full_float32, rank_and_world_size
 
-METRICS = ("fid", "kid")
-METRIC_LABELS = {"fid": "FID", "kid": "KID"}
 PROTOCOL_NUM_SAMPLES = {"fid50k_full": 50000, "kid50k_full": 50000}  # NVIDIA's names -> generated images
 BOOTSTRAP_REPLICATES = 10
 KID_SUBSETS, KID_SUBSET_SIZE, KID_SEED = 100, 1000, 123  # NVIDIA's kid50k_full: 100 subsets of 1000
@@ -34,9 +33,11 @@ class FidKidResult:
 
     fid: float | None = None
     fid_std: float | None = None            # standard deviation of the bootstrap replicates
-    fid_interval95: tuple | None = None     # 2.5 / 97.5 percentiles of the bootstrap replicates
+    fid_interval95: tuple | None = None     # FID -/+ 1.96 x fid_std: the sampling spread around the estimate
+    fid_bootstrap_bias: float | None = None  # mean replicate minus the FID (a resample repeats images: FID rises)
     kid: float | None = None
-    kid_std: float | None = None            # standard deviation over KID subsets
+    kid_std: float | None = None            # standard deviation over KID subsets; None when every subset is
+                                            # all of both sides (nothing varies between them)
     protocol: dict = field(default_factory=dict)   # metric -> NVIDIA-style name with the sample count
     sources: dict = field(default_factory=dict)    # 'a' / 'b' -> description, images used, cached or not
     settings: dict = field(default_factory=dict)
@@ -49,10 +50,14 @@ class FidKidResult:
             spread = ""
             if self.fid_std is not None:
                 lo, hi = self.fid_interval95
-                spread = f" ± {self.fid_std:.4f} (bootstrap std; 95%: [{lo:.4f}, {hi:.4f}])"
+                spread = f" ± {self.fid_std:.4f} (bootstrap std; 95% interval ±1.96 std: [{lo:.4f}, {hi:.4f}])"
             lines.append(f"FID {self.protocol['fid']}: {self.fid:.4f}{spread}")
         if self.kid is not None:
-            lines.append(f"KID {self.protocol['kid']}: {self.kid:.6f} ± {self.kid_std:.6f} (std over subsets)")
+            if self.kid_std is None:
+                spread = " (every subset holds all the images, so there is no spread to report; use more images)"
+            else:
+                spread = f" ± {self.kid_std:.3g} (std over subsets)"
+            lines.append(f"KID {self.protocol['kid']}: {self.kid:.6g}{spread}")
         for side in ("a", "b"):
             s = self.sources[side]
             lines.append(f"  {side}: {s['source']}, {s['images']} images{' (cached statistics)' if s['cached'] else ''}")
@@ -63,7 +68,8 @@ class FidKidResult:
         out = {"protocol": self.protocol, "sources": self.sources, "settings": self.settings, "elapsed_s": self.elapsed_s}
         if self.fid is not None:
             out["fid"] = {"value": self.fid, "bootstrap_std": self.fid_std,
-                          "interval_95": list(self.fid_interval95) if self.fid_interval95 else None}
+                          "interval_95": list(self.fid_interval95) if self.fid_interval95 else None,
+                          "bootstrap_bias": self.fid_bootstrap_bias}
         if self.kid is not None:
             out["kid"] = {"value": self.kid, "subset_std": self.kid_std}
         return out
@@ -204,12 +210,16 @@ def compute_fid_kid(
         reps = [frechet_distance(mu_r, sigma_r, *stats[boot].replicate_mean_covariance(i), factor1=factor_r)
                 for i in usable]
         if len(reps) >= 2:
+            # Replicates sit above the FID (a resample repeats images, which raises a Frechet distance),
+            # so their percentiles can exclude it: the interval is their spread, centred on the estimate.
             result.fid_std = float(np.std(reps, ddof=1))
-            result.fid_interval95 = tuple(float(v) for v in np.percentile(reps, [2.5, 97.5]))
+            result.fid_interval95 = (result.fid - 1.96 * result.fid_std, result.fid + 1.96 * result.fid_std)
+            result.fid_bootstrap_bias = float(np.mean(reps) - result.fid)
     if "kid" in metrics:
         size = min(kid_subset_size, counts["a"], counts["b"])
         kid = kernel_inception_distance(stats["a"].features.numpy(), stats["b"].features.numpy(), kid_subsets, size, KID_SEED)
-        result.kid, result.kid_std = kid.mean, kid.std
+        every_image = size == counts["a"] == counts["b"]  # each subset is all of both sides, in another order
+        result.kid, result.kid_std = kid.mean, None if every_image else kid.std
     real_all = not datasets or num_real is None
     suffix = format_count(n_gen) + ("_full" if real_all else f"_real{format_count(num_real)}") if generators else \
         f"_{format_count(counts['a'])}_vs_{format_count(counts['b'])}"
@@ -227,7 +237,7 @@ def compute_fid_kid(
         "sampling": "generated sample i: numpy default_rng([seed, i]) draws z ~ N(0, I) then the class "
                     "(from the real labels when known, else uniform); truncation psi 1, noise const",
         "fid_uncertainty": f"Poisson bootstrap over side {boot!r}: {bootstrap_replicates} replicates "
-                           f"(std and 2.5/97.5 percentiles)",
+                           f"(std; 95% interval = FID -/+ 1.96 std; bootstrap_bias = mean replicate - FID)",
         "kid": f"unbiased MMD^2, kernel (x.y/d + 1)^3, {kid_subsets} subsets of min({kid_subset_size}, n), "
                f"numpy RandomState({KID_SEED}); uncertainty = std over subsets",
     }

@@ -1,0 +1,74 @@
+"""Commands check their arguments before torch is imported: --help, a missing file or a bad seed list
+answer at once; a misspelt command is not opened as a checkpoint; --version and the package agree."""
+import subprocess
+import sys
+
+import pytest
+
+# Runs `eqviz ARGS` in a fresh interpreter and reports, at exit, whether torch was ever imported.
+PROBE = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("\\nTORCH-IMPORTED=%s\\n" % ("torch" in sys.modules)))
+from eqviz.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def eqviz_probe(*args, cwd=None):
+    proc = subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+    err, _, flag = proc.stderr.rpartition("TORCH-IMPORTED=")
+    return proc.returncode, proc.stdout, err.strip(), flag.strip() == "True"
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"],
+    ["render", "--help"],
+    ["video", "--help"],
+    ["sticking", "--help"],
+    ["metrics", "--help"],
+    ["--version"],
+])
+def test_help_never_imports_torch(args):
+    code, out, err, torch_imported = eqviz_probe(*args)
+    assert code == 0, err
+    assert out.startswith(("usage: eqviz", "eqviz "))
+    assert not torch_imported
+
+
+@pytest.mark.parametrize("args, flag, words", [
+    (["info", "MISSING.pkl"], "", "no checkpoint at MISSING.pkl"),
+    (["render", "{ckpt}", "--seeds", "1-x", "--outdir", "{tmp}/out"], "--seeds", "cannot read '1-x'"),
+    (["render", "{ckpt}", "--seeds", "-1", "--outdir", "{tmp}/out"], "--seeds", "-1 is out of range"),
+    (["render", "{ckpt}", "--seeds", "4294967296", "--outdir", "{tmp}/out"], "--seeds", "4294967296 is out of range"),
+    (["video", "{ckpt}", "--seeds", "0-100000000", "--out", "{tmp}/v.mp4"], "--seeds", "100,000,001 grid cells"),
+    (["video", "{ckpt}", "--size", "30000", "--out", "{tmp}/v.mp4"], "--size", "outside 8 to 4096"),
+    (["video", "{ckpt}", "--grid", "400x251", "--out", "{tmp}/v.mp4"], "--grid", "100,400 grid cells"),
+    (["metrics", "{ckpt}", "--num-samples", "1000000000000"], "--num-samples", "1,000,000,000,000 samples"),
+    (["metrics", "{ckpt}", "--metrics", "fid"], "--data", "give a dataset zip or an image folder"),
+    (["fid", "{tmp}", "{ckpt}", "--metrics", "eqr"], "--metrics", "unknown metric eqr"),
+    (["sheet", "{ckpt}", "--directions", "{ckpt}", "--seeds", "0-9999", "--out", "{tmp}/s.png"], "--seeds",
+     "images (directions x seeds x steps)"),
+])
+def test_bad_arguments_are_refused_before_torch_in_one_line(args, flag, words, tmp_path):
+    ckpt = tmp_path / "model.pkl"
+    ckpt.write_bytes(b"not read: the arguments are refused first")
+    code, _, err, torch_imported = eqviz_probe(*[a.format(ckpt=ckpt, tmp=tmp_path) for a in args])
+    assert code == 2
+    assert err.count("\n") == 0 and "error: " + flag in err and words in err, err
+    assert not torch_imported
+
+
+def test_a_misspelt_command_is_named_not_opened_as_a_checkpoint(tmp_path):
+    code, _, err, torch_imported = eqviz_probe("rendr", "ckpt.pkl", "--seeds", "0", cwd=tmp_path)
+    assert code == 2 and "unknown command 'rendr'; did you mean render?" in err
+    assert not torch_imported
+
+
+def test_version_is_the_package_version():
+    import eqviz
+    from importlib.metadata import version
+
+    code, out, _, _ = eqviz_probe("--version")
+    assert code == 0 and out.strip() == f"eqviz {eqviz.__version__}"
+    assert version("eqviz") == eqviz.__version__

@@ -1,0 +1,163 @@
+"""Options several commands share, and the checks every command runs before it imports torch.
+
+Nothing here imports torch (or anything that does): `eqviz --help`, a missing file or a bad seed
+list answer in a fraction of a second. Checks raise `InvalidArgument` naming the argument (the
+parser's `dest`); `eqviz.cli.main` turns that into the flag the user typed.
+"""
+import argparse
+from pathlib import Path
+
+from eqviz.atomic_io import check_target, ensure_writable_folder
+from eqviz.core.seeds import MAX_SEED
+from eqviz.errors import InvalidArgument
+from eqviz.metrics.names import DATA_METRICS, METRIC_LABELS
+from eqviz.downloads.fetch import is_remote
+from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
+from eqviz.networks.memory_guard import parse_memory_size
+
+# Counts above these are refused up front: they are typos (an extra zero or three), not plans. The
+# papers' largest protocol is 50,000 samples; a grid of 1,024 cells is already 32x32 tiles.
+MAX_SAMPLES = 10_000_000
+MAX_CELLS = 1024
+MAX_BATCH = 4096
+
+
+# ---- --max-memory ---------------------------------------------------------------------------------
+def add_max_memory_argument(parser) -> None:
+    parser.add_argument("--max-memory", metavar="SIZE", default=None,
+                        help="memory a checkpoint may declare it needs (the file, its parameters and one frame's "
+                             "activations), e.g. 24G; default 3/4 of this machine's memory")
+
+
+def max_memory(args) -> int | None:
+    """The option in bytes, or None for the library's default."""
+    return None if args.max_memory is None else parse_memory_size(args.max_memory)
+
+
+# ---- FID options (`eqviz fid`, `eqviz metrics`, `eqviz compare`) ------------------------------------
+def add_fid_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inception", metavar="FILE", help="FID Inception weights (torch-fidelity's or pytorch-fid's .pth; default $EQVIZ_INCEPTION)")
+    parser.add_argument("--pipeline", choices=("tf", "pytorch-fid"), default="tf",
+                        help="tf: TF-1 resize, comparable with NVIDIA's/TF's FIDs (default); pytorch-fid: comparable with pytorch-fid's")
+    parser.add_argument("--num-real", type=int, metavar="N", help="real images to use (default all: NVIDIA's _full protocols)")
+    parser.add_argument("--resize-data", action="store_true",
+                        help="resize real images to the generator's resolution (Lanczos); NVIDIA resizes nothing, so by default a mismatch is refused")
+    parser.add_argument("--bootstrap", type=int, default=10, metavar="B",
+                        help="bootstrap replicates for the FID's uncertainty (default 10, 33 MB each; 0: none)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write cached real-data statistics")
+
+
+def check_fid_arguments(args) -> None:
+    if args.inception is not None:
+        existing_file(args.inception, "inception")
+    if args.num_real is not None:
+        check_count(args.num_real, "num_real", "real images", MAX_SAMPLES)
+    check_count(args.bootstrap, "bootstrap", "bootstrap replicates", 1000, low=0)
+
+
+def fid_options(args) -> dict:
+    """The library arguments of the shared FID options."""
+    return dict(inception=args.inception, pipeline=args.pipeline, num_real=args.num_real, resize_data=args.resize_data,
+                bootstrap_replicates=args.bootstrap, use_cache=not args.no_cache)
+
+
+def parse_metrics(text: str, choices=METRIC_LABELS) -> tuple:
+    """A comma-separated list of metric names (as `--metrics` takes it), checked against `choices`."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [n for n in names if n not in choices]
+    if unknown or not names:
+        raise InvalidArgument(f"unknown metric {', '.join(unknown) or repr(text)}; choose from {', '.join(choices)}",
+                              "metrics")
+    return tuple(dict.fromkeys(names))
+
+
+def needs_data(metrics) -> bool:
+    """Whether any of the metrics compares with real images (fid, kid)."""
+    return any(m in DATA_METRICS for m in metrics)
+
+
+# ---- inputs, outputs and counts -------------------------------------------------------------------
+def existing_file(path, argument: str) -> Path:
+    """`path` if a file (or a device, pipe, ... the reader refuses with its own sentence) is there."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise InvalidArgument(f"{path} does not exist; check the path", argument)
+    if p.is_dir():
+        raise InvalidArgument(f"{path} is a folder; give a file", argument)
+    return p
+
+
+def existing_checkpoint(path, argument: str = "checkpoint") -> None:
+    """A checkpoint argument, checked before torch loads: the one place every command checks them.
+    A local file passes the loader's own first gate (a regular file, not a folder, pipe or device);
+    a URL or a published model's name is fetched after every argument is checked (`fetch_downloads`)."""
+    if not is_remote(path):
+        check_regular_file(path)
+
+
+def fetch_downloads(args) -> None:
+    """Downloads checkpoint arguments given as URLs or published names, and the public metric weights
+    the command needs and was not given (with a progress display), once the command's arguments are
+    all checked: a typo elsewhere never waits for a download."""
+    from eqviz.cli.downloading import fetch_checkpoint_arguments, fetch_metric_weights
+
+    fetch_checkpoint_arguments(args)
+    fetch_metric_weights(args)
+
+
+def existing_path(path, argument: str) -> Path:
+    """A file or a folder (image folders, dataset zips, checkpoints) that exists."""
+    p = Path(path).expanduser()
+    if not p.exists() and not is_remote(path):
+        raise InvalidArgument(f"{path} does not exist; check the path", argument)
+    return p
+
+
+def output_file(path, overwrite: bool, argument: str) -> Path:
+    """An output file that may be written: its folder exists and takes files, and it is not there
+    yet (or overwrite) and not a folder. Checked before any work."""
+    p = Path(path)
+    if p.is_dir():
+        raise InvalidArgument(f"{path} is a folder; give a file name", argument)
+    try:
+        return check_target(p, overwrite)
+    except InvalidArgument:
+        raise InvalidArgument(f"{path} already exists; pass --overwrite to replace it, or choose another name",
+                              argument) from None
+
+
+def output_folder(path, argument: str) -> Path:
+    """A folder for outputs, checked and not yet created (a refusal later leaves nothing behind):
+    refused when it is a file, or when it (or the folder it would be made in) takes no files."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InvalidArgument(f"{path} is a file; give a folder", argument)
+    existing = next(q for q in (p, *p.absolute().parents) if q.exists())
+    if not existing.is_dir():
+        raise InvalidArgument(f"{existing} is a file, so the folder {path} cannot be made in it", argument)
+    ensure_writable_folder(existing)
+    return p
+
+
+def parse_grid(text: str) -> tuple[int, int]:
+    """'2x4' -> (rows, cols)."""
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InvalidArgument(f"'{text[:40]}' is not ROWSxCOLS, e.g. 2x4", "grid") from None
+    if rows < 1 or cols < 1:
+        raise InvalidArgument(f"'{text}' must have at least one row and one column", "grid")
+    return rows, cols
+
+
+def check_count(value: int, argument: str, what: str, high: int, low: int = 1) -> int:
+    """`value` within [low, high], or one sentence saying the range."""
+    if not low <= value <= high:
+        raise InvalidArgument(f"{value:,} {what} is outside {low:,} to {high:,}", argument)
+    return value
+
+
+def check_seed(value: int, argument: str = "seed") -> int:
+    if not 0 <= value <= MAX_SEED:
+        raise InvalidArgument(f"{value} is out of range; seeds go from 0 to {MAX_SEED} (2^32 - 1)", argument)
+    return value
