@@ -38,7 +38,7 @@ def test_help_never_imports_torch(args):
 
 @pytest.mark.parametrize("args, flag, words", [
     (["info", "MISSING.pkl"], "", "no checkpoint at MISSING.pkl"),
-    (["render", "{ckpt}", "--seeds", "1-x", "--outdir", "{tmp}/out"], "--seeds", "cannot read '1-x'"),
+    (["render", "{ckpt}", "--seeds", "1-x", "--outdir", "{tmp}/out"], "--seeds", "cannot read seeds '1-x'"),
     (["render", "{ckpt}", "--seeds", "-1", "--outdir", "{tmp}/out"], "--seeds", "-1 is out of range"),
     (["render", "{ckpt}", "--seeds", "4294967296", "--outdir", "{tmp}/out"], "--seeds", "4294967296 is out of range"),
     (["video", "{ckpt}", "--seeds", "0-100000000", "--out", "{tmp}/v.mp4"], "--seeds", "100,000,001 grid cells"),

@@ -7,7 +7,7 @@ from eqviz.cli.arguments import (add_max_memory_argument, existing_checkpoint, e
                                  output_folder)
 from eqviz.cli.directions import parse_edit_flag
 from eqviz.core.seeds import parse_seeds
-from eqviz.errors import InvalidArgument
+from eqviz.errors import EqvizError, InvalidArgument
 from eqviz.networks.noise_modes import NOISE_MODES
 
 HELP = "Render seeds (or a saved session) to PNG files, one per seed: DIR/seed0000.png, ..."
@@ -61,7 +61,7 @@ def check_arguments(args):
     max_memory(args)
     if args.seeds is None:
         if not args.session and not args.w:
-            raise InvalidArgument("nothing to render: give seeds (e.g. 0-3), a W file or a session", "seeds")
+            raise EqvizError("nothing to render: give --seeds (e.g. 0-3), --w FILE.npz or --session FILE.json")
         outdir = output_folder(args.outdir, "outdir")
         if outdir.is_dir():
             output_file(outdir / f"{Path(args.w or args.session).stem}.png", args.overwrite, "outdir")

@@ -64,7 +64,7 @@ def parse_seeds(text: str, argument: str = "seeds") -> Seeds:
         try:
             first, last = (int(lo), int(hi)) if sep and lo.strip() else (int(part), int(part))
         except ValueError:
-            raise InvalidArgument(f"cannot read '{_short(text)}'; write e.g. 5, 0-7 or 1,4,10-12", argument) from None
+            raise InvalidArgument(f"cannot read {argument} '{_short(text)}'; write e.g. 5, 0-7 or 1,4,10-12", argument) from None
         if first < 0 or last > MAX_SEED:
             raise InvalidArgument(f"{first if first < 0 else last} is out of range; seeds go from 0 to {MAX_SEED} "
                                   "(2^32 - 1), as in NVIDIA's tools", argument)
