@@ -222,15 +222,15 @@ def test_jobs_share_the_rendered_generator_because_rendering_never_writes_its_tr
         worker.stop()
 
 
-def test_checkpoint_larger_than_free_memory_is_refused_before_reading(tmp_path, monkeypatch):
-    from collections import namedtuple
-
-    from eqviz.errors import CheckpointError
-    from eqviz.app import model
-
-    big = tmp_path / "huge.pkl"
-    big.write_bytes(b"\0" * 4096)
-    memory = namedtuple("memory", "available")
-    monkeypatch.setattr(model.psutil, "virtual_memory", lambda: memory(available=1024))
-    with pytest.raises(CheckpointError, match="huge.pkl is .* GiB but only .* GiB of memory is free"):
-        model.load_model(big, "cpu")
+def test_the_app_loads_through_the_one_memory_guard_and_can_raise_its_limit(reference_dir):
+    path = reference_dir / "pkl" / "sg3t_64.pkl"
+    worker = RenderWorker().start()
+    try:
+        worker.load(str(path), max_memory=path.stat().st_size + 1)  # the file fits, the generator does not
+        refused = _wait(worker, lambda got: bool(got))[0]
+        assert refused.info is None and "raise the memory limit" in refused.error and "--" not in refused.error
+        assert refused.memory_needed > path.stat().st_size  # what the offer to raise the limit starts from
+        worker.load(str(path), max_memory=int(refused.memory_needed * 1.25))
+        assert _wait(worker, lambda got: bool(got))[0].info is not None
+    finally:
+        worker.stop()

@@ -19,6 +19,7 @@ from eqviz.app import keys, viewer
 from eqviz.app.frame_renderer import RenderResult, build_request
 from eqviz.app.jobs import JobRunner
 from eqviz.app.lifecycle import SHUTDOWN_SECONDS, CloseSignals, leave_now_if_threads_remain, switch_message
+from eqviz.app.memory_offer import offer_higher_limit
 from eqviz.app.model import ModelInfo
 from eqviz.app.panel import JobBody, JobDone, JobHandle, Panel
 from eqviz.app.panels import PANEL_CLASSES
@@ -98,6 +99,7 @@ class App:
         self._shown_stamp = -1
         self._loading: str | None = None
         self.download: JobHandle | None = None  # a checkpoint being fetched before it loads
+        self.max_memory: int | None = None  # the memory guard's limit (None: the machine's default); raised on offer
         self._status = ("", False)
         self._displayed_pending: RenderResult | None = None  # on the texture, not yet drawn
         self._frames_answered = 0  # render results received, images and errors alike
@@ -124,7 +126,7 @@ class App:
         path = str(Path(path).expanduser())
         self._loading = path
         self.set_status(f"loading {path} ...")
-        self.worker.load(path)
+        self.worker.load(path, self.max_memory)
 
     def _fetch_checkpoint(self, source: str) -> None:
         self._loading = source
@@ -243,6 +245,8 @@ class App:
                 self.options.scripted.failure = item.error
             kept = f" (still showing {self.model.label})" if self.model else ""
             self.set_status(item.error + kept, error=True)
+            if item.memory_needed is not None and not self.options.scripted.active:
+                offer_higher_limit(self, item.path, item.error, item.memory_needed)
             return
         previous, self.model = self.model, item.info
         self.generation += 1

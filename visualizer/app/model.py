@@ -1,23 +1,16 @@
 """The loaded checkpoint as the UI sees it: plain facts, no torch objects the main thread could touch."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import torch
 
 import eqviz.networks
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
 from eqviz.assets import DEMO_CHECKPOINT
-from eqviz.errors import CheckpointError
 
 DEMO_LABEL = "demo (random weights)"
-
-# A checkpoint file bigger than this share of the free RAM is refused before reading it: loading
-# it would swap the machine to a halt instead of failing with a sentence.
-MAX_SHARE_OF_FREE_MEMORY = 0.6
 
 
 @dataclass(frozen=True)
@@ -70,21 +63,12 @@ def backend_description(device: str) -> str:
     return str(describe_backend(torch.device(device)))
 
 
-def check_fits_in_memory(path: str | Path) -> None:
-    size = os.path.getsize(path)
-    free = psutil.virtual_memory().available
-    if size > MAX_SHARE_OF_FREE_MEMORY * free:
-        raise CheckpointError(
-            f"{Path(path).name} is {size / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB of memory is free; "
-            "close other programs or open it on a machine with more memory")
-
-
-def load_model(path: str | Path, device: str) -> tuple[torch.nn.Module, ModelInfo]:
-    """Load a checkpoint for rendering; every failure is a CheckpointError with one sentence."""
+def load_model(path: str | Path, device: str, max_memory: int | None = None) -> tuple[torch.nn.Module, ModelInfo]:
+    """Load a checkpoint for rendering; every failure is a CheckpointError with one sentence. The
+    memory guard is the loader's (max_memory: bytes, None for the machine's default), as on the CLI."""
     path = Path(path).expanduser()
     check_regular_file(path)  # says "a named pipe", "a device", "a folder" or "does not exist"
-    check_fits_in_memory(path)
-    G = eqviz.networks.load_generator(str(path), device=device)
+    G = eqviz.networks.load_generator(str(path), device=device, max_memory=max_memory)
     G.eval().requires_grad_(False)
     return G, describe_generator(G, path, device)
 

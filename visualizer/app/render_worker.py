@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from eqviz.errors import EqvizError
+from eqviz.networks.memory_guard import MemoryLimitError
 from eqviz.app.frame_renderer import FrameRenderer, RenderRequest, RenderResult
 from eqviz.app.model import ModelInfo, describe_generator, load_model
 
@@ -24,6 +25,7 @@ class LoadResult:
     info: ModelInfo | None = None   # set on success
     error: str | None = None        # one sentence on failure (the previous model stays)
     seconds: float = 0.0
+    memory_needed: int | None = None  # bytes, when the memory guard refused it (the app offers a higher limit)
 
 
 class RenderWorker:
@@ -32,7 +34,7 @@ class RenderWorker:
         self._on_result = on_result      # called on the worker thread after each result (wakes the UI)
         self._cond = threading.Condition()
         self._pending_request: RenderRequest | None = None
-        self._pending_load: str | None = None
+        self._pending_load: tuple[str, int | None] | None = None  # (path, memory limit)
         self._pending_model = None       # (G, info) handed over by tests / scripts
         self._outbox: list = []
         self._result_ready = threading.Event()  # lets the UI loop wake the moment a frame is done
@@ -61,9 +63,9 @@ class RenderWorker:
             self._pending_request = request
             self._cond.notify()
 
-    def load(self, path: str) -> None:
+    def load(self, path: str, max_memory: int | None = None) -> None:
         with self._cond:
-            self._pending_load = str(path)
+            self._pending_load = (str(path), max_memory)
             self._cond.notify()
 
     def use_generator(self, G, path: str = "<in memory>") -> None:
@@ -125,7 +127,7 @@ class RenderWorker:
                 if model is not None:
                     item = self._adopt(*model)
                 elif load is not None:
-                    item = self._load(load)
+                    item = self._load(*load)
                 else:
                     with self._model_lock:
                         item = self._render(request)
@@ -145,10 +147,12 @@ class RenderWorker:
             self._renderer = FrameRenderer(G, self.device)
         return LoadResult(path=path, info=info)
 
-    def _load(self, path: str) -> LoadResult:
+    def _load(self, path: str, max_memory: int | None = None) -> LoadResult:
         t0 = time.perf_counter()
         try:
-            G, info = load_model(path, self.device)
+            G, info = load_model(path, self.device, max_memory)
+        except MemoryLimitError as exc:
+            return LoadResult(path=path, error=str(exc), seconds=time.perf_counter() - t0, memory_needed=exc.needed)
         except EqvizError as exc:
             return LoadResult(path=path, error=str(exc), seconds=time.perf_counter() - t0)
         except MemoryError:

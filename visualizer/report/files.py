@@ -17,8 +17,7 @@ def check_out_dir(out, overwrite: bool) -> Path:
         raise InvalidArgument(f"folder {out.parent} does not exist; create it first", "out")
     existing = [name for name in REPORT_FILES if (out / name).exists()]
     if existing and not overwrite:
-        raise InvalidArgument(f"{out / existing[0]} already exists; allow overwriting or choose another folder",
-                              "overwrite")
+        raise InvalidArgument(f"{out / existing[0]} already exists; allow overwriting or choose another folder", "out")
     ensure_writable_folder(out if out.is_dir() else out.parent)
     return out
 
