@@ -37,7 +37,7 @@ def test_help_never_imports_torch(args):
 
 
 @pytest.mark.parametrize("args, flag, words", [
-    (["info", "MISSING.pkl"], "", "no checkpoint at MISSING.pkl"),
+    (["info", "MISSING.pkl"], "", "checkpoint MISSING.pkl does not exist"),
     (["render", "{ckpt}", "--seeds", "1-x", "--outdir", "{tmp}/out"], "--seeds", "cannot read seeds '1-x'"),
     (["render", "{ckpt}", "--seeds", "-1", "--outdir", "{tmp}/out"], "--seeds", "-1 is out of range"),
     (["render", "{ckpt}", "--seeds", "4294967296", "--outdir", "{tmp}/out"], "--seeds", "4294967296 is out of range"),
