@@ -3,8 +3,8 @@
 For every reference checkpoint and for NVIDIA's full-capacity StyleGAN2 (config-f), StyleGAN3-T and
 StyleGAN3-R (doubled capacity) at 256² and 1024² (random weights, saved as .safetensors), a fresh
 process runs `eqviz render CKPT --seeds 0` (load, one frame, PNG) and its peak resident size is read
-with getrusage. The guard's estimate is what `eqviz.networks.sizing.checkpoint_memory` charges the
-same file. The guard must stay within 1.5x of the measurement either way: above it, it refuses what
+with getrusage. The guard's estimate is what `eqviz.networks.sizing` charges the same file
+(`generator_memory(config).peak_bytes(file size)`). The guard must stay within 1.5x of the measurement either way: above it, it refuses what
 fits; below it, it lets through what does not.
 
     python3 benchmarks/bench_memory_guard.py                 # references and 256² (minutes)
@@ -42,13 +42,13 @@ def measured_peak(checkpoint: Path, outdir: Path, threads: int, conditional: boo
     return int(out[1])
 
 
-def estimate(checkpoint: Path) -> int:
-    from eqviz.networks.checkpoints.loading import read_checkpoint, generator_spec_of
-    from eqviz.networks.sizing import checkpoint_memory
+def guard_estimate(checkpoint: Path):
+    """(the guard's peak estimate in bytes, whether the model is conditional) for a checkpoint file."""
+    from eqviz.networks import load_generator
+    from eqviz.networks.sizing import generator_memory
 
-    spec = read_checkpoint(checkpoint, max_memory=10**13)
-    config, _ = generator_spec_of(spec)
-    return checkpoint_memory(config, checkpoint.stat().st_size).total_bytes
+    config = load_generator(checkpoint, max_memory=10**13).config
+    return generator_memory(config).peak_bytes(checkpoint.stat().st_size), config.c_dim > 0
 
 
 def saved_full_capacity(kind: str, res: int, folder: Path) -> Path:
@@ -77,7 +77,8 @@ def main() -> int:
         print(f"{'checkpoint':<18} {'estimate':>10} {'peak RSS':>10} {'ratio':>7}")
         worst = 1.0
         for name, path in cases:
-            guess, peak = estimate(path), measured_peak(path, tmp / "out", args.threads)
+            guess, conditional = guard_estimate(path)
+            peak = measured_peak(path, tmp / "out", args.threads, conditional)
             ratio = guess / peak
             worst = max(worst, ratio, 1 / ratio)
             print(f"{name:<18} {guess / 1e6:>8.0f} MB {peak / 1e6:>7.0f} MB {ratio:>7.2f}", flush=True)

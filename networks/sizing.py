@@ -3,9 +3,24 @@
 A checkpoint declares its architecture in a few numbers, and a few numbers can describe a network
 bigger than the machine. `generator_memory` prices a config from the same formulas the
 constructors follow (the parameter count is exact: the tests compare it with built generators;
-the activations are an estimate of the largest layer's input, widened intermediate and output,
-for one frame in float32), and `check_generator_memory` refuses one over `max_memory` through the
-one memory guard (`networks.memory_guard`).
+the activations count the largest layer's input, widened intermediate and output, for one frame in
+float32, scaled by the share eqviz's ops keep alive at once), and `check_generator_memory` refuses
+one whose process would peak over `max_memory`, through the one memory guard
+(`networks.memory_guard`).
+
+The peak is the larger of loading (the file's bytes, then three copies of the weights: decoded,
+the built generator's own initial values, the copy into it) and rendering (the weights and one
+frame), on top of the interpreter with torch and eqviz. `benchmarks/bench_memory_guard.py` measures
+the peak RSS of `eqviz render` against this estimate for every reference checkpoint and NVIDIA's
+full-capacity 256² and 1024² models; the constants below come from that run (2026-12-07, CPU):
+
+    checkpoint        estimate   peak RSS              checkpoint        estimate   peak RSS
+    sg2_64              289 MB     273 MB              stylegan2 256²     763 MB     766 MB
+    sg3t_64             295 MB     304 MB              stylegan3-t 256²   761 MB     774 MB
+    sg3t_64_cond        295 MB     305 MB              stylegan3-r 256²  1073 MB    1020 MB
+    sg3r_64             306 MB     332 MB              stylegan2 1024²   1061 MB    1070 MB
+                                                       stylegan3-t 1024² 1782 MB    1994 MB
+                                                       stylegan3-r 1024² 3132 MB    2513 MB
 """
 import dataclasses
 
@@ -14,16 +29,25 @@ from eqviz.networks.config import GeneratorConfig, MappingConfig, StyleGAN2Confi
 from eqviz.networks.memory_guard import check_memory, format_bytes
 
 FLOAT32_BYTES = 4
+RUNTIME_BYTES = 280 * 10**6  # Python, torch and eqviz before any checkpoint (measured 270-275 MB)
+LOADED_WEIGHT_COPIES = 3     # beside the file's bytes: decoded tensors, the new generator's values, the copy
+# Share of the textbook activation count alive at the peak layer, measured: StyleGAN3's fused filtered
+# leaky ReLU never holds both widened copies (0.31-0.46 at 256² and 1024²); StyleGAN2 holds more than
+# its largest layer (the skip images, upsampled copies and noise beside it: 1.34 at 1024²).
+LIVE_ACTIVATIONS = {"stylegan2": 1.3, "stylegan3": 0.4}
 
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorMemory:
     parameters: int          # elements of the state dict (parameters and buffers)
-    activation_bytes: int    # estimated working memory of one frame, float32
+    activation_bytes: int    # estimated working memory of one frame alive at once, float32
 
-    @property
-    def total_bytes(self) -> int:
-        return self.parameters * FLOAT32_BYTES + self.activation_bytes
+    def peak_bytes(self, file_bytes: int = 0) -> int:
+        """Estimated peak resident size of a process that loads this generator from a file of
+        `file_bytes` and renders one frame."""
+        weights = self.parameters * FLOAT32_BYTES
+        loading = file_bytes + LOADED_WEIGHT_COPIES * weights
+        return RUNTIME_BYTES + max(loading, weights + self.activation_bytes)
 
 
 # ---- parameter counts, following the constructors ---------------------------------------------
@@ -78,7 +102,7 @@ def _stylegan2_memory(config: StyleGAN2Config) -> GeneratorMemory:
             params += _fc(w, cout) + config.img_channels * cout + config.img_channels
     activations += 2 * config.img_channels * config.img_resolution ** 2  # the image and its upsampled copy
     params += _mapping_parameters(config.z_dim, config.c_dim, w, config.mapping)
-    return GeneratorMemory(params, activations * FLOAT32_BYTES)
+    return GeneratorMemory(params, int(activations * LIVE_ACTIVATIONS["stylegan2"]) * FLOAT32_BYTES)
 
 
 def _stylegan3_memory(config) -> GeneratorMemory:
@@ -104,7 +128,7 @@ def _stylegan3_memory(config) -> GeneratorMemory:
         activations = max(activations, g.in_channels * g.in_size ** 2 + 2 * g.out_channels * widened ** 2
                           + g.out_channels * g.out_size ** 2)
     params += _mapping_parameters(config.z_dim, config.c_dim, w, config.mapping)
-    return GeneratorMemory(params, activations * FLOAT32_BYTES)
+    return GeneratorMemory(params, int(activations * LIVE_ACTIVATIONS["stylegan3"]) * FLOAT32_BYTES)
 
 
 def generator_memory(config: GeneratorConfig) -> GeneratorMemory:
@@ -112,11 +136,14 @@ def generator_memory(config: GeneratorConfig) -> GeneratorMemory:
     return _stylegan2_memory(config) if isinstance(config, StyleGAN2Config) else _stylegan3_memory(config)
 
 
-def check_generator_memory(config: GeneratorConfig, max_memory: int | None = None, source: str = "") -> GeneratorMemory:
-    """The config's memory, or MemoryLimitError when it is over `max_memory` bytes (None: the
-    machine's default); `source` (the file) starts the message."""
+def check_generator_memory(config: GeneratorConfig, max_memory: int | None = None, source: str = "",
+                           file_bytes: int = 0) -> GeneratorMemory:
+    """The config's memory, or MemoryLimitError when loading it from a file of `file_bytes` and
+    rendering a frame would peak over `max_memory` bytes (None: the machine's default); `source`
+    (the file) starts the message."""
     memory = generator_memory(config)
     check_memory(f"{source + ': ' if source else ''}the {config.kind} generator this file declares "
                  f"({config.img_resolution}x{config.img_resolution}, {memory.parameters:,} parameters, "
-                 f"{format_bytes(memory.activation_bytes)} of activations per frame)", memory.total_bytes, max_memory)
+                 f"{format_bytes(memory.activation_bytes)} of activations per frame)", memory.peak_bytes(file_bytes),
+                 max_memory)
     return memory

@@ -272,7 +272,8 @@ def check_declared_size(config, tensors: dict, source, max_memory: int | None = 
     """Refuses an architecture before it is built: over the memory limit (MemoryLimitError), or
     far bigger than the weights the file holds (every parameter must come from the file, apart
     from a few filters some formats leave to the constructor)."""
-    memory = check_generator_memory(config, max_memory, source=str(source))
+    file_bytes = Path(source).stat().st_size if Path(source).is_file() else 0
+    memory = check_generator_memory(config, max_memory, source=str(source), file_bytes=file_bytes)
     held = sum(t.numel() for t in tensors.values() if isinstance(t, torch.Tensor))
     if memory.parameters > 2 * held + 100_000:
         raise CheckpointError(f"{source}: the {config.kind} architecture the file declares has {memory.parameters:,} "
