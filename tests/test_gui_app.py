@@ -118,18 +118,31 @@ def test_equivariance_panel_measures_in_the_background(app):
     assert len(x) == 2 and all(v > 40 for v in y)
 
 
-@pytest.mark.parametrize("case", ["missing file", "stylegan2 asked to translate"])
-def test_scripted_run_that_cannot_render_still_screenshots_and_exits_0(case, reference_dir, tmp_path):
+@pytest.mark.parametrize("case, code", [("missing file", 2), ("damaged file", 2), ("stylegan2 asked to translate", 0)])
+def test_a_scripted_run_exits_2_when_its_checkpoint_does_not_load(case, code, reference_dir, tmp_path):
     shot = tmp_path / "shot.png"
-    if case == "missing file":
+    if case == "missing file":  # refused before any window opens
         target = [str(tmp_path / "missing.pkl")]
-    else:
+    elif case == "damaged file":  # the window shows the load error, the run says it failed
+        (tmp_path / "damaged.pkl").write_bytes(b"not a pickle")
+        target = [str(tmp_path / "damaged.pkl")]
+    else:  # loads; the frame's error is what the screenshot shows
         target = [str(reference_dir / "pkl" / "sg2_64.pkl"), "--translate", "0.1", "0"]
     proc = subprocess.run([sys.executable, "-m", "eqviz.cli.main", "gui", *target, "--screenshot", str(shot),
                            "--exit-after", "2", "--threads", "1"], capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    image = np.asarray(Image.open(shot))
-    assert image.shape[0] > 100 and image.shape[1] > 100
+    assert proc.returncode == code, proc.stderr
+    if code:
+        assert proc.stderr.strip().count("\n") == 0 and "eqviz gui: error: " in proc.stderr
+    if case != "missing file":
+        image = np.asarray(Image.open(shot))
+        assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_a_screenshot_that_cannot_be_written_is_refused_before_the_window(reference_dir, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "eqviz.cli.main", "gui", str(reference_dir / "pkl" / "sg2_64.pkl"),
+                           "--screenshot", "/proc/eqviz-shot.png", "--exit-after", "2"],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2 and "--screenshot: cannot write to folder /proc" in proc.stderr
 
 
 def _sleep_until_idle(app):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from eqviz.atomic_io import check_target, ensure_writable_folder
 from eqviz.core.seeds import MAX_SEED
-from eqviz.errors import InvalidArgument
+from eqviz.errors import EqvizError, InvalidArgument
 from eqviz.metrics.names import DATA_METRICS, METRIC_LABELS
 from eqviz.downloads.fetch import is_remote
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
@@ -124,6 +124,8 @@ def output_file(path, overwrite: bool, argument: str) -> Path:
     except InvalidArgument:
         raise InvalidArgument(f"{path} already exists; pass --overwrite to replace it, or choose another name",
                               argument) from None
+    except EqvizError as exc:  # its folder is missing or takes no files: say which flag
+        raise InvalidArgument(str(exc), argument) from None
 
 
 def output_folder(path, argument: str) -> Path:
@@ -135,7 +137,10 @@ def output_folder(path, argument: str) -> Path:
     existing = next(q for q in (p, *p.absolute().parents) if q.exists())
     if not existing.is_dir():
         raise InvalidArgument(f"{existing} is a file, so the folder {path} cannot be made in it", argument)
-    ensure_writable_folder(existing)
+    try:
+        ensure_writable_folder(existing)
+    except EqvizError as exc:
+        raise InvalidArgument(str(exc), argument) from None
     return p
 
 
