@@ -36,7 +36,7 @@ def max_memory(args) -> int | None:
 
 # ---- FID options (`eqviz fid`, `eqviz metrics`, `eqviz compare`) ------------------------------------
 def add_fid_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inception", metavar="FILE", help="FID Inception weights (torch-fidelity's or pytorch-fid's .pth; default $EQVIZ_INCEPTION)")
+    parser.add_argument("--inception", metavar="FILE", help="FID Inception weights (torch-fidelity's or pytorch-fid's .pth; default $EQVIZ_INCEPTION, else torch-fidelity's, downloaded once)")
     parser.add_argument("--pipeline", choices=("tf", "pytorch-fid"), default="tf",
                         help="tf: TF-1 resize, comparable with NVIDIA's/TF's FIDs (default); pytorch-fid: comparable with pytorch-fid's")
     parser.add_argument("--num-real", type=int, metavar="N", help="real images to use (default all: NVIDIA's _full protocols)")

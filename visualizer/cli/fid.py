@@ -13,7 +13,7 @@ EXAMPLES = """examples:
   eqviz fid real/ fake/ --pipeline pytorch-fid          (what `python -m pytorch_fid real/ fake/` computes)
   eqviz fid ffhq.zip sg3t.pkl --num-samples 1000 --metrics fid,kid --json fid.json   (spot check, fid1k_full)
   torchrun --nproc_per_node=4 -m eqviz.cli.main fid ffhq.zip sg3t.pkl --device cuda
-The Inception weights are never downloaded: pass --inception FILE or set EQVIZ_INCEPTION.
+Without --inception FILE or EQVIZ_INCEPTION, torch-fidelity's Inception weights are downloaded once (sha256 checked).
 Real-data statistics are cached under $EQVIZ_CACHE (default ~/.cache/eqviz), keyed by content.
 """
 

@@ -57,7 +57,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eqviz",
         description="Explore StyleGAN2/StyleGAN3 generators. With no subcommand, opens the app "
-        "(on CHECKPOINT if given, else on the bundled demo checkpoint).",
+        "(on CHECKPOINT if given, else on the bundled demo checkpoint). A CHECKPOINT of any command is a "
+        ".pkl or .safetensors path, an http(s):// or file:// URL, or a published model's name (eqviz models); "
+        "downloads are kept in $EQVIZ_CACHE (eqviz cache).",
     )
     parser.add_argument("--version", action="version", version=f"eqviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -35,7 +35,7 @@ class CompareSpec:
     data: str | None = None                 # real images for FID/KID: dataset zip or folder
     metrics: tuple = ALL_METRICS            # subset of ALL_METRICS; fid/kid need `data`
     num_samples: int = 1000                 # generated samples per metric (50000: the papers' protocol)
-    inception: str | None = None            # FID Inception weights (None: $EQVIZ_INCEPTION)
+    inception: str | None = None            # FID Inception weights (None: $EQVIZ_INCEPTION, else the public file)
     pipeline: str = "tf"                    # 'tf' or 'pytorch-fid'
     num_real: int | None = None             # real images (None: all, NVIDIA's _full)
     resize_data: bool = False

@@ -116,7 +116,7 @@ def accumulate(source, count: int, stats: FeatureStatistics, inception, batch_si
 def compute_fid_kid(
     a,                                   # reference side: folder, zip, checkpoint path or generator
     b,                                   # compared side (bootstrapped when it is the generator)
-    inception=None,                      # weights path (None: $EQVIZ_INCEPTION) or a loaded InceptionV3FID
+    inception=None,                      # weights path (None: $EQVIZ_INCEPTION, else the public file) or a loaded InceptionV3FID
     metrics=("fid",),                    # subset of ('fid', 'kid')
     num_samples=50000,                   # generated images, or 'fid50k_full'
     num_real: int | None = None,         # real images used; None = all (NVIDIA's _full)
