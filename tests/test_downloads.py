@@ -261,3 +261,12 @@ def test_a_disk_too_full_for_the_file_is_one_sentence_and_leaves_nothing(tmp_pat
             fetch(server.url("/net.pkl"), settings=FAST)
     assert "\n" not in str(info.value) and "EQVIZ_CACHE" in str(info.value)
     assert downloads_left(tmp_path) == []
+
+
+def test_the_proxy_from_the_environment_is_used(tmp_path, monkeypatch):
+    # The local server plays the proxy: it is asked for the absolute URL, and example.invalid is never resolved.
+    url = "http://example.invalid/models/net.pkl"
+    with FileServer({url: DATA}) as proxy:
+        monkeypatch.setenv("http_proxy", proxy.url(""))
+        assert fetch(url, settings=FAST).read_bytes() == DATA
+        assert proxy.requests == [(url, None)]

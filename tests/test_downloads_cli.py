@@ -75,12 +75,18 @@ def test_cache_info_counts_and_clear_empties_a_part(online, capsys):
     (fid / "a.npz").write_bytes(b"x" * 3000)
     other = online / "cache" / "mine.txt"  # not ours: never deleted
     other.write_text("keep")
+    nvidia = online / "dnnlib" / "downloads"
+    nvidia.mkdir(parents=True)
+    (nvidia / "0123_net.pkl").write_bytes(b"x" * 10)
     assert main(["cache"]) == 0
     out = capsys.readouterr().out
     assert str(online / "cache") in out and [line for line in out.splitlines() if line.split()[:2] == ["fid", "1"]]
+    assert f"{nvidia} (1 files" in out
     assert main(["cache", "--clear", "fid"]) == 0
     assert "cleared fid: 1 files" in capsys.readouterr().out
     assert not fid.exists() and other.read_text() == "keep"
+    assert main(["cache", "--clear"]) == 0
+    assert (nvidia / "0123_net.pkl").exists()  # NVIDIA's cache is read, never cleared
     with pytest.raises(SystemExit) as info:
         main(["cache", "--clear", "bogus"])
     assert info.value.code == 2

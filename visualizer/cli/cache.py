@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from eqviz.cache import cache_root, cache_usage, clear_cache
+    from eqviz.cache import cache_root, cache_usage, clear_cache, folder_usage
+    from eqviz.downloads.store import dnnlib_downloads
     from eqviz.downloads.transfer import size_text as size
 
     if args.clear is not None:
@@ -27,4 +28,7 @@ def run(args) -> int:
     for usage in usages:
         print(f"  {usage.kind:<10} {usage.files:>6} files  {size(usage.bytes):>8}  {KINDS[usage.kind]}")
     print(f"  {'total':<10} {sum(u.files for u in usages):>6} files  {size(sum(u.bytes for u in usages)):>8}")
+    files, total = folder_usage(dnnlib_downloads())
+    if files:
+        print(f"NVIDIA's download cache, reused and never changed: {dnnlib_downloads()} ({files} files, {size(total)})")
     return 0
