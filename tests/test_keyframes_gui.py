@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_driver import NEEDS_DISPLAY, NEEDS_XDOTOOL, fire, focus_window, running_app, send, settle, step_for, step_until
+from app_driver import NEEDS_DISPLAY, NEEDS_XDOTOOL, click, fire, focus_window, running_app, send, settle, step_for, step_until
 
 pytestmark = [pytest.mark.gui, NEEDS_DISPLAY, NEEDS_XDOTOOL]
 
@@ -62,6 +62,11 @@ def test_keys_add_keyframes_and_the_scrubber_shows_the_video_frame(app, tmp_path
     assert np.array_equal(keys.items[0].thumbnail, thumbnail(to_uint8(first)))  # what the view showed, small
     assert all(item.thumbnail is not None for item in keys.items)
 
+    (x, y), (w, h) = dpg.get_item_rect_min("kf_time"), dpg.get_item_rect_size("kf_time")
+    click(app, window, int(x + 0.25 * w), int(y + h / 2))  # a real click on the scrubber: about 1 s of 0..4 s
+    settle(app)
+    assert abs(keys.playhead - 1.0) < 0.2 and app.state.timeline_shown is not None
+
     fire("kf_time", 0.5)                              # between keyframes 1 and 2
     settle(app)
     scrubbed = np.array(app.last_result.picture)
@@ -92,7 +97,6 @@ def test_keys_add_keyframes_and_the_scrubber_shows_the_video_frame(app, tmp_path
     assert app.state.anim.any_running and not keyframes.playing
     send(app, "key", "space")
     assert not app.state.anim.any_running
-    del window
 
 
 def test_save_load_render_matches_the_scrubber(app, tmp_path, reference_dir):
