@@ -290,6 +290,10 @@ def test_list_keeps_time_order_and_one_keyframe_per_time():
     assert keys.retime(0, 3.0) == 2 and [i.keyframe.time for i in keys.items] == [1.0, 2.0, 3.0]
     with pytest.raises(EqvizError, match="keyframe 2 is already at 2 s"):
         keys.retime(0, 2.0)
+    keys.add(Session(latent_x=2.5, mix_seed=4), t=2.0)
+    with pytest.raises(EqvizError, match="keyframe 1: slerp in Z needs"):
+        keys.set_space(0, "z")  # its next keyframe mixes styles
+    assert keys.items[0].keyframe.space == "w"
     keys.set_loop(2.5)  # before the last keyframe: the loop grows past it
     assert keys.animation().loop == 4.0
 

@@ -91,11 +91,16 @@ class KeyframeList:
         self.changed()
 
     def set_space(self, index: int, space: str) -> None:
-        """'z' is checked when the animation is built (both ends must be whole seeds)."""
+        """'z' only between two whole seeds; otherwise refused and the keyframe stays as it was."""
         if space not in SPACES:
             raise EqvizError(f"space must be 'w' or 'z', got {space!r}")
         item = self.items[index]
-        item.keyframe = dataclasses.replace(item.keyframe, space=space)
+        before, item.keyframe = item.keyframe, dataclasses.replace(item.keyframe, space=space)
+        try:
+            self.animation()
+        except EqvizError:
+            item.keyframe = before
+            raise
         self.changed()
 
     def set_loop(self, period: float | None) -> None:
