@@ -158,3 +158,17 @@ def test_record_turns_a_performance_into_keyframes(app, tmp_path):
     dpg.set_value("kf_file", str(tmp_path / "performance.json"))
     fire("kf_save")
     assert len(Animation.load(tmp_path / "performance.json").keyframes) == 3 + len(recorded)
+
+
+def test_keyframes_stay_with_the_model_they_were_made_with(app, reference_dir):
+    keyframes = panel(app)
+    made = len(keyframes.keys)
+    assert made > 3
+    app.open_checkpoint(str(reference_dir / "pkl" / "sg3r_64.pkl"))
+    step_until(app, lambda: app.model is not None and app.model.path.endswith("sg3r_64.pkl"))
+    settle(app)
+    assert len(keyframes.keys) == 0 and app.state.timeline_shown is None
+    app.open_checkpoint(str(reference_dir / "pkl" / "sg3t_64.pkl"))
+    step_until(app, lambda: app.model.path.endswith("sg3t_64.pkl"))
+    settle(app)
+    assert len(keyframes.keys) == made

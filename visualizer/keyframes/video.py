@@ -19,7 +19,8 @@ from eqviz.errors import InvalidArgument
 from eqviz.keyframes.animation import Animation
 from eqviz.keyframes.latents import KeyframeLatents
 from eqviz.keyframes.timeline import frame_times, pose_at, segment_at
-from eqviz.video.render import FrameSource, LaunchedBatch, Track, VideoResult, VideoSpec, load_generators, render_video
+from eqviz.video.render import (FrameSource, LaunchedBatch, Track, VideoResult, VideoSpec, latent_settings, load_generators,
+                                render_video)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +51,7 @@ class KeyframeSource(FrameSource):
     def __init__(self, spec: VideoSpec, animation: Animation, generators=None):
         check_keyframe_spec(spec)
         self.spec, self.animation = spec, animation.validate()
+        self.settings = latent_settings(spec)  # the noise mode changes per run of frames (`launch`)
         self.device = torch.device(spec.device)
         times = frame_times(animation, spec.fps)
         self.count = len(times)
@@ -101,7 +103,7 @@ class KeyframeSource(FrameSource):
         parts = []
         for run in self.groups(list(indices)):
             held = self.held(run[0])
-            self.spec = dataclasses.replace(self.spec, noise_mode=held.noise_mode)
+            self.settings = {**self.settings, "noise_mode": held.noise_mode}  # what synthesize_frames draws with
             with seeded_noise(held, self.device):
                 parts.append(super().launch(run))
         return joined(parts)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from eqviz.app.compare_list import CompareList, named_generators
 from eqviz.app.job_panel import JobPanel
+from eqviz.app.lifecycle import same_checkpoint
 from eqviz.app.panel import PanelContext
 from eqviz.app.panels.video_export import show_video_result
 from eqviz.app.widgets import path_row, set_if_changed
@@ -356,7 +357,7 @@ class KeyframesPanel(JobPanel):
 
         def done(outcome) -> None:
             self._thumbnail_job = None
-            pictures = outcome.result or {}
+            pictures = outcome.result or {}  # a cancelled run's partial pictures, a stale run's too: the list is that model's
             if keys.revision == revision:  # the list is the one loaded: put the pictures in
                 for k, picture in pictures.items():
                     keys.items[k].thumbnail = picture
@@ -386,7 +387,8 @@ class KeyframesPanel(JobPanel):
             return render_keyframe_video(animation, spec, progress=lambda p: handle.report(p.done, p.total, str(p)),
                                          cancel=handle.cancelled, generators=named)
 
-        self.start(ctx, body, f"rendering {len(animation.keyframes)} keyframes to {spec.out} ...")
+        self.start(ctx, body, f"rendering {len(animation.keyframes)} keyframes to {spec.out} ...",
+                   about=f"{len(animation.keyframes)} keyframes, {animation.duration:.2f} s at {spec.fps:g} fps to {spec.out}")
 
     def show_result(self, ctx: PanelContext, result, complete: bool) -> None:
         show_video_result(ctx, "kf_progress", result)
@@ -408,13 +410,18 @@ class KeyframesPanel(JobPanel):
             return False
         return True
 
-    def on_model_changed(self, ctx: PanelContext) -> None:
+    def forget_model(self, ctx: PanelContext) -> None:
+        """The previous model's list stays with it (it comes back when that checkpoint is opened
+        again); playing stops and a recording ends into that list. Its jobs the app has cancelled."""
+        super().forget_model(ctx)
         self.playing = False
         if self.recorder is not None:
             self.toggle_record(ctx)
+
+    def on_model_changed(self, ctx: PanelContext) -> None:
         path = ctx.model.path if ctx.model is not None else ""
-        self.model_path = path
-        self.lists.setdefault(path, KeyframeList())
+        self.model_path = next((known for known in self.lists if same_checkpoint(known, path)), path)
+        self.lists.setdefault(self.model_path, KeyframeList())
         self.selected = None
         self._shown_revision = -1
 
@@ -435,8 +442,3 @@ class KeyframesPanel(JobPanel):
         label = "Pause (Space)" if self.playing else "Play (Space)"
         if dpg.get_item_label("kf_play") != label:
             dpg.configure_item("kf_play", label=label)
-
-    def close(self) -> None:
-        super().close()
-        if self._thumbnail_job is not None:
-            self._thumbnail_job.cancel()
