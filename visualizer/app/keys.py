@@ -51,6 +51,8 @@ CONTROLS = (
     ("View", "fit to window (default; refits on resize and with the error map), pixel-exact zoom, drag speed"),
     ("View", "layer views: mean / std / max table (all channels and the shown one), brightness in dB, "
              "FFT range and Kaiser beta"),
+    ("Keyframes", "click a keyframe's number to jump there, type a time to move it; the time slider shows the "
+                  "interpolated frame; Record turns what you change live into keyframes; each model keeps its own list"),
     ("Performance", "UI fps limit and vsync (the window sleeps when nothing moves)"),
 )
 
