@@ -329,3 +329,17 @@ def test_app_renderer_shows_the_video_frame_and_names_a_broken_keyframe(tmp_path
     result = renderer.render(RenderRequest(2, broken.keyframes[0].session, ViewState(), 0.0,
                                            TimelineFrame(broken, segment_at(broken, 0.5))))
     assert result.error.startswith("keyframe 2: W file") and "does not exist" in result.error
+
+
+def test_cli_writes_an_mp4_of_one_loop_and_refuses_to_overwrite(tmp_path, pkl, capsys):
+    import imageio.v2 as imageio
+
+    keys = (Keyframe(0.0, Session(latent_x=1.0), "ease-in-out"), Keyframe(1.0, Session(latent_x=2.0, rotate_deg=20.0)))
+    Animation(keys, loop=1.5).save(tmp_path / "loop.json")
+    out = tmp_path / "loop.mp4"
+    argv = ["video", pkl("sg3t_64"), "--keyframes", str(tmp_path / "loop.json"), "--fps", "10", "--out", str(out)]
+    assert main(argv) == 0
+    with imageio.get_reader(out) as reader:
+        assert len([f for f in reader]) == 15 and reader.get_meta_data()["fps"] == 10
+    assert "15 frames at 10 fps = 1.50 s" in capsys.readouterr().out
+    assert main(argv) == 2 and "--overwrite" in capsys.readouterr().err
