@@ -101,13 +101,15 @@ class FileServer:
         self.write(handler, body)
 
     def write(self, handler, body: bytes) -> bool:
+        with self.lock:  # counted before the client can have it, so a test that just received it sees the count
+            self.body_bytes_sent += len(body)
         try:
             handler.wfile.write(body)
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
+            with self.lock:
+                self.body_bytes_sent -= len(body)
             return False
-        with self.lock:
-            self.body_bytes_sent += len(body)
         return True
 
     def send(self, handler, status: int, body: bytes, content_type: str) -> None:

@@ -12,7 +12,7 @@ from eqviz.downloads.transfer import DownloadError, TransferSettings
 from eqviz.errors import Cancelled
 from file_server import Behaviour, FileServer, private_online_caches
 
-FAST = TransferSettings(timeout_s=1.0, attempts=3, backoff_s=0.01)
+FAST = TransferSettings(timeout_s=2.0, attempts=3, backoff_s=0.01)
 DATA = bytes(range(256)) * 4096  # 1 MiB, every byte position distinguishable
 
 
@@ -68,8 +68,8 @@ def test_a_cut_transfer_resumes_with_a_range_request_and_sends_each_byte_once(tm
 
 def test_a_stalled_transfer_times_out_and_resumes(tmp_path):
     cut = 100_000
-    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(cut_after=cut, stall_s=3.0)}) as server:
-        path = fetch(server.url("/net.pkl"), settings=TransferSettings(timeout_s=0.5, attempts=3, backoff_s=0.01))
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(cut_after=cut, stall_s=4.0)}) as server:
+        path = fetch(server.url("/net.pkl"), settings=TransferSettings(timeout_s=1.0, attempts=3, backoff_s=0.01))
         assert path.read_bytes() == DATA
         assert server.requests[-1] == ("/net.pkl", f"bytes={cut}-")
 
