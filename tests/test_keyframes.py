@@ -262,6 +262,13 @@ def test_huge_and_special_files_are_refused_before_reading(tmp_path):
         Animation.load(tmp_path / "fifo.json")
 
 
+def test_library_refuses_settings_the_keyframes_hold(generators):
+    animation = Animation((Keyframe(0.0, Session()),))
+    with pytest.raises(EqvizError, match="leave psi unset") as info:
+        source(animation, [generators("sg3t_64")], fps=2, psi=0.5)
+    assert info.value.argument == "psi"
+
+
 def test_keyframes_refuse_motion_flags(tmp_path, pkl, capsys):
     Animation.from_dict(good()).save(tmp_path / "kf.json")
     assert main(["video", pkl("sg3t_64"), "--keyframes", str(tmp_path / "kf.json"), "--seeds", "3", "--out", str(tmp_path / "o.mp4")]) == 2

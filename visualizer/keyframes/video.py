@@ -23,6 +23,11 @@ from eqviz.video.render import (FrameSource, LaunchedBatch, Track, VideoResult, 
                                 render_video)
 
 
+# VideoSpec settings the keyframes hold themselves (each keyframe's session, the keyframe times)
+REPLACED_SETTINGS = ("motion", "seeds", "grid", "frames", "duration", "psi", "cutoff", "noise_mode", "class_idx",
+                     "session", "edits")
+
+
 @dataclasses.dataclass(frozen=True)
 class KeyframeMotion:
     """What the frame renderer asks of a motion, answered for an animation."""
@@ -37,9 +42,8 @@ class KeyframeTrack(Track):
 
 def check_keyframe_spec(spec: VideoSpec) -> None:
     """Refuses the settings a keyframe animation replaces, before anything is loaded."""
-    replaced = [name for name, value in (("seeds", spec.seeds), ("grid", spec.grid), ("frames", spec.frames),
-                                         ("duration", spec.duration), ("session", spec.session), ("edits", spec.edits))
-                if value]
+    unset = VideoSpec(checkpoints=spec.checkpoints, out=spec.out)
+    replaced = [name for name in REPLACED_SETTINGS if getattr(spec, name) != getattr(unset, name)]
     if replaced:
         raise InvalidArgument(f"a keyframe animation sets the latents, poses and length itself; leave {replaced[0]} unset.",
                               replaced[0])
