@@ -116,6 +116,12 @@ def test_save_load_render_matches_the_scrubber(app, tmp_path, reference_dir):
     step_until(app, lambda: keyframes._thumbnail_job is None)
     assert keyframes.animation() == saved and all(item.thumbnail is not None for item in keyframes.keys.items)
 
+    fire("kf_row_2_time", 0.5)                        # typed time: keyframe 3 moves before keyframe 2
+    assert [i.keyframe.time for i in keyframes.keys.items] == [0.0, 0.5, 1.0] and keyframes.selected == 1
+    fire("kf_row_1_time", 2.0)
+    assert [i.keyframe.time for i in keyframes.keys.items] == [0.0, 1.0, 2.0]
+    fire("kf_row_1", True)                            # a click on a number jumps there
+    assert keyframes.keys.playhead == 1.0 and app.state.session.latent_x == 5.0
     fire("kf_row_1_easing", "hold")
     assert keyframes.keys.items[1].keyframe.easing == "hold"
     fire("kf_row_1_easing", "linear")
