@@ -139,12 +139,7 @@ def test_no_two_packages_import_each_other():
         describe(graph, c, lambda m: package_of(m, modules)) for c in found)
 
 
-# Being untangled elsewhere (issue 23 item 11: the shared argument helpers of `eqviz fid` and `eqviz
-# metrics` get their own module); remove the entry when it lands.
-KNOWN_MODULE_CYCLES = [["eqviz.cli.fid", "eqviz.cli.metrics"]]
-
-
 def test_no_two_modules_import_each_other():
     graph = module_graph()
-    found = [c for c in cycles(graph) if c not in KNOWN_MODULE_CYCLES]
+    found = cycles(graph)
     assert not found, "import cycles between modules:\n" + "\n".join(describe(graph, c) for c in found)

@@ -59,8 +59,8 @@ def read_generator(path) -> tuple[GeneratorConfig, dict]:
                                       f"{MAX_TENSORS:,} are read), so the file is damaged or crafted")
             tensors = {key: f.get_tensor(key) for key in keys}
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path} is not a readable .safetensors file ({first_line(exc)}); re-export it with "
-                              "`eqviz convert`") from None
+        raise CheckpointError(f"{path} is not a readable .safetensors file ({first_line(exc)}); convert the original "
+                              "checkpoint again (save_generator)") from None
     return config, tensors
 
 
@@ -77,24 +77,24 @@ def _check_header_size(path) -> None:
 def _described_config(path, metadata: dict) -> GeneratorConfig:
     if metadata.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is a .safetensors file without eqviz's generator description; only "
-                              "files written by `eqviz convert` can be loaded")
+                              "files eqviz writes (save_generator) can be loaded")
     version = metadata.get("format_version")
     if version != str(FORMAT_VERSION):
         raise CheckpointError(f"{path} uses eqviz generator format version {short_text(version)}, but this eqviz "
                               f"reads version {FORMAT_VERSION}; update eqviz or re-convert the checkpoint")
     text = metadata.get("config")
     if not isinstance(text, str) or len(text) > MAX_CONFIG_CHARS:
-        raise CheckpointError(f"{path} has no readable architecture description; re-convert the checkpoint with "
-                              "`eqviz convert`")
+        raise CheckpointError(f"{path} has no readable architecture description; convert the original "
+                              "checkpoint again (save_generator)")
     try:
         config = config_from_dict(json.loads(text))
     except RecursionError:
         raise CheckpointError(f"{path} has an architecture description nested too deeply to be one; the file is "
                               "damaged or crafted") from None
     except (KeyError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path} has a damaged architecture description ({first_line(exc)}); re-convert the "
-                              "checkpoint with `eqviz convert`") from None
+        raise CheckpointError(f"{path} has a damaged architecture description ({first_line(exc)}); convert the "
+                              "original checkpoint again (save_generator)") from None
     if config.kind != metadata.get("kind"):
         raise CheckpointError(f"{path} says it holds a {short_text(metadata.get('kind'))} generator but describes a "
-                              f"{config.kind}; re-convert the checkpoint with `eqviz convert`")
+                              f"{config.kind}; convert the original checkpoint again (save_generator)")
     return config
