@@ -73,12 +73,13 @@ def check_arguments(args) -> None:
     if args.session is not None:
         existing_file(args.session, "session")
     if args.threads < 1:
-        raise InvalidArgument(f"must be at least 1, got {args.threads}", "threads")
+        raise InvalidArgument(f"threads must be at least 1, got {args.threads}", "threads")
     if args.exit_after is not None and args.exit_after < 1:
-        raise InvalidArgument(f"must be at least 1 frame, got {args.exit_after}", "exit_after")
+        raise InvalidArgument(f"exit_after must be at least 1 frame, got {args.exit_after}", "exit_after")
     for name in ("width", "height"):
         if not MIN_WINDOW <= getattr(args, name) <= MAX_WINDOW:
-            raise InvalidArgument(f"must be between {MIN_WINDOW} and {MAX_WINDOW} pixels, got {getattr(args, name)}", name)
+            raise InvalidArgument(f"{name} must be between {MIN_WINDOW} and {MAX_WINDOW} pixels, got "
+                                  f"{getattr(args, name)}", name)
     if args.browse_dir and not Path(args.browse_dir).expanduser().is_dir():
         raise InvalidArgument(f"{args.browse_dir} is not a folder; give a folder that holds checkpoints", "browse_dir")
     if args.screenshot:
