@@ -72,3 +72,18 @@ def test_version_is_the_package_version():
     code, out, _, _ = eqviz_probe("--version")
     assert code == 0 and out.strip() == f"eqviz {eqviz.__version__}"
     assert version("eqviz") == eqviz.__version__
+
+
+def test_a_hundred_million_seeds_are_checked_against_the_folder_without_being_expanded(tmp_path):
+    import resource
+    import time
+
+    (tmp_path / "m.pkl").write_bytes(b"never read")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "seed50000000.png").write_bytes(b"an earlier render")
+    start = time.perf_counter()
+    code, _, err, torch_imported = eqviz_probe("render", tmp_path / "m.pkl", "--seeds", "0-100000000",
+                                               "--outdir", tmp_path / "out")
+    assert code == 2 and "seed50000000.png already exists" in err and not torch_imported
+    assert time.perf_counter() - start < 30
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 500_000  # kB: far below a list of 10^8 seeds

@@ -22,7 +22,7 @@ def offer_higher_limit(app, path: str, message: str, needed: int) -> None:
     if dpg.does_item_exist(TAG):
         dpg.delete_item(TAG)
 
-    def accept() -> None:
+    def accept(*_) -> None:
         dpg.delete_item(TAG)
         app.max_memory = limit
         app.open_checkpoint(path)
@@ -33,4 +33,4 @@ def offer_higher_limit(app, path: str, message: str, needed: int) -> None:
                      "does not have the memory, it may slow to a crawl or the app may be stopped.", wrap=520)
         with dpg.group(horizontal=True):
             dpg.add_button(label=f"Raise to {format_bytes(limit)} and open", tag=f"{TAG}_raise", callback=accept)
-            dpg.add_button(label="Keep the limit", callback=lambda: dpg.delete_item(TAG))
+            dpg.add_button(label="Keep the limit", tag=f"{TAG}_keep", callback=lambda *_: dpg.delete_item(TAG))
