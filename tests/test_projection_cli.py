@@ -52,7 +52,6 @@ def test_project_then_rotation_video_of_the_projected_w(reference_dir, target_ph
 @pytest.mark.parametrize("args, flag, text", [
     (["--target", "missing.jpg"], "--target", "does not exist"),
     (["--loss", "pixel,sharpness"], "--loss", "unknown projection loss 'sharpness'"),
-    (["--loss", "lpips"], "--lpips-vgg", "vgg16-397923af.pth"),
     (["--steps", "0"], "--steps", "at least 1 step"),
     (["--space", "w+", "--loss", "pixel=-1"], "--loss", "must be positive"),
 ])
@@ -63,6 +62,17 @@ def test_project_errors_are_one_line_and_name_the_flag(reference_dir, target_pho
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
     assert err.startswith(f"eqviz project: error: {flag}: ") and text in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_lpips_loss_without_files_fetches_them_and_offline_says_where_they_go(reference_dir, target_photo, tmp_path,
+                                                                                   capsys, monkeypatch):
+    monkeypatch.setenv("EQVIZ_CACHE", str(tmp_path / "cache"))  # the test run is offline (conftest)
+    code = run_cli("project", reference_dir / "pkl" / "sg3t_64.pkl", "--target", target_photo, "--loss", "lpips",
+                   "--out", tmp_path / "o")
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "https://download.pytorch.org/models/vgg16-397923af.pth" in err and str(tmp_path / "cache" / "downloads") in err
     assert not (tmp_path / "o").exists()
 
 
