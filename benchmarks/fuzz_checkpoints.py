@@ -1,5 +1,7 @@
 """The long checkpoint fuzz run: mutated real checkpoints of every format, each loaded as
-`eqviz info` loads it in a forked child under an address-space cap and a time limit.
+`eqviz info` loads it in a forked child under an address-space cap and a time limit. With
+--readers, the side files instead: mutated valid files of every other reader (image targets,
+dataset zips, sessions, W files, direction files, Inception and LPIPS weights; tests/reader_fuzz.py).
 
     nohup nice -n 19 python3 benchmarks/fuzz_checkpoints.py --hours 1 --out /tmp/eqviz-fuzz > /tmp/eqviz-fuzz.log 2>&1 &
 
@@ -23,6 +25,34 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from checkpoint_fuzz import OUTCOMES_OK, FuzzRunner, make_seeds, mutate, seed_opcodes  # noqa: E402
+from reader_fuzz import make_reader_seeds, mutate_side  # noqa: E402
+
+
+def checkpoint_cases(reference: Path, tmp: Path):
+    """case seed -> (seed name, reader, file suffix, mutated bytes, what was done), for checkpoints."""
+    seeds = make_seeds(reference, tmp)
+    ops = seed_opcodes(seeds)
+    names = sorted(seeds)
+
+    def case(i: int, rng: random.Random):
+        name = names[i % len(names)]
+        file_format, data = seeds[name]
+        return (name, "checkpoint", ".bin", *mutate(file_format, data, rng, ops[name]))
+
+    return case
+
+
+def reader_cases(reference: Path):
+    """The same for the side-file readers."""
+    seeds = make_reader_seeds(reference)
+    names = sorted(seeds)
+
+    def case(i: int, rng: random.Random):
+        name = names[i % len(names)]
+        reader, suffix, data = seeds[name]
+        return (name, reader, suffix, *mutate_side(suffix[1:], data, rng))
+
+    return case
 
 
 def main() -> None:
@@ -36,15 +66,14 @@ def main() -> None:
     parser.add_argument("--address-space", type=int, default=4 << 30)
     parser.add_argument("--nice", type=int, default=19)
     parser.add_argument("--report", type=float, default=300, help="seconds between progress lines")
+    parser.add_argument("--readers", action="store_true", help="fuzz the side-file readers instead of checkpoints")
     args = parser.parse_args()
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="eqviz-fuzz-") as tmp:
         tmp = Path(tmp)
-        seeds = make_seeds(Path(args.reference), tmp)
-        ops = seed_opcodes(seeds)
-        names = sorted(seeds)
+        make_case = reader_cases(Path(args.reference)) if args.readers else checkpoint_cases(Path(args.reference), tmp)
         # Niced on a shared machine a child can wait minutes for a core: the bar is on CPU seconds,
         # the wall-clock kill only catches hangs.
         runner = FuzzRunner(tmp, address_space=args.address_space, timeout=args.max_seconds * 10, nice=args.nice)
@@ -53,17 +82,14 @@ def main() -> None:
         start = last_report = time.monotonic()
         case = 0
         while time.monotonic() - start < args.hours * 3600:
-            rng = random.Random(args.seed + case)
-            name = names[case % len(names)]
-            file_format, data = seeds[name]
             try:
-                mutated, what = mutate(file_format, data, rng, ops[name])
+                name, reader, suffix, mutated, what = make_case(case, random.Random(args.seed + case))
             except RecursionError:  # a mutation too deep for pickle to write; not a loader case
                 case += 1
                 continue
-            path = tmp / "case.bin"
+            path = tmp / f"case{suffix}"
             path.write_bytes(mutated)
-            outcome = runner.run(path)
+            outcome = runner.run(path, reader)
             counts[outcome.status] += 1
             worst_seconds = max(worst_seconds, outcome.seconds)
             worst_growth = max(worst_growth, outcome.peak_growth)
@@ -73,9 +99,9 @@ def main() -> None:
             if bad:
                 findings += 1
                 stem = out / f"case-{args.seed + case}-{name}"
-                stem.with_suffix(".bin").write_bytes(mutated)
+                stem.with_suffix(suffix).write_bytes(mutated)
                 stem.with_suffix(".json").write_text(json.dumps(
-                    {"seed": name, "what": what, "status": outcome.status, "cpu_seconds": outcome.seconds, "wall_seconds": outcome.wall_seconds,
+                    {"seed": name, "reader": reader, "what": what, "status": outcome.status, "cpu_seconds": outcome.seconds, "wall_seconds": outcome.wall_seconds,
                      "peak_growth": outcome.peak_growth, "detail": outcome.detail}, indent=1))
                 print(f"FINDING case {args.seed + case} {name} / {what}: {outcome.status} "
                       f"{outcome.seconds:.1f} s CPU ({outcome.wall_seconds:.1f} s wall) {outcome.peak_growth / 1e6:.0f} MB {outcome.detail[-300:]!r}", flush=True)

@@ -131,10 +131,10 @@ def _mutate_pickle_ops(data: bytes, rng: random.Random, ops: list) -> tuple[byte
                           "Generator", "SynthesisInput", "z_dim", "_modules", "_parameters", "x" * 300])
         encoded = new.encode()
         return data[:pos] + b"X" + struct.pack("<I", len(encoded)) + encoded + data[end:], f"string {arg[:20]!r} -> {new[:20]!r}"
-    return _byte_flips(data, rng, ops)
+    return byte_flips(data, rng, ops)
 
 
-def _byte_flips(data: bytes, rng: random.Random, ops: list | None) -> tuple[bytes, str]:
+def byte_flips(data: bytes, rng: random.Random, ops: list | None) -> tuple[bytes, str]:
     out = bytearray(data)
     where = []
     for _ in range(rng.randint(1, 8)):
@@ -144,7 +144,7 @@ def _byte_flips(data: bytes, rng: random.Random, ops: list | None) -> tuple[byte
     return bytes(out), f"byte flips at {where}"
 
 
-def _truncate(data: bytes, rng: random.Random, ops: list | None) -> tuple[bytes, str]:
+def truncate_at(data: bytes, rng: random.Random, ops: list | None) -> tuple[bytes, str]:
     pos = _structure_position(data, ops, rng) if rng.random() < 0.7 else rng.randrange(len(data))
     return data[:pos], f"truncated to {pos} bytes"
 
@@ -248,9 +248,9 @@ def mutate(file_format: str, data: bytes, rng: random.Random, ops: list | None =
     is passed in to avoid re-parsing a pickle seed for every case."""
     kind = rng.choice(MUTATIONS)
     if kind == "byte_flips":
-        return _byte_flips(data, rng, ops)
+        return byte_flips(data, rng, ops)
     if kind == "truncate":
-        return _truncate(data, rng, ops)
+        return truncate_at(data, rng, ops)
     if file_format == "pickle":
         if kind == "opcodes" or rng.random() < 0.5:
             return _mutate_pickle_ops(data, rng, ops or _opcodes(data))

@@ -93,19 +93,15 @@ for _op in pickletools.opcodes:
     _POPS[_code] = {"TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3, "APPEND": 1, "SETITEM": 2, "NEWOBJ_EX": 3}.get(_op.name, 2)
 del _op, _code, _n
 
-# Bytes of Python objects an opcode builds, roughly as CPython 3.11 sizes them (64-bit): what lets a
-# 7 MB stream of one-byte EMPTY_SETs ask for 1.8 GB. Items added to containers cost a slot each.
-_OBJECT_BYTES = {"EMPTY_SET": 216, "FROZENSET": 216, "EMPTY_DICT": 64, "DICT": 64, "EMPTY_LIST": 56, "LIST": 56,
-                 "TUPLE1": 48, "TUPLE2": 56, "TUPLE3": 64, "TUPLE": 40, "REDUCE": 64, "NEWOBJ": 64,
-                 "NEWOBJ_EX": 64, "OBJ": 64, "INST": 64, "BUILD": 8, "GET": 8, "BINGET": 8, "LONG_BINGET": 8,
-                 "DUP": 8, "MEMOIZE": 8, "PUT": 8, "BINPUT": 8, "LONG_BINPUT": 8, "BINFLOAT": 24, "FLOAT": 24,
-                 "BININT": 32, "BININT2": 32, "INT": 32, "LONG": 32, "LONG1": 32, "LONG4": 32}
+# Bytes of the Python containers an opcode builds, roughly as CPython 3.11 sizes them (64-bit): what
+# lets a 7 MB stream of one-byte EMPTY_SETs ask for 1.8 GB. Items added cost a slot each. (Scalars and
+# strings cost at most a few times their bytes in the file, and the stack and memo are capped.)
+_CONTAINER_BYTES = {"EMPTY_SET": 216, "FROZENSET": 216, "EMPTY_DICT": 64, "DICT": 64, "EMPTY_LIST": 56,
+                    "LIST": 56, "TUPLE1": 48, "TUPLE2": 56, "TUPLE3": 64, "TUPLE": 40, "REDUCE": 64, "NEWOBJ": 64,
+                    "NEWOBJ_EX": 64, "OBJ": 64, "INST": 64}
 _COST = [0] * 256
 for _op in pickletools.opcodes:
-    if _op.name in _OBJECT_BYTES:
-        _COST[ord(_op.code)] = _OBJECT_BYTES[_op.name]
-    elif _ACTIONS[_op.name] == _PUSH_STR:
-        _COST[ord(_op.code)] = 56  # the header of a str/bytes object; its data is in the file
+    _COST[ord(_op.code)] = _CONTAINER_BYTES.get(_op.name, 0)
 del _op
 _ITEM_SLOT = 16  # a list slot (8) or a share of a dict/set table entry, per item added
 
@@ -140,7 +136,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
     hash_work = 0
     non_string = 0
     built = 0           # estimated bytes of the objects built so far, see _COST
-    actions, fixed_sizes, costs = _ACTION, _FIXED, _COST
+    actions, fixed_sizes = _ACTION, _FIXED
 
     def hashed(entries):
         nonlocal hash_work, non_string
@@ -154,6 +150,13 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
         if hash_work > MAX_HASH_WORK:
             raise PickleScanError("the pickle's dict keys or set items are tuples that would take too long to hash "
                                   "(shared tuples nested inside each other)")
+
+    def spend(nbytes):
+        nonlocal built
+        built += nbytes
+        if built > MAX_BUILT_BYTES:
+            raise PickleScanError(f"the pickle builds more than {MAX_BUILT_BYTES >> 20} MB of Python objects "
+                                  "(besides its arrays), which no checkpoint does; it is crafted to exhaust memory")
 
     def container(depth, weight, kind):
         if depth > MAX_DEPTH:
@@ -192,10 +195,6 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             raise PickleScanError("the pickle is truncated (it ends before its STOP opcode)")
         code = data[pos]
         action = actions[code]
-        built += costs[code]
-        if built > MAX_BUILT_BYTES:
-            raise PickleScanError(f"the pickle builds more than {MAX_BUILT_BYTES >> 20} MB of Python objects "
-                                  "(besides its arrays), which no checkpoint does; it is crafted to exhaust memory")
         arg = pos + 1
         pos = arg + fixed_sizes[code]
         if pos > end:
@@ -231,6 +230,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
                 raise _corrupt(f"{_NAMES[code]} finds too few objects on the stack")
             items = stack[-pops:]
             del stack[-pops:]
+            spend(_COST[code])
             if action == _CALL:
                 stack.append(container(1 + max(d for d, _, _ in items), 1, _OTHER))
             elif action == _TUPLE_N:
@@ -238,7 +238,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             elif action == _BUILD:
                 stack.append(container(max(items[0][0], 1 + items[1][0]), 1, _OTHER))
             else:  # APPEND / SETITEM onto the container below
-                built += _ITEM_SLOT
+                spend(_ITEM_SLOT)
                 if pops == 2:
                     hashed(items[:1])
                 target = stack[-1]
@@ -256,6 +256,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             if len(marks) > MAX_DEPTH:
                 raise PickleScanError(f"the pickle nests marks more than {MAX_DEPTH} deep, which no checkpoint does")
         elif action == _EMPTY:
+            spend(_COST[code])
             stack.append(_EMPTY_CONTAINER_ENTRY)
             grown()
         elif action == _PUT:
@@ -286,7 +287,7 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             items = stack[fence:]
             del stack[fence:]
             fence = marks.pop()
-            built += _ITEM_SLOT * len(items)
+            spend(_COST[code] + _ITEM_SLOT * len(items))
             depth = 1 + max((d for d, _, _ in items), default=0)
             if action == _TUPLE:
                 stack.append(container(depth, 1 + sum(w for _, w, _ in items), _TUPLE))

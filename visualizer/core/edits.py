@@ -17,6 +17,8 @@ from eqviz.errors import EqvizError, first_line
 
 
 UNIT_TOLERANCE = 1e-3  # |length - 1| of an edit's direction (stored as float32 or as JSON decimals)
+MAX_ALPHA = 1e3        # standard deviations of W; the app's sliders reach a few
+MAX_SCALE = 1e4        # sigma of W along a direction (real models: below 10)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +35,10 @@ class Edit:
         length = math.sqrt(math.fsum(v * v for v in self.direction))
         if abs(length - 1) > UNIT_TOLERANCE:
             raise EqvizError(f"an edit's direction must be a unit vector, this one has length {length:.3g}")
-        if not (math.isfinite(self.alpha) and math.isfinite(self.scale) and self.scale > 0):
-            raise EqvizError(f"an edit needs a finite alpha and a positive scale, got alpha {self.alpha!r}, scale {self.scale!r}")
+        if not (math.isfinite(self.alpha) and math.isfinite(self.scale) and 0 < self.scale <= MAX_SCALE
+                and abs(self.alpha) <= MAX_ALPHA):
+            raise EqvizError(f"an edit needs an alpha within +-{MAX_ALPHA:g} and a scale in (0, {MAX_SCALE:g}], got alpha "
+                             f"{self.alpha!r}, scale {self.scale!r}")
         first, last = self.layers
         if not 0 <= first < last:
             raise EqvizError(f"an edit's layers must be [first, last) with 0 <= first < last, got {list(self.layers)}")

@@ -22,7 +22,8 @@ SESSION_FILE = FileKind("session file", 4 << 20, "pass a session .json saved by 
 MAX_TEXT = 4096            # characters of a path or label in a session
 MAX_WS_INDEX = 1024        # ws indices (mix_range, mix_layers, cutoff): models have at most a few dozen
 MAX_SEED = 2 ** 32 - 1     # seeds, as NVIDIA's tools take them
-MAX_COORDINATE = 1e6       # |translate|, in image sizes
+MAX_COORDINATE = 1e6       # |translate| in image sizes, |rotate_deg|
+MAX_FACTOR = 100.0         # |psi|, |interp_t|: factors that extrapolate W; far beyond any useful picture
 MAX_EDITS = 1024
 # Fields that change how ws are synthesised, posed or shown, never ws themselves. Every other field is
 # part of `Session.latent_key`, so a new field can cost a needless recompute, never a stale frame.
@@ -79,6 +80,9 @@ class Session:
         for name in ("latent_x", "latent_y", "psi", "interp_t", "rotate_deg"):
             if not math.isfinite(getattr(self, name)):
                 raise EqvizError(f"session field {name} must be a finite number, got {getattr(self, name)!r}")
+        for name, limit in (("psi", MAX_FACTOR), ("interp_t", MAX_FACTOR), ("rotate_deg", MAX_COORDINATE)):
+            if abs(getattr(self, name)) > limit:
+                raise EqvizError(f"session field {name} must be within +-{limit:g}, got {getattr(self, name)!r}")
         for name in ("latent_x", "latent_y"):
             if abs(getattr(self, name)) > MAX_SEED:
                 raise EqvizError(f"session field {name} must be a seed-grid position within +-{MAX_SEED}, got "

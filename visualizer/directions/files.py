@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from eqviz.atomic_io import atomic_output
+from eqviz.core.edits import MAX_SCALE, UNIT_TOLERANCE
 from eqviz.directions.basis import METHODS, Directions, unit_rows
 from eqviz.directions.identity import ModelIdentity, model_identity
 from eqviz.directions.layers import check_layers, default_layers
@@ -23,9 +24,8 @@ from eqviz.untrusted.files import FileKind, check_regular_file
 FILE_FORMAT = "eqviz-directions/1"
 MAX_DIRECTIONS = 4096          # rows a file may hold
 MAX_ARRAY_BYTES = 64 << 20     # bytes any one array may hold once read
-UNIT_TOLERANCE = 1e-3         # |length - 1| of a stored direction (float32 rows are unit to ~1e-7)
-MAX_SCALE = 1e4               # sigma of W along a direction (real models: below 10)
 IMPORT_SCALE_SAMPLES = 4096    # mapped samples that measure sigma of W along imported vectors
+MAX_IMPORTED_VALUE = 1e6       # |entry| of an imported vector (InterFaceGAN's boundaries are unit normals)
 DIRECTION_FILE = FileKind("direction file", 256 << 20, "pass an .npz saved by eqviz directions, or a .npy of "
                           "vectors [K, w_dim]")
 
@@ -67,6 +67,9 @@ def _imported(path: Path, G) -> Directions:
     vectors = vectors.astype(np.float64).reshape(-1, G.w_dim)
     if not np.isfinite(vectors).all():
         raise DIRECTION_FILE.refuse(path, "holds NaN or infinite values")
+    if np.abs(vectors).max() > MAX_IMPORTED_VALUE:  # their lengths would overflow
+        raise DIRECTION_FILE.refuse(path, f"holds values beyond +-{MAX_IMPORTED_VALUE:g}; direction vectors are "
+                                          "unit-length or near it")
     directions = unit_rows(vectors)
     scales = sigmas_along(w_moments(G, IMPORT_SCALE_SAMPLES).covariance, directions)
     return Directions(directions=directions.astype(np.float32), values=np.linalg.norm(vectors, axis=1), scales=scales,
@@ -114,7 +117,8 @@ def _eqviz_file(path: Path, G) -> Directions:
                                           "integers [first, last]")
     if not (np.isfinite(directions).all() and np.isfinite(values).all() and np.isfinite(scales).all()):
         raise DIRECTION_FILE.refuse(path, "holds NaN or infinite values")
-    norms = np.linalg.norm(directions.astype(np.float64), axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing length is refused just below
+        norms = np.linalg.norm(directions.astype(np.float64), axis=1)
     if np.abs(norms - 1).max() > UNIT_TOLERANCE:
         worst = float(norms[np.abs(norms - 1).argmax()])
         raise DIRECTION_FILE.refuse(path, f"has a direction of length {worst:.3g}; the format holds unit vectors")

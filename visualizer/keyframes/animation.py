@@ -15,6 +15,7 @@ import math
 from eqviz.atomic_io import write_text
 from eqviz.core.session import MAX_TEXT, Session
 from eqviz.errors import EqvizError
+from eqviz.networks.untrusted import short_text
 from eqviz.untrusted.files import FileKind, read_untrusted
 from eqviz.untrusted.json_text import JSONRefused, parse_json
 
@@ -73,9 +74,9 @@ class Animation:
                 raise EqvizError(f"keyframe {n}: time {key.time:g} s is not after keyframe {n - 1}'s {previous:g} s; "
                                  "keyframes must be in increasing time")
             if key.easing not in EASINGS:
-                raise EqvizError(f"keyframe {n}: easing must be one of {', '.join(EASINGS)}, got {key.easing!r}")
+                raise EqvizError(f"keyframe {n}: easing must be one of {', '.join(EASINGS)}, got {short_text(key.easing)}")
             if key.space not in SPACES:
-                raise EqvizError(f"keyframe {n}: space must be 'w' (lerp W) or 'z' (slerp Z), got {key.space!r}")
+                raise EqvizError(f"keyframe {n}: space must be 'w' (lerp W) or 'z' (slerp Z), got {short_text(key.space)}")
             previous = key.time
         for n, key in enumerate(self.keyframes, start=1):
             following = self.next_index(n - 1)
@@ -108,7 +109,7 @@ class Animation:
             raise EqvizError(f"not an eqviz keyframe file (expected \"format\": \"{KEYFRAMES_FORMAT}\")")
         unknown = sorted(set(data) - {"format", "keyframes", "loop"})
         if unknown:
-            raise EqvizError(f"unknown keyframe-file field(s) {', '.join(map(str, unknown))}; was it written by a newer eqviz?")
+            raise EqvizError(f"unknown keyframe-file field(s) {', '.join(str(k)[:40] for k in unknown[:5])}; was it written by a newer eqviz?")
         items = data.get("keyframes")
         if not isinstance(items, list) or not items:
             raise EqvizError("the keyframe file has no keyframes (\"keyframes\": [{\"time\": ..., \"session\": {...}}, ...])")
@@ -135,12 +136,12 @@ def keyframe_from_dict(item, n: int) -> Keyframe:
         raise EqvizError(f"keyframe {n} is not an object with time and session")
     unknown = sorted(set(item) - set(KEYFRAME_FIELDS))
     if unknown:
-        raise EqvizError(f"keyframe {n} has unknown field(s) {', '.join(map(str, unknown))}; it takes {', '.join(KEYFRAME_FIELDS)}")
+        raise EqvizError(f"keyframe {n} has unknown field(s) {', '.join(str(k)[:40] for k in unknown[:5])}; it takes {', '.join(KEYFRAME_FIELDS)}")
     if "time" not in item or "session" not in item:
         raise EqvizError(f"keyframe {n} needs a time (seconds) and a session")
     time = item["time"]
     if isinstance(time, bool) or not isinstance(time, (int, float)):
-        raise EqvizError(f"keyframe {n}: time must be a number of seconds, got {time!r}")
+        raise EqvizError(f"keyframe {n}: time must be a number of seconds, got {short_text(time)}")
     try:
         session = Session.from_dict(item["session"])
     except EqvizError as exc:
@@ -157,5 +158,5 @@ def loop_period(value, keyframes) -> float | None:
         gap = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 1.0
         return times[-1] + gap
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise EqvizError(f"loop must be true, false or a period in seconds, got {value!r}")
+        raise EqvizError(f"loop must be true, false or a period in seconds, got {short_text(value)}")
     return float(value)
