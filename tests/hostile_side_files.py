@@ -30,6 +30,7 @@ CASE_NAMES = (
     ("target", "PNG declaring 13000x13000 (0.5 MB class)"),
     ("target", "PNG declaring 9000x9000"),
     ("target", "truncated PNG"),
+    ("target", "TIFF cut after 100 bytes (Pillow warns)"),
     ("fid_data", "zip member 000.png is PostScript"),
     ("fid_data", "folder of .eps/.ps/.pdf only"),
     ("fid_data", "folder image 000.png is PostScript"),
@@ -55,6 +56,7 @@ CASE_NAMES = (
     ("session", "16M-character string (over the size cap)"),
     ("session", "not UTF-8"),
     ("session", "an unknown 4096-character field"),
+    ("session", "psi 1e308"),
     ("session", "translate 1e300"),
     ("session", "edit 1e37 long"),
     ("w", "header declaring 1.86 TiB"),
@@ -72,6 +74,7 @@ CASE_NAMES = (
     ("directions", "scales 1e30"),
     ("directions", "NaN directions"),
     ("directions", "bad CRC"),
+    ("directions", "imported vectors of 1e300"),
     ("directions", "truncated .npy"),
     ("directions", "16M-character method"),
     ("inception", "bytearray of 1.4e9 in 62 bytes"),
@@ -128,6 +131,14 @@ def png_image(size: int = 16, seed: int = 0) -> bytes:
     pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def tiff_image() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((24, 20, 3), np.uint8)).save(buffer, format="TIFF")
     return buffer.getvalue()
 
 
@@ -226,6 +237,7 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
                                                                  "pixels eqviz decodes"),
         ("target", "PNG declaring 9000x9000"): ("big9.png", png_header(9000, 9000), "pixels eqviz decodes"),
         ("target", "truncated PNG"): ("cut.png", png_image()[:60], "damaged"),
+        ("target", "TIFF cut after 100 bytes (Pillow warns)"): ("cut.tif", tiff_image()[:100], "is not a readable"),
         # ---- FID data: folders, zips, dataset.json
         ("fid_data", "zip member 000.png is PostScript"): ("ps.zip", zip_bytes({"000.png": POSTSCRIPT}),
                                                             "its content is PostScript"),
@@ -276,6 +288,7 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("session", "not UTF-8"): ("latin.json", b'{"format": "\xff"}', "not UTF-8"),
         ("session", "an unknown 4096-character field"): ("field.json", json.dumps({**session, "y" * 4096: 1}).encode(),
                                                          "unknown session field"),
+        ("session", "psi 1e308"): ("psi.json", json.dumps({**session, "psi": 1e308}).encode(), "psi must be within"),
         ("session", "translate 1e300"): ("far.json", json.dumps({**session, "translate": [1e300, 0]}).encode(),
                                          "translate must be"),
         ("session", "edit 1e37 long"): ("edit.json", json.dumps({**session, "edits": [
@@ -306,6 +319,8 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("directions", "NaN directions"): ("nan.npz", npz_of({**dirs, "directions": dirs["directions"] * np.nan}),
                                            "NaN"),
         ("directions", "bad CRC"): ("crc.npz", patch_member(npz_of(dirs), crc=1), "Bad CRC"),
+        ("directions", "imported vectors of 1e300"): ("big.npy", npy_bytes(np.full((2, 64), 1e300)),
+                                                      "values beyond"),
         ("directions", "truncated .npy"): ("cut.npy", npy_bytes(np.ones((2, 64)))[:-8], "truncated"),
         ("directions", "16M-character method"): ("method.npz", npz_of({**dirs, "method": np.str_("m" * 16_000_000)}),
                                                  "string field"),

@@ -2,7 +2,7 @@
 image targets, FID folders and zips with dataset.json, sessions, W files, direction files, Inception
 and LPIPS weights. Each is refused with one sentence that names the cause, in a forked child under a
 4 GB address space, within 60 CPU seconds and 1.5 GB of memory growth; a sample goes through the real
-CLI (exit 2, one line, no traceback, nothing written), and PostScript is never handed to Pillow's
+CLI (exit 2, one line: no traceback, no library warning or log line; nothing written), and PostScript is never handed to Pillow's
 EPS plugin (so Ghostscript never runs)."""
 import os
 import subprocess
@@ -71,6 +71,8 @@ def test_postscript_never_reaches_pillows_eps_plugin(hostile, monkeypatch):
 CLI_CASES = [
     (("target", "PostScript named photo.png"), ["project", "{ckpt}", "--target", "{path}", "--steps", "1", "--out",
                                                  "{out}"]),
+    (("target", "TIFF cut after 100 bytes (Pillow warns)"), ["project", "{ckpt}", "--target", "{path}", "--steps",
+                                                              "1", "--out", "{out}"]),
     (("session", "named pipe"), ["render", "{ckpt}", "--session", "{path}", "--outdir", "{out}"]),
     (("session", "mix_range [0, 10^12]"), ["render", "{ckpt}", "--session", "{path}", "--outdir", "{out}"]),
     (("w", "header declaring 1.86 TiB"), ["render", "{ckpt}", "--w", "{path}", "--outdir", "{out}"]),

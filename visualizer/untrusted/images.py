@@ -5,13 +5,19 @@ EPS, and loading EPS runs Ghostscript on the file's PostScript. So every image i
 Pillow's decoders limited to `IMAGE_FORMATS` (never EPS, PS or PDF), and its pixel count, which
 the header declares, is checked before a pixel is decoded.
 """
+import contextlib
 import io
+import logging
 import warnings
 
 from PIL import Image, UnidentifiedImageError
 
 from eqviz.errors import first_line
 from eqviz.untrusted.files import FileKind, read_untrusted
+
+# Pillow reports damaged files on its logger and as UserWarnings as well as by raising; with no logging
+# set up, Python prints such records to stderr. The refusal sentence is what the user gets.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
 MAX_PIXELS = 1 << 26            # 8192 x 8192; decoded as RGBA that is 256 MB
@@ -37,6 +43,15 @@ def _what_it_is(head: bytes) -> str:
     return "(damaged, or another format)"
 
 
+@contextlib.contextmanager
+def quiet_pillow():
+    """Pillow's warnings about damaged files silenced (the refusal says it), its pixel-bomb warning raised."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
 def open_image(source, kind: FileKind, name=None) -> Image.Image:
     """An image opened but not decoded, from a path or from bytes already read (a zip member); its
     format one of IMAGE_FORMATS and its size at most MAX_PIXELS. `name` names the image in messages."""
@@ -44,8 +59,7 @@ def open_image(source, kind: FileKind, name=None) -> Image.Image:
         source, name = read_untrusted(source, kind), name or source
     stream, head, name = io.BytesIO(source), bytes(source[:8]), name or "image"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with quiet_pillow():
             image = Image.open(stream, formats=IMAGE_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise kind.refuse(name, f"declares more than the {MAX_PIXELS:,} pixels eqviz decodes") from None
@@ -64,7 +78,7 @@ def decode_image(image: Image.Image, kind: FileKind, name, mode: str, draft_size
     """`image` decoded and converted to `mode` (a JPEG decoded at the smallest 1/2^k scale still at
     least `draft_size` when given); a damaged image is refused in one sentence."""
     try:
-        with image:
+        with image, quiet_pillow():
             if draft_size is not None:
                 image.draft(mode, draft_size)
             return image.convert(mode)
