@@ -300,8 +300,11 @@ def _child(path: str, address_space: int, cpu_seconds: int, result_path: str, re
         if reader == "checkpoint":
             status, detail = "loaded", "\n".join(inspect_checkpoint(path).lines())
         else:
+            import warnings
+
             import side_readers
 
+            warnings.simplefilter("error")  # a warning would be a stray line on the user's terminal
             status, detail = "loaded", side_readers.READERS[reader](path)
     except refusal as exc:
         status, detail = "refused", str(exc)

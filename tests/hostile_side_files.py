@@ -71,6 +71,7 @@ CASE_NAMES = (
     ("w", "npz member inflating to 1 GiB"),
     ("directions", "rows of length 1e37"),
     ("directions", "array-valued model_resolution"),
+    ("directions", "layers beyond the model's ws"),
     ("directions", "scales 1e30"),
     ("directions", "NaN directions"),
     ("directions", "bad CRC"),
@@ -315,6 +316,8 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("directions", "array-valued model_resolution"): ("arr.npz", npz_of({**dirs, "model_resolution":
                                                                               np.arange(8_000_000)}),
                                                           "'model_resolution' entry of type int64 and shape [8000000]"),
+        ("directions", "layers beyond the model's ws"): ("layers.npz", npz_of({**dirs, "layers": np.array([0, 99])}),
+                                                         "has layers [0, 99), not a range inside"),
         ("directions", "scales 1e30"): ("scale.npz", npz_of({**dirs, "scales": dirs["scales"] * 1e30}), "scale outside"),
         ("directions", "NaN directions"): ("nan.npz", npz_of({**dirs, "directions": dirs["directions"] * np.nan}),
                                            "NaN"),

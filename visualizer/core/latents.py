@@ -16,6 +16,7 @@ from eqviz.errors import EqvizError
 from eqviz.untrusted.arrays import load_npy, load_npz
 from eqviz.untrusted.files import FileKind
 
+MAX_W_VALUE = 1e4        # |entry| of a W file (mapped W is of order 1; truncation and edits stay far below)
 MAX_W_BYTES = 256 << 20  # a projector video's every step: 1000 x 18 x 512 float32 is 37 MB
 SEED_GRID_STEP = 100  # seed-grid row stride, as in NVIDIA's visualizer: grid point (i, j) is seed i + 100 j
 
@@ -118,14 +119,14 @@ def load_w(path, G, device="cpu") -> torch.Tensor:
     if w.dtype.kind != "f" or w.ndim not in (1, 2, 3) or w.size == 0:
         raise W_FILE.refuse(path, f"holds {w.dtype} of shape {list(w.shape)[:8]}; a W is float [w_dim], "
                                   "[num_ws, w_dim] or [n, num_ws, w_dim]")
+    if not np.isfinite(w).all() or np.abs(w).max() > MAX_W_VALUE:
+        raise W_FILE.refuse(path, f"holds NaN, infinite or values beyond +-{MAX_W_VALUE:g} (a W is of order 1)")
     w = torch.as_tensor(np.asarray(w, dtype=np.float32), device=device)
     if w.ndim == 3 and w.shape[0] > 1:
         w = w[-1:]  # projector videos save every step; the last one is the result
     w = w.reshape(1, -1, w.shape[-1]) if w.ndim >= 2 else w.reshape(1, 1, -1)
     if w.shape[-1] != G.w_dim or w.shape[1] not in (1, G.num_ws):
         raise EqvizError(f"W vector in {path} has shape {list(w.shape)}, but this model wants [1, {G.num_ws}, {G.w_dim}]")
-    if not torch.isfinite(w).all():
-        raise W_FILE.refuse(path, "holds NaN or infinite values")
     return w.expand(1, G.num_ws, G.w_dim).clone()
 
 

@@ -64,12 +64,12 @@ def _imported(path: Path, G) -> Directions:
         raise EqvizError(f"{path.name} has shape {list(vectors.shape)[:8]} ({vectors.dtype}); this model wants "
                          f"floating-point vectors of shape [{G.w_dim}], [1, {G.w_dim}] or [K, {G.w_dim}] with K up "
                          f"to {MAX_DIRECTIONS}")
-    vectors = vectors.astype(np.float64).reshape(-1, G.w_dim)
     if not np.isfinite(vectors).all():
         raise DIRECTION_FILE.refuse(path, "holds NaN or infinite values")
     if np.abs(vectors).max() > MAX_IMPORTED_VALUE:  # their lengths would overflow
         raise DIRECTION_FILE.refuse(path, f"holds values beyond +-{MAX_IMPORTED_VALUE:g}; direction vectors are "
                                           "unit-length or near it")
+    vectors = vectors.astype(np.float64).reshape(-1, G.w_dim)
     directions = unit_rows(vectors)
     scales = sigmas_along(w_moments(G, IMPORT_SCALE_SAMPLES).covariance, directions)
     return Directions(directions=directions.astype(np.float32), values=np.linalg.norm(vectors, axis=1), scales=scales,
@@ -125,6 +125,10 @@ def _eqviz_file(path: Path, G) -> Directions:
     if not ((scales > 0) & (scales <= MAX_SCALE)).all():
         raise DIRECTION_FILE.refuse(path, f"has a scale outside (0, {MAX_SCALE:g}]; scales are W's standard "
                                           "deviation along each direction")
+    first, last = (int(v) for v in layers)
+    if not 0 <= first < last <= G.num_ws:  # the file's fault, not an argument's: said as the file's
+        raise DIRECTION_FILE.refuse(path, f"has layers [{first}, {last}), not a range inside this model's "
+                                          f"{G.num_ws} ws")
     return Directions(directions=directions.astype(np.float32), values=values.astype(np.float64),
-                      scales=scales.astype(np.float64), method=method, layers=check_layers(G, layers.tolist()),
+                      scales=scales.astype(np.float64), method=method, layers=check_layers(G, (first, last)),
                       model=here)

@@ -6,6 +6,7 @@ written atomically; an unreadable entry is recomputed, never trusted.
 """
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def load_statistics(key: str, dim: int):
             stats.sum_outer = torch.from_numpy(data["sum_outer"])
             if "features" in data.files:
                 stats.features = torch.from_numpy(data["features"])
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # a damaged entry: recomputed
         return None
     if stats.sum.shape != (dim,) or stats.sum_outer.shape != (dim, dim):
         return None
