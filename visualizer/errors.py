@@ -17,6 +17,15 @@ class InvalidArgument(EqvizError):
         super().__init__(message)
         self.argument = argument
 
+    def naming(self, control: str) -> str:
+        """The sentence with the argument called as a front end calls it (`control`: a flag, a field
+        label): 'num_samples must be ...' -> '--num-samples must be ...'; any other sentence gets
+        'control: ' in front."""
+        text = str(self)
+        if text.startswith(self.argument + " "):
+            return control + text[len(self.argument):]
+        return f"{control}: {text}"
+
 
 class Cancelled(EqvizError):
     """A long job stopped because its caller asked it to; not a failure.

@@ -10,7 +10,8 @@ import queue
 import threading
 import time
 
-from eqviz.errors import Cancelled, EqvizError
+from eqviz.app.argument_labels import argument_message
+from eqviz.errors import Cancelled, EqvizError, InvalidArgument
 from eqviz.app.panel import JobBody, JobDone, JobHandle, JobOutcome
 
 
@@ -21,6 +22,8 @@ def run_body(name: str, body: JobBody, handle: JobHandle) -> JobOutcome:
         outcome = JobOutcome(result=body(handle))
     except Cancelled as exc:
         outcome = JobOutcome(result=exc.partial, cancelled_at=exc.done, total=exc.total)
+    except InvalidArgument as exc:  # named as the app's control for it, not as the API spells it
+        outcome = JobOutcome(error=argument_message(exc))
     except EqvizError as exc:
         outcome = JobOutcome(error=str(exc))
     except Exception as exc:  # noqa: BLE001 -- shown as the status line instead of a dead thread

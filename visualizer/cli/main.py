@@ -38,15 +38,6 @@ def flag_of(argument: str, parser: argparse.ArgumentParser | None = None) -> str
     return FLAG_OF_ARGUMENT.get(argument, "--" + argument.replace("_", "-"))
 
 
-def argument_message(exc: InvalidArgument, parser: argparse.ArgumentParser | None = None) -> str:
-    """The library's sentence about an argument, pointing at the flag: 'num_samples must be ...'
-    becomes '--num-samples must be ...', any other sentence is prefixed '--flag: '."""
-    flag, text = flag_of(exc.argument, parser), str(exc)
-    if text.startswith(exc.argument + " "):
-        return flag + text[len(exc.argument):]
-    return f"{flag}: {text}"
-
-
 def command_module(name: str):
     """The module of subcommand `name`, imported on first use."""
     return importlib.import_module(f"eqviz.cli.{name}")
@@ -108,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_raises():
             return int(command_module(args.command).run(args) or 0)
     except InvalidArgument as exc:
-        print(f"eqviz {args.command}: error: {argument_message(exc, args.command_parser)}", file=sys.stderr)
+        print(f"eqviz {args.command}: error: {exc.naming(flag_of(exc.argument, args.command_parser))}", file=sys.stderr)
         return 2
     except EqvizError as exc:
         print(f"eqviz {args.command}: error: {exc}", file=sys.stderr)
