@@ -55,3 +55,30 @@ def oracle_inception(reference_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def oracle_npz(reference_dir):
     return np.load(reference_dir / "golden" / "fid_oracles.npz")
+
+
+def folder_features(inception, path) -> np.ndarray:
+    """[N, 2048] float64 Inception features of a folder's PNGs, in name order."""
+    from PIL import Image
+
+    images = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in sorted(path.glob("*.png"))])
+    with torch.no_grad():
+        return inception(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()).double().numpy()
+
+
+def textbook_fid(fa: np.ndarray, fb: np.ndarray) -> float:
+    """|mu_a - mu_b|^2 + tr S_a + tr S_b - 2 tr (S_a S_b)^½, with tr (S_a S_b)^½ = the nuclear norm of
+    A B^T for the centred, scaled features A, B (S = A^T A): exact for the few-sample, rank-deficient
+    covariances a test can afford, where a 2048-wide matrix square root is not."""
+    a = (fa - fa.mean(0)) / np.sqrt(len(fa) - 1)
+    b = (fb - fb.mean(0)) / np.sqrt(len(fb) - 1)
+    cross = np.linalg.svd(a @ b.T, compute_uv=False).sum()
+    return float(((fa.mean(0) - fb.mean(0)) ** 2).sum() + (a * a).sum() + (b * b).sum() - 2 * cross)
+
+
+def textbook_kid(fa: np.ndarray, fb: np.ndarray) -> float:
+    """Unbiased MMD^2 with the cubic polynomial kernel (x.y / d + 1)^3 over the whole sets."""
+    d, m, n = fa.shape[1], len(fa), len(fb)
+    kaa, kbb, kab = ((fa @ fa.T / d + 1) ** 3, (fb @ fb.T / d + 1) ** 3, (fa @ fb.T / d + 1) ** 3)
+    return float((kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
+                 - 2 * kab.mean())

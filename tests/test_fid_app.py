@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from eqviz.app.fid_section import FidSection
+from eqviz.metrics.fid.compute import compute_fid_kid
 from fid_oracle import oracle_inception  # noqa: F401 (fixture)
 from test_video_panels import FakeContext, dpg_context, overlay, sg2  # noqa: F401 (fixtures)
 
@@ -32,7 +33,9 @@ def test_fid_runs_in_the_background_and_shows_its_result(dpg_context, sg2, data,
     ctx = FakeContext(*sg2)
     section = run_fid(ctx, data, oracle_inception, samples=3)
     assert dpg.get_value("fid_progress") == 1.0 and overlay("fid_progress") == "done: 7/7"  # 4 real + 3 generated
-    assert section.result.protocol == {"fid": "fid3_full"} and np.isfinite(section.result.fid)
+    direct = compute_fid_kid(str(data), sg2[1], str(oracle_inception), num_samples=3, use_cache=False)
+    assert section.result.protocol == {"fid": "fid3_full"}
+    assert section.result.fid == pytest.approx(direct.fid, rel=1e-9)
     assert dpg.get_value("fid_result").startswith(f"FID fid3_full: {section.result.fid:.4f}")
     assert ctx.status == (f"fid3_full: FID {section.result.fid:.3f}", False)
 

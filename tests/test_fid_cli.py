@@ -6,7 +6,11 @@ import pytest
 from PIL import Image
 
 from eqviz.cli.main import main
-from fid_oracle import oracle_inception  # noqa: F401 (fixture)
+from eqviz.metrics.equivariance import compute_equivariance
+from eqviz.metrics.fid.compute import compute_fid_kid
+from eqviz.metrics.fid.inception import load_inception
+from eqviz.networks import load_generator
+from fid_oracle import folder_features, oracle_inception, textbook_fid, textbook_kid  # noqa: F401 (fixture)
 
 
 def folder(path, seed, n=3, size=16):
@@ -50,7 +54,10 @@ def test_fid_between_folders_writes_json(tmp_path, monkeypatch, capsys, oracle_i
                  "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["settings"]["pipeline"] == "pytorch-fid" and data["protocol"] == {"fid": "fid_3_vs_3", "kid": "kid_3_vs_3"}
-    assert data["fid"]["value"] > 0 and np.isfinite(data["kid"]["value"])
+    inception = load_inception(oracle_inception, pipeline="pytorch-fid")
+    fa, fb = folder_features(inception, a), folder_features(inception, b)
+    assert data["fid"]["value"] == pytest.approx(textbook_fid(fa, fb), rel=1e-6)
+    assert data["kid"]["value"] == pytest.approx(textbook_kid(fa, fb), rel=1e-6, abs=1e-9)
     assert data["sources"]["a"]["images"] == 3 and data["sources"]["b"]["kind"] == "folder"
     assert f"FID fid_3_vs_3: {data['fid']['value']:.4f}" in capsys.readouterr().out
 
@@ -69,6 +76,11 @@ def test_metrics_computes_fid_beside_eq(tmp_path, monkeypatch, reference_dir, or
                  "--num-samples", "3", "--batch", "3", "--inception", str(oracle_inception), "--bootstrap", "0",
                  "--json", str(out)]) == 0
     payload = json.loads(out.read_text())
-    assert np.isfinite(payload["results"]["eqt_int"]["psnr_db"])
-    assert payload["fid_kid"]["protocol"] == {"fid": "fid3_full"} and payload["fid_kid"]["fid"]["value"] > 0
+    G = load_generator(str(reference_dir / "pkl" / "sg3t_64.pkl"))
+    eq = compute_equivariance(G, metrics=("eqt_int",), num_samples=3, batch_size=3)
+    fid = compute_fid_kid(str(data), G, str(oracle_inception), num_samples=3, batch_size=3, bootstrap_replicates=0,
+                          use_cache=False)
+    assert payload["results"]["eqt_int"]["psnr_db"] == pytest.approx(eq.psnr_db["eqt_int"], rel=1e-12)
+    assert payload["fid_kid"]["protocol"] == {"fid": "fid3_full"}
+    assert payload["fid_kid"]["fid"]["value"] == pytest.approx(fid.fid, rel=1e-9)
     assert payload["fid_kid"]["sources"]["a"]["images"] == 4 and payload["fid_kid"]["sources"]["b"]["images"] == 3
