@@ -314,10 +314,18 @@ def test_an_npz_that_is_not_a_direction_file_is_refused(generators, tmp_path):
 
 
 def test_ganspace_samples_classes_of_a_conditional_model(reference_dir):
+    """The oracle draws the documented samples itself: z from default_rng([seed, 0]), classes uniform from
+    default_rng([seed, 1]), one-hot; W's covariance eigenvectors are the directions."""
     G = load_generator(reference_dir / "pkl" / "sg3t_64_cond.pkl")
-    w = torch.cat(list(mapped_w_batches(G, 3000, seed=2, batch=3000))).double().numpy()
+    z = np.random.default_rng([2, 0]).standard_normal((3000, G.z_dim))
+    classes = np.random.default_rng([2, 1]).integers(G.c_dim, size=3000)
+    assert len(set(classes.tolist())) == G.c_dim  # every class is drawn
+    with torch.no_grad():
+        w = G.mapping(torch.from_numpy(z), torch.from_numpy(np.eye(G.c_dim, dtype=np.float32)[classes]))[:, 0]
+    values, vectors = np.linalg.eigh(np.cov(w.double().numpy(), rowvar=False))
     found = ganspace(G, num=3, num_samples=3000, seed=2, batch=512)
-    np.testing.assert_allclose(found.values, np.linalg.eigvalsh(np.cov(w, rowvar=False))[::-1][:3], rtol=1e-5)
+    np.testing.assert_allclose(found.values, values[::-1][:3], rtol=1e-5)
+    np.testing.assert_allclose(np.abs((found.directions * vectors[:, ::-1][:, :3].T).sum(axis=1)), 1.0, atol=1e-4)
 
 
 def test_a_direction_file_with_text_where_numbers_belong_is_refused(generators, tmp_path):

@@ -92,8 +92,29 @@ def test_export_sheet_writes_the_png_in_the_background(app, tmp_path):
     out = tmp_path / "sheet.png"
     directions.export_sheet(app, str(out))
     step_until(app, lambda: directions.job is None)
-    sheet = np.asarray(Image.open(out))
-    assert sheet.shape[0] > 5 * 64 and sheet.shape[1] > 5 * 64
+    sheet = np.asarray(Image.open(out)).astype(np.int16)
+    # Each tile is the picture the app renders with that one edit added (rows: the active directions, or
+    # the first five; columns: alpha -3 .. 3), tiles right- and bottom-aligned with a 2-pixel gap.
+    import dataclasses
+
+    import torch
+
+    from eqviz.core.images import to_uint8
+    from eqviz.core.rendering import render_session
+    from eqviz.directions.edits import edit_from
+
+    active = [k for k, a in enumerate(directions.alphas) if a != 0] or list(range(5))
+    session = dataclasses.replace(app.state.session, latent_x=float(app.state.session.seed), latent_y=0.0,
+                                  edits=[e for e in app.state.session.edits if e not in directions.own])
+    height, width = sheet.shape[:2]
+    alphas = np.linspace(-3.0, 3.0, 5)
+    for r, k in enumerate(active):
+        for c, alpha in enumerate(alphas):
+            edit = edit_from(directions.directions, k, alpha, directions.layers[k])
+            with torch.no_grad():
+                want = to_uint8(render_session(app.generator(), dataclasses.replace(session, edits=[*session.edits, edit])))
+            y, x = height - (len(active) - r) * 66, width - (5 - c) * 66
+            assert np.abs(sheet[y : y + 64, x : x + 64] - want).max() <= 2, (r, c)
     import dearpygui.dearpygui as dpg
     texture = dpg.get_item_configuration("dir_sheet_image")["texture_tag"]
     assert (dpg.get_item_width(texture), dpg.get_item_height(texture)) == (sheet.shape[1], sheet.shape[0])
