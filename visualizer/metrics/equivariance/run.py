@@ -134,6 +134,43 @@ def compute_equivariance(
     the samples done (None if none) and `done` their number.
     """
     require_input_transform(G)
+    metrics = checked_metrics(metrics, num_samples, batch_size, seed)
+    start_time = time.perf_counter()
+    device = torch.device(device) if device is not None else next(G.parameters()).device
+    G = module_on(G, device)
+    rank, world_size = rank_and_world_size()
+    mine = range(rank, num_samples, world_size)  # this process's samples, never expanded
+
+    sums = ErrorSums(num_samples, metrics, G.img_resolution)
+    cancelled = False
+    with torch.no_grad(), full_float32():
+        for first in range(0, len(mine), batch_size):
+            if cancel is not None and cancel():
+                cancelled = True
+                break
+            batch = list(mine[first : first + batch_size])
+            draws = [draw_sample(seed, i, G.z_dim, G.c_dim, translate_max, rotate_max) for i in batch]
+            sums.add(batch, measure_batch(G, draws, metrics, device))
+            if progress is not None:
+                progress(first + len(batch), len(mine))
+
+    if world_size > 1:
+        sums.sum_over_processes(device)
+    result = sums.summarise(bootstrap_resamples)
+    result.settings = run_settings(metrics, num_samples, batch_size, seed, translate_max, rotate_max, device,
+                                   world_size, bootstrap_resamples)
+    result.elapsed_s = time.perf_counter() - start_time
+    if cancelled or len(result.sample_indices) < num_samples:
+        result.complete = False
+        n_done = len(result.sample_indices)
+        raise Cancelled(f"equivariance cancelled at {n_done} of {num_samples} samples",
+                        done=n_done, total=num_samples, partial=result if n_done else None)
+    return result
+
+
+# ---- Its steps --------------------------------------------------------------------------------------
+def checked_metrics(metrics, num_samples: int, batch_size: int, seed: int) -> tuple:
+    """The requested metrics as a tuple, after refusing arguments no run can take."""
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if not metrics or unknown:
@@ -144,61 +181,59 @@ def compute_equivariance(
             raise InvalidArgument(f"{name} must be at least 1, got {value}", name)
     if not 0 <= seed <= MAX_SEED:
         raise InvalidArgument(f"seed must be from 0 to {MAX_SEED}, got {seed}", "seed")
-    start_time = time.perf_counter()
-    device = torch.device(device) if device is not None else next(G.parameters()).device
-    G = module_on(G, device)
-    rank, world_size = rank_and_world_size()
-    mine = range(rank, num_samples, world_size)  # this process's samples, never expanded
+    return metrics
 
-    H = W = G.img_resolution
-    sq_err = torch.zeros(num_samples, len(metrics), dtype=torch.float64)
-    mask = torch.zeros(num_samples, len(metrics), dtype=torch.float64)
-    done = torch.zeros(num_samples, dtype=torch.float64)
-    err_map_sum = torch.zeros(len(metrics), H, W, dtype=torch.float64)
-    mask_map_sum = torch.zeros(len(metrics), H, W, dtype=torch.float64)
-    cancelled = False
-    with torch.no_grad(), full_float32():
-        for first in range(0, len(mine), batch_size):
-            if cancel is not None and cancel():
-                cancelled = True
-                break
-            batch = list(mine[first : first + batch_size])
-            draws = [draw_sample(seed, i, G.z_dim, G.c_dim, translate_max, rotate_max) for i in batch]
-            z = torch.from_numpy(np.stack([d.z for d in draws])).to(device)
-            c = torch.zeros(len(batch), G.c_dim, device=device)
-            for row, d in enumerate(draws):
-                if d.class_idx >= 0:
-                    c[row, d.class_idx] = 1
-            ws = G.mapping(z, c)
-            errors = equivariance_errors(
-                G,
-                ws,
-                t_int=[d.t_int for d in draws] if "eqt_int" in metrics else None,
-                t_frac=[d.t_frac for d in draws] if "eqt_frac" in metrics else None,
-                angle=[d.angle for d in draws] if "eqr" in metrics else None,
-            )
-            for j, m in enumerate(metrics):
-                sq_err[batch, j] = torch.from_numpy(errors[m].sq_err_per_sample)
-                mask[batch, j] = torch.from_numpy(errors[m].mask_per_sample)
-                err_map_sum[j] += errors[m].error_map.to(torch.float64).sum(dim=0).cpu()
-                mask_map_sum[j] += errors[m].mask_map.to(torch.float64).sum(dim=0).cpu()
-            done[batch] = 1
-            if progress is not None:
-                progress(first + len(batch), len(mine))
 
-    if world_size > 1:
-        sq_err, mask, done, err_map_sum, mask_map_sum = sum_over_processes(
-            [sq_err, mask, done, err_map_sum, mask_map_sum], device
-        )
-    result = _summarise(
-        metrics,
-        sq_err.numpy(),
-        mask.numpy(),
-        np.flatnonzero(done.numpy()),
-        (err_map_sum / mask_map_sum.clamp(min=1)).numpy(),
-        bootstrap_resamples,
+def measure_batch(G, draws, metrics, device) -> dict:
+    """The errors of the requested metrics for a batch of drawn samples (latent, class, transforms)."""
+    z = torch.from_numpy(np.stack([d.z for d in draws])).to(device)
+    c = torch.zeros(len(draws), G.c_dim, device=device)
+    for row, d in enumerate(draws):
+        if d.class_idx >= 0:
+            c[row, d.class_idx] = 1
+    return equivariance_errors(
+        G,
+        G.mapping(z, c),
+        t_int=[d.t_int for d in draws] if "eqt_int" in metrics else None,
+        t_frac=[d.t_frac for d in draws] if "eqt_frac" in metrics else None,
+        angle=[d.angle for d in draws] if "eqr" in metrics else None,
     )
-    result.settings = {
+
+
+class ErrorSums:
+    """Per-sample squared-error and mask sums and per-pixel map sums of a run, float64, indexed by sample
+    so that processes can add theirs together."""
+
+    def __init__(self, num_samples: int, metrics: tuple, resolution: int):
+        self.metrics = metrics
+        self.sq_err = torch.zeros(num_samples, len(metrics), dtype=torch.float64)
+        self.mask = torch.zeros(num_samples, len(metrics), dtype=torch.float64)
+        self.done = torch.zeros(num_samples, dtype=torch.float64)
+        self.err_map = torch.zeros(len(metrics), resolution, resolution, dtype=torch.float64)
+        self.mask_map = torch.zeros(len(metrics), resolution, resolution, dtype=torch.float64)
+
+    def add(self, batch: list, errors: dict) -> None:
+        for j, m in enumerate(self.metrics):
+            self.sq_err[batch, j] = torch.from_numpy(errors[m].sq_err_per_sample)
+            self.mask[batch, j] = torch.from_numpy(errors[m].mask_per_sample)
+            self.err_map[j] += errors[m].error_map.to(torch.float64).sum(dim=0).cpu()
+            self.mask_map[j] += errors[m].mask_map.to(torch.float64).sum(dim=0).cpu()
+        self.done[batch] = 1
+
+    def sum_over_processes(self, device) -> None:
+        self.sq_err, self.mask, self.done, self.err_map, self.mask_map = sum_over_processes(
+            [self.sq_err, self.mask, self.done, self.err_map, self.mask_map], device
+        )
+
+    def summarise(self, bootstrap_resamples: int) -> EquivarianceResult:
+        return _summarise(self.metrics, self.sq_err.numpy(), self.mask.numpy(), np.flatnonzero(self.done.numpy()),
+                          (self.err_map / self.mask_map.clamp(min=1)).numpy(), bootstrap_resamples)
+
+
+def run_settings(metrics, num_samples, batch_size, seed, translate_max, rotate_max, device, world_size,
+                 bootstrap_resamples) -> dict:
+    """How a run was measured, as its JSON records it."""
+    return {
         "metrics": list(metrics),
         "num_samples": num_samples,
         "batch_size": batch_size,
@@ -212,13 +247,6 @@ def compute_equivariance(
         "psnr": "20 log10(2) - 10 log10(sum sq err / sum mask), pooled over samples",
         "interval": f"95% percentile bootstrap over samples, {bootstrap_resamples} resamples, seed {BOOTSTRAP_SEED}",
     }
-    result.elapsed_s = time.perf_counter() - start_time
-    if cancelled or len(result.sample_indices) < num_samples:
-        result.complete = False
-        n_done = len(result.sample_indices)
-        raise Cancelled(f"equivariance cancelled at {n_done} of {num_samples} samples",
-                        done=n_done, total=num_samples, partial=result if n_done else None)
-    return result
 
 
 def _summarise(metrics, sq_err, mask, indices, mean_error_maps, bootstrap_resamples) -> EquivarianceResult:

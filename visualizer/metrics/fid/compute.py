@@ -113,6 +113,71 @@ def accumulate(source, count: int, stats: FeatureStatistics, inception, batch_si
         stats.all_reduce(device)
 
 
+def image_counts(sides: dict, n_gen: int, num_real: int | None) -> dict:
+    """Images used per side: n_gen generated; num_real real ones, or all of them (None)."""
+    counts = {}
+    for name, s in sides.items():
+        if isinstance(s, GeneratorSamples):
+            counts[name] = n_gen
+        elif num_real is None:
+            counts[name] = len(s)
+        elif num_real > len(s):
+            raise InvalidArgument(f"{num_real} real images were asked for but {s.path} holds {len(s)}; ask for at "
+                                  f"most {len(s)} or use all (the _full protocol)", argument="num_real")
+        else:
+            counts[name] = num_real
+    if min(counts.values()) < 2:
+        raise InvalidArgument(f"FID needs at least 2 images per side, got {counts}", argument="num_real")
+    return counts
+
+
+def side_statistics(source, count: int, replicates: int, keep_features: bool, inception, weights_digest: str,
+                    use_cache: bool, batch_size: int, device, advance, cancel) -> tuple[FeatureStatistics, bool]:
+    """(feature statistics of one side, whether they came from the cache): real images' statistics are
+    cached by content, weights, pipeline and count; generated ones are always measured."""
+    keep = count if keep_features else 0
+    key = None
+    if use_cache and isinstance(source, ImageData):
+        key = cache.statistics_key(source.content_digest(), weights_digest, inception.pipeline, count,
+                                   source.resize_to, bool(keep))
+        stats = cache.load_statistics(key, FEATURE_DIM)
+        if stats is not None:
+            advance(count)
+            return stats, True
+    stats = FeatureStatistics(FEATURE_DIM, replicates, keep, device)
+    accumulate(source, count, stats, inception, batch_size, device, advance, cancel)
+    if key is not None and rank_and_world_size()[0] == 0:
+        cache.save_statistics(key, stats)
+    return stats, False
+
+
+def fid_with_uncertainty(ref: FeatureStatistics, boot: FeatureStatistics) -> tuple:
+    """(FID, bootstrap std, 95% interval, bootstrap bias) between the reference side and the bootstrapped
+    side; all but the FID are None with fewer than 2 usable replicates."""
+    mu_r, sigma_r = ref.mean_covariance()
+    mu_b, sigma_b = boot.mean_covariance()
+    factor_r = covariance_factor(sigma_r)
+    fid = frechet_distance(mu_r, sigma_r, mu_b, sigma_b, factor1=factor_r)
+    # A Poisson replicate of very few samples can draw fewer than 2 of them: no covariance, left out.
+    usable = [i for i in range(boot.replicates) if boot.rep_count[i] >= 2]
+    reps = [frechet_distance(mu_r, sigma_r, *boot.replicate_mean_covariance(i), factor1=factor_r) for i in usable]
+    if len(reps) < 2:
+        return fid, None, None, None
+    # Replicates sit above the FID (a resample repeats images, which raises a Frechet distance), so their
+    # percentiles can exclude it: the interval is their spread, centred on the estimate.
+    std = float(np.std(reps, ddof=1))
+    return fid, std, (fid - 1.96 * std, fid + 1.96 * std), float(np.mean(reps) - fid)
+
+
+def protocol_names(metrics, counts: dict, n_gen: int | None, num_real: int | None) -> dict:
+    """NVIDIA-style names: fid50k_full (generated vs all real), fid50k_real10k, or fid_5k_vs_5k (two image sets)."""
+    if n_gen is None:
+        suffix = f"_{format_count(counts['a'])}_vs_{format_count(counts['b'])}"
+    else:
+        suffix = format_count(n_gen) + ("_full" if num_real is None else f"_real{format_count(num_real)}")
+    return {m: f"{m}{suffix}" for m in metrics}
+
+
 def compute_fid_kid(
     a,                                   # reference side: folder, zip, checkpoint path or generator
     b,                                   # compared side (bootstrapped when it is the generator)
@@ -152,19 +217,7 @@ def compute_fid_kid(
             match_resolutions(g, d, resize_data)
             if g.labels is None and d.labels is not None and g.G.c_dim:
                 g.labels = d.labels  # NVIDIA draws generated classes from the real label distribution
-    counts = {}
-    for name, s in sides.items():
-        if isinstance(s, GeneratorSamples):
-            counts[name] = n_gen
-        elif num_real is None:
-            counts[name] = len(s)
-        elif num_real > len(s):
-            raise InvalidArgument(f"{num_real} real images were asked for but {s.path} holds {len(s)}; ask for at "
-                                  f"most {len(s)} or use all (the _full protocol)", argument="num_real")
-        else:
-            counts[name] = num_real
-    if min(counts.values()) < 2:
-        raise InvalidArgument(f"FID needs at least 2 images per side, got {counts}", argument="num_real")
+    counts = image_counts(sides, n_gen, num_real)
     boot = "b" if isinstance(sides["b"], GeneratorSamples) or not generators else "a"
 
     total = sum(counts.values())
@@ -181,49 +234,23 @@ def compute_fid_kid(
     stats, described = {}, {}
     with torch.no_grad(), full_float32():
         for name, s in sides.items():
-            keep = counts[name] if "kid" in metrics else 0
-            key = None
-            if use_cache and isinstance(s, ImageData):
-                key = cache.statistics_key(s.content_digest(), weights_digest, inception.pipeline, counts[name],
-                                           s.resize_to, bool(keep))
-                stats[name] = cache.load_statistics(key, FEATURE_DIM)
-            cached = stats.get(name) is not None
-            if not cached:
-                stats[name] = FeatureStatistics(FEATURE_DIM, bootstrap_replicates if name == boot else 0, keep, device)
-                accumulate(s, counts[name], stats[name], inception, batch_size, device, advance, cancel)
-                if key is not None and rank_and_world_size()[0] == 0:
-                    cache.save_statistics(key, stats[name])
-            else:
-                advance(counts[name])
+            replicates = bootstrap_replicates if name == boot else 0
+            stats[name], cached = side_statistics(s, counts[name], replicates, "kid" in metrics, inception, weights_digest,
+                                                  use_cache, batch_size, device, advance, cancel)
             described[name] = {"source": s.describe(), "kind": s.kind, "images": counts[name], "cached": cached,
                                "resized_to": list(s.resize_to) if getattr(s, "resize_to", None) else None}
 
     result = FidKidResult(sources=described)
-    ref = "a" if boot == "b" else "b"
     if "fid" in metrics:
-        mu_r, sigma_r = stats[ref].mean_covariance()
-        mu_b, sigma_b = stats[boot].mean_covariance()
-        factor_r = covariance_factor(sigma_r)
-        result.fid = frechet_distance(mu_r, sigma_r, mu_b, sigma_b, factor1=factor_r)
-        # A Poisson replicate of very few samples can draw fewer than 2 of them: no covariance, left out.
-        usable = [i for i in range(stats[boot].replicates) if stats[boot].rep_count[i] >= 2]
-        reps = [frechet_distance(mu_r, sigma_r, *stats[boot].replicate_mean_covariance(i), factor1=factor_r)
-                for i in usable]
-        if len(reps) >= 2:
-            # Replicates sit above the FID (a resample repeats images, which raises a Frechet distance),
-            # so their percentiles can exclude it: the interval is their spread, centred on the estimate.
-            result.fid_std = float(np.std(reps, ddof=1))
-            result.fid_interval95 = (result.fid - 1.96 * result.fid_std, result.fid + 1.96 * result.fid_std)
-            result.fid_bootstrap_bias = float(np.mean(reps) - result.fid)
+        (result.fid, result.fid_std, result.fid_interval95,
+         result.fid_bootstrap_bias) = fid_with_uncertainty(stats["a" if boot == "b" else "b"], stats[boot])
     if "kid" in metrics:
         size = min(kid_subset_size, counts["a"], counts["b"])
         kid = kernel_inception_distance(stats["a"].features.numpy(), stats["b"].features.numpy(), kid_subsets, size, KID_SEED)
         every_image = size == counts["a"] == counts["b"]  # each subset is all of both sides, in another order
         result.kid, result.kid_std = kid.mean, None if every_image else kid.std
-    real_all = not datasets or num_real is None
-    suffix = format_count(n_gen) + ("_full" if real_all else f"_real{format_count(num_real)}") if generators else \
-        f"_{format_count(counts['a'])}_vs_{format_count(counts['b'])}"
-    result.protocol = {m: f"{m}{suffix}" for m in metrics}
+    result.protocol = protocol_names(metrics, counts, n_gen if generators else None,
+                                     None if not datasets else num_real)
     result.settings = {
         "metrics": list(metrics),
         "pipeline": inception.pipeline,
