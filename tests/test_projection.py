@@ -1,6 +1,7 @@
 """Projection pieces against plain numpy (targets, distances, the noise regulariser, the schedule, W
 statistics), the optimisation's contract (G untouched, targets independent, cancel keeps the best W),
 and its files."""
+import dataclasses
 import math
 
 import numpy as np
@@ -191,6 +192,11 @@ def test_w_space_result_is_one_w_repeated_and_w_plus_is_per_layer(sg3t):
     settings = ProjectionSettings(steps=12, space="w+", w_avg_samples=100, noise_ramp_length=0.25)
     result = project(G, target, settings, D=D)
     assert result.best_step[0] > 3 and not torch.allclose(result.ws[:, 0], result.ws[:, -1])
+    # W+ is the W search plus offsets: offsets that never start (ramp = the whole run) leave the W search's
+    # result, bit for bit, with the same seed.
+    frozen = dataclasses.replace(settings, noise_ramp_length=1.0)
+    w_only = project(G, target, dataclasses.replace(frozen, space="w"), D=D)
+    assert torch.equal(project(G, target, frozen, D=D).ws, w_only.ws)
 
 
 def test_missing_discriminator_or_lpips_weights_are_one_line_errors(sg3t):

@@ -158,79 +158,117 @@ def project(G,
     # A copy, not G: the noise layers' noise_const become optimised per-target maps, and eval/device/grad change.
     G = copy.deepcopy(G).eval().requires_grad_(False).to(device)
     n = targets.shape[0]
-    c = class_label(G, settings.class_idx, device)
     distance = build_distance(settings, targets, D=D, lpips=lpips)
-    w_avg, w_std = w_statistics(G, settings.w_avg_samples, c)
-
-    layers = _noise_layers(G) if settings.optimize_noise else {}
-    for module in layers.values():  # per-target noise maps, starting from the stored constant noise
-        module.noise_const = module.noise_const.detach()[None, None].repeat(n, 1, 1, 1).requires_grad_(True)
-    noise_maps = [module.noise_const for module in layers.values()]
-
-    # W+ is the shared w plus per-layer offsets. The shared part follows the W search exactly; the offsets
-    # start once the noise on w has faded (before, they only chase that noise) and learn more slowly.
-    # Optimising W+ directly measured far worse (sg2_64, 500 steps: 17 dB against 48 dB in W).
-    w_opt = w_avg.reshape(1, 1, -1).repeat(n, 1, 1).requires_grad_(True)
-    offsets = torch.zeros([n, G.num_ws if settings.space == "w+" else 1, G.w_dim], device=device,
-                          requires_grad=settings.space == "w+")
-    groups = [{"params": [w_opt] + noise_maps, "lr_factor": 1.0, "start": 0.0}]
-    if settings.space == "w+":
-        groups.append({"params": [offsets], "lr_factor": settings.layer_lr_factor, "start": settings.noise_ramp_length})
-    optimizer = torch.optim.Adam(groups, betas=(0.9, 0.999), lr=settings.initial_learning_rate)
-
-    def current_ws(w_noise):  # [N, num_ws, w_dim]
-        return (w_opt + w_noise + offsets).expand(n, G.num_ws, -1)
-
+    w_avg, w_std = w_statistics(G, settings.w_avg_samples, class_label(G, settings.class_idx, device))
+    layers = per_target_noise(G, n) if settings.optimize_noise else {}
+    noise_maps = list(layers.values())
+    search = WSearch(G, settings, w_avg, n, noise_maps)
     generator = torch.Generator(device=device).manual_seed(settings.seed)
-
-    best_ws = current_ws(0).detach().clone()
-    best_distance = torch.full([n], math.inf, device=device)
-    best_step = [-1] * n
-    best_noise = [m.detach().clone() for m in noise_maps]
+    best = BestSoFar(search.ws(0), noise_maps)
     history = []
     start = time.perf_counter()
 
     def result(steps_done):
-        with torch.no_grad():
-            for module, best in zip(layers.values(), best_noise):
-                module.noise_const.copy_(best)
-            images = synthesize(G, best_ws)
-        noise = {name: best[:, 0] for name, best in zip(layers, best_noise)}
-        return ProjectionResult(best_ws, images, best_distance, best_step, steps_done, noise, history)
+        images = best.restore_noise(layers, G)
+        noise = {name: maps[:, 0] for name, maps in zip(layers, best.noise)}
+        return ProjectionResult(best.ws, images, best.distance, best.step, steps_done, noise, history)
 
     for step in range(settings.steps):
         if cancel is not None and cancel():  # the partial result costs a synthesis: only when stopping
             raise Cancelled(f"projection cancelled at step {step} of {settings.steps}", done=step,
                             total=settings.steps, partial=result(step))
-        for group in optimizer.param_groups:
-            started = step >= group["start"] * settings.steps
-            group["lr"] = learning_rate(step, settings) * group["lr_factor"] if started else 0.0
+        search.set_learning_rates(step)
         if settings.history_every and step % settings.history_every == 0:
-            history.append((step, current_ws(0).detach().clone()))
-        w_noise = torch.randn(w_opt.shape, generator=generator, device=device) * w_noise_scale(step, w_std, settings)
-        images = synthesize(G, current_ws(w_noise))
+            history.append((step, search.ws(0).detach().clone()))
+        w_noise = torch.randn(search.w.shape, generator=generator, device=device) * w_noise_scale(step, w_std, settings)
+        images = synthesize(G, search.ws(w_noise))
         dist = distance(images)  # [N]
         reg = noise_regularization(noise_maps) if noise_maps else torch.zeros_like(dist)
-        loss = (dist + reg * settings.regularize_noise_weight).sum()
-
-        with torch.no_grad():  # the W just evaluated, if it is the best so far (noise on w counts against it)
-            better = dist.detach() < best_distance
-            if bool(better.any()):
-                best_distance = torch.where(better, dist.detach(), best_distance)
-                best_ws[better] = current_ws(w_noise).detach()[better]
-                for best, current in zip(best_noise, noise_maps):
-                    best[better] = current.detach()[better]
-                best_step = [step if b else s for b, s in zip(better.tolist(), best_step)]
+        best.update(step, dist.detach(), search.ws(w_noise).detach(), noise_maps)
         if preview is not None and (step % preview_every == 0 or step == settings.steps - 1):
             preview(step, images.detach())
-
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():  # keep each noise map zero-mean, unit-variance
-            for noise in noise_maps:
-                noise -= noise.mean(dim=[1, 2, 3], keepdim=True)
-                noise *= noise.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
+        search.step((dist + reg * settings.regularize_noise_weight).sum())
+        normalize_noise(noise_maps)
         if progress is not None:
             progress(Progress(step + 1, settings.steps, time.perf_counter() - start, unit="step"))
     return result(settings.steps)
+
+
+# ---- Its steps --------------------------------------------------------------------------------------
+def per_target_noise(G, n: int) -> dict:
+    """{layer name: its noise map}, each noise layer's stored constant noise repeated for n targets and
+    made trainable [N, 1, H, W] (the copy's noise_const is replaced)."""
+    layers = _noise_layers(G)
+    for module in layers.values():
+        module.noise_const = module.noise_const.detach()[None, None].repeat(n, 1, 1, 1).requires_grad_(True)
+    return {name: module.noise_const for name, module in layers.items()}
+
+
+class WSearch:
+    """The optimised latents: one w per target, plus per-layer offsets in W+, and their Adam optimiser.
+
+    W+ is the shared w plus per-layer offsets. The shared part follows the W search exactly; the offsets
+    start once the noise on w has faded (before, they only chase that noise) and learn more slowly.
+    Optimising W+ directly measured far worse (sg2_64, 500 steps: 17 dB against 48 dB in W)."""
+
+    def __init__(self, G, settings: ProjectionSettings, w_avg: torch.Tensor, n: int, noise_maps: list):
+        self.settings, self.n, self.num_ws = settings, n, G.num_ws
+        self.w = w_avg.reshape(1, 1, -1).repeat(n, 1, 1).requires_grad_(True)
+        w_plus = settings.space == "w+"
+        self.offsets = torch.zeros([n, G.num_ws if w_plus else 1, G.w_dim], device=w_avg.device, requires_grad=w_plus)
+        groups = [{"params": [self.w] + noise_maps, "lr_factor": 1.0, "start": 0.0}]
+        if w_plus:
+            groups.append({"params": [self.offsets], "lr_factor": settings.layer_lr_factor,
+                           "start": settings.noise_ramp_length})
+        self.optimizer = torch.optim.Adam(groups, betas=(0.9, 0.999), lr=settings.initial_learning_rate)
+
+    def ws(self, w_noise) -> torch.Tensor:  # [N, num_ws, w_dim]
+        return (self.w + w_noise + self.offsets).expand(self.n, self.num_ws, -1)
+
+    def set_learning_rates(self, step: int) -> None:
+        """The schedule's rate for each group that has started (the offsets after the noise ramp), else 0."""
+        for group in self.optimizer.param_groups:
+            started = step >= group["start"] * self.settings.steps
+            group["lr"] = learning_rate(step, self.settings) * group["lr_factor"] if started else 0.0
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+
+class BestSoFar:
+    """Per target, the W (noise on w included, which counts against it) and noise maps of the lowest
+    distance seen, and its step."""
+
+    def __init__(self, ws: torch.Tensor, noise_maps: list):
+        self.ws = ws.detach().clone()
+        self.distance = torch.full([ws.shape[0]], math.inf, device=ws.device)
+        self.step = [-1] * ws.shape[0]
+        self.noise = [m.detach().clone() for m in noise_maps]
+
+    @torch.no_grad()
+    def update(self, step: int, distance: torch.Tensor, ws: torch.Tensor, noise_maps: list) -> None:
+        better = distance < self.distance
+        if not bool(better.any()):
+            return
+        self.distance = torch.where(better, distance, self.distance)
+        self.ws[better] = ws[better]
+        for best, current in zip(self.noise, noise_maps):
+            best[better] = current.detach()[better]
+        self.step = [step if b else s for b, s in zip(better.tolist(), self.step)]
+
+    @torch.no_grad()
+    def restore_noise(self, layers: dict, G) -> torch.Tensor:
+        """Puts the best noise maps into the copy's noise layers and renders the best ws with them."""
+        for maps, best in zip(layers.values(), self.noise):
+            maps.copy_(best)
+        return synthesize(G, self.ws)
+
+
+@torch.no_grad()
+def normalize_noise(noise_maps: list) -> None:
+    """Keeps each noise map zero-mean and unit-variance after a step."""
+    for noise in noise_maps:
+        noise -= noise.mean(dim=[1, 2, 3], keepdim=True)
+        noise *= noise.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
