@@ -38,10 +38,20 @@ class LatentPanel(Panel):
 
     def build(self, ctx: PanelContext) -> None:
         s = ctx.state.session
-        file_dialog("load_w_dialog", "Load W vector", lambda p: self._load_w(ctx, p), (".npz", ".npy", ".*"))
-        file_dialog("save_w_dialog", "Save W vector", lambda p: self._save_w(ctx, p), (".npz", ".npy"),
-                    default_filename="w.npz")
+        self._build_seed(ctx, s)
+        dpg.add_separator()
+        self._build_truncation_noise_class(ctx, s)
+        dpg.add_separator()
+        self._build_interpolation(ctx, s)
+        dpg.add_separator()
+        self._build_style_mixing(ctx, s)
+        dpg.add_separator()
+        self._build_w_files(ctx)
+        grey_when_disabled("latent_snap", "latent_psi", "latent_cutoff_on", "latent_cutoff", "latent_noise",
+                           "latent_noise_seed", "latent_noise_animate", "latent_class")
 
+    def _build_seed(self, ctx: PanelContext, s) -> None:
+        """Seed box with its own -/+ and snap, the fractional seed grid, the seed animation."""
         with dpg.group(horizontal=True):
             # Own -/+ buttons (not the box's): they step from the position shown, wherever an
             # animation or a drag has taken it since the box was last typed in.
@@ -64,7 +74,8 @@ class LatentPanel(Panel):
                                speed=0.01, min_value=-20, max_value=20, width=90,
                                callback=lambda _s, v, _u: self._anim(ctx, latent_speed=v))
 
-        dpg.add_separator()
+    def _build_truncation_noise_class(self, ctx: PanelContext, s) -> None:
+        """psi and cutoff, StyleGAN2 noise mode, seed and animation, the class."""
         with dpg.group(horizontal=True):
             dpg.add_slider_float(label="psi", tag="latent_psi", default_value=s.psi, min_value=-1.0, max_value=2.0,
                                  width=150, callback=lambda _s, v, _u: self._edit(ctx, psi=v))
@@ -86,7 +97,8 @@ class LatentPanel(Panel):
                               min_clamped=True, callback=lambda _s, v, _u: self._edit(ctx, class_idx=v))
             dpg.add_text("", tag="latent_class_note", color=(150, 150, 150))
 
-        dpg.add_separator()
+    def _build_interpolation(self, ctx: PanelContext, s) -> None:
+        """A<->B interpolation to a second seed, lerp in W or slerp in Z."""
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="A<->B to seed", tag="latent_b_on", default_value=s.seed_b is not None,
                              callback=lambda _s, v, _u: self._edit(
@@ -101,7 +113,8 @@ class LatentPanel(Panel):
                                  default_value="lerp W" if s.interp_space == "w" else "slerp Z",
                                  callback=lambda _s, v, _u: self._edit(ctx, interp_space="w" if v == "lerp W" else "z"))
 
-        dpg.add_separator()
+    def _build_style_mixing(self, ctx: PanelContext, s) -> None:
+        """Style mixing from a seed over a ws range or per-layer checkboxes (made when a model loads)."""
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="mix styles from seed", tag="latent_mix_on", default_value=s.mix_seed is not None,
                              callback=lambda _s, v, _u: self._edit(
@@ -114,7 +127,12 @@ class LatentPanel(Panel):
                           callback=lambda _s, v, _u: self._set_mix_range(ctx, v))
         dpg.add_group(tag="latent_mix_layers")  # one checkbox per ws layer, made when a model loads
 
-        dpg.add_separator()
+    def _build_w_files(self, ctx: PanelContext) -> None:
+        """W vectors loaded and saved (.npz / .npy), and projecting an image into W."""
+        file_dialog("load_w_dialog", "Load W vector", lambda p: self._load_w(ctx, p), (".npz", ".npy", ".*"))
+        file_dialog("save_w_dialog", "Save W vector", lambda p: self._save_w(ctx, p), (".npz", ".npy"),
+                    default_filename="w.npz")
+
         with dpg.group(horizontal=True):
             dpg.add_button(label="Load W...", callback=lambda *_: dpg.show_item("load_w_dialog"))
             dpg.add_button(label="Clear W", tag="latent_clear_w", callback=lambda *_: self._edit(ctx, w_path=None))
@@ -123,8 +141,6 @@ class LatentPanel(Panel):
             dpg.add_button(label="Project image...", tag="latent_project",
                            callback=lambda *_: dpg.show_item("proj_pick_and_project_dialog"))
         dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400, show=False)
-        grey_when_disabled("latent_snap", "latent_psi", "latent_cutoff_on", "latent_cutoff", "latent_noise",
-                           "latent_noise_seed", "latent_noise_animate", "latent_class")
 
     # -- edits ------------------------------------------------------------------------------------
     def _edit(self, ctx: PanelContext, **changes) -> None:
