@@ -270,3 +270,15 @@ def test_the_proxy_from_the_environment_is_used(tmp_path, monkeypatch):
         monkeypatch.setenv("http_proxy", proxy.url(""))
         assert fetch(url, settings=FAST).read_bytes() == DATA
         assert proxy.requests == [(url, None)]
+
+
+def test_the_size_cap_is_a_setting(tmp_path, monkeypatch):
+    with FileServer({"/net.pkl": DATA}) as server:
+        monkeypatch.setenv("EQVIZ_MAX_DOWNLOAD_GB", "0.0005")  # 0.5 MiB < 1 MiB
+        with pytest.raises(DownloadError, match="EQVIZ_MAX_DOWNLOAD_GB"):
+            fetch(server.url("/net.pkl"), settings=FAST)
+        monkeypatch.setenv("EQVIZ_MAX_DOWNLOAD_GB", "lots")
+        with pytest.raises(DownloadError, match="not a positive number"):
+            fetch(server.url("/net.pkl"), settings=FAST)
+        monkeypatch.setenv("EQVIZ_MAX_DOWNLOAD_GB", "0.002")
+        assert fetch(server.url("/net.pkl"), settings=FAST).read_bytes() == DATA
