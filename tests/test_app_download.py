@@ -24,6 +24,12 @@ def app(reference_dir, tmp_path_factory):
     monkeypatch.undo()
 
 
+def published_row(name: str) -> int:
+    """The row of the published-models list that opens `name`."""
+    rows = dpg.get_item_children("published_models_list", 1)
+    return next(row for row in rows if dpg.get_item_user_data(row) == name)
+
+
 def downloaded_files(tmp_root) -> list:
     return [p for p in tmp_root.rglob("*") if p.is_file()] if tmp_root.exists() else []
 
@@ -68,10 +74,9 @@ def test_a_published_model_downloads_on_click_and_becomes_the_model(app, referen
         monkeypatch.setenv("EQVIZ_MIRROR", server.url("/mirror/"))
         fire("checkpoint_published_button")
         assert dpg.is_item_shown("published_models_window")
-        lines = dpg.get_item_configuration("published_models_list")["items"]
-        line = next(item for item in lines if item.startswith("stylegan3-t-ffhqu-256x256 "))
-        assert "(downloaded)" not in line
-        fire("published_models_list", line)
+        row = published_row("stylegan3-t-ffhqu-256x256")
+        assert "(downloaded)" not in dpg.get_item_label(row)
+        dpg.get_item_callback(row)(row, True, dpg.get_item_user_data(row))  # a click on the row
         step_until(app, lambda: app.model.kind == "stylegan3-t" and app.loading is None and app.idle, timeout=60)
     assert not dpg.is_item_shown("published_models_window")
     assert app.model.label == "stylegan3-t-ffhqu-256x256.pkl" and app.last_result is not None
@@ -79,8 +84,8 @@ def test_a_published_model_downloads_on_click_and_becomes_the_model(app, referen
     assert dpg.get_value("checkpoint_path") == "stylegan3-t-ffhqu-256x256"
     assert app.state.session.checkpoint == "stylegan3-t-ffhqu-256x256"
     fire("checkpoint_published_button")
-    lines = dpg.get_item_configuration("published_models_list")["items"]
-    assert any(item.startswith("stylegan3-t-ffhqu-256x256 ") and "(downloaded)" in item for item in lines)
+    assert "(downloaded)" in dpg.get_item_label(published_row("stylegan3-t-ffhqu-256x256"))
+    assert len(dpg.get_item_children("published_models_list", 1)) == 34  # every model, listed once
     dpg.hide_item("published_models_window")
 
 

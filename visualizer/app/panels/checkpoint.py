@@ -30,7 +30,6 @@ class CheckpointPanel(Panel):
     def __init__(self):
         self._was_loading = True  # so the first refresh after a load names the loaded model
         self._browsed: dict[str, str] = {}  # file name -> path, for the folder list
-        self._published: dict[str, str] = {}  # list line -> published model name
         self._download_shown = False
 
     def build(self, ctx: PanelContext) -> None:
@@ -42,8 +41,11 @@ class CheckpointPanel(Panel):
             dpg.add_button(label="Browse folder...", callback=lambda *_: dpg.show_item("browse_folder_dialog"))
             dpg.add_button(label="Demo", tag="checkpoint_demo", callback=lambda *_: self._open(ctx, str(DEMO_CHECKPOINT)),
                            show=DEMO_CHECKPOINT.is_file())
-            dpg.add_button(label="Published models...", tag="checkpoint_published_button",
+            dpg.add_button(label="Published...", tag="checkpoint_published_button",
                            callback=lambda *_: self.show_published(ctx))
+            with dpg.tooltip("checkpoint_published_button"):
+                dpg.add_text("NVIDIA's published StyleGAN3 and StyleGAN2 models: a click downloads one once "
+                             "(into the cache) and opens it")
             dpg.add_loading_indicator(tag="checkpoint_busy", style=1, radius=1.3, show=False)
         dpg.add_input_text(tag="checkpoint_path", hint="type or paste a path, URL or published name, then Enter",
                            width=-1, on_enter=True, callback=lambda _s, value, _u: self._open(ctx, value))
@@ -65,25 +67,25 @@ class CheckpointPanel(Panel):
             stack.append(dpg.pop_container_stack())
         try:
             with dpg.window(label="NVIDIA's published models (downloaded once, then opened from the cache)",
-                            tag="published_models_window", show=False, modal=True, width=760, height=480):
+                            tag="published_models_window", show=False, modal=True, width=760, height=480, pos=(40, 40)):
                 dpg.add_text("Click a model to open it; one not yet downloaded is fetched first (progress and "
                              "Cancel in the Checkpoint panel). eqviz models lists the same.", wrap=720)
-                dpg.add_listbox(tag="published_models_list", items=[], num_items=20, width=-1,
-                                callback=lambda _s, value, _u: self.open_published(ctx, value))
+                dpg.add_child_window(tag="published_models_list", width=-1, height=-1)
         finally:
             for item in reversed(stack):
                 dpg.push_container_stack(item)
 
     def show_published(self, ctx: PanelContext) -> None:
-        """The list, with what is on disk now."""
-        self._published = {published_line(m): m.name for m in CATALOGUE}
-        dpg.configure_item("published_models_list", items=list(self._published))
-        dpg.set_value("published_models_list", "")
+        """The list, one clickable row per model, with what is on disk now."""
+        dpg.delete_item("published_models_list", children_only=True)
+        for model in CATALOGUE:
+            dpg.add_selectable(label=published_line(model), parent="published_models_list", user_data=model.name,
+                               callback=lambda _s, _v, name: self.open_published(ctx, name))
         dpg.show_item("published_models_window")
 
-    def open_published(self, ctx: PanelContext, line: str) -> None:
+    def open_published(self, ctx: PanelContext, name: str) -> None:
         dpg.hide_item("published_models_window")
-        self._open(ctx, self._published[line])
+        self._open(ctx, name)
 
     def cancel_download(self, ctx: PanelContext) -> None:
         if ctx.download is not None:
