@@ -3,5 +3,6 @@ vectors, their files, and the edits along them (renders, videos, sheets and the 
 through `eqviz.core.edits`).
 
 `layers` names which ws index each style affine reads; `sefa` and `ganspace` find directions;
-`files` reads and writes them; `edits` makes an edit from one of them; `sheet` renders GANSpace's figure.
+`files` reads and writes them; `edits` makes an edit from one of them; `sheet` renders GANSpace's figure;
+`cache` keeps computed directions per model in eqviz's cache (the app reopens a model's at once).
 """
