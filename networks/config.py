@@ -20,7 +20,7 @@ import numpy as np
 
 from eqviz.cuda_ops.bias_act import ACTIVATIONS
 from eqviz.errors import CheckpointError
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 
 KINDS = ("stylegan2", "stylegan3-t", "stylegan3-r")
 

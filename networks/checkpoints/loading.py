@@ -24,7 +24,7 @@ from eqviz.networks.checkpoints.checkpoint_file import check_regular_file, read_
 from eqviz.networks.checkpoints.safe_unpickler import PersistentObject, TFNetwork, load_pickle_file
 from eqviz.networks.memory_guard import check_memory
 from eqviz.networks.sizing import check_generator_memory
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 
 GENERATOR_NAMES = ("G_ema", "G")
 

@@ -8,7 +8,7 @@ StyleGAN3's synthesis network starts with a SynthesisInput, StyleGAN2's is made 
 from eqviz.networks.config import GeneratorConfig, config_from_init_kwargs
 from eqviz.errors import CheckpointError
 from eqviz.networks.checkpoints.safe_unpickler import PersistentObject
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 
 GENERATOR_CLASS = "Generator"
 

@@ -16,7 +16,7 @@ from eqviz.atomic_io import atomic_output
 from eqviz.networks.config import GeneratorConfig, config_from_dict
 from eqviz.errors import CheckpointError, first_line
 from eqviz.networks.checkpoints.checkpoint_file import read_regular_file
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 
 FORMAT_NAME = "eqviz-generator"
 FORMAT_VERSION = 1

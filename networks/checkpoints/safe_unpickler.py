@@ -28,7 +28,7 @@ from eqviz.errors import CheckpointError, first_line
 from eqviz.networks.checkpoints.checkpoint_file import open_regular_file
 from eqviz.networks.checkpoints.pickle_scan import scan_pickle
 from eqviz.networks.checkpoints.torch_storage import Storage, storage_from_legacy_bytes
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 
 MAX_MODULE_DEPTH = 32        # sub-module nesting; StyleGAN generators nest 4 deep
 MAX_TENSOR_DIMS = 8

@@ -20,7 +20,7 @@ import torch
 from eqviz.networks.config import GeneratorConfig, checked_kwargs, config_from_init_kwargs
 from eqviz.errors import CheckpointError
 from eqviz.networks.checkpoints.safe_unpickler import TFNetwork
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 
 # Buffers the PyTorch constructor designs itself; the TF pickle has no variable for them.
 CONSTRUCTOR_BUFFERS = re.compile(r".*\.resample_filter")

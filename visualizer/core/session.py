@@ -12,7 +12,7 @@ from eqviz.core.edits import Edit
 from eqviz.errors import EqvizError, first_line
 from eqviz.networks.noise_modes import NOISE_MODES
 from eqviz.atomic_io import write_text
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 from eqviz.untrusted.files import FileKind, read_untrusted
 from eqviz.untrusted.json_text import JSONRefused, parse_json
 

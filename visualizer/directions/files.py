@@ -17,7 +17,7 @@ from eqviz.directions.identity import ModelIdentity, model_identity
 from eqviz.directions.layers import check_layers, default_layers
 from eqviz.directions.w_statistics import sigmas_along, w_moments
 from eqviz.errors import EqvizError
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 from eqviz.untrusted.arrays import load_npy, load_npz
 from eqviz.untrusted.files import FileKind, check_regular_file
 

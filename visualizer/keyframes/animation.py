@@ -15,7 +15,7 @@ import math
 from eqviz.atomic_io import write_text
 from eqviz.core.session import MAX_TEXT, Session
 from eqviz.errors import EqvizError
-from eqviz.networks.untrusted import short_text
+from eqviz.untrusted.messages import short_text
 from eqviz.untrusted.files import FileKind, read_untrusted
 from eqviz.untrusted.json_text import JSONRefused, parse_json
 

@@ -9,7 +9,8 @@ import zipfile
 import zlib
 
 from eqviz.errors import first_line
-from eqviz.untrusted.files import FileKind, format_size, open_untrusted
+from eqviz.untrusted.files import FileKind, open_untrusted
+from eqviz.untrusted.messages import format_size
 
 MAX_MEMBERS = 2_000_000  # an ImageNet dataset zip holds 1.28 million images
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}

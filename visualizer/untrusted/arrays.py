@@ -13,7 +13,8 @@ import numpy as np
 
 from eqviz.untrusted.archives import UntrustedZip
 from eqviz.errors import first_line
-from eqviz.untrusted.files import FileKind, format_size, open_untrusted
+from eqviz.untrusted.files import FileKind, open_untrusted
+from eqviz.untrusted.messages import format_size
 
 NUMBER_KINDS = "biuf"         # bool, signed and unsigned integers, floats
 MAX_MEMBERS = 32              # arrays an .npz may hold (eqviz's direction file holds 11)

@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from eqviz.errors import EqvizError, InvalidArgument
+from eqviz.untrusted.messages import format_size, short_path
 
 
 class UntrustedFileError(EqvizError):
@@ -32,24 +33,6 @@ class FileKind:
         if self.argument is not None:
             return InvalidArgument(message, argument=self.argument)
         return self.error(message)
-
-
-MAX_PATH_CHARS = 300  # of a path quoted in a message
-
-
-def short_path(path) -> str:
-    """A path for a message: whole unless absurdly long."""
-    text = str(path)
-    return text if len(text) <= MAX_PATH_CHARS else text[:MAX_PATH_CHARS] + "..."
-
-
-def format_size(n: int) -> str:
-    """Bytes in words: '512 bytes', '3.2 MB', '1.9 GB'."""
-    if n < 1000:
-        return f"{n} bytes"
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
 
 
 _NON_REGULAR = (
