@@ -25,6 +25,7 @@ from eqviz.cache import cache_folder, file_digest
 from eqviz.downloads.catalogue import CATALOGUE
 
 RECORD = "entry.json"
+MAX_RECORD_CHARS = 1 << 16
 
 
 def file_name(url: str) -> str:
@@ -45,7 +46,8 @@ def entry_path(url: str) -> Path:
 
 def read_record(folder: Path) -> dict | None:
     try:
-        record = json.loads((folder / RECORD).read_text())
+        with open(folder / RECORD, encoding="utf-8") as f:
+            record = json.loads(f.read(MAX_RECORD_CHARS))  # ours, but a cache is anyone's to edit: bounded
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
