@@ -1,6 +1,8 @@
 """Image sources for FID (folders, dataset zips, generators), streamed statistics, the cache, and the
 one-line refusals: empty folder, corrupt image, mixed sizes, wrong resolution, too few real images."""
+import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -96,6 +98,23 @@ def test_images_of_different_sizes_are_refused(tmp_path):
 def test_a_zip_that_is_not_a_zip_is_refused(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"nope")
     assert "not a readable zip" in one_line(ImageSourceError, lambda: ImageData(tmp_path / "bad.zip"))
+
+
+def open_descriptors():
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("labels", [b"[1", b'{"labels": [["img.png", 0]]}'], ids=["bad json", "unlabelled image"])
+def test_a_refused_zip_is_closed(tmp_path, labels):
+    path = tmp_path / "ds.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("dataset.json", labels)
+        buffer = io.BytesIO()
+        Image.fromarray(random_images(1)[0]).save(buffer, format="png")
+        z.writestr("000.png", buffer.getvalue())
+    before = open_descriptors()
+    one_line(ImageSourceError, lambda: ImageData(path))
+    assert open_descriptors() == before
 
 
 @pytest.fixture(scope="module")

@@ -83,23 +83,31 @@ class ImageData:
         self.path = Path(path)
         self.kind = "zip" if self.path.is_file() else "folder"
         self.resize_to = None  # (H, W) when the caller asked for real images at another resolution
-        if self.kind == "zip":
-            self._zip = UntrustedZip(self.path, REAL_IMAGES)
+        self._zip = UntrustedZip(self.path, REAL_IMAGES) if self.kind == "zip" else None
+        try:
+            names, labels_text = self._listing()
+            self.names = sorted(names)
+            if not self.names:
+                raise ImageSourceError(f"{self.path} holds no images (looked for "
+                                       f"{', '.join(sorted(IMAGE_EXTENSIONS))}); pass a folder or zip with the real images")
+            self.labels = self._read_labels(labels_text)
+            self.native_resolution = self.read(0, resize=False).shape[:2]
+        except EqvizError:
+            if self._zip is not None:  # refused: the archive is not kept open
+                self._zip.close()
+            raise
+
+    def _listing(self) -> tuple:
+        """The image names (not sorted) and the text of dataset.json (None when there is none)."""
+        if self._zip is not None:
             names = [n for n in self._zip.names() if PurePosixPath(n).suffix.lower() in IMAGE_EXTENSIONS]
-            labels_text = self._zip.read(LABELS_FILE, MAX_LABELS_BYTES) if LABELS_FILE in self._zip else None
-        else:
-            check_regular_folder(self.path)
-            names = [p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
-                     if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()]
-            labels_file = self.path / LABELS_FILE
-            labels_text = read_untrusted(labels_file, LABELS) if labels_file.exists() else None
-        self.names = sorted(names)
-        if not self.names:
-            raise ImageSourceError(f"{self.path} holds no images (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}); "
-                                   "pass a folder or zip with the real images")
-        self.labels = self._read_labels(labels_text)
-        first = self.read(0, resize=False)
-        self.native_resolution = first.shape[:2]
+            labels = self._zip.read(LABELS_FILE, MAX_LABELS_BYTES) if LABELS_FILE in self._zip else None
+            return names, labels
+        check_regular_folder(self.path)
+        names = [p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
+                 if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()]
+        labels_file = self.path / LABELS_FILE
+        return names, (read_untrusted(labels_file, LABELS) if labels_file.exists() else None)
 
     def __len__(self) -> int:
         return len(self.names)
