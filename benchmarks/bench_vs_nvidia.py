@@ -83,6 +83,16 @@ def eqviz_run(G, z, chosen: list):
     return image
 
 
+def eqviz_fixed_run(G, z, threads: int):
+    """eqviz kept on the process's given thread count (its timed choice of thread count switched off)."""
+    torch.set_num_threads(threads)
+    os.environ["EQVIZ_ADAPTIVE_THREADS"] = "0"
+    try:
+        return G.synthesis(G.mapping(z, None), noise_mode="const")
+    finally:
+        del os.environ["EQVIZ_ADAPTIVE_THREADS"]
+
+
 def nvidia_run(G, z, threads: int):
     """NVIDIA's mapping + synthesis on the process's given thread count (eqviz may have lowered it for itself)."""
     torch.set_num_threads(threads)
@@ -126,14 +136,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each side (the fastest counts)")
     parser.add_argument("--busy", type=int, default=0,
                         help="also time beside this many background 2-thread torch processes")
-    parser.add_argument("--fixed-threads", action="store_true",
-                        help="eqviz keeps the given thread count instead of following the free cores")
+    parser.add_argument("--with-fixed", action="store_true",
+                        help="also time eqviz kept on the given thread count, without its timed choice")
     parser.add_argument("--nvidia-repo", type=Path, default=ROOT / ".nvlabs" / "stylegan3")
     args = parser.parse_args(argv)
     modules = import_nvidia_networks(args.nvidia_repo.resolve())
     threads = torch.get_num_threads()
-    if args.fixed_threads:
-        os.environ["EQVIZ_ADAPTIVE_THREADS"] = "0"
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; fastest of "
           f"{args.repeats} interleaved runs after a warm-up; mapping + synthesis, noise const", flush=True)
 
@@ -155,6 +163,8 @@ def main(argv=None):
                     chosen = []  # eqviz's thread count in each of its runs
                     runs = {"eqviz": lambda: eqviz_run(ours, z, chosen),
                             "nvidia": lambda: nvidia_run(theirs, z, threads)}
+                    if args.with_fixed:
+                        runs["fixed"] = lambda: eqviz_fixed_run(ours, z, threads)
                     settings = [("quiet", 0)] + ([(f"busy {args.busy}", args.busy)] if args.busy else [])
                     for label, busy in settings:
                         chosen.clear()
@@ -162,13 +172,16 @@ def main(argv=None):
                         try:
                             if busy:
                                 time.sleep(2)  # let the neighbours get going
-                            load = load_average()
                             best = interleaved_min_ms(runs, args.repeats)
+                            load = load_average()  # the 1-minute average covers the timed runs
                         finally:
                             stop_busy(procs)
-                        print(f"{kind:11s} {res:4d}² batch {batch} {label:7s}: eqviz {best['eqviz']:8.0f} ms, "
-                              f"({'/'.join(map(str, chosen[1:]))} threads), NVIDIA {best['nvidia']:8.0f} ms => {best['nvidia'] / best['eqviz']:5.2f}x  "
-                              f"(max |diff| {diff:.2e} of {scale:.2f}; {load})", flush=True)
+                        ratio = best["nvidia"] / best["eqviz"]
+                        fixed = (f"; eqviz on {threads} fixed threads {best['fixed']:.0f} ms, "
+                                 f"{best['nvidia'] / best['fixed']:.2f}x") if "fixed" in best else ""
+                        print(f"{kind:11s} {res:4d}² batch {batch} {label:7s}: eqviz {best['eqviz']:7.0f} ms "
+                              f"({'/'.join(map(str, chosen[1:]))} threads), NVIDIA {best['nvidia']:7.0f} ms "
+                              f"=> {ratio:5.2f}x{fixed} (max |diff| {diff:.1e} of {scale:.2f}; {load})", flush=True)
             del ours, theirs
 
 

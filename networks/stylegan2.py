@@ -8,7 +8,7 @@ map; the skip/orig/resnet image path is summed by the synthesis network from eac
 import numpy as np
 import torch
 
-from eqviz.cpu_threads import follow_free_cores
+from eqviz.cpu_threads import fastest_threads
 from eqviz.cuda_ops.bias_act import ACTIVATIONS, bias_act
 from eqviz.cuda_ops.upfirdn2d import setup_filter, upsample2d
 from eqviz.networks.config import StyleGAN2Config
@@ -279,19 +279,20 @@ class SynthesisNetwork(torch.nn.Module):
         if stop_at is not None and stop_at not in self.preview_resolutions:
             raise ValueError(f"stop_at must be one of {self.preview_resolutions} for this generator, got {stop_at!r}")
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
-        follow_free_cores(ws.device)
         ws = ws.to(torch.float32)
         x = img = None
         w_idx = 0
-        for res in self.block_resolutions:
-            block = getattr(self, f"b{res}")
-            x = block(x, ws[:, w_idx:w_idx + block.num_conv], noise_mode=noise_mode, force_fp32=force_fp32,
-                      fused_modconv=fused_modconv)
-            w_idx += block.num_conv
-            # ToRGB shares its w with the next block's first conv (NVIDIA's indexing).
-            img = block.accumulate_rgb(x, img, ws[:, w_idx] if block.num_torgb else None, fused_modconv=fused_modconv)
-            if res == stop_at:
-                break
+        with fastest_threads((id(self), tuple(ws.shape), stop_at), ws.device):
+            for res in self.block_resolutions:
+                block = getattr(self, f"b{res}")
+                x = block(x, ws[:, w_idx:w_idx + block.num_conv], noise_mode=noise_mode, force_fp32=force_fp32,
+                          fused_modconv=fused_modconv)
+                w_idx += block.num_conv
+                # ToRGB shares its w with the next block's first conv (NVIDIA's indexing).
+                img = block.accumulate_rgb(x, img, ws[:, w_idx] if block.num_torgb else None,
+                                           fused_modconv=fused_modconv)
+                if res == stop_at:
+                    break
         return img
 
     def extra_repr(self) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from eqviz.cpu_threads import follow_free_cores
+from eqviz.cpu_threads import fastest_threads
 from eqviz.cuda_ops.filtered_lrelu import filtered_lrelu
 from eqviz.networks.config import StyleGAN3Config
 from eqviz.errors import CheckpointError
@@ -277,11 +277,11 @@ class SynthesisNetwork(torch.nn.Module):
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
-        follow_free_cores(ws.device)
-        ws = ws.to(torch.float32).unbind(dim=1)
-        x = self.input(ws[0], input_transforms)
-        for name, w in zip(self.layer_names, ws[1:]):
-            x = getattr(self, name)(x, w, force_fp32=force_fp32)
+        with fastest_threads((id(self), tuple(ws.shape)), ws.device):
+            ws = ws.to(torch.float32).unbind(dim=1)
+            x = self.input(ws[0], input_transforms)
+            for name, w in zip(self.layer_names, ws[1:]):
+                x = getattr(self, name)(x, w, force_fp32=force_fp32)
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32)

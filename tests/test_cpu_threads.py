@@ -1,83 +1,101 @@
-"""The thread count that follows the free cores: /proc/stat parsing, the decision, and update() on given usage."""
-import os
-
+"""The synthesis thread count chosen by timing: the choice, its retries, the ceiling, and a generator under it."""
 import pytest
 import torch
 
-from eqviz.cpu_threads import FreeCoreThreads, busy_seconds, threads_for
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-STAT = """cpu  400 0 100 900 0 0 0 0 0 0
-cpu0 100 0 50 450 7 0 0 0 0 0
-cpu1 300 10 50 450 0 5 5 10 0 0
-cpu2 1000 0 0 0 0 0 0 0 0 0
-intr 1 2 3
-"""
+from eqviz import cpu_threads
+from eqviz.cpu_threads import RETRY_AFTER_RUNS, RETRY_AFTER_S, ThreadChoice
 
 
-def test_busy_seconds_counts_only_the_given_cpus_and_busy_fields():
-    # cpu0: user 100 + system 50 (iowait 7 is idle); cpu1: 300 + nice 10 + 50 + irq 5 + softirq 5 + steal 10
-    assert busy_seconds(STAT, {0, 1}) == pytest.approx((150 + 380) / TICK)
-    assert busy_seconds(STAT, {2}) == pytest.approx(1000 / TICK)
-    assert busy_seconds(STAT, {7}) is None
-
-
-@pytest.mark.parametrize("cores, others, limit, want", [
-    (2, 0.0, 2, 2), (2, 0.3, 2, 2), (2, 0.7, 2, 1), (2, 1.9, 2, 1), (2, 5.0, 2, 1),
-    (8, 3.2, 8, 5), (8, 0.0, 4, 4), (1, 0.0, 1, 1)])
-def test_threads_for(cores, others, limit, want):
-    assert threads_for(cores, others, limit) == want
-
-
-class FakeUsage:
-    """Samples (wall s, machine busy s, own cpu s) where others keep `others` cores busy and this process `own`."""
-
+class Clock:
     def __init__(self):
-        self.wall = self.busy = self.cpu = 0.0
-        self.others, self.own = 0.0, 0.0
+        self.now = 0.0
 
-    def advance(self, seconds):
-        self.wall += seconds
-        self.busy += (self.others + self.own) * seconds
-        self.cpu += self.own * seconds
-
-    def __call__(self, cpus):
-        self.advance(0.05)  # the first look's wait, and time between looks
-        return self.wall, self.busy, self.cpu
+    def __call__(self):
+        return self.now
 
 
 @pytest.fixture
-def restore_threads(monkeypatch):
+def two_threads(monkeypatch):
     monkeypatch.delenv("EQVIZ_ADAPTIVE_THREADS", raising=False)
     monkeypatch.delenv("EQVIZ_PROCESS_TUNING", raising=False)
-    monkeypatch.setattr("eqviz.cpu_threads.FIRST_WINDOW_S", 0.0)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield
     torch.set_num_threads(before)
 
 
-def test_update_follows_others_and_never_exceeds_the_given_count(restore_threads):
-    usage = FakeUsage()
-    threads = FreeCoreThreads(cpus={0, 1}, sample=usage)
-    assert threads.update() == 2 and torch.get_num_threads() == 2  # a quiet machine
-    usage.others, usage.own = 1.5, 0.5  # two busy neighbours take most of the machine
-    usage.advance(1.0)
-    assert threads.update() == 1 and torch.get_num_threads() == 1
-    usage.advance(0.1)
-    assert threads.update() == 1  # too soon to look again: the last decision holds
-    usage.others, usage.own = 0.0, 1.0  # they are gone
-    usage.advance(1.0)
-    assert threads.update() == 2 and torch.get_num_threads() == 2
-    torch.set_num_threads(1)  # the user's own choice becomes the ceiling
-    usage.advance(1.0)
-    assert threads.update() == 1 and torch.get_num_threads() == 1
+def call(choice, key, seconds_by_threads, clock, step=1.0):
+    """One timed call: the count chosen, with the time it 'took' on that count."""
+    threads = choice.begin(key)
+    assert torch.get_num_threads() == threads
+    clock.now += step
+    choice.record(key, threads, seconds_by_threads[threads])
+    return threads
 
 
-def test_switched_off_by_the_environment(restore_threads, monkeypatch):
-    usage = FakeUsage()
-    usage.others = 2.0
+def test_times_both_counts_then_keeps_the_faster(two_threads):
+    clock = Clock()
+    choice = ThreadChoice(clock)
+    contended = {2: 3.0, 1: 1.0}  # two threads stall on a busy machine
+    assert [call(choice, "G", contended, clock) for _ in range(5)] == [2, 1, 1, 1, 1]
+    quiet = {2: 0.5, 1: 1.0}
+    assert [call(choice, "H", quiet, clock) for _ in range(4)] == [2, 1, 2, 2]  # each key on its own
+
+
+def test_an_old_time_is_taken_again_so_the_choice_follows_the_load(two_threads):
+    clock = Clock()
+    choice = ThreadChoice(clock)
+    busy, quiet = {2: 3.0, 1: 1.0}, {2: 0.4, 1: 1.0}
+    assert [call(choice, "G", busy, clock) for _ in range(3)] == [2, 1, 1]
+    clock.now += max(RETRY_AFTER_S, RETRY_AFTER_RUNS * busy[2])  # the neighbours left a while ago
+    # Both times are old: each is taken again afresh (not averaged with the busy past), and two threads win.
+    assert [call(choice, "G", quiet, clock) for _ in range(4)] == [2, 1, 2, 2]
+
+
+def test_long_calls_retry_the_slower_count_only_now_and_then(two_threads):
+    clock = Clock()
+    choice = ThreadChoice(clock)
+    frames = {2: 90.0, 1: 30.0}  # calls longer than RETRY_AFTER_S: a busy machine's 256² frames
+    counts = []
+    for _ in range(2 + 4 * RETRY_AFTER_RUNS):  # ~1,300 s
+        threads = choice.begin("G")
+        counts.append(threads)
+        clock.now += frames[threads]
+        choice.record("G", threads, frames[threads])
+    assert counts[:2] == [2, 1]
+    # Two threads are retried once RETRY_AFTER_RUNS of their 90 s have passed: once in these ~1,300 s,
+    # not every other call (as a fixed RETRY_AFTER_S alone would do).
+    assert counts[2:].count(2) == 1
+
+
+def test_the_given_count_is_the_ceiling_and_a_new_one_is_followed(two_threads):
+    clock = Clock()
+    choice = ThreadChoice(clock)
+    call(choice, "G", {2: 3.0, 1: 1.0}, clock)
+    torch.set_num_threads(1)  # the user's own choice
+    assert {call(choice, "G", {1: 1.0}, clock) for _ in range(3)} == {1}
+
+
+def test_switched_off_by_the_environment(two_threads, monkeypatch):
     monkeypatch.setenv("EQVIZ_ADAPTIVE_THREADS", "0")
-    assert FreeCoreThreads(cpus={0, 1}, sample=usage).update() == 2
-    assert torch.get_num_threads() == 2
+    monkeypatch.setattr(cpu_threads, "THREAD_CHOICE", ThreadChoice())
+    for _ in range(3):
+        with cpu_threads.fastest_threads("G", torch.device("cpu")):
+            assert torch.get_num_threads() == 2
+
+
+def test_synthesis_runs_under_the_choice_and_gives_the_same_image(two_threads, monkeypatch):
+    from eqviz.networks.build import build_generator
+    from eqviz.networks.config import StyleGAN3Config
+
+    choice = ThreadChoice()
+    monkeypatch.setattr(cpu_threads, "THREAD_CHOICE", choice)
+    torch.manual_seed(0)
+    G = build_generator(StyleGAN3Config(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3,
+                                        channel_base=256, channel_max=16)).eval()
+    ws = G.mapping(torch.randn(1, 8), None)
+    with torch.inference_mode():
+        images = [G.synthesis(ws) for _ in range(3)]
+    assert len(choice._times) == 1 and set(next(iter(choice._times.values()))) == {1, 2}  # both counts timed
+    for image in images[1:]:
+        torch.testing.assert_close(image, images[0], rtol=1e-5, atol=1e-6)
