@@ -16,17 +16,16 @@ from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
 from eqviz.networks.memory_guard import parse_memory_size
 
 # Counts above these are refused up front: they are typos (an extra zero or three), not plans. The
-# papers' largest protocol is 50,000 samples; a grid of 1,024 cells is already 32x32 tiles.
-MAX_SAMPLES = 10_000_000
-MAX_CELLS = 1024
+# papers' largest protocol is 50,000 samples (the equivariance run keeps a few numbers per sample).
+MAX_SAMPLES = 1_000_000
 MAX_BATCH = 4096
 
 
 # ---- --max-memory ---------------------------------------------------------------------------------
 def add_max_memory_argument(parser) -> None:
     parser.add_argument("--max-memory", metavar="SIZE", default=None,
-                        help="memory a checkpoint may declare it needs (the file, its parameters and one frame's "
-                             "activations), e.g. 24G; default 3/4 of this machine's memory")
+                        help="memory eqviz may use to load a checkpoint and render a frame (the guard's estimate of "
+                             "the peak), e.g. 24G; default 3/4 of this machine's memory")
 
 
 def max_memory(args) -> int | None:

@@ -7,6 +7,7 @@ from eqviz.core.seeds import parse_seeds
 from eqviz.errors import InvalidArgument
 from eqviz.metrics.names import DATA_METRICS, EQ_METRICS
 from eqviz.report.files import check_out_dir
+from eqviz.video.sticking_spec import MAX_SAMPLES as MAX_EXPOSURE_SAMPLES
 
 MAX_GRID_SEEDS = 64  # the report's sample grid shows every seed
 
@@ -53,7 +54,7 @@ def check_arguments(args) -> tuple:
     seeds = parse_seeds(args.seeds)
     check_count(len(seeds), "seeds", "seeds in the sample grid", MAX_GRID_SEEDS)
     check_count(args.num_samples, "num_samples", "samples", MAX_SAMPLES)
-    check_count(args.exposure_samples, "exposure_samples", "exposure samples", 100_000)
+    check_count(args.exposure_samples, "exposure_samples", "exposure samples", MAX_EXPOSURE_SAMPLES)
     check_count(args.batch, "batch", "samples per batch", MAX_BATCH)
     check_seed(args.seed)
     check_fid_arguments(args)
