@@ -1,8 +1,8 @@
 """A local HTTP server on a thread, for download tests (no test touches the internet).
 
-It serves in-memory files with Range support and can misbehave on demand, per path: cut a transfer
-after N bytes (once), stall before sending more, answer 404, serve an HTML page, or lie about the
-length. It records every request's path and Range header and counts the body bytes it sent.
+It serves in-memory files with Range support (416 past the end) and can misbehave on demand, per
+path: cut a transfer after N bytes (once), stall before sending more, answer 404, serve an HTML page,
+send no length (the body ends when the connection closes) or send the body in chunks. It records every request's path and Range header and counts the body bytes it sent.
 """
 import dataclasses
 import http.server
@@ -21,6 +21,8 @@ class Behaviour:
     content_type: str = "application/octet-stream"
     bytes_per_s: int | None = None  # send slowly (in 64 KiB pieces), to watch a download progress
     redirect_to: str | None = None  # answer 302 to this path
+    no_length: bool = False        # no Content-Length: the body ends where the connection closes
+    chunked: bool = False          # Transfer-Encoding: chunked (a cut leaves the last chunk missing)
 
 
 class FileServer:
@@ -79,14 +81,37 @@ class FileServer:
         start = 0
         if range_header and not how.ignore_range:
             start = int(range_header.removeprefix("bytes=").split("-")[0])
+            if start >= len(data):
+                handler.send_response(416)
+                handler.send_header("Content-Range", f"bytes */{len(data)}")
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+                return
         handler.send_response(206 if start else 200)
         handler.send_header("Content-Type", how.content_type)
-        handler.send_header("Content-Length", str(len(data) - start))
+        if how.chunked:
+            handler.send_header("Transfer-Encoding", "chunked")
+        elif how.no_length:
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        else:
+            handler.send_header("Content-Length", str(len(data) - start))
         if start:
             handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         handler.end_headers()
         body = data[start:]
-        if how.cut_after is not None and (first or how.every_time):
+        cut = how.cut_after is not None and (first or how.every_time)
+        if how.chunked:
+            sent = body[:how.cut_after] if cut else body
+            for piece in range(0, len(sent), 1 << 16):
+                part = sent[piece:piece + (1 << 16)]
+                self.write(handler, b"%x\r\n" % len(part) + part + b"\r\n", counted=len(part))
+            if cut:
+                handler.close_connection = True
+            else:
+                self.write(handler, b"0\r\n\r\n", counted=0)
+            return
+        if cut:
             self.write(handler, body[:how.cut_after])
             if how.stall_s:
                 time.sleep(how.stall_s)
@@ -100,15 +125,17 @@ class FileServer:
             return
         self.write(handler, body)
 
-    def write(self, handler, body: bytes) -> bool:
+    def write(self, handler, data: bytes, counted: int | None = None) -> bool:
+        """Sends `data`, of which `counted` bytes (default: all) are the file's (the rest is framing)."""
+        counted = len(data) if counted is None else counted
         with self.lock:  # counted before the client can have it, so a test that just received it sees the count
-            self.body_bytes_sent += len(body)
+            self.body_bytes_sent += counted
         try:
-            handler.wfile.write(body)
+            handler.wfile.write(data)
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             with self.lock:
-                self.body_bytes_sent -= len(body)
+                self.body_bytes_sent -= counted
             return False
         return True
 

@@ -1,7 +1,9 @@
 """Downloads against a local HTTP server (tests/file_server.py): caching, resuming, NVIDIA's cache,
 the mirror, offline use and every refusal; no test touches the internet."""
+import errno
 import hashlib
 import json
+import os
 
 import pytest
 
@@ -47,14 +49,66 @@ def test_a_cached_file_is_used_without_the_network(tmp_path):
     assert fetch(url, settings=FAST) == first
 
 
-def test_a_changed_cache_file_is_fetched_again(tmp_path):
+@pytest.mark.parametrize("change", ["truncated", "same size and time"])
+def test_a_changed_cache_file_is_fetched_again(tmp_path, change):
     with FileServer({"/net.pkl": DATA}) as server:
         url = server.url("/net.pkl")
         path = fetch(url, settings=FAST)
-        path.write_bytes(DATA[: len(DATA) // 2])  # truncated behind our back
+        assert fetch(url, settings=FAST) == path  # a cache hit: the file was hashed and found good
+        before = path.stat()
+        if change == "truncated":
+            path.write_bytes(DATA[: len(DATA) // 2])
+        else:  # other bytes of the same length, the modification time put back
+            path.write_bytes(DATA[::-1])
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
         again = fetch(url, settings=FAST)
         assert again.read_bytes() == DATA
         assert len(server.requests) == 2
+
+
+def test_a_cache_file_whose_record_is_unreadable_is_fetched_again(tmp_path):
+    with FileServer({"/net.pkl": DATA}) as server:
+        url = server.url("/net.pkl")
+        path = fetch(url, settings=FAST)
+        path.write_bytes(DATA[:1000])
+        (path.parent / "entry.json").write_text('{"url": "')  # cut short
+        assert fetch(url, settings=FAST).read_bytes() == DATA
+        assert len(server.requests) == 2
+    assert json.loads((path.parent / "entry.json").read_text())["sha256"] == hashlib.sha256(DATA).hexdigest()
+
+
+def test_a_body_without_a_length_is_kept_only_once_a_range_past_its_end_is_refused(tmp_path):
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(no_length=True)}) as server:
+        path = fetch(server.url("/net.pkl"), settings=FAST)
+        assert server.requests == [("/net.pkl", None), ("/net.pkl", f"bytes={len(DATA)}-")]
+    assert path.read_bytes() == DATA
+
+
+def test_a_body_without_a_length_cut_short_is_resumed_not_kept(tmp_path):
+    cut = 300_000
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(no_length=True, cut_after=cut)}) as server:
+        path = fetch(server.url("/net.pkl"), settings=FAST)
+        assert server.requests == [("/net.pkl", None), ("/net.pkl", f"bytes={cut}-")]
+        assert server.body_bytes_sent == len(DATA)
+    assert path.read_bytes() == DATA
+    assert json.loads((path.parent / "entry.json").read_text())["sha256"] == hashlib.sha256(DATA).hexdigest()
+
+
+def test_a_server_with_neither_lengths_nor_ranges_is_refused_rather_than_trusted(tmp_path):
+    behaviour = Behaviour(no_length=True, ignore_range=True, cut_after=300_000)
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": behaviour}) as server:
+        with pytest.raises(DownloadError, match="cannot be told from a cut one") as info:
+            fetch(server.url("/net.pkl"), settings=FAST)
+    assert "\n" not in str(info.value) and server.url("/net.pkl") in str(info.value)
+    assert downloads_left(tmp_path) == []
+
+
+def test_a_chunked_body_is_complete_at_its_last_chunk_and_resumed_when_cut(tmp_path):
+    with FileServer({"/whole.pkl": DATA, "/cut.pkl": DATA},
+                    {"/whole.pkl": Behaviour(chunked=True), "/cut.pkl": Behaviour(chunked=True, cut_after=300_000)}) as server:
+        assert fetch(server.url("/whole.pkl"), settings=FAST).read_bytes() == DATA
+        assert fetch(server.url("/cut.pkl"), settings=FAST).read_bytes() == DATA
+        assert server.requests == [("/whole.pkl", None), ("/cut.pkl", None), ("/cut.pkl", "bytes=300000-")]
 
 
 def test_a_cut_transfer_resumes_with_a_range_request_and_sends_each_byte_once(tmp_path):
@@ -146,6 +200,22 @@ def test_nvidias_dnnlib_cache_is_used_without_the_network(tmp_path):
     assert downloads_left(tmp_path) == []
 
 
+def test_dnnlib_files_are_used_only_when_exactly_one_carries_the_urls_md5(tmp_path):
+    dnnlib = tmp_path / "dnnlib" / "downloads"
+    dnnlib.mkdir(parents=True)
+    with FileServer({"/a.pkl": DATA, "/b.pkl": DATA}) as server:
+        url_a, url_b = server.url("/a.pkl"), server.url("/b.pkl")
+        md5_a = hashlib.md5(url_a.encode()).hexdigest()
+        for name in (f"{md5_a}_a.pkl", f"{md5_a}_copy.pkl"):  # two candidates: dnnlib would not choose either
+            (dnnlib / name).write_bytes(b"theirs")
+        (dnnlib / (hashlib.md5(b"http://elsewhere/b.pkl").hexdigest() + "_b.pkl")).write_bytes(b"theirs")
+        assert fetch(url_a, settings=FAST).read_bytes() == DATA
+        assert fetch(url_b, settings=FAST).read_bytes() == DATA  # the only b.pkl there is another URL's
+        assert [p for p, _ in server.requests] == ["/a.pkl", "/b.pkl"]
+    (dnnlib / f"{md5_a}_copy.pkl").unlink()
+    assert store.dnnlib_file(url_a) == dnnlib / f"{md5_a}_a.pkl"
+
+
 def test_dnnlib_cache_under_home_when_its_variable_is_unset(tmp_path, monkeypatch):
     monkeypatch.delenv("DNNLIB_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -181,9 +251,12 @@ def test_offline_names_the_url_and_the_folder_and_never_connects(tmp_path, monke
 def test_a_file_whose_hash_breaks_its_names_promise_is_deleted_and_refused(tmp_path):
     digest = hashlib.sha256(DATA).hexdigest()
     with FileServer({"/w-1234abcd.pth": DATA, f"/w-{digest[:8]}.pth": DATA}) as server:
-        with pytest.raises(DownloadError, match="not the 1234abcd"):
+        with pytest.raises(DownloadError, match="not the 1234abcd") as info:
             fetch(server.url("/w-1234abcd.pth"), sha256_prefix="1234abcd", settings=FAST)
         assert downloads_left(tmp_path) == []
+        message = str(info.value)
+        assert message.startswith(f"the download of {server.url('/w-1234abcd.pth')} has sha256 {digest[:12]}")
+        assert ".partial" not in message and "deleted" in message
         good = fetch(server.url(f"/w-{digest[:8]}.pth"), sha256_prefix=digest[:8], settings=FAST)
     assert good.read_bytes() == DATA
 
@@ -235,7 +308,22 @@ def test_lpips_fetches_both_weight_files_when_none_is_given(tmp_path, monkeypatc
         with pytest.raises(DownloadError, match="not the 397923af"):
             load_lpips()
         assert [p for p, _ in server.requests] == ["/m/vgg16-397923af.pth"]
-    assert weights.promised_sha256(weights.LPIPS_LIN_URL) == weights.PINNED_SHA256[weights.LPIPS_LIN_URL]
+
+
+# sha256 of lpips/weights/v0.1/vgg.pth inside lpips-0.1.4-py3-none-any.whl from PyPI (computed from the
+# wheel on 2026-12-07, outside this project's environment): the file eqviz's LPIPS fetches by default.
+LPIPS_0_1_4_VGG_LIN_SHA256 = "a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868"
+
+
+def test_the_lpips_linear_layers_are_pinned_to_the_lpips_release(tmp_path, monkeypatch):
+    from eqviz.downloads import weights
+
+    assert weights.promised_sha256(weights.LPIPS_LIN_URL) == LPIPS_0_1_4_VGG_LIN_SHA256
+    with FileServer({"/m/vgg.pth": DATA}) as server:  # a file of that name, not the release's bytes
+        monkeypatch.setenv("EQVIZ_MIRROR", server.url("/m/"))
+        with pytest.raises(DownloadError, match=f"not the {LPIPS_0_1_4_VGG_LIN_SHA256}"):
+            weights.fetch_weights(weights.LPIPS_LIN_URL)
+    assert downloads_left(tmp_path) == []
 
 
 def test_offline_weights_name_the_url_and_the_folder(tmp_path, monkeypatch):
@@ -259,7 +347,44 @@ def test_a_disk_too_full_for_the_file_is_one_sentence_and_leaves_nothing(tmp_pat
     with FileServer({"/net.pkl": DATA}) as server:
         with pytest.raises(DownloadError, match="1000.00B free|free some space") as info:
             fetch(server.url("/net.pkl"), settings=FAST)
-    assert "\n" not in str(info.value) and "EQVIZ_CACHE" in str(info.value)
+    assert "\n" not in str(info.value) and "EQVIZ_CACHE" in str(info.value) and "eqviz " not in str(info.value)
+    assert downloads_left(tmp_path) == []
+
+
+def test_a_disk_that_fills_during_the_download_is_one_sentence_and_leaves_nothing(tmp_path, monkeypatch):
+    from eqviz.downloads import transfer
+
+    written = []
+
+    class FillingFile:
+        """The partial file, on a disk with room for 200 kB."""
+
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            if sum(written) + len(data) > 200_000:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            written.append(len(data))
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(transfer, "open", lambda *args, **kw: FillingFile(open(*args, **kw)), raising=False)
+    with FileServer({"/net.pkl": DATA}) as server:
+        with pytest.raises(DownloadError, match="is full after") as info:
+            fetch(server.url("/net.pkl"), settings=FAST)
+        assert len(server.requests) == 1  # a full disk is not retried
+    message = str(info.value)
+    assert sum(written) > 0 and "\n" not in message and server.url("/net.pkl") in message
+    assert "EQVIZ_CACHE" in message and "eqviz " not in message and "--" not in message
     assert downloads_left(tmp_path) == []
 
 
@@ -282,3 +407,10 @@ def test_the_size_cap_is_a_setting(tmp_path, monkeypatch):
             fetch(server.url("/net.pkl"), settings=FAST)
         monkeypatch.setenv("EQVIZ_MAX_DOWNLOAD_GB", "0.002")
         assert fetch(server.url("/net.pkl"), settings=FAST).read_bytes() == DATA
+
+
+def test_sizes_are_decimal_units_everywhere_a_download_shows_them():
+    from eqviz.app.download import progress_line
+
+    assert progress_line(2_500_000, 10_000_000, 2.0) == "2.5 MB of 10.0 MB, 1.2 MB/s, 6 s left"
+    assert progress_line(1536, 0, 0.0) == "1.5 kB"

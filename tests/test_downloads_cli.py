@@ -1,5 +1,6 @@
 """Commands given URLs and published names (`eqviz info URL`, `eqviz info NAME` through EQVIZ_MIRROR),
 `eqviz models` and `eqviz cache`; the files come from a local server (tests/file_server.py)."""
+import io
 import json
 
 import pytest
@@ -104,3 +105,12 @@ def test_fid_without_weights_downloads_them_with_progress_and_refuses_a_wrong_fi
     assert f"downloading {name}" in err
     errors = [line for line in err.splitlines() if "error" in line]
     assert len(errors) == 1 and "not the 6726825d" in errors[0]
+
+
+def test_the_download_display_counts_bytes_in_decimal_units():
+    from eqviz.cli.progress import ProgressDisplay
+
+    stream = io.StringIO()
+    with ProgressDisplay("downloading net.pkl", unit="B", stream=stream, enabled=True, unit_scale=True) as display:
+        display.update(1_500_000, 3_000_000)
+    assert "1.50M/3.00M" in stream.getvalue()  # 1024 as the divisor would say 1.43M/2.86M

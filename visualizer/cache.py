@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 from eqviz.errors import InvalidArgument
@@ -23,7 +24,10 @@ KINDS = {
     "kernels": "CUDA kernels compiled with nvcc when the shipped fatbin does not fit the GPU",
 }
 
-_file_digests: dict = {}  # (path, size, mtime_ns) -> sha256, so one process hashes a file once
+_file_digests: dict = {}  # (path, size, mtime_ns, ctime_ns) -> sha256, so one process hashes a file once
+# A file changed again within the file system's timestamp tick can keep its size and times; as git
+# does with its index, a digest is only remembered for a file whose times are this much in the past.
+SETTLED_S = 2.0
 
 
 def cache_root() -> Path:
@@ -39,17 +43,20 @@ def cache_folder(kind: str) -> Path:
 
 
 def file_digest(path) -> str:
-    """sha256 of a file's bytes, streamed (remembered per path, size and modification time)."""
+    """sha256 of a file's bytes, streamed (remembered per path, size and times once they have settled)."""
     path = Path(path).resolve()
+    started_ns = time.time_ns()
     info = path.stat()
-    memo_key = (str(path), info.st_size, info.st_mtime_ns)
-    if memo_key not in _file_digests:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+    memo_key = (str(path), info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    if memo_key in _file_digests:
+        return _file_digests[memo_key]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if started_ns - max(info.st_mtime_ns, info.st_ctime_ns) > SETTLED_S * 1e9:
         _file_digests[memo_key] = h.hexdigest()
-    return _file_digests[memo_key]
+    return h.hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)

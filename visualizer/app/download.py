@@ -10,17 +10,17 @@ from __future__ import annotations
 import time
 
 from eqviz.downloads.fetch import local_checkpoint
-from eqviz.downloads.transfer import size_text
+from eqviz.untrusted.messages import format_size
 
 
 def progress_line(done: int, total: int, elapsed_s: float) -> str:
-    """'12.0MB of 250MB, 4.10MB/s, 58 s left' (what is known so far)."""
+    """'12.0 MB of 250.0 MB, 4.1 MB/s, 58 s left' (what is known so far)."""
     rate = done / elapsed_s if elapsed_s > 0 else 0.0
-    amount = f"{size_text(done)} of {size_text(total)}" if total else size_text(done)
+    amount = f"{format_size(done)} of {format_size(total)}" if total else format_size(done)
     if not rate:
         return amount
     left = f", {(total - done) / rate:.0f} s left" if total else ""
-    return f"{amount}, {size_text(rate)}/s{left}"
+    return f"{amount}, {format_size(rate)}/s{left}"
 
 
 def download_body(source: str):

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from eqviz.cache import cache_root, cache_usage, clear_cache, folder_usage
     from eqviz.downloads.store import dnnlib_downloads
-    from eqviz.downloads.transfer import size_text as size
+    from eqviz.untrusted.messages import format_size as size
 
     if args.clear is not None:
         cleared = clear_cache(args.clear or None)

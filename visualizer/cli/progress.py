@@ -29,7 +29,7 @@ class ProgressDisplay:
 
     def __init__(self, label: str, unit: str = "it", stream=None, enabled: bool | None = None, unit_scale: bool = False):
         self.label, self.unit = label, unit
-        self.scale = {"unit_scale": True, "unit_divisor": 1024} if unit_scale else {}  # bytes as KB, MB, GB
+        self.scale = {"unit_scale": True, "unit_divisor": 1000} if unit_scale else {}  # bytes as kB, MB, GB
         self.stream = sys.stderr if stream is None else stream
         self.enabled = is_first_process() if enabled is None else enabled
         self.interactive = self.enabled and self.stream.isatty()

@@ -90,27 +90,26 @@ def download(url: str, source: str, folder: Path, progress, cancel, sha256_prefi
                                 f"{final.name}") from None
         checked(partial, source, sha256_prefix, delete=True)
         try:
-            os.replace(partial, final)
-            store.write_record(final, url)
+            return store.keep(partial, url)
         except OSError as exc:  # the cache was cleared or moved meanwhile
             raise DownloadError(f"cannot keep the download of {url} in {folder} ({exc.strerror}); try again") from None
-    except BaseException:
+    finally:
         partial.unlink(missing_ok=True)
-        raise
-    return final
 
 
 def checked(path: Path, url: str, sha256_prefix: str | None, delete: bool) -> Path:
-    """`path` when its sha256 starts with `sha256_prefix` (or no prefix is promised)."""
+    """`path` when its sha256 starts with `sha256_prefix` (or no prefix is promised); the message
+    names the URL (and the file only when it stays: a deleted download's name is of no use)."""
     if sha256_prefix:
         digest = file_digest(path)
         if not digest.startswith(sha256_prefix.lower()):
             if delete:
                 path.unlink(missing_ok=True)
                 (path.parent / store.RECORD).unlink(missing_ok=True)
-            raise DownloadError(f"{path.name} from {url} has sha256 {digest[:12]}..., not the {sha256_prefix}... its "
-                                f"name promises; {'it was deleted, ' if delete else ''}the file is damaged or not the "
-                                "published one")
+            what = f"the download of {url}" if delete else f"{path} (NVIDIA's copy of {url})"
+            done = "it was deleted: " if delete else "delete it: "
+            raise DownloadError(f"{what} has sha256 {digest[:12]}..., not the {sha256_prefix}... its name promises; "
+                                f"{done}the file is damaged or not the published one")
     return path
 
 

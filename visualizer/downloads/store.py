@@ -3,9 +3,9 @@ folder NVIDIA's tools (dnnlib) fill with the same files.
 
 Layout: `downloads/<first 16 hex of sha256(URL)>/<file name>` with `entry.json` beside it (URL,
 size, sha256). A file is only ever renamed into place complete, after its record is written; a
-cached file whose size or sha256 no longer matches its record is deleted, never used. A file that
-someone put into the folder by hand (the offline instructions say how) has no record yet: its
-hash is recorded on first use.
+cached file whose size or sha256 no longer matches its record, or whose record cannot be read, is
+deleted, never used. A file that someone put into the folder by hand (the offline instructions say
+how) has no record at all: its hash is recorded on first use.
 
 dnnlib (NVlabs/stylegan3 `dnnlib/util.py`, `open_url`) caches a download of URL as
 `<cache>/downloads/<md5(URL)>_<name>`, where <cache> is $DNNLIB_CACHE_DIR, else $HOME/.cache/dnnlib
@@ -53,11 +53,22 @@ def read_record(folder: Path) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def write_record(path: Path, url: str) -> dict:
-    record = {"url": url, "file": path.name, "bytes": path.stat().st_size, "sha256": file_digest(path)}
+def write_record(path: Path, url: str, content: Path | None = None) -> dict:
+    """Records `url`, the name of `path` and the size and sha256 of `content` (default: `path` itself)."""
+    content = path if content is None else content
+    record = {"url": url, "file": path.name, "bytes": content.stat().st_size, "sha256": file_digest(content)}
     with atomic_output(path.parent / RECORD) as tmp:
         Path(tmp).write_text(json.dumps(record, indent=1) + "\n")
     return record
+
+
+def keep(partial: Path, url: str) -> Path:
+    """Puts a complete download of `url` into its place: the record first, then the rename, so a file
+    in place always has the record of its own bytes."""
+    final = entry_path(url)
+    write_record(final, url, content=partial)
+    os.replace(partial, final)
+    return final
 
 
 def forget(folder: Path) -> None:
@@ -71,11 +82,12 @@ def cached_file(url: str) -> Path | None:
     path = entry_path(url)
     if not path.is_file():
         return None
-    record = read_record(path.parent)
-    if record is None or record.get("file") != path.name:
+    if not (path.parent / RECORD).exists():
         write_record(path, url)  # put there by hand: adopt it
         return path
-    if record.get("bytes") != path.stat().st_size or record.get("sha256") != file_digest(path):
+    record = read_record(path.parent)
+    if (record is None or record.get("file") != path.name or record.get("bytes") != path.stat().st_size
+            or record.get("sha256") != file_digest(path)):
         forget(path.parent)
         return None
     return path
@@ -111,9 +123,12 @@ def where_cached(url: str) -> str | None:
     """'eqviz' or 'dnnlib' when a download of `url` is on disk (by name and recorded size: cheap, for
     listings; the full sha256 check happens on use), else None."""
     path = entry_path(url)
-    record = read_record(path.parent)
-    if path.is_file() and (record is None or record.get("bytes") == path.stat().st_size):
-        return "eqviz"
+    if path.is_file():
+        if not (path.parent / RECORD).exists():
+            return "eqviz"  # put there by hand: adopted on use
+        record = read_record(path.parent)
+        if record is not None and record.get("file") == path.name and record.get("bytes") == path.stat().st_size:
+            return "eqviz"
     return "dnnlib" if dnnlib_file(url) is not None else None
 
 

@@ -3,7 +3,7 @@ size, time and redirects, and refused in one sentence when the answer is not the
 
 urllib (the standard library) does the talking, so proxies come from the environment
 (`https_proxy`, `http_proxy`, `no_proxy`) as every command-line tool takes them. Nothing here knows
-about the cache: `transfer` writes into the file it is given and leaves naming to its caller.
+about the cache's layout: `transfer` writes into the file it is given and leaves naming to its caller.
 """
 import dataclasses
 import errno
@@ -17,9 +17,9 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from tqdm import tqdm
-
+from eqviz.cache import CACHE_ENV
 from eqviz.errors import EqvizError, stop_if_cancelled
+from eqviz.untrusted.messages import format_size
 
 CHUNK = 1 << 16
 HTML_MARKS = (b"<!doctype html", b"<html", b"<head", b"<body")
@@ -32,21 +32,17 @@ class DownloadError(EqvizError):
     """A download failed or was refused; the message names the URL and what to do."""
 
 
-def size_text(n: int) -> str:
-    return tqdm.format_sizeof(n, suffix="B", divisor=1024)
-
-
 def default_max_bytes() -> int:
     text = os.environ.get(MAX_DOWNLOAD_ENV)
     if not text:
-        return int(DEFAULT_MAX_GB * 2**30)
+        return int(DEFAULT_MAX_GB * 1e9)
     try:
         gb = float(text)
     except ValueError:
         gb = -1.0
     if not gb > 0:
         raise DownloadError(f"{MAX_DOWNLOAD_ENV}={text!r} is not a positive number of GB; unset it or give e.g. 32")
-    return int(gb * 2**30)
+    return int(gb * 1e9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,22 +77,31 @@ def looks_like_html(head: bytes) -> bool:
     return head.lstrip()[:20].lower().startswith(HTML_MARKS)
 
 
+@dataclasses.dataclass
+class TransferState:
+    total: int = 0               # the file's size once the server said it, else 0
+    end_unconfirmed: bool = False  # a body without a length ended: the next request asks for what follows
+
+
 def transfer(url: str, dest: Path, progress: Callable[[int, int], None] | None = None,
              cancel: Callable[[], bool] | None = None, settings: TransferSettings = TransferSettings()) -> int:
-    """Downloads `url` into `dest` (created or truncated); returns its size in bytes.
+    """Downloads `url` into `dest` (created or truncated); returns its size in bytes once the file is
+    known to be complete (its announced length reached, the last chunk received, or a Range request
+    past its end refused), never merely because a connection closed.
 
     progress(done, total) after every chunk (total 0 while unknown); cancel() polled between chunks
     stops with eqviz.errors.Cancelled. `dest` is left as it is on failure: the caller removes it.
     """
     cap = settings.cap()
     dest.write_bytes(b"")
-    state = {"total": 0}
+    state = TransferState()
     failures, wait = 0, settings.backoff_s
     while True:
         have = dest.stat().st_size
         try:
-            one_try(url, dest, have, state, cap, progress, cancel, settings)
-            return dest.stat().st_size
+            if one_try(url, dest, have, state, cap, progress, cancel, settings):
+                return dest.stat().st_size
+            continue  # a body without a length ended: ask whether more follows
         except Retry as exc:
             if dest.stat().st_size == have:
                 failures += 1
@@ -104,16 +109,17 @@ def transfer(url: str, dest: Path, progress: Callable[[int, int], None] | None =
                 failures, wait = 1, settings.backoff_s
             if failures >= settings.attempts:
                 raise DownloadError(f"downloading {url} failed {failures} times in a row ({exc}), at "
-                                    f"{size_text(dest.stat().st_size)}; try again later") from None
+                                    f"{format_size(dest.stat().st_size)}; try again later") from None
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                stop_if_cancelled(cancel, "download", dest.stat().st_size, state["total"])
+                stop_if_cancelled(cancel, "download", dest.stat().st_size, state.total)
                 time.sleep(min(0.05, wait))
             wait *= 2
 
 
-def one_try(url: str, dest: Path, have: int, state: dict, cap: int, progress, cancel, settings) -> None:
-    """One request: from byte `have` on (a Range request when have > 0), appending to `dest`."""
+def one_try(url: str, dest: Path, have: int, state: TransferState, cap: int, progress, cancel, settings) -> bool:
+    """One request: from byte `have` on (a Range request when have > 0), appending to `dest`; True when
+    the file is then known to be complete."""
     headers = {"User-Agent": "eqviz", "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
@@ -121,8 +127,11 @@ def one_try(url: str, dest: Path, have: int, state: dict, cap: int, progress, ca
     try:
         response = opener(settings.max_redirects).open(request, timeout=settings.timeout_s)
     except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # our partial is no prefix of what the server has now: start over
-            dest.write_bytes(b"")
+        if exc.code == 416 and have:
+            if range_total(exc.headers.get("Content-Range", "")) == have:  # nothing lies past our last byte
+                state.total = have
+                return True
+            dest.write_bytes(b"")  # our partial is no prefix of what the server has now: start over
             raise Retry("the server refused to resume") from None
         if exc.code in FINAL_HTTP_STATUSES or 300 <= exc.code < 400:
             reason = "too many redirects" if 300 <= exc.code < 400 else f"HTTP {exc.code} {exc.reason}"
@@ -133,47 +142,68 @@ def one_try(url: str, dest: Path, have: int, state: dict, cap: int, progress, ca
     except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
         raise Retry(describe(exc)) from None
     with response:
-        start, total = accepted_range(response, have, dest)
+        start, total = accepted_range(url, response, have, dest, state.end_unconfirmed)
         if total:
-            state["total"] = total
+            state.total = total
             check_size(url, total, cap, dest, start)
-        stream_body(url, response, dest, start, state["total"], cap, progress, cancel)
-    if state["total"] and dest.stat().st_size < state["total"]:
-        raise Retry(f"the connection closed at {size_text(dest.stat().st_size)} of {size_text(state['total'])}")
-    if state["total"] and dest.stat().st_size > state["total"]:
-        raise DownloadError(f"{url} sent more bytes than it announced ({dest.stat().st_size} > {state['total']}); "
+        # http.client raises IncompleteRead when a chunked body is cut, so its end is the file's end
+        chunked = bool(getattr(response, "chunked", False))
+        stream_body(url, response, dest, start, state.total, cap, progress, cancel)
+    size = dest.stat().st_size
+    if state.total and size < state.total:
+        raise Retry(f"the connection closed at {format_size(size)} of {format_size(state.total)}")
+    if state.total and size > state.total:
+        raise DownloadError(f"{url} sent more bytes than it announced ({size} > {state.total}); "
                             "the server is misbehaving, try again later")
+    if state.total or chunked:
+        return True
+    if state.end_unconfirmed and size == have:
+        raise unconfirmed_error(url)  # asked what follows, it neither said nor sent anything
+    state.end_unconfirmed = True  # a closed connection is all we know: a cut looks the same
+    return False
 
 
-def accepted_range(response, have: int, dest: Path) -> tuple[int, int]:
+def range_total(content_range: str) -> int | None:
+    """The TOTAL of a Content-Range 'bytes START-END/TOTAL' or 'bytes */TOTAL' (None when unknown)."""
+    total_text = content_range.rpartition("/")[2].strip()
+    return int(total_text) if total_text.isdigit() else None
+
+
+def unconfirmed_error(url: str) -> DownloadError:
+    return DownloadError(f"{url} sends no length and does not answer range requests, so a complete download "
+                         "cannot be told from a cut one; download the file another way and give its path")
+
+
+def accepted_range(url: str, response, have: int, dest: Path, end_unconfirmed: bool) -> tuple[int, int]:
     """(byte the body starts at, total size or 0): a 206 continues `dest`; a 200 starts it over."""
     status = response.status
     if status == 206:
         content_range = response.headers.get("Content-Range", "")  # bytes START-END/TOTAL
         try:
-            span, _, total_text = content_range.split(" ", 1)[1].partition("/")
-            start = int(span.split("-")[0])
-            total = int(total_text) if total_text.strip() != "*" else 0
+            start = int(content_range.split(" ", 1)[1].split("-")[0])
         except (IndexError, ValueError):
             raise Retry(f"unreadable Content-Range {content_range[:60]!r}") from None
         if start != have:
             dest.write_bytes(b"")
             raise Retry(f"the server resumed at byte {start}, not {have}")
-        return start, total
+        return start, range_total(content_range) or 0
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else 0
+    if have and end_unconfirmed and not total:
+        raise unconfirmed_error(url)  # the whole file again, still without a length: no way to tell
     if have:  # the server ignored the Range header: the whole file again
         dest.write_bytes(b"")
-    length = response.headers.get("Content-Length")
-    return 0, int(length) if length and length.isdigit() else 0
+    return 0, total
 
 
 def check_size(url: str, total: int, cap: int, dest: Path, start: int) -> None:
     if total > cap:
-        raise DownloadError(f"{url} is {size_text(total)}, more than the download limit of {size_text(cap)}; "
+        raise DownloadError(f"{url} is {format_size(total)}, more than the download limit of {format_size(cap)}; "
                             f"raise it with {MAX_DOWNLOAD_ENV} if you trust that file")
     free = shutil.disk_usage(dest.parent).free
     if total - start > free:
-        raise DownloadError(f"{url} needs {size_text(total - start)} but {dest.parent} has {size_text(free)} free; "
-                            "free some space (eqviz cache --clear) or point EQVIZ_CACHE at a larger disk")
+        raise DownloadError(f"{url} needs {format_size(total - start)} but {dest.parent} has {format_size(free)} free; "
+                            f"free some space or set {CACHE_ENV} to a folder on a larger disk")
 
 
 def stream_body(url: str, response, dest: Path, start: int, total: int, cap: int, progress, cancel) -> None:
@@ -193,17 +223,17 @@ def stream_body(url: str, response, dest: Path, start: int, total: int, cap: int
                 raise html_error(url)
             done += len(chunk)
             if done > cap:
-                raise DownloadError(f"{url} sent more than the download limit of {size_text(cap)}; raise it with "
+                raise DownloadError(f"{url} sent more than the download limit of {format_size(cap)}; raise it with "
                                     f"{MAX_DOWNLOAD_ENV} if you trust that file")
             try:
                 f.write(chunk)
                 f.flush()
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise DownloadError(f"the disk holding {dest.parent} is full after {size_text(done - len(chunk))} "
-                                        f"of {url}; free some space (eqviz cache --clear) or point EQVIZ_CACHE at a "
-                                        "larger disk") from None
-                raise DownloadError(f"cannot write {dest}: {exc.strerror}") from None
+                    raise DownloadError(f"the disk holding {dest.parent} is full after {format_size(done - len(chunk))} "
+                                        f"of {url}; free some space or set {CACHE_ENV} to a folder on a larger "
+                                        "disk") from None
+                raise DownloadError(f"cannot write the download of {url} into {dest.parent}: {exc.strerror}") from None
             if progress is not None:
                 progress(done, total)
 
