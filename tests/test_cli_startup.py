@@ -5,31 +5,35 @@ import sys
 
 import pytest
 
-# Runs `eqviz ARGS` in a fresh interpreter and reports, at exit, its own peak memory and whether
-# torch was ever imported. The peak is the process's VmHWM: ru_maxrss keeps the forking test
+# Runs `eqviz ARGS` in a fresh interpreter and reports, at exit, its own peak memory and which heavy
+# packages were ever imported. The peak is the process's VmHWM: ru_maxrss keeps the forking test
 # process's peak across exec, and RUSAGE_CHILDREN in the test would count every earlier child.
+HEAVY = ("torch", "numpy", "PIL", "tqdm", "urllib.request")  # 0.05-5 s each; none needed to read arguments
 PROBE = """
 import atexit, re, sys
 def report():
     peak = re.search(r"VmHWM:\\s*(\\d+)", open("/proc/self/status").read()).group(1)
-    sys.stderr.write("\\nPEAK-KB=%s TORCH-IMPORTED=%s\\n" % (peak, "torch" in sys.modules))
+    heavy = [name for name in %r if name in sys.modules]
+    sys.stderr.write("\\nPEAK-KB=%%s IMPORTED=%%s\\n" %% (peak, ",".join(heavy)))
 atexit.register(report)
 from eqviz.cli.main import main
 sys.exit(main(sys.argv[1:]))
-"""
+""" % (HEAVY,)
 
 
-def eqviz_probe_with_peak(*args, cwd=None):
-    """(exit code, stdout, stderr, torch imported, peak resident memory in kB) of `eqviz ARGS`."""
+def eqviz_probe_details(*args, cwd=None):
+    """(exit code, stdout, stderr, the HEAVY packages it imported, peak resident memory in kB) of `eqviz ARGS`."""
     proc = subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True, text=True,
                           timeout=120, cwd=cwd)
     err, _, report = proc.stderr.rpartition("PEAK-KB=")
-    peak, _, flag = report.partition(" TORCH-IMPORTED=")
-    return proc.returncode, proc.stdout, err.strip(), flag.strip() == "True", int(peak)
+    peak, _, imported = report.partition(" IMPORTED=")
+    return proc.returncode, proc.stdout, err.strip(), set(filter(None, imported.strip().split(","))), int(peak)
 
 
 def eqviz_probe(*args, cwd=None):
-    return eqviz_probe_with_peak(*args, cwd=cwd)[:4]
+    """(exit code, stdout, stderr, whether torch was imported) of `eqviz ARGS`."""
+    code, out, err, imported, _ = eqviz_probe_details(*args, cwd=cwd)
+    return code, out, err, "torch" in imported
 
 
 @pytest.mark.parametrize("args", [
@@ -45,6 +49,21 @@ def test_help_never_imports_torch(args):
     assert code == 0, err
     assert out.startswith(("usage: eqviz", "eqviz "))
     assert not torch_imported
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"],
+    ["video", "--help"],
+    ["info", "MISSING.pkl"],
+    ["render", "MISSING.pkl", "--seeds", "0-3", "--outdir", "out"],
+    ["video", "MISSING.pkl", "--out", "v.mp4"],
+])
+def test_help_and_a_missing_file_import_no_heavy_package(args, tmp_path):
+    """What makes them answer at once (0.1-0.2 s of CPU, benchmarks/bench_cli_startup.py): not torch,
+    and not numpy, Pillow, tqdm or urllib's HTTP stack either (0.4 s more of imports together)."""
+    code, _, _, imported, _ = eqviz_probe_details(*args, cwd=tmp_path)
+    assert code in (0, 2)
+    assert not imported
 
 
 @pytest.mark.parametrize("args, flag, words", [
@@ -92,8 +111,8 @@ def test_a_hundred_million_seeds_are_checked_against_the_folder_without_being_ex
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "seed50000000.png").write_bytes(b"an earlier render")
     start = time.perf_counter()
-    code, _, err, torch_imported, peak_kb = eqviz_probe_with_peak("render", tmp_path / "m.pkl", "--seeds", "0-100000000",
-                                                                  "--outdir", tmp_path / "out")
-    assert code == 2 and "seed50000000.png already exists" in err and not torch_imported
+    code, _, err, imported, peak_kb = eqviz_probe_details("render", tmp_path / "m.pkl", "--seeds", "0-100000000",
+                                                          "--outdir", tmp_path / "out")
+    assert code == 2 and "seed50000000.png already exists" in err and "torch" not in imported
     assert time.perf_counter() - start < 30
     assert peak_kb < 200_000  # far below a list of 10^8 seeds (several GB)

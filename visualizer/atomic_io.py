@@ -14,9 +14,6 @@ import secrets
 import shutil
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from eqviz.errors import EqvizError, InvalidArgument
 
 PARTIAL_MARK = ".partial-"
@@ -122,8 +119,11 @@ def atomic_output(path, overwrite: bool = True):
         tmp.unlink(missing_ok=True)
 
 
-def save_png(path, img: np.ndarray, overwrite: bool = True) -> None:
+def save_png(path, img, overwrite: bool = True) -> None:
     """Saves an [H, W, C] uint8 array (C = 1, 3 or 4) as PNG, atomically."""
+    import numpy as np  # here, not at the top: every command's argument checks import this module
+    from PIL import Image
+
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] not in (1, 3, 4):
         raise ValueError(f"save_png wants an [H, W, 1|3|4] uint8 array, got {img.dtype} {img.shape}")
     pil = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)

@@ -31,7 +31,7 @@ from eqviz.app.state import AppState
 from eqviz.app.stats import FrameStats
 from eqviz.app.ui_wake import UiWake
 from eqviz.app.widgets import forget_dialogs, set_dialog_folder
-from eqviz.downloads.fetch import is_remote
+from eqviz.downloads.sources import is_remote
 from eqviz.downloads.store import source_of
 
 CONTROLS_WIDTH = 430

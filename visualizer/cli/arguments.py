@@ -11,7 +11,7 @@ from eqviz.atomic_io import check_target, ensure_writable_folder
 from eqviz.core.seeds import MAX_SEED
 from eqviz.errors import EqvizError, InvalidArgument
 from eqviz.metrics.names import DATA_METRICS, METRIC_LABELS
-from eqviz.downloads.fetch import is_remote
+from eqviz.downloads.sources import is_remote
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
 from eqviz.networks.memory_guard import parse_memory_size
 

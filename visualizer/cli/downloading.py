@@ -12,7 +12,8 @@ CHECKPOINT_ARGUMENTS = ("checkpoint", "checkpoints", "source", "a", "b")
 def fetched(source: str) -> str:
     """`source` as a local path: downloaded (once, with a progress bar) when it is remote."""
     from eqviz.downloads.catalogue import find_model
-    from eqviz.downloads.fetch import is_remote, local_checkpoint
+    from eqviz.downloads.fetch import local_checkpoint
+    from eqviz.downloads.sources import is_remote
 
     if not is_remote(source):
         return source

@@ -10,8 +10,6 @@ import os
 import sys
 import time
 
-from tqdm import tqdm
-
 LOG_STEP = 0.1  # fraction of the work between two lines when the output is not a terminal
 
 # tqdm's fields; the bar itself only on a terminal.
@@ -40,6 +38,8 @@ class ProgressDisplay:
     def update(self, done: int, total: int) -> None:
         if not self.enabled:
             return
+        from tqdm import tqdm  # here: every command module imports this one while its arguments are read
+
         if self.interactive:
             if self._bar is None:
                 self._bar = tqdm(total=total, desc=self.label, unit=self.unit, file=self.stream, dynamic_ncols=True,

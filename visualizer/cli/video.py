@@ -8,7 +8,7 @@ from eqviz.core.seeds import parse_seeds
 from eqviz.errors import InvalidArgument
 from eqviz.networks.noise_modes import NOISE_MODES
 from eqviz.video.limits import check_cells, check_frame_count, check_tile
-from eqviz.video.writer import check_output
+from eqviz.video.targets import check_output
 
 HELP = "Render a rotation, translation or looping latent-walk video (MP4, GIF or PNG frames), optionally side by side."
 

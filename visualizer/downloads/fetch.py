@@ -16,15 +16,10 @@ from eqviz.atomic_io import partial_name, remove_stale_partials
 from eqviz.cache import file_digest
 from eqviz.downloads import store
 from eqviz.downloads.catalogue import find_model, mirrored
+from eqviz.downloads.sources import is_url
 from eqviz.downloads.transfer import DownloadError, TransferSettings, Unreachable, transfer
 
 OFFLINE_ENV = "EQVIZ_OFFLINE"
-URL_SCHEMES = ("http", "https", "file")
-
-
-def is_url(text) -> bool:
-    return isinstance(text, str) and urllib.parse.urlparse(text.strip()).scheme.lower() in URL_SCHEMES \
-        and "://" in text
 
 
 def offline() -> bool:
@@ -127,13 +122,3 @@ def local_checkpoint(source, progress: Callable[[int, int], None] | None = None,
     if model is None or path.exists():
         return path
     return fetch(model.url, progress=progress, cancel=cancel)
-
-
-def is_remote(source) -> bool:
-    """Whether `local_checkpoint(source)` may have to download (a URL, or a published name not on disk)."""
-    if not isinstance(source, str):
-        return False
-    text = source.strip()
-    if is_url(text):
-        return urllib.parse.urlparse(text).scheme.lower() != "file"
-    return find_model(text) is not None and not Path(text).expanduser().exists()

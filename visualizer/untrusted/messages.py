@@ -5,17 +5,20 @@ structure that shares itself a billion times over; its repr can take minutes or 
 quote short strings and numbers and describe everything else by its type and size; paths and
 exception texts are cut to a line.
 """
-import numpy as np
+import sys
 
 
 def short_text(value, limit: int = 60) -> str:
     """`value` for an error message, never longer than about `limit` characters."""
+    # A numpy value exists only once numpy is imported; importing it here would cost every command's
+    # argument checks (which quote through this module) 0.4 s.
+    np = sys.modules.get("numpy")
     if isinstance(value, str):
         return repr(value if len(value) <= limit else value[:limit] + "...")
-    if isinstance(value, (bool, int, float, type(None))) and not isinstance(value, np.generic):
+    if isinstance(value, (bool, int, float, type(None))) and not (np and isinstance(value, np.generic)):
         text = repr(value)
         return text if len(text) <= limit else f"a {len(text)}-digit number"
-    if isinstance(value, np.ndarray):
+    if np and isinstance(value, np.ndarray):
         return f"an array of shape {list(value.shape)[:8]}"
     return f"a {type(value).__name__}"
 

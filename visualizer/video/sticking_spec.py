@@ -4,7 +4,7 @@ import dataclasses
 
 from eqviz.errors import InvalidArgument
 from eqviz.video.limits import check_tile
-from eqviz.video.writer import DEFAULT_CRF
+from eqviz.video.targets import DEFAULT_CRF
 
 STACK_MOTIONS = ("auto", "translate", "walk")
 MAX_SAMPLES = 100_000       # long exposure: the latents are drawn at once (z_dim floats each)
