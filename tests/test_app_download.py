@@ -101,6 +101,17 @@ def test_opening_another_checkpoint_during_a_download_wins(app, reference_dir):
     assert app.model.label == "sg2_64.pkl" and not app.status[1]
 
 
+def test_a_file_url_opens_the_file_it_names_in_place(app, reference_dir):
+    from eqviz.cache import cache_folder
+
+    local = reference_dir / "pkl" / "sg3t_64.pkl"
+    fire("checkpoint_path", local.as_uri())
+    assert app.download is None  # nothing to fetch
+    step_until(app, lambda: app.loading is None and app.model.label == "sg3t_64.pkl" and app.idle, timeout=60)
+    assert app.model.kind == "stylegan3-t" and not app.status[1]
+    assert not [p for p in downloaded_files(cache_folder("downloads")) if p.name == "sg3t_64.pkl"]
+
+
 def test_a_url_typed_into_the_open_dialog_is_taken_as_it_is():
     from eqviz.app.widgets import chosen_path
 

@@ -37,6 +37,27 @@ def test_info_on_a_url_downloads_once_then_works_offline(online, sg3t_bytes, cap
     assert json.loads(capsys.readouterr().out)["img_resolution"] == 64
 
 
+def test_file_urls_work_wherever_a_path_does(online, reference_dir, capsys):
+    local = reference_dir / "pkl" / "sg3t_64.pkl"
+    for url in (local.as_uri(), "file://localhost" + local.as_uri().removeprefix("file://")):
+        assert main(["info", url, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["kind"] == "stylegan3-t"
+    assert main(["render", local.as_uri(), "--seeds", "0", "--outdir", str(online / "out")]) == 0
+    assert (online / "out" / "seed0000.png").is_file()
+    assert main(["info", "file://elsewhere" + str(local)]) == 2
+    assert "another host" in one_error_line(capsys)
+    assert not (online / "cache" / "downloads").exists()  # a local file is used in place, never copied
+
+
+def test_render_and_convert_take_a_url_and_share_one_download(online, sg3t_bytes, capsys):
+    with FileServer({"/nets/sg3t_64.pkl": sg3t_bytes}) as server:
+        url = server.url("/nets/sg3t_64.pkl")
+        assert main(["render", url, "--seeds", "0", "--outdir", str(online / "out")]) == 0
+        assert main(["convert", url, str(online / "sg3t_64.safetensors")]) == 0
+        assert server.requests == [("/nets/sg3t_64.pkl", None)]
+    assert (online / "out" / "seed0000.png").is_file() and (online / "sg3t_64.safetensors").is_file()
+
+
 def test_a_published_name_comes_through_the_mirror(online, sg3t_bytes, capsys, monkeypatch):
     with FileServer({"/mirror/stylegan3-t-ffhqu-256x256.pkl": sg3t_bytes}) as server:
         monkeypatch.setenv("EQVIZ_MIRROR", server.url("/mirror/"))

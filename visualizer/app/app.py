@@ -31,7 +31,7 @@ from eqviz.app.state import AppState
 from eqviz.app.stats import FrameStats
 from eqviz.app.ui_wake import UiWake
 from eqviz.app.widgets import forget_dialogs, set_dialog_folder
-from eqviz.downloads.sources import is_remote
+from eqviz.downloads.sources import is_remote, local_file
 from eqviz.downloads.store import source_of
 
 CONTROLS_WIDTH = 430
@@ -123,7 +123,7 @@ class App:
         if is_remote(path):  # a URL or a published name: fetched first (progress and Cancel in the checkpoint panel)
             self._fetch_checkpoint(path.strip())
             return
-        path = str(Path(path).expanduser())
+        path = str(Path(local_file(path)).expanduser())  # a file:// URL: the file it names
         self._loading = path
         self.set_status(f"loading {path} ...")
         self.worker.load(path, self.max_memory)

@@ -11,7 +11,7 @@ from eqviz.atomic_io import check_target, ensure_writable_folder
 from eqviz.core.seeds import MAX_SEED
 from eqviz.errors import EqvizError, InvalidArgument
 from eqviz.metrics.names import DATA_METRICS, METRIC_LABELS
-from eqviz.downloads.sources import is_remote
+from eqviz.downloads.sources import is_remote, local_file
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
 from eqviz.networks.memory_guard import parse_memory_size
 
@@ -91,7 +91,7 @@ def existing_checkpoint(path, argument: str = "checkpoint") -> None:
     A local file passes the loader's own first gate (a regular file, not a folder, pipe or device);
     a URL or a published model's name is fetched after every argument is checked (`fetch_downloads`)."""
     if not is_remote(path):
-        check_regular_file(path)
+        check_regular_file(local_file(path))
 
 
 def fetch_downloads(args) -> None:
@@ -106,7 +106,7 @@ def fetch_downloads(args) -> None:
 
 def existing_path(path, argument: str) -> Path:
     """A file or a folder (image folders, dataset zips, checkpoints) that exists."""
-    p = Path(path).expanduser()
+    p = Path(local_file(path)).expanduser()
     if not p.exists() and not is_remote(path):
         raise InvalidArgument(f"{path} does not exist; check the path", argument)
     return p

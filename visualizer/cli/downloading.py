@@ -13,10 +13,10 @@ def fetched(source: str) -> str:
     """`source` as a local path: downloaded (once, with a progress bar) when it is remote."""
     from eqviz.downloads.catalogue import find_model
     from eqviz.downloads.fetch import local_checkpoint
-    from eqviz.downloads.sources import is_remote
+    from eqviz.downloads.sources import is_remote, local_file
 
     if not is_remote(source):
-        return source
+        return local_file(source)  # a file:// URL: the file it names
     model = find_model(source)
     label = f"downloading {model.name if model else source.rsplit('/', 1)[-1]}"
     return with_progress(label, lambda progress: local_checkpoint(source, progress=progress))

@@ -8,7 +8,6 @@ URL to fetch and the folder to put it in.
 """
 import os
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +15,7 @@ from eqviz.atomic_io import partial_name, remove_stale_partials
 from eqviz.cache import file_digest
 from eqviz.downloads import store
 from eqviz.downloads.catalogue import find_model, mirrored
-from eqviz.downloads.sources import is_url
+from eqviz.downloads.sources import file_url_path, is_url
 from eqviz.downloads.transfer import DownloadError, TransferSettings, Unreachable, transfer
 
 OFFLINE_ENV = "EQVIZ_OFFLINE"
@@ -24,14 +23,6 @@ OFFLINE_ENV = "EQVIZ_OFFLINE"
 
 def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def file_url_path(url: str) -> Path:
-    """The local file a file:// URL names (as dnnlib reads them: the URL's path)."""
-    parsed = urllib.parse.urlparse(url)
-    if parsed.netloc not in ("", "localhost"):
-        raise DownloadError(f"{url} names a file on another host ({parsed.netloc}); give a local path or an http(s) URL")
-    return Path(urllib.request.url2pathname(parsed.path))
 
 
 def fetch(url: str, progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 from eqviz.cache import CACHE_ENV
-from eqviz.errors import EqvizError, stop_if_cancelled
+from eqviz.downloads.sources import DownloadError
+from eqviz.errors import stop_if_cancelled
 from eqviz.untrusted.messages import format_size
 
 CHUNK = 1 << 16
@@ -26,10 +27,6 @@ HTML_MARKS = (b"<!doctype html", b"<html", b"<head", b"<body")
 MAX_DOWNLOAD_ENV = "EQVIZ_MAX_DOWNLOAD_GB"
 DEFAULT_MAX_GB = 16.0  # NVIDIA's largest published pickles are a few hundred MB
 FINAL_HTTP_STATUSES = {400, 401, 403, 404, 405, 410, 451}  # retrying cannot change these answers
-
-
-class DownloadError(EqvizError):
-    """A download failed or was refused; the message names the URL and what to do."""
 
 
 def default_max_bytes() -> int:
