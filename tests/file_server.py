@@ -23,6 +23,7 @@ class Behaviour:
     redirect_to: str | None = None  # answer 302 to this path
     no_length: bool = False        # no Content-Length: the body ends where the connection closes
     chunked: bool = False          # Transfer-Encoding: chunked (a cut leaves the last chunk missing)
+    busy_first: int = 0            # answer 503 (busy) to this many requests first
 
 
 class FileServer:
@@ -32,6 +33,7 @@ class FileServer:
         self.files = dict(files)
         self.behaviours = dict(behaviours or {})
         self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.request_times: list[float] = []  # time.monotonic() of each request, in order
         self.body_bytes_sent = 0
         self.lock = threading.Lock()
         server = self
@@ -44,6 +46,8 @@ class FileServer:
 
             def do_GET(self):
                 server.answer(self)
+
+            do_CONNECT = do_GET  # as a proxy asked for a tunnel: recorded, then answered 404 (no tunnels here)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -65,8 +69,12 @@ class FileServer:
         range_header = handler.headers.get("Range")
         with self.lock:
             self.requests.append((path, range_header))
-            first = sum(1 for p, _ in self.requests if p == path) == 1
+            self.request_times.append(time.monotonic())
+            asked = sum(1 for p, _ in self.requests if p == path)
+        first = asked == 1
         how = self.behaviours.get(path, Behaviour())
+        if asked <= how.busy_first:
+            return self.send(handler, 503, b"busy", "text/plain")
         if how.redirect_to is not None:
             handler.send_response(302)
             handler.send_header("Location", how.redirect_to)

@@ -172,6 +172,37 @@ def test_a_transfer_cut_on_every_try_gives_up_and_leaves_nothing(tmp_path):
     assert downloads_left(tmp_path) == []
 
 
+def test_failed_tries_wait_longer_each_time(tmp_path):
+    settings = TransferSettings(timeout_s=2.0, attempts=4, backoff_s=0.2)
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(cut_after=0, every_time=True)}) as server:
+        with pytest.raises(DownloadError, match="failed 4 times"):
+            fetch(server.url("/net.pkl"), settings=settings)
+        times = server.request_times
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(gaps) == 3 and all(gap >= 0.2 * 2**i for i, gap in enumerate(gaps)), gaps
+
+
+def test_a_server_that_never_answers_times_out(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as silent:  # takes connections (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/net.pkl"
+        start = time.monotonic()
+        with pytest.raises(DownloadError, match="failed 2 times in a row \\(no data within the timeout\\)"):
+            fetch(url, settings=TransferSettings(timeout_s=0.5, attempts=2, backoff_s=0.01))
+        assert time.monotonic() - start < 5
+    assert downloads_left(tmp_path) == []
+
+
+def test_a_busy_server_is_asked_again(tmp_path):
+    with FileServer({"/net.pkl": DATA}, {"/net.pkl": Behaviour(busy_first=2)}) as server:
+        assert fetch(server.url("/net.pkl"), settings=FAST).read_bytes() == DATA
+        assert len(server.requests) == 3
+
+
 def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
     received = []
     with FileServer({"/net.pkl": DATA}) as server:
@@ -232,6 +263,20 @@ def test_published_names_download_through_the_mirror(tmp_path, monkeypatch):
     assert path.read_bytes() == DATA and path.name == "stylegan3-r-afhqv2-512x512.pkl"
     monkeypatch.delenv("EQVIZ_MIRROR")
     assert local_checkpoint("stylegan3-r-afhqv2-512x512") == path  # keyed by NVIDIA's URL, not the mirror's
+
+
+def test_a_mirror_may_be_a_folder(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "stylegan2-cifar10-32x32.pkl").write_bytes(DATA)
+    monkeypatch.setenv("EQVIZ_MIRROR", mirror.as_uri() + "/")
+    path = local_checkpoint("stylegan2-cifar10-32x32")
+    assert path.read_bytes() == DATA and path.parent.parent == tmp_path / "cache" / "downloads"
+    with pytest.raises(DownloadError) as info:
+        local_checkpoint("stylegan2-ffhq-1024x1024")
+    message = str(info.value)
+    assert message.startswith(f"cannot read {mirror.as_uri()}/stylegan2-ffhq-1024x1024.pkl (No such file")
+    assert "network" not in message and "\n" not in message
 
 
 def test_offline_names_the_url_and_the_folder_and_never_connects(tmp_path, monkeypatch):
@@ -395,6 +440,18 @@ def test_the_proxy_from_the_environment_is_used(tmp_path, monkeypatch):
         monkeypatch.setenv("http_proxy", proxy.url(""))
         assert fetch(url, settings=FAST).read_bytes() == DATA
         assert proxy.requests == [(url, None)]
+
+
+def test_https_goes_through_the_https_proxy_and_no_proxy_is_respected(tmp_path, monkeypatch):
+    with FileServer({"/net.pkl": DATA}) as proxy:
+        monkeypatch.setenv("https_proxy", proxy.url(""))
+        with pytest.raises(DownloadError) as info:
+            fetch("https://example.invalid/models/net.pkl", settings=FAST)
+        assert proxy.requests == [("example.invalid:443", None)]  # a tunnel asked of the proxy, not a DNS lookup
+        assert "\n" not in str(info.value)
+        monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # a proxy nobody runs ...
+        monkeypatch.setenv("no_proxy", "127.0.0.1")  # ... and not used for this host
+        assert fetch(proxy.url("/net.pkl"), settings=FAST).read_bytes() == DATA
 
 
 def test_the_size_cap_is_a_setting(tmp_path, monkeypatch):

@@ -249,7 +249,11 @@ def describe(exc: BaseException) -> str:
 
 
 def connection_error(url: str, reason) -> Unreachable:
-    host = urllib.request.urlparse(url).netloc
+    parsed = urllib.request.urlparse(url)
+    if parsed.scheme == "file":  # a mirror that is a folder
+        why = getattr(reason, "strerror", None) or reason
+        return Unreachable(f"cannot read {url} ({why}); check the address (or the mirror it goes through)")
+    host = parsed.netloc
     if isinstance(reason, socket.gaierror):
         why = f"cannot resolve {host} (no network?)"
     elif isinstance(reason, ConnectionRefusedError):
