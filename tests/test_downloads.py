@@ -72,7 +72,9 @@ def test_a_cache_file_whose_record_is_unreadable_is_fetched_again(tmp_path):
         path = fetch(url, settings=FAST)
         path.write_bytes(DATA[:1000])
         (path.parent / "entry.json").write_text('{"url": "')  # cut short
+        assert store.where_cached(url) is None  # listed as not cached, as its next use will find it
         assert fetch(url, settings=FAST).read_bytes() == DATA
+        assert store.where_cached(url) == "eqviz"
         assert len(server.requests) == 2
     assert json.loads((path.parent / "entry.json").read_text())["sha256"] == hashlib.sha256(DATA).hexdigest()
 

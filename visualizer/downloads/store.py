@@ -85,12 +85,19 @@ def cached_file(url: str) -> Path | None:
     if not (path.parent / RECORD).exists():
         write_record(path, url)  # put there by hand: adopt it
         return path
-    record = read_record(path.parent)
-    if (record is None or record.get("file") != path.name or record.get("bytes") != path.stat().st_size
-            or record.get("sha256") != file_digest(path)):
+    record = sized_record(path)
+    if record is None or record.get("sha256") != file_digest(path):
         forget(path.parent)
         return None
     return path
+
+
+def sized_record(path: Path) -> dict | None:
+    """The record beside `path` when it is readable and about this file at its present size."""
+    record = read_record(path.parent)
+    if record is None or record.get("file") != path.name or record.get("bytes") != path.stat().st_size:
+        return None
+    return record
 
 
 def dnnlib_downloads() -> Path:
@@ -123,12 +130,8 @@ def where_cached(url: str) -> str | None:
     """'eqviz' or 'dnnlib' when a download of `url` is on disk (by name and recorded size: cheap, for
     listings; the full sha256 check happens on use), else None."""
     path = entry_path(url)
-    if path.is_file():
-        if not (path.parent / RECORD).exists():
-            return "eqviz"  # put there by hand: adopted on use
-        record = read_record(path.parent)
-        if record is not None and record.get("file") == path.name and record.get("bytes") == path.stat().st_size:
-            return "eqviz"
+    if path.is_file() and (not (path.parent / RECORD).exists() or sized_record(path) is not None):
+        return "eqviz"  # (a file without a record was put there by hand: adopted on use)
     return "dnnlib" if dnnlib_file(url) is not None else None
 
 
