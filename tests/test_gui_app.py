@@ -88,7 +88,8 @@ def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
     fire("checkpoint_path", str(bad))
     step_until(app, lambda: app.loading is None)
     app.step()
-    status = dpg.get_value("status_line")
+    status = dpg.get_value("status_error")
+    assert app.status == (status, True)
     assert "broken.pkl" in status and "still showing sg3t_64.pkl" in status
     assert app.model.label == "sg3t_64.pkl"
     # The path box and the recent list name the model still loaded, not the failed file.

@@ -112,7 +112,8 @@ def test_panel_runs_the_job_and_shows_the_result(setup, tmp_path):
         dpg.get_item_callback(PICK_AND_PROJECT_DIALOG)(PICK_AND_PROJECT_DIALOG, {"file_path_name": str(photo)}, None)
         on_done, outcome = ctx.outcomes[0]
         panel.refresh(ctx)  # the preview handed over by the job becomes a texture
-        assert len(dpg.get_item_children("proj_preview", 1)) == 1
+        caption, image = dpg.get_item_children("proj_preview", 1)  # a caption over target | projection
+        assert dpg.get_value(caption) == "target  |  projection so far" and dpg.get_item_type(image).endswith("mvImage")
         on_done(outcome)
         assert ctx.state.session.w_path == str(tmp_path / "out" / "projected_w.npz")
         assert "PSNR" in dpg.get_value("proj_result") and not ctx.status[1]

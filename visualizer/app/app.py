@@ -29,6 +29,7 @@ from eqviz.app.recent import remember
 from eqviz.app.render_worker import LoadResult, RenderWorker
 from eqviz.app.state import AppState
 from eqviz.app.stats import FrameStats
+from eqviz.app.status import LOAD, RENDER, StatusArea
 from eqviz.app.ui_wake import UiWake
 from eqviz.app.widgets import forget_dialogs, set_dialog_folder
 from eqviz.downloads.sources import is_remote, local_file
@@ -40,8 +41,6 @@ CONTROLS_WIDTH = 430
 # windows and the image area were ~10 ms of a 19 ms idle frame), while the clear is a memset.
 # Popups and dialogs keep their own background of the same colour.
 WINDOW_BACKGROUND = (37, 37, 38, 255)
-ERROR_COLOUR = (255, 110, 100)
-STATUS_COLOUR = (200, 200, 200)
 AWAKE_SECONDS = 0.25      # draw at the frame rate this long after the last change, callback or result
 JOB_REDRAW_SECONDS = 0.25  # a sleeping UI redraws this often while a job reports progress
 IDLE_REDRAW_SECONDS = 2.0  # and this often otherwise (tooltips and the like need no input to appear)
@@ -100,7 +99,7 @@ class App:
         self._loading: str | None = None
         self.download: JobHandle | None = None  # a checkpoint being fetched before it loads
         self.max_memory: int | None = None  # the memory guard's limit (None: the machine's default); raised on offer
-        self._status = ("", False)
+        self.status_area = StatusArea()
         self._displayed_pending: RenderResult | None = None  # on the texture, not yet drawn
         self._frames_answered = 0  # render results received, images and errors alike
         self._frame = 0
@@ -110,11 +109,9 @@ class App:
     def request_render(self) -> None:
         self._dirty = True
 
-    def set_status(self, text: str, error: bool = False) -> None:
-        self._status = (text, error)
-        if dpg.does_item_exist("status_line"):
-            dpg.set_value("status_line", text)
-            dpg.configure_item("status_line", color=ERROR_COLOUR if error else STATUS_COLOUR)
+    def set_status(self, text: str, error: bool = False, about: str = "") -> None:
+        """News, or an error that stays until dismissed or (with `about`, see eqviz.app.status) put right."""
+        self.status_area.set(text, error, about)
 
     def open_checkpoint(self, path: str) -> None:
         if self.download is not None:  # the newest request wins: a running download stops
@@ -144,7 +141,7 @@ class App:
         self._loading = None
         kept = f" (still showing {self.model.label})" if self.model else ""
         if outcome.error is not None:
-            self.set_status(outcome.error + kept, error=True)
+            self.set_status(outcome.error + kept, error=True, about=LOAD)
         else:
             self.set_status(f"download of {source} cancelled{kept}")
 
@@ -165,7 +162,7 @@ class App:
     @property
     def status(self) -> tuple[str, bool]:
         """The status line: (text, whether it reports an error)."""
-        return self._status
+        return self.status_area.shown
 
     @property
     def loading(self) -> str | None:
@@ -244,11 +241,12 @@ class App:
             if self.options.scripted.active:
                 self.options.scripted.failure = item.error
             kept = f" (still showing {self.model.label})" if self.model else ""
-            self.set_status(item.error + kept, error=True)
+            self.set_status(item.error + kept, error=True, about=LOAD)
             if item.memory_needed is not None and not self.options.scripted.active:
                 offer_higher_limit(self, item.path, item.error, item.memory_needed)
             return
         previous, self.model = self.model, item.info
+        self.status_area.resolved(LOAD)
         self.generation += 1
         stopped = self.jobs.cancel_others(self.generation)
         dropped = self.state.forget_model(item.info.path) if previous is not None else []
@@ -257,7 +255,10 @@ class App:
         self.last_result = None
         self.viewer.clear()
         self.state.resolution = item.info.resolution
+        loaded = f"loaded {item.info.label}: {item.info.summary} in {item.seconds:.1f} s"
         if not item.info.supports_input_transform:  # a StyleGAN2 starts untransformed
+            if self.state.session.rotate_deg or any(self.state.session.translate):
+                loaded += " (it has no input transform: the rotation and translation do not apply)"
             self.state.reset_transform()
             self.state.session.untransform = False
         self.state.session.checkpoint = source_of(item.info.path)  # a downloaded model saves as its name or URL
@@ -268,8 +269,7 @@ class App:
         if item.info.path != "<in memory>" and Path(item.info.path).is_file():
             remember(item.info.path)
         dpg.set_viewport_title(f"{self.options.title} - {item.info.label}")
-        self.set_status(switch_message(f"loaded {item.info.label}: {item.info.summary} in {item.seconds:.1f} s",
-                                       stopped, dropped))
+        self.set_status(switch_message(loaded, stopped, dropped))
         if previous is not None:
             for panel in self.panels:
                 panel.forget_model(self)
@@ -282,11 +282,10 @@ class App:
         self._shown_stamp = result.stamp
         self._frames_answered += 1
         if result.error is not None:
-            self.set_status(result.error, error=True)  # the previous frame stays on screen
+            self.set_status(result.error, error=True, about=RENDER)  # the previous frame stays on screen
             self.stats.add_error()
             return
-        if self._status[1] and not self._loading:
-            self.set_status(f"{self.model.label if self.model else ''}")  # the error is gone
+        self.status_area.resolved(RENDER)
         self.viewer.show(result)
         self.last_result = result
         self._displayed_pending = result

@@ -18,7 +18,8 @@ from eqviz.core.images import unit_to_uint8
 
 def default_image_path(ctx: PanelContext) -> Path:
     s = ctx.state.session
-    return Path.cwd() / f"eqviz_seed{s.seed:04d}_{time.strftime('%Y%m%d_%H%M%S')}.png"
+    shown = Path(s.w_path).stem if s.w_path else f"seed{s.seed:04d}"  # a loaded W names the image, not a seed
+    return Path.cwd() / f"eqviz_{shown}_{time.strftime('%Y%m%d_%H%M%S')}.png"
 
 
 def save_current_image(ctx: PanelContext, path: str | None = None) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from eqviz.app.lifecycle import same_checkpoint
 from eqviz.core.latents import SEED_GRID_STEP
+from eqviz.core.seeds import MAX_SEED
 from eqviz.core.session import Session
 
 CHANNEL_MODES = ("rgb", "single")      # three consecutive channels as RGB, or one as grey
@@ -142,7 +143,10 @@ class AppState:
         from whatever the seed box held before an animation or drag moved on)."""
         x = self.session.latent_x
         x = math.floor(x) + 1 if direction > 0 else math.ceil(x) - 1
-        self.session.latent_x, self.session.latent_y = float(x), float(round(self.session.latent_y))
+        y = round(self.session.latent_y)
+        if not 0 <= x + SEED_GRID_STEP * y <= MAX_SEED:  # NVIDIA's seeds end at 0 and 2^32 - 1
+            return
+        self.session.latent_x, self.session.latent_y = float(x), float(y)
         self.touch()
 
     def snap_seed(self) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from eqviz.app.frame_renderer import RenderResult
 from eqviz.app.state import DRAG_SPEEDS, AppState
 from eqviz.core.colormaps import ERROR_LEGEND_CAPTION, error_legend
+from eqviz.core.latents import mixed_layers
 from eqviz.core.images import rgba
 
 if TYPE_CHECKING:
@@ -83,9 +84,21 @@ def seed_text(state: AppState) -> str:
     return text
 
 
+def index_ranges(indices) -> str:
+    """[4, 5, 6, 9, 11, 12] -> '4-6, 9, 11-12'."""
+    runs: list[list[int]] = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs) or "none"
+
+
 def info_line(state: AppState, zoom: float, transformable: bool, display_scale: int = 1,
-              layer_shape: tuple[int, ...] | None = None) -> str:
-    """What the frame on screen is, in one line: only what is set."""
+              layer_shape: tuple[int, ...] | None = None, num_ws: int = 0, has_noise: bool = True) -> str:
+    """What the frame on screen is, in one line: only what is set (and what the model has: noise
+    only where it has noise inputs, the styles mixed within its ws)."""
     s, v = state.session, state.view
     parts = [seed_text(state)]
     if s.class_idx is not None:
@@ -93,8 +106,12 @@ def info_line(state: AppState, zoom: float, transformable: bool, display_scale: 
     if s.w_path is None:
         parts.append(f"psi {s.psi:.2f}" + (f", cutoff {s.cutoff}" if s.cutoff is not None else ""))
     if s.mix_seed is not None:
-        parts.append(f"styles {s.mix_range[0]}-{s.mix_range[1] - 1} from seed {s.mix_seed}")
-    if s.noise_mode != "const":
+        layers = mixed_layers(s, num_ws or max(s.mix_range[1], 1))
+        parts.append(f"styles {index_ranges(layers)} from seed {s.mix_seed}")
+    if s.edits:
+        named = [f"{edit.label or 'direction'} {edit.alpha:+.2f}" for edit in s.edits]
+        parts.append(f"edits: {', '.join(named[:3])}" + (f" and {len(named) - 3} more" if len(named) > 3 else ""))
+    if has_noise and s.noise_mode != "const":
         parts.append(f"noise {s.noise_mode}" + (f", seed {s.noise_seed}" if s.noise_mode == "random" else ""))
     if transformable:
         parts.append(f"translate ({s.translate[0]:+.3f}, {s.translate[1]:+.3f}), rotate {s.rotate_deg:+.1f} deg")
@@ -156,6 +173,7 @@ class Viewer:
         self._refresh_key = None
         self._display_scale = 1  # >1 while a preview (lower-resolution image) is on screen
         self._layer_shape = None
+        self._error_shown = False  # the live error map is beside the frame (not for a layer view)
 
     def build(self, x: int) -> None:
         with dpg.window(tag="viewer", no_title_bar=True, no_move=True, no_resize=True, no_close=True,
@@ -163,6 +181,7 @@ class Viewer:
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Help (F1)", callback=lambda *_: dpg.show_item("help_window"))
                 dpg.add_text("", tag="status_line", wrap=0)
+            self.app.status_area.build()
             dpg.add_text("", tag="viewer_info", color=(150, 150, 150), wrap=0)
             with dpg.child_window(tag="image_area", horizontal_scrollbar=True, border=False):
                 with dpg.group(horizontal=True, tag="image_row"):
@@ -203,6 +222,7 @@ class Viewer:
             dpg.show_item("error_group")
         else:
             dpg.hide_item("error_group")
+        self._error_shown = result.error_map is not None
         self._shown_zoom = None
         self._refresh_key = None
 
@@ -216,7 +236,7 @@ class Viewer:
     def refresh(self) -> None:
         """Once per UI frame; does work only when the state, the area or the frame changed."""
         area = tuple(dpg.get_item_rect_size("image_area"))
-        key = (self.app.state.revision, area, self.frame_size, self._layer_shape)
+        key = (self.app.state.revision, area, self.frame_size, self._layer_shape, self._error_shown)
         if key == self._refresh_key:
             return
         self._refresh_key = key
@@ -226,9 +246,13 @@ class Viewer:
             if self.error.array is not None:
                 self.error.resize(zoom)
             self._shown_zoom = zoom
+        if self.app.state.view.fit and dpg.does_item_exist("view_zoom"):
+            dpg.set_value("view_zoom", zoom)  # the slider reads the fitted zoom, not the last one chosen
         model = self.app.model
         dpg.set_value("viewer_info", info_line(self.app.state, zoom, bool(model and model.supports_input_transform),
-                                               self._display_scale, self._layer_shape))
+                                               self._display_scale, self._layer_shape,
+                                               num_ws=model.num_ws if model else 0,
+                                               has_noise=bool(model and model.kind == "stylegan2")))
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -240,7 +264,7 @@ class Viewer:
         """The zoom that shows the whole frame (of `size`, default the shown one) in the image area."""
         view = self.app.state.view
         return fit_zoom_for(tuple(dpg.get_item_rect_size("image_area")), size or self.frame_size,
-                            view.live_error, view.pixel_exact)
+                            self._error_shown, view.pixel_exact)
 
     # -- mouse ------------------------------------------------------------------------------------
     def _on_press(self, _sender, _data, mode) -> None:

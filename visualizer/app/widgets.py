@@ -13,6 +13,8 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
+from eqviz.app.status import ERROR_COLOUR
+
 # The filter list of every dialog that picks a checkpoint (the first entry groups the formats).
 CHECKPOINT_EXTENSIONS = ("Checkpoints{.pkl,.safetensors,.pt,.pth}", ".pkl", ".safetensors", ".*")
 
@@ -57,7 +59,8 @@ def _create(tag: str) -> None:
 
 def chosen_path(data: dict) -> str | None:
     """The path a file dialog's callback data names. A typed absolute (or ~) path stays as typed:
-    Dear PyGui joins whatever is typed onto the dialog's folder ('/work//tmp/a.png')."""
+    Dear PyGui joins whatever is typed onto the dialog's folder ('/work//tmp/a.png'), in folder
+    dialogs too, where the typed text reaches us only inside that joined path."""
     if not isinstance(data, dict):
         return None
     typed = str(data.get("file_name") or "").strip()
@@ -65,7 +68,15 @@ def chosen_path(data: dict) -> str | None:
         return typed
     if typed.startswith(("/", "~")):
         return str(Path(typed).expanduser())
-    return data.get("file_path_name") or None
+    if typed and Path(typed).suffix and data.get("current_path"):  # a typed extension stays (edits.json
+        return str(Path(data["current_path"]) / typed)                # is not turned into edits.npz)
+    joined = str(data.get("file_path_name") or "")
+    # A folder dialog reports no file name, only the folder joined with what was typed into it.
+    if "//" in joined:
+        return joined[joined.rindex("//") + 1:]
+    if "/~" in joined and (joined.endswith("/~") or "/~/" in joined):
+        return str(Path(joined[joined.index("/~") + 1:]).expanduser())
+    return joined or None
 
 
 def _chosen(data: dict, on_path: Callable[[str], None]) -> None:
@@ -100,7 +111,7 @@ def forget_dialogs() -> None:
 DISABLED_TEXT = (120, 120, 120)
 DISABLED_FRAME = (45, 45, 48)
 # Item types a control that can be disabled may have (Dear PyGui draws a disabled item like an enabled one).
-GREYABLE_TYPES = ("mvButton", "mvCheckbox", "mvCombo", "mvInputInt", "mvInputFloat", "mvInputText",
+GREYABLE_TYPES = ("mvButton", "mvCheckbox", "mvCombo", "mvInputInt", "mvInputFloat", "mvInputDouble", "mvInputText",
                   "mvSliderFloat", "mvDragFloat", "mvDragIntMulti", "mvRadioButton")
 DISABLED_THEME = "eqviz_disabled_theme"
 
@@ -125,6 +136,18 @@ def set_if_changed(tag: str, value) -> None:
     """set_value only when the widget shows something else (cheap per-frame mirroring)."""
     if dpg.get_value(tag) != value:
         dpg.set_value(tag, value)
+
+
+def add_field_error(tag: str, parent: int | str = 0) -> None:
+    """A hidden red line where the field `tag` says why it refused a value; add it right after the field
+    (or after the row holding it)."""
+    dpg.add_text("", tag=f"{tag}_error", wrap=0, color=ERROR_COLOUR, show=False, parent=parent)
+
+
+def show_field_error(tag: str, message: str | None) -> None:
+    """Say beside the field `tag` why it refused a value (None: it took the value; the line goes)."""
+    dpg.set_value(f"{tag}_error", message or "")
+    dpg.configure_item(f"{tag}_error", show=bool(message))
 
 
 def path_row(tag: str, dialog_label: str, extensions: tuple[str, ...], default: str = "", hint: str = "",

@@ -159,6 +159,8 @@ def session_ws(G, session, device="cpu") -> torch.Tensor:
     seed, are truncated."""
     if session.edits:  # edits come last, after truncation: the same ws without them, then moved
         return apply_edits(session_ws(G, dataclasses.replace(session, edits=[]), device), session.edits)
+    if session.seed_b is not None and session.interp_t == 0:  # t = 0 is A itself, whatever the space
+        return session_ws(G, dataclasses.replace(session, seed_b=None), device)
     plain = session.w_path is None and session.seed_b is None and session.mix_seed is None
     if plain and session.latent_x == math.floor(session.latent_x) and session.latent_y == math.floor(session.latent_y):
         return seed_ws(G, session.seed, session.psi, session.cutoff, session.class_idx, device)

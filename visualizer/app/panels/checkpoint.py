@@ -126,8 +126,8 @@ class CheckpointPanel(Panel):
             return
         self._was_loading = loading
         dpg.configure_item("checkpoint_busy", show=loading)
-        if not loading:  # done: the path box names what is loaded (a failed path does not linger)
-            dpg.set_value("checkpoint_path", recent_entry(ctx.model.path) if ctx.model else "")
+        if not loading and ctx.model:  # done: the path box names what is loaded (a failed path does not
+            dpg.set_value("checkpoint_path", recent_entry(ctx.model.path))  # linger; with none, it stays to fix)
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         m = ctx.model

@@ -10,7 +10,7 @@ import dearpygui.dearpygui as dpg
 
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import file_dialog, set_if_changed
+from eqviz.app.widgets import add_field_error, file_dialog, set_if_changed, show_field_error
 from eqviz.core.images import rgba
 from eqviz.directions.cache import cached_or_computed
 from eqviz.directions.edits import edit_from
@@ -150,6 +150,7 @@ class DirectionsPanel(JobPanel):
                                    on_enter=True, user_data=k, callback=lambda _s, text, k: self.set_layers(ctx, k, text))
                 dpg.add_button(label="reset", tag=f"dir_reset_{k}", user_data=k,
                                callback=lambda _s, _a, k: self.set_alpha(ctx, k, 0.0))
+            add_field_error(f"dir_layers_{k}", parent="dir_rows")
         self._show_info(ctx)
 
     def set_alpha(self, ctx: PanelContext, k: int, alpha: float) -> None:
@@ -159,10 +160,15 @@ class DirectionsPanel(JobPanel):
         self._apply(ctx)
 
     def set_layers(self, ctx: PanelContext, k: int, text: str) -> None:
+        """A typed ws range; one the model cannot take stays in the box with the reason under it (the
+        direction keeps its last good range) until a good one is entered."""
         try:
             self.layers[k] = check_layers(ctx.generator(), parse_layer_range(text))
         except EqvizError as exc:
-            ctx.set_status(str(exc), error=True)
+            show_field_error(f"dir_layers_{k}", f"{self.directions.label(k)}: {exc} (still using ws "
+                                                f"{format_layer_range(self.layers[k])})")
+            return
+        show_field_error(f"dir_layers_{k}", None)
         dpg.set_value(f"dir_layers_{k}", format_layer_range(self.layers[k]))
         self._apply(ctx)
 

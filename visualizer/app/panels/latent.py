@@ -11,10 +11,14 @@ from eqviz.errors import EqvizError
 from eqviz.app.panel import Panel, PanelContext
 from eqviz.app.widgets import file_dialog, grey_when_disabled, set_if_changed
 from eqviz.core.latents import mixed_layers, save_w
+from eqviz.core.seeds import MAX_SEED
 from eqviz.core.session import NOISE_MODES
 
 
 MIX_LAYERS_PER_ROW = 9
+# What a loaded W replaces: off (and grey) while one is loaded.
+SEED_CONTROLS = ("latent_seed", "latent_seed_minus", "latent_seed_plus", "latent_x", "latent_y", "latent_animate",
+                 "latent_b_on", "latent_seed_b", "latent_t", "latent_space")
 W_NOTE = ("W from {name}: a final W, shown as it is (it replaces the seed and A<->B; psi and cutoff do "
           "not apply to it). Clear W returns to seeds.")
 
@@ -26,6 +30,14 @@ def clamp_mix_range(mix_range: tuple[int, int], num_ws: int) -> tuple[int, int]:
     if last <= first:
         first, last = num_ws // 2, num_ws
     return first, last
+
+
+def add_seed_input(tag: str, default: int, on_seed, label: str = "", width: int = 110) -> None:
+    """A seed box for NVIDIA's whole range, 0 to 2^32 - 1 (Dear PyGui's int box stops at 2^31 - 1 and
+    wraps past it); `on_seed` gets the whole seed typed."""
+    dpg.add_input_double(label=label, tag=tag, default_value=float(default), width=width, step=0, format="%.0f",
+                         min_value=0, max_value=MAX_SEED, min_clamped=True, max_clamped=True,
+                         callback=lambda _s, value, _u: on_seed(int(value)))
 
 
 class LatentPanel(Panel):
@@ -47,16 +59,15 @@ class LatentPanel(Panel):
         self._build_style_mixing(ctx, s)
         dpg.add_separator()
         self._build_w_files(ctx)
-        grey_when_disabled("latent_snap", "latent_psi", "latent_cutoff_on", "latent_cutoff", "latent_noise",
-                           "latent_noise_seed", "latent_noise_animate", "latent_class")
+        grey_when_disabled(*SEED_CONTROLS, "latent_snap", "latent_psi", "latent_cutoff_on", "latent_cutoff",
+                           "latent_noise", "latent_noise_seed", "latent_noise_animate", "latent_class")
 
     def _build_seed(self, ctx: PanelContext, s) -> None:
         """Seed box with its own -/+ and snap, the fractional seed grid, the seed animation."""
         with dpg.group(horizontal=True):
             # Own -/+ buttons (not the box's): they step from the position shown, wherever an
             # animation or a drag has taken it since the box was last typed in.
-            dpg.add_input_int(label="seed", tag="latent_seed", default_value=s.seed, width=100, step=0,
-                              callback=lambda _s, v, _u: self._seed(ctx, ctx.state.set_seed, v))
+            add_seed_input("latent_seed", s.seed, lambda v: self._seed(ctx, ctx.state.set_seed, v), label="seed")
             dpg.add_button(label="-", tag="latent_seed_minus", width=22,
                            callback=lambda *_: self._seed(ctx, ctx.state.step_seed, -1))
             dpg.add_button(label="+", tag="latent_seed_plus", width=22,
@@ -88,8 +99,8 @@ class LatentPanel(Panel):
         with dpg.group(horizontal=True):
             dpg.add_combo(NOISE_MODES, label="noise", tag="latent_noise", default_value=s.noise_mode,
                           width=80, callback=lambda _s, v, _u: self._edit(ctx, noise_mode=v))
-            dpg.add_input_int(label="seed", tag="latent_noise_seed", default_value=s.noise_seed, width=90,
-                              callback=lambda _s, v, _u: self._set_noise_seed(ctx, v))
+            add_seed_input("latent_noise_seed", s.noise_seed, lambda v: self._set_noise_seed(ctx, v), label="seed",
+                           width=90)
             dpg.add_checkbox(label="animate (StyleGAN2)", tag="latent_noise_animate",
                              callback=lambda _s, v, _u: self._anim(ctx, noise=v))
         with dpg.group(horizontal=True):
@@ -102,10 +113,9 @@ class LatentPanel(Panel):
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="A<->B to seed", tag="latent_b_on", default_value=s.seed_b is not None,
                              callback=lambda _s, v, _u: self._edit(
-                                 ctx, seed_b=dpg.get_value("latent_seed_b") if v else None))
-            dpg.add_input_int(tag="latent_seed_b", default_value=s.seed_b if s.seed_b is not None else 1, width=110,
-                              callback=lambda _s, v, _u: self._edit(
-                                  ctx, seed_b=v) if dpg.get_value("latent_b_on") else None)
+                                 ctx, seed_b=int(dpg.get_value("latent_seed_b")) if v else None))
+            add_seed_input("latent_seed_b", s.seed_b if s.seed_b is not None else 1,
+                           lambda v: self._edit(ctx, seed_b=v) if dpg.get_value("latent_b_on") else None)
         with dpg.group(horizontal=True):
             dpg.add_slider_float(label="t", tag="latent_t", default_value=s.interp_t, min_value=0.0, max_value=1.0,
                                  width=200, callback=lambda _s, v, _u: self._edit(ctx, interp_t=v))
@@ -118,10 +128,9 @@ class LatentPanel(Panel):
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="mix styles from seed", tag="latent_mix_on", default_value=s.mix_seed is not None,
                              callback=lambda _s, v, _u: self._edit(
-                                 ctx, mix_seed=dpg.get_value("latent_mix_seed") if v else None))
-            dpg.add_input_int(tag="latent_mix_seed", default_value=s.mix_seed if s.mix_seed is not None else 1,
-                              width=110, callback=lambda _s, v, _u: self._edit(
-                                  ctx, mix_seed=v) if dpg.get_value("latent_mix_on") else None)
+                                 ctx, mix_seed=int(dpg.get_value("latent_mix_seed")) if v else None))
+            add_seed_input("latent_mix_seed", s.mix_seed if s.mix_seed is not None else 1,
+                           lambda v: self._edit(ctx, mix_seed=v) if dpg.get_value("latent_mix_on") else None)
         dpg.add_drag_intx(label="ws layers [first, last)", tag="latent_mix_range", size=2, width=160,
                           default_value=list(s.mix_range), min_value=0, max_value=64,
                           callback=lambda _s, v, _u: self._set_mix_range(ctx, v))
@@ -233,7 +242,10 @@ class LatentPanel(Panel):
         s = state.session
         set_if_changed("latent_seed", s.seed)
         whole = math.floor(s.latent_x) == s.latent_x and math.floor(s.latent_y) == s.latent_y
-        dpg.configure_item("latent_snap", enabled=not whole)
+        seeds = s.w_path is None  # a loaded W replaces the seed, its steps, animation and A<->B
+        for tag in SEED_CONTROLS:
+            dpg.configure_item(tag, enabled=seeds)
+        dpg.configure_item("latent_snap", enabled=seeds and not whole)
         set_if_changed("latent_x", s.latent_x)
         set_if_changed("latent_y", s.latent_y)
         set_if_changed("latent_animate", state.anim.latent)

@@ -37,7 +37,7 @@ class ProjectionPanelSettings:
     lpips_vgg: str = ""
     lpips_lin: str = ""
     outdir: str = "eqviz_projection"
-    overwrite: bool = True
+    overwrite: bool = False
 
 
 @dataclasses.dataclass
@@ -100,8 +100,11 @@ class ProjectionPanel(JobPanel):
         self._preview: np.ndarray | None = None   # the newest preview, handed over by the job's thread
         self._shown: np.ndarray | None = None     # the array the texture reads (dpg keeps a pointer)
         self._texture = None
+        self.header = None         # this panel's collapsing header
+        self._reveal_frames = 0    # frames until the control column scrolls this panel into view
 
     def build(self, ctx: PanelContext) -> None:
+        self.header = dpg.top_container_stack()
         d = ProjectionPanelSettings()
         file_dialog(PICK_AND_PROJECT_DIALOG, "Image to project", lambda p: self._pick_and_project(ctx, p),
                     IMAGE_EXTENSIONS)
@@ -145,8 +148,13 @@ class ProjectionPanel(JobPanel):
                          f"losses {settings.losses.strip() or 'default'}")
 
     def _pick_and_project(self, ctx: PanelContext, path: str) -> None:
+        """From any panel's "Project image...": this panel opens and comes into view, so the run's
+        progress, preview and Cancel are on screen."""
         dpg.set_value("proj_target", path)
         self.run(ctx)
+        if self.job is not None and self.header is not None:
+            dpg.set_value(self.header, True)
+            self._reveal_frames = 2  # its place is known once it has been drawn open
 
     def _hand_over(self, preview: np.ndarray) -> None:
         self._preview = preview  # one reference swap: the main thread picks it up in refresh
@@ -166,6 +174,11 @@ class ProjectionPanel(JobPanel):
 
     def refresh(self, ctx: PanelContext) -> None:
         super().refresh(ctx)
+        if self._reveal_frames:
+            self._reveal_frames -= 1
+            if not self._reveal_frames:  # scroll the control column so that the progress bar shows
+                top = dpg.get_item_rect_min(self.header)[1]
+                dpg.set_y_scroll("controls", max(0.0, dpg.get_y_scroll("controls") + top - 40))
         preview, self._preview = self._preview, None
         if preview is None or self.job is None:
             return
@@ -175,6 +188,7 @@ class ProjectionPanel(JobPanel):
                 dpg.delete_item(self._texture)
             h, w = preview.shape[:2]
             self._texture = dpg.add_raw_texture(w, h, preview, format=dpg.mvFormat_Float_rgba, parent="textures")
+            dpg.add_text("target  |  projection so far", parent="proj_preview", color=(150, 150, 150))
             scale = SHOWN_HEIGHT / h
             dpg.add_image(self._texture, parent="proj_preview", width=int(w * scale), height=SHOWN_HEIGHT)
         else:

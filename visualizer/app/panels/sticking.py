@@ -29,7 +29,7 @@ class StickingSettings:
     stack_motion: str = StickingSpec.stack_motion
     compare: tuple[str, ...] = ()
     outdir: str = "eqviz_sticking"
-    overwrite: bool = True
+    overwrite: bool = False
 
 
 def build_sticking_spec(settings: StickingSettings, session, device: str, current: tuple) -> StickingSpec:

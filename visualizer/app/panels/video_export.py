@@ -10,7 +10,8 @@ from eqviz.errors import EqvizError
 from eqviz.app.compare_list import CompareList, current_generator
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import path_row
+from eqviz.app.widgets import add_field_error, path_row, show_field_error
+from eqviz.core.seeds import parse_seeds
 from eqviz.video.motions import TRANSLATE_PATHS, WALK_SPACES, Motion
 from eqviz.video.render import VideoSpec, check_spec, render_video
 
@@ -36,16 +37,28 @@ class VideoExportSettings:
     overwrite: bool = False
 
 
+def walk_seeds_problem(settings: VideoExportSettings) -> str | None:
+    """Why the walk seeds cannot make a walk (None when they can, or when no walk is asked for)."""
+    if not settings.walk:
+        return None
+    if not settings.walk_seeds:
+        return "a walk needs walk seeds to loop through after the current latent, e.g. 1-3."
+    try:
+        parse_seeds(settings.walk_seeds)
+    except EqvizError as exc:
+        return str(exc)
+    return None
+
+
 def build_video_spec(settings: VideoExportSettings, session, device: str, current: tuple):
     """The VideoSpec for the current view (the session: its latent, truncation and pose) and the panel's
     settings, rendered on the app's device: `current` (name, generator) beside the comparison checkpoints."""
-    from eqviz.core.seeds import parse_seeds
-
     kinds = tuple(k for k, on in (("walk", settings.walk), ("rotate", settings.rotate), ("translate", settings.translate)) if on)
     if not kinds:
         raise EqvizError("choose a motion: rotate, translate or walk.")
-    if settings.walk and not settings.walk_seeds:
-        raise EqvizError("a walk needs walk seeds to loop through after the current latent, e.g. 1-3.")
+    problem = walk_seeds_problem(settings)
+    if problem:
+        raise EqvizError(problem)
     seeds = parse_seeds(settings.walk_seeds) if settings.walk else None
     motion = Motion(kinds=kinds, turns=settings.turns, radius=settings.radius, path=settings.path, walk_space=settings.walk_space)
     return VideoSpec(
@@ -103,6 +116,7 @@ class VideoExportPanel(JobPanel):
         with dpg.group(horizontal=True):
             dpg.add_input_text(label="walk seeds", tag="vid_walk_seeds", default_value=d.walk_seeds, hint="e.g. 1-3", width=120)
             dpg.add_combo(WALK_SPACES, tag="vid_walk_space", default_value=d.walk_space, width=50)
+        add_field_error("vid_walk_seeds")
         dpg.add_text("The video starts from the current view (latent, truncation, pose); a walk loops through "
                      "the walk seeds and back.", wrap=400, color=(150, 150, 150))
         with dpg.group(horizontal=True):
@@ -136,6 +150,7 @@ class VideoExportPanel(JobPanel):
             ctx.set_status("load a checkpoint first", error=True)
             return
         settings = self.read_settings()
+        show_field_error("vid_walk_seeds", walk_seeds_problem(settings))
         try:  # settings mistakes are reported at once, not after loading generators in the job
             spec = build_video_spec(settings, ctx.state.session_for_saving(), ctx.model.device, current_generator(ctx))
             check_spec(spec)

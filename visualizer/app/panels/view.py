@@ -15,6 +15,7 @@ class ViewPanel(Panel):
     def __init__(self):
         self._revision = -1
         self._stats_from = None  # the result whose layer statistics the table shows
+        self._live_note = ""      # why the live error map is not offered for this model ("" when it is)
 
     def build(self, ctx: PanelContext) -> None:
         v = ctx.state.view
@@ -49,7 +50,7 @@ class ViewPanel(Panel):
                                  callback=lambda _s, value, _u: self._edit(ctx, fft_beta=value))
         dpg.add_checkbox(label="live equivariance error map beside the image", tag="view_live_error",
                          default_value=v.live_error, callback=lambda _s, value, _u: self._edit(ctx, live_error=value))
-        dpg.add_text("", tag="view_live_note", wrap=400, color=(150, 150, 150))
+        dpg.add_text("", tag="view_live_note", wrap=0, color=(150, 150, 150))
         dpg.add_separator()
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="fit to window", tag="view_fit", default_value=v.fit,
@@ -86,7 +87,8 @@ class ViewPanel(Panel):
         dpg.configure_item("view_live_error", enabled=supported)
         if not supported:
             ctx.state.view.live_error = False
-        dpg.set_value("view_live_note", "" if supported else "live error needs a StyleGAN3 input transform")
+        self._live_note = "" if supported else "live error needs a StyleGAN3 input transform"
+        dpg.set_value("view_live_note", self._live_note)
         self._revision = -1
 
     def _show_stats(self, result) -> None:
@@ -120,7 +122,10 @@ class ViewPanel(Panel):
         for tag in ("view_fft_range", "view_fft_beta"):
             dpg.configure_item(tag, enabled=v.fft)
         set_if_changed("view_live_error", v.live_error)
+        set_if_changed("view_live_note", "the live error map is drawn for the output, not for a layer"
+                       if layer and v.live_error else self._live_note)
         set_if_changed("view_fit", v.fit)
         set_if_changed("view_pixel_exact", v.pixel_exact)
-        set_if_changed("view_zoom", v.zoom)
+        if not v.fit:  # while fitting, the viewer shows the fitted zoom here
+            set_if_changed("view_zoom", v.zoom)
         set_if_changed("view_drag_speed", v.drag_speed)
