@@ -85,16 +85,18 @@ def test_grid_z_is_the_seeds_z_at_whole_positions_and_a_normalised_blend_between
     np.testing.assert_allclose(grid_z(1.5, 0.15, 64)[0], _numpy_grid_z(1.5, 0.15, 64), rtol=1e-12)
 
 
-def test_slerp_in_z_starts_at_the_fractional_seed_not_the_seed_below(sg3t):
+def test_slerp_in_z_starts_at_the_fractional_seed_itself_not_the_seed_below(sg3t):
     session = Session(latent_x=1.5, latent_y=0.15, seed_b=1, interp_t=0.0, interp_space="z")
     at_a = session_ws(sg3t, session)
-    z = torch.from_numpy(_numpy_grid_z(1.5, 0.15, sg3t.z_dim)[None]).float()
-    expected = sg3t.mapping(z, torch.zeros([1, 0]))
-    torch.testing.assert_close(at_a, expected, atol=1e-5, rtol=1e-5)
+    assert torch.equal(at_a, session_ws(sg3t, Session(latent_x=1.5, latent_y=0.15)))  # t = 0 is A, exactly
     assert (at_a - seed_ws(sg3t, 1)).abs().max() > 0.1
+    session.interp_t = 1e-4  # and the path leaves A continuously, from the grid position's own Z
+    torch.testing.assert_close(session_ws(sg3t, session), at_a, atol=1e-3, rtol=0)
     session.interp_t = 0.5
     halfway = session_ws(sg3t, session)
+    z = torch.from_numpy(_numpy_grid_z(1.5, 0.15, sg3t.z_dim)[None]).float()
     assert (halfway - at_a).abs().max() > 0.1
+    assert (halfway - sg3t.mapping(z, torch.zeros([1, 0]))).abs().max() > 0.1
     session.interp_t = 1.0
     torch.testing.assert_close(session_ws(sg3t, session), seed_ws(sg3t, 1), atol=1e-5, rtol=1e-5)
 

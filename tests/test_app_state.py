@@ -198,9 +198,70 @@ def test_fit_zoom_shows_the_whole_frame(area, frame, live_error, exact, zoom):
     assert frame[1] * got + (ERROR_COLUMN_EXTRA if live_error else GAP) <= area[1]
 
 
+def test_info_line_says_what_the_frame_is_made_of():
+    from eqviz.app.viewer import info_line
+    from eqviz.directions.edits import Edit
+    state = AppState()
+    s = state.session
+    s.mix_seed, s.mix_range, s.mix_layers = 7, (4, 16), (4, 5, 6, 9, 10, 11, 12, 13, 14, 15)  # ws 7 and 8 unticked
+    s.noise_mode = "random"
+    s.edits = [Edit(direction=(1.0, 0.0), alpha=1.5, scale=1.0, layers=(0, 4), label="sefa 3")]
+    line = info_line(state, zoom=1.0, transformable=True, num_ws=16, has_noise=False)
+    assert "styles 4-6, 9-15 from seed 7" in line and "edits: sefa 3 +1.50" in line
+    assert "noise" not in line  # a StyleGAN3 has no noise inputs
+    assert "noise random, seed 0" in info_line(state, zoom=1.0, transformable=False, num_ws=16, has_noise=True)
+
+
+def test_seed_steps_stop_at_nvidias_seed_range():
+    state = AppState()
+    state.set_seed(2**31 - 1)
+    state.step_seed(+1)
+    assert state.session.seed == 2**31  # not -2^31
+    state.set_seed(2**32 - 1)
+    state.step_seed(+1)
+    assert state.session.seed == 2**32 - 1
+    state.set_seed(0)
+    state.step_seed(-1)
+    assert state.session.seed == 0
+
+
+def test_a_model_switch_drops_a_w_and_edits_unless_the_session_names_the_model(tmp_path):
+    from eqviz.directions.edits import Edit
+    state = AppState()
+    state.session.checkpoint, state.session.w_path = str(tmp_path / "a.pkl"), str(tmp_path / "w.npz")
+    state.session.edits = [Edit(direction=(1.0,), alpha=1.0, scale=1.0, layers=(0, 1))]
+    assert state.forget_model(str(tmp_path / "a.pkl")) == []  # the same model (a loaded session's)
+    assert state.session.w_path is not None and state.session.edits
+    assert state.forget_model(str(tmp_path / "b.pkl")) == ["the loaded W", "the direction edits"]
+    assert state.session.w_path is None and state.session.edits == []
+
+
+def test_key_events_keep_the_modifiers_held_when_each_key_was_pressed():
+    import dearpygui.dearpygui as dpg
+    from eqviz.app.keys import KeyEvents
+    events = KeyEvents()
+    # One frame: Shift down and Q down (a quick Shift+Q); the next: Q up, Shift up, and E down.
+    events.pressed(dpg.mvKey_Q)
+    events.pressed(dpg.mvKey_LShift)  # Dear PyGui lists a frame's presses by key code, not by time
+    assert events.take() == [(dpg.mvKey_Q, True, False)]
+    events.released(dpg.mvKey_Q)
+    events.released(dpg.mvKey_LShift)
+    events.pressed(dpg.mvKey_E)
+    assert events.take() == [(dpg.mvKey_E, False, False)]
+    events.pressed(dpg.mvKey_RControl)
+    assert events.take() == []
+    events.pressed(dpg.mvKey_S)  # Ctrl still held from an earlier frame
+    assert events.take() == [(dpg.mvKey_S, False, True)]
+
+
 @pytest.mark.parametrize("data, path", [
     ({"file_path_name": "/work//tmp/a.png", "file_name": "/tmp/a.png", "current_path": "/work"}, "/tmp/a.png"),
     ({"file_path_name": "/work/a.png", "file_name": "a.png", "current_path": "/work"}, "/work/a.png"),
+    # folder dialogs: nothing in file_name, the typed folder joined onto the dialog's
+    ({"file_path_name": "/ckpts//tmp/x/dirs", "file_name": "", "current_path": "/ckpts//tmp/x/dirs"}, "/tmp/x/dirs"),
+    ({"file_path_name": "/ckpts/runs", "file_name": "", "current_path": "/ckpts/runs"}, "/ckpts/runs"),
+    # a typed extension stays, whatever the dialog's filter
+    ({"file_path_name": "/work/edits.npz", "file_name": "edits.json", "current_path": "/work"}, "/work/edits.json"),
     ({"file_path_name": "", "file_name": ""}, None)])
 def test_a_typed_absolute_path_stays_absolute(data, path):
     from eqviz.app.widgets import chosen_path

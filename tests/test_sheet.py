@@ -55,6 +55,18 @@ def test_the_middle_column_of_an_odd_sheet_is_the_unedited_image(G):
         assert not np.array_equal(tile_at(sheet, r, 0, 64, 2, 5), plain)
 
 
+def test_a_sheet_row_edits_the_ws_range_it_is_given(G):
+    from eqviz.directions.sefa import sefa
+
+    found = sefa(G, num=1, scale_samples=256)
+    layers = (found.layers[0], found.layers[0] + 2)  # two ws instead of the set's own range
+    sheet = direction_sheet(G, found, [0], [4], strength=3.0, steps=3, layers={0: layers})
+    expected = to_uint8(render_session(G, Session(latent_x=4.0, edits=[edit_from(found, 0, 3.0, layers)])))
+    assert np.abs(tile_at(sheet, 0, 2, 64, 1, 3).astype(int) - expected.astype(int)).max() <= 1
+    default = to_uint8(render_session(G, Session(latent_x=4.0, edits=[edit_from(found, 0, 3.0)])))
+    assert np.abs(default.astype(int) - expected.astype(int)).max() > 1  # the range matters
+
+
 @pytest.mark.parametrize("kwargs, words", [({"strength": 0.0}, "strength"), ({"steps": 1}, "steps"),
                                            ({"rows": "cols"}, "rows"), ({"tile": 8}, "tile")])
 def test_bad_sheet_settings_are_refused(G, kwargs, words):

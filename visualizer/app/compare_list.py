@@ -40,7 +40,7 @@ class CompareList:
         with dpg.group(horizontal=True):
             dpg.add_button(label="Compare with...", callback=lambda *_: dpg.show_item(f"{self.prefix}_add_dialog"))
             dpg.add_button(label="Clear", callback=self.clear)
-        dpg.add_text("side by side: current checkpoint only", tag=f"{self.prefix}_list", wrap=400, color=(150, 150, 150))
+        dpg.add_text("side by side: current checkpoint only", tag=f"{self.prefix}_list", wrap=0, color=(150, 150, 150))
 
     def add(self, path: str) -> None:
         """Checked now, not at export: a path that is not a file is refused with the reason."""

@@ -3,8 +3,8 @@ each, so the window and the app never disagree).
 
 Modifiers come from the key events themselves, not from polling the keyboard when a callback runs:
 a quick Shift+Q is over (Shift released) by then. Dear PyGui reports Shift and Ctrl as key presses
-and releases like any key; `KeyEvents` collects one UI frame's events and replays them in that
-frame's order of meaning: modifiers pressed in the frame, then the other keys, then modifiers released.
+and releases like any key; `KeyEvents` collects one UI frame's events and gives each other key the
+modifiers held in that frame.
 """
 from __future__ import annotations
 
@@ -90,15 +90,15 @@ class KeyEvents:
 
     def take(self) -> list[tuple[int, bool, bool]]:
         """The frame's presses of other keys, each with the Shift and Ctrl held as it was pressed. Dear
-        PyGui takes at most one change per key per frame, so within a frame a modifier pressed came
-        before the key it modifies and a modifier released came after it."""
+        PyGui takes at most one change per key per frame and lists a frame's events by key code, not
+        by time; within a burst of input (a quick Shift+Q, then E) a modifier pressed in the frame
+        came before the key it modifies, and one released in the frame before the next key."""
         events, self._events = self._events, []
         modifiers = SHIFT_KEYS + CTRL_KEYS
         self._held |= {key for pressed, key in events if pressed and key in modifiers}
-        shift, ctrl = bool(self._held & set(SHIFT_KEYS)), bool(self._held & set(CTRL_KEYS))
-        presses = [(key, shift, ctrl) for pressed, key in events if pressed and key not in modifiers]
         self._held -= {key for pressed, key in events if not pressed}
-        return presses
+        shift, ctrl = bool(self._held & set(SHIFT_KEYS)), bool(self._held & set(CTRL_KEYS))
+        return [(key, shift, ctrl) for pressed, key in events if pressed and key not in modifiers]
 
 
 def handle_key(app: "App", key: int, shift: bool, ctrl: bool) -> None:

@@ -175,16 +175,19 @@ def session_ws(G, session, device="cpu") -> torch.Tensor:
             layers = mixed_layers(session, G.num_ws)
             ws[:, layers] = truncate(G, raw_ws([session.mix_seed]), session.psi, session.cutoff)[:, layers]
         return ws
+    pairs = grid_seeds(session.latent_x, session.latent_y)
+    weights = torch.tensor([w for _, w in pairs], device=device).view(-1, 1, 1)
+    ws = (raw_ws([s for s, _ in pairs]) * weights).sum(0, keepdim=True)  # A: the grid position, blended in W
     if session.seed_b is not None and session.interp_space == "z":
+        # Slerp from the grid position's Z, moved so that the path starts at A itself (the Z blend of a
+        # fractional position maps near A, not onto it) and ends at B.
         za = torch.from_numpy(grid_z(session.latent_x, session.latent_y, G.z_dim)).to(device)
         zb = torch.from_numpy(z_from_seed(session.seed_b, G.z_dim)).to(device)
-        ws = G.mapping(slerp(za, zb, session.interp_t).float(), class_label(G, session.class_idx, device))
-    else:
-        pairs = grid_seeds(session.latent_x, session.latent_y)
-        weights = torch.tensor([w for _, w in pairs], device=device).view(-1, 1, 1)
-        ws = (raw_ws([s for s, _ in pairs]) * weights).sum(0, keepdim=True)
-        if session.seed_b is not None:
-            ws = lerp(ws, raw_ws([session.seed_b]), session.interp_t)
+        c = class_label(G, session.class_idx, device)
+        offset = ws - G.mapping(za.float(), c)
+        ws = G.mapping(slerp(za, zb, session.interp_t).float(), c) + (1 - session.interp_t) * offset
+    elif session.seed_b is not None:
+        ws = lerp(ws, raw_ws([session.seed_b]), session.interp_t)
     if session.mix_seed is not None:
         layers = mixed_layers(session, G.num_ws)
         ws[:, layers] = raw_ws([session.mix_seed])[:, layers]

@@ -42,7 +42,7 @@ class CapturePanel(Panel):
             dpg.add_button(label="Load session...", callback=lambda *_: dpg.show_item("load_session_dialog"))
         dpg.add_text("A session file holds the checkpoint, latent, transform and view; "
                      "`eqviz render --session` and `eqviz video --session` read the same file.",
-                     wrap=400, color=(150, 150, 150))
+                     wrap=0, color=(150, 150, 150))
 
     def _shoot_when_clean(self, path: str) -> None:
         self._pending_shot, self._clean_frames = path, 0

@@ -39,6 +39,7 @@ class CheckpointPanel(Panel):
         with dpg.group(horizontal=True):
             dpg.add_button(label="Open... (Ctrl+O)", callback=lambda *_: dpg.show_item("open_checkpoint_dialog"))
             dpg.add_button(label="Browse folder...", callback=lambda *_: dpg.show_item("browse_folder_dialog"))
+        with dpg.group(horizontal=True):  # a second row: four buttons do not fit the column's width
             dpg.add_button(label="Demo", tag="checkpoint_demo", callback=lambda *_: self._open(ctx, str(DEMO_CHECKPOINT)),
                            show=DEMO_CHECKPOINT.is_file())
             dpg.add_button(label="Published...", tag="checkpoint_published_button",
@@ -56,7 +57,7 @@ class CheckpointPanel(Panel):
                       callback=lambda _s, value, _u: self._open(ctx, value))
         dpg.add_combo(tag="checkpoint_folder", items=[], label="folder", width=-60, show=False,
                       callback=lambda _s, value, _u: self._open(ctx, self._browsed[value]))
-        dpg.add_text("nothing loaded", tag="checkpoint_label", wrap=400, color=(170, 170, 170))
+        dpg.add_text("nothing loaded", tag="checkpoint_label", wrap=0, color=(170, 170, 170))
         if ctx.state.browse_dir:
             self.browse(ctx, ctx.state.browse_dir)
         self._build_published_window(ctx)

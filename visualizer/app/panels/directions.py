@@ -43,7 +43,7 @@ class DirectionsPanel(JobPanel):
 
     def build(self, ctx: PanelContext) -> None:
         dpg.add_text("Move the picture along directions in W. Strength in standard deviations of W "
-                     "along the direction; ws range per direction (A-B, both included).", wrap=400)
+                     "along the direction; ws range per direction (A-B, both included).", wrap=0)
         with dpg.group(horizontal=True):
             dpg.add_combo(list(METHODS), tag="dir_method", default_value="SeFa", width=100)
             dpg.add_input_int(label="GANSpace samples", tag="dir_samples", default_value=100_000, min_value=1000,
@@ -52,6 +52,7 @@ class DirectionsPanel(JobPanel):
         with dpg.group(horizontal=True):
             dpg.add_button(label="Import...", tag="dir_import", callback=lambda *_: dpg.show_item("dir_import_dialog"))
             dpg.add_button(label="Save directions...", tag="dir_save", callback=lambda *_: self._ask(ctx, "dir_save_dialog"))
+        with dpg.group(horizontal=True):  # two rows: four buttons do not fit the column's width
             dpg.add_button(label="Save edits...", tag="dir_save_edits", callback=lambda *_: dpg.show_item("dir_edits_dialog"))
             dpg.add_button(label="Export sheet...", tag="dir_sheet", callback=lambda *_: self._ask(ctx, "dir_sheet_dialog"))
         with dpg.group(horizontal=True):
@@ -142,9 +143,9 @@ class DirectionsPanel(JobPanel):
         for k in range(min(NUM_SHOWN, len(self.directions))):
             with dpg.group(horizontal=True, parent="dir_rows"):
                 dpg.add_text(f"{self.directions.label(k):12s}")
-                dpg.add_slider_float(tag=f"dir_alpha_{k}", min_value=-ALPHA_RANGE, max_value=ALPHA_RANGE, width=140,
+                dpg.add_slider_float(tag=f"dir_alpha_{k}", min_value=-ALPHA_RANGE, max_value=ALPHA_RANGE, width=110,
                                      format="%.2f", user_data=k, callback=lambda _s, a, k: self.set_alpha(ctx, k, a))
-                dpg.add_input_float(tag=f"dir_value_{k}", width=70, step=0, format="%.2f", on_enter=True, user_data=k,
+                dpg.add_input_float(tag=f"dir_value_{k}", width=55, step=0, format="%.2f", on_enter=True, user_data=k,
                                     callback=lambda _s, a, k: self.set_alpha(ctx, k, a))
                 dpg.add_input_text(tag=f"dir_layers_{k}", width=50, default_value=format_layer_range(self.layers[k]),
                                    on_enter=True, user_data=k, callback=lambda _s, text, k: self.set_layers(ctx, k, text))

@@ -51,7 +51,7 @@ class EquivariancePanel(JobPanel):
         self.fid = FidSection()    # a second background job, outside the StyleGAN3-only controls
 
     def build(self, ctx: PanelContext) -> None:
-        dpg.add_text(SG2_NOTE, tag="eq_sg2_note", wrap=400, show=False, color=(230, 190, 120))
+        dpg.add_text(SG2_NOTE, tag="eq_sg2_note", wrap=0, show=False, color=(230, 190, 120))
         with dpg.group(tag="eq_controls"):
             with dpg.group(horizontal=True):
                 for metric, label in METRIC_LABELS.items():

@@ -115,7 +115,7 @@ class KeyframesPanel(JobPanel):
             dpg.add_combo([str(f) for f in PLAY_FPS], tag="kf_play_fps", default_value="24", width=50)
             dpg.add_text("fps")
             dpg.add_button(label="Record", tag="kf_record", callback=lambda *_: self.toggle_record(ctx))
-        dpg.add_text(IDLE_HINT, tag="kf_playback", wrap=400, color=(150, 150, 150))
+        dpg.add_text(IDLE_HINT, tag="kf_playback", wrap=0, color=(150, 150, 150))
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="loop, period s", tag="kf_loop", callback=lambda *_: self.set_loop(ctx))
             dpg.add_input_float(tag="kf_period", default_value=4.0, width=100, format="%.2f", step=0,

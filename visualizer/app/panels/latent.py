@@ -101,8 +101,10 @@ class LatentPanel(Panel):
                           width=80, callback=lambda _s, v, _u: self._edit(ctx, noise_mode=v))
             add_seed_input("latent_noise_seed", s.noise_seed, lambda v: self._set_noise_seed(ctx, v), label="seed",
                            width=90)
-            dpg.add_checkbox(label="animate (StyleGAN2)", tag="latent_noise_animate",
+            dpg.add_checkbox(label="animate", tag="latent_noise_animate",
                              callback=lambda _s, v, _u: self._anim(ctx, noise=v))
+            with dpg.tooltip("latent_noise_animate"):
+                dpg.add_text("StyleGAN2 'random' noise: a new noise seed several times a second")
         with dpg.group(horizontal=True):
             dpg.add_input_int(label="class", tag="latent_class", default_value=0, width=100, min_value=0,
                               min_clamped=True, callback=lambda _s, v, _u: self._edit(ctx, class_idx=v))
@@ -149,7 +151,7 @@ class LatentPanel(Panel):
             # The Project image panel's dialog: the chosen image is projected and its W becomes the current one.
             dpg.add_button(label="Project image...", tag="latent_project",
                            callback=lambda *_: dpg.show_item("proj_pick_and_project_dialog"))
-        dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=400, show=False)
+        dpg.add_text("", tag="latent_w_note", color=(150, 150, 150), wrap=0, show=False)
 
     # -- edits ------------------------------------------------------------------------------------
     def _edit(self, ctx: PanelContext, **changes) -> None:

@@ -55,10 +55,10 @@ class PerformancePanel(Panel):
 
     def build(self, ctx: PanelContext) -> None:
         for tag in ("perf_rates", "perf_split", "perf_latency", "perf_device", "perf_memory", "perf_gpu"):
-            dpg.add_text("", tag=tag, wrap=400)
+            dpg.add_text("", tag=tag, wrap=0)
         dpg.add_combo([FULL], label="render resolution", tag="perf_preview", default_value=FULL, width=100,
                       callback=lambda _s, value, _u: self._set_preview(ctx, value))
-        dpg.add_text(preview_note(None), tag="perf_preview_note", wrap=400, color=(150, 150, 150))
+        dpg.add_text(preview_note(None), tag="perf_preview_note", wrap=0, color=(150, 150, 150))
         grey_when_disabled("perf_preview")
         with dpg.group(horizontal=True):
             dpg.add_combo([str(f) for f in FPS_LIMITS], label="UI fps limit", tag="perf_fps_limit", width=60,
@@ -67,7 +67,7 @@ class PerformancePanel(Panel):
             dpg.add_checkbox(label="vsync", tag="perf_vsync", default_value=ctx.state.view.vsync,
                              callback=lambda _s, value, _u: self._set_vsync(ctx, value))
         dpg.add_text("The UI draws at most this often while anything moves, and not at all when nothing "
-                     "does; vsync also waits for the display's refresh.", wrap=400, color=(150, 150, 150))
+                     "does; vsync also waits for the display's refresh.", wrap=0, color=(150, 150, 150))
 
     def _set_fps_limit(self, ctx: PanelContext, fps: int) -> None:
         ctx.state.view.fps_limit = fps

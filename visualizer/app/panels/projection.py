@@ -109,7 +109,7 @@ class ProjectionPanel(JobPanel):
         file_dialog(PICK_AND_PROJECT_DIALOG, "Image to project", lambda p: self._pick_and_project(ctx, p),
                     IMAGE_EXTENSIONS)
         dpg.add_text("Finds the W whose image matches a photo (centre-cropped to a square). The result becomes "
-                     "the current W: rotate, translate or export it like a seed.", wrap=400, color=(150, 150, 150))
+                     "the current W: rotate, translate or export it like a seed.", wrap=0, color=(150, 150, 150))
         path_row("proj_target", "Image to project", IMAGE_EXTENSIONS, d.target, hint="image file")
         with dpg.group(horizontal=True):
             dpg.add_combo(list(SPACES), label="space", tag="proj_space", default_value=d.space, width=60)

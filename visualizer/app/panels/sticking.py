@@ -76,7 +76,7 @@ class StickingPanel(JobPanel):
         d = StickingSettings()
         dpg.add_text("Long exposure: the average of images around the current seed (sharp details = stuck "
                      "to pixels). Column stack: the central column of a slow translation, frame by frame.",
-                     wrap=400, color=(150, 150, 150))
+                     wrap=0, color=(150, 150, 150))
         with dpg.group(horizontal=True):
             dpg.add_input_int(label="samples", tag="stick_samples", default_value=d.samples, min_value=2, min_clamped=True, width=100)
             dpg.add_input_float(label="sigma", tag="stick_sigma", default_value=d.sigma, min_value=0.001, min_clamped=True,

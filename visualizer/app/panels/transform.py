@@ -18,7 +18,7 @@ class TransformPanel(Panel):
         self._revision = -1
 
     def build(self, ctx: PanelContext) -> None:
-        dpg.add_text(SG2_NOTE, tag="transform_sg2_note", wrap=400, show=False, color=(230, 190, 120))
+        dpg.add_text(SG2_NOTE, tag="transform_sg2_note", wrap=0, show=False, color=(230, 190, 120))
         with dpg.group(tag="transform_controls"):
             with dpg.group(horizontal=True):
                 dpg.add_slider_float(label="x", tag="transform_tx", min_value=-1.0, max_value=1.0, width=150,

@@ -118,7 +118,7 @@ class VideoExportPanel(JobPanel):
             dpg.add_combo(WALK_SPACES, tag="vid_walk_space", default_value=d.walk_space, width=50)
         add_field_error("vid_walk_seeds")
         dpg.add_text("The video starts from the current view (latent, truncation, pose); a walk loops through "
-                     "the walk seeds and back.", wrap=400, color=(150, 150, 150))
+                     "the walk seeds and back.", wrap=0, color=(150, 150, 150))
         with dpg.group(horizontal=True):
             dpg.add_input_int(label="frames", tag="vid_frames", default_value=d.frames, min_value=1, min_clamped=True, width=100)
             dpg.add_input_float(label="fps", tag="vid_fps", default_value=d.fps, min_value=1, min_clamped=True, width=100, format="%.1f")
