@@ -74,8 +74,10 @@ def test_a_model_switch_stops_ganspace_and_drops_the_loaded_w(app, reference_dir
     dpg.set_value("dir_samples", 5_000_000)
     directions.run(app)
     step_until(app, lambda: directions.job.done > 0)
+    app.state.set_rotate(30.0)
     open_model(app, reference_dir / "pkl" / "sg2_64.pkl")
     assert "dropped the loaded W of the previous model" in app.status[0]
+    assert "no input transform: the rotation and translation do not apply" in app.status[0]
     assert app.state.session.w_path is None
     step_until(app, lambda: directions.job is None, timeout=30)
     settle(app)

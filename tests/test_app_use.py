@@ -85,6 +85,8 @@ def test_folder_dialogs_keep_a_typed_absolute_folder(app, tmp_path):
 def test_errors_stay_and_refused_values_are_told_beside_their_field(app):
     import dearpygui.dearpygui as dpg
     run_job(app, "directions")  # SeFa of this model
+    assert dpg.get_item_configuration("dir_progress")["overlay"] == "done"  # not "done: 0/0"
+    assert dpg.get_value("dir_about") == "sg3t_64.pkl: SeFa"
     for typed in ("abc", "20-30"):
         fire("dir_layers_0", typed)
         for _ in range(3):  # rendered frames come and go; the refusal stays
