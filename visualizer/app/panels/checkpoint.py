@@ -48,13 +48,14 @@ class CheckpointPanel(Panel):
                 dpg.add_text("NVIDIA's published StyleGAN3 and StyleGAN2 models: a click downloads one once "
                              "(into the cache) and opens it")
             dpg.add_loading_indicator(tag="checkpoint_busy", style=1, radius=1.3, show=False)
-        dpg.add_input_text(tag="checkpoint_path", hint="type or paste a path, URL or published name, then Enter",
-                           width=-1, on_enter=True, callback=lambda _s, value, _u: self._open(ctx, value))
+        with dpg.group(horizontal=True):  # the recent list as a drop-down arrow beside the path it fills in
+            dpg.add_input_text(tag="checkpoint_path", hint="type or paste a path, URL or published name, then Enter",
+                               width=-80, on_enter=True, callback=lambda _s, value, _u: self._open(ctx, value))
+            dpg.add_combo(tag="checkpoint_recent", items=load_recent(), label="recent", no_preview=True,
+                          callback=lambda _s, value, _u: self._open(ctx, value))
         with dpg.group(horizontal=True, tag="checkpoint_download", show=False):
             dpg.add_progress_bar(tag="checkpoint_download_bar", width=-70)
             dpg.add_button(label="Cancel", tag="checkpoint_download_cancel", callback=lambda *_: self.cancel_download(ctx))
-        dpg.add_combo(tag="checkpoint_recent", items=load_recent(), label="recent", width=-60,
-                      callback=lambda _s, value, _u: self._open(ctx, value))
         dpg.add_combo(tag="checkpoint_folder", items=[], label="folder", width=-60, show=False,
                       callback=lambda _s, value, _u: self._open(ctx, self._browsed[value]))
         dpg.add_text("nothing loaded", tag="checkpoint_label", wrap=0, color=(170, 170, 170))
