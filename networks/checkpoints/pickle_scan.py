@@ -39,28 +39,6 @@ _OTHER_ENTRY = (0, 1, _OTHER)
 _EMPTY_CONTAINER_ENTRY = (1, 1, _OTHER)
 _EMPTY_TUPLE_ENTRY = (1, 1, _TUPLE)
 
-# What each opcode does to the stack, as far as this scan cares.
-(_PUSH_STR, _PUSH_SCALAR, _GET, _PUT, _MEMOIZE, _MARK, _EMPTY, _EMPTY_TUPLE, _TUPLE_N, _TUPLE,
- _BATCH, _SINGLE, _FROM_MARK, _CALL, _BUILD, _GLOBAL, _OBJ, _POP, _POP_MARK, _DUP, _PROTO, _FRAME,
- _STOP, _REFUSE) = range(24)
-_ACTIONS = {
-    "STRING": _PUSH_STR, "BINSTRING": _PUSH_STR, "SHORT_BINSTRING": _PUSH_STR, "BINBYTES": _PUSH_STR,
-    "SHORT_BINBYTES": _PUSH_STR, "BINBYTES8": _PUSH_STR, "BYTEARRAY8": _PUSH_STR, "UNICODE": _PUSH_STR,
-    "SHORT_BINUNICODE": _PUSH_STR, "BINUNICODE": _PUSH_STR, "BINUNICODE8": _PUSH_STR,
-    "INT": _PUSH_SCALAR, "BININT": _PUSH_SCALAR, "BININT1": _PUSH_SCALAR, "BININT2": _PUSH_SCALAR,
-    "LONG": _PUSH_SCALAR, "LONG1": _PUSH_SCALAR, "LONG4": _PUSH_SCALAR, "NONE": _PUSH_SCALAR,
-    "NEWTRUE": _PUSH_SCALAR, "NEWFALSE": _PUSH_SCALAR, "FLOAT": _PUSH_SCALAR, "BINFLOAT": _PUSH_SCALAR,
-    "GET": _GET, "BINGET": _GET, "LONG_BINGET": _GET, "PUT": _PUT, "BINPUT": _PUT, "LONG_BINPUT": _PUT,
-    "MEMOIZE": _MEMOIZE, "MARK": _MARK, "EMPTY_LIST": _EMPTY, "EMPTY_DICT": _EMPTY, "EMPTY_SET": _EMPTY,
-    "EMPTY_TUPLE": _EMPTY_TUPLE, "TUPLE1": _TUPLE_N, "TUPLE2": _TUPLE_N, "TUPLE3": _TUPLE_N, "TUPLE": _TUPLE,
-    "APPENDS": _BATCH, "SETITEMS": _BATCH, "ADDITEMS": _BATCH, "APPEND": _SINGLE, "SETITEM": _SINGLE,
-    "LIST": _FROM_MARK, "DICT": _FROM_MARK, "FROZENSET": _FROM_MARK,
-    "REDUCE": _CALL, "NEWOBJ": _CALL, "STACK_GLOBAL": _CALL, "NEWOBJ_EX": _CALL, "BUILD": _BUILD,
-    "GLOBAL": _GLOBAL, "OBJ": _OBJ, "INST": _OBJ, "POP": _POP, "POP_MARK": _POP_MARK, "DUP": _DUP,
-    "PROTO": _PROTO, "FRAME": _FRAME, "STOP": _STOP,
-    "PERSID": _REFUSE, "BINPERSID": _REFUSE, "EXT1": _REFUSE, "EXT2": _REFUSE, "EXT4": _REFUSE,
-    "NEXT_BUFFER": _REFUSE, "READONLY_BUFFER": _REFUSE,
-}
 _PERSISTENT_IDS = ("pickle persistent ids (a torch.save archive or another format), which StyleGAN network pickles "
                    "never use")
 _REFUSED = {
@@ -76,7 +54,6 @@ _BINPERSID = ord("Q")
 _COUNTED = {pickletools.TAKEN_FROM_ARGUMENT1: (1, False), pickletools.TAKEN_FROM_ARGUMENT4: (4, True),
             pickletools.TAKEN_FROM_ARGUMENT4U: (4, False), pickletools.TAKEN_FROM_ARGUMENT8U: (8, False)}
 _NAMES = [None] * 256       # per opcode byte: its name
-_ACTION = [-1] * 256        # what it does to the stack (-1: not an opcode)
 _FIXED = [0] * 256          # argument bytes of a fixed-size argument
 _COUNTED_ARG = [None] * 256  # (length field width, signed) of a counted argument
 _TEXT_LINES = [0] * 256     # newline-terminated text arguments
@@ -85,7 +62,6 @@ for _op in pickletools.opcodes:
     _code = ord(_op.code)
     _n = _op.arg.n if _op.arg is not None else 0
     _NAMES[_code] = _op.name
-    _ACTION[_code] = _ACTIONS[_op.name]
     _FIXED[_code] = max(_n, 0)
     _COUNTED_ARG[_code] = _COUNTED.get(_n)
     if _n == pickletools.UP_TO_NEWLINE:
@@ -120,56 +96,104 @@ def _decimal(text: bytes) -> int:
     return int(text)
 
 
+def _built_too_much() -> PickleScanError:
+    return PickleScanError(f"the pickle builds more than {MAX_BUILT_BYTES >> 20} MB of Python objects (besides its "
+                           "arrays), which no checkpoint does; it is crafted to exhaust memory")
+
+
+def _stack_full() -> PickleScanError:
+    return PickleScanError(f"the pickle keeps more than {MAX_STACK:,} objects on its stack, which no checkpoint does")
+
+
 def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> int:
     """Where the pickle that starts at `start` in `data` ends (just past its STOP); raises
     PickleScanError unless it is a well-formed stream within the limits above. `persistent_ids`
     admits BINPERSID (torch's storage headers use it). Allocates at most a fixed multiple of its
-    opcode count."""
-    end = len(data)
-    pos = start
-    stack = []          # stack entries, see _STR_ENTRY
-    marks = []          # stack lengths at each MARK
-    memo = []           # entries stored with PUT / MEMOIZE
-    fence = 0           # stack length at the innermost mark
-    puts = 0
-    max_put = -1
-    hash_work = 0
-    non_string = 0
-    built = 0           # estimated bytes of the objects built so far, see _COST
-    actions, fixed_sizes = _ACTION, _FIXED
+    opcode count.
 
-    def hashed(entries):
-        nonlocal hash_work, non_string
+    The loop reads each opcode and its fixed-size argument; the opcode's handler (`_HANDLERS`, one
+    small function per kind of stack effect) checks the rest and returns where the next opcode starts."""
+    scan = _Scan(data, persistent_ids)
+    end, handlers, fixed_sizes = scan.end, _HANDLERS, _FIXED
+    pos = start
+    while pos >= 0:
+        if pos >= end:
+            raise PickleScanError("the pickle is truncated (it ends before its STOP opcode)")
+        code = data[pos]
+        arg = pos + 1
+        pos = arg + fixed_sizes[code]
+        if pos > end:
+            raise PickleScanError("the pickle is truncated (an argument is cut off)")
+        pos = handlers[code](scan, code, arg, pos)
+    if scan.max_put >= scan.puts:
+        raise PickleScanError(f"the pickle stores memo entry {scan.max_put:,} but defines only {scan.puts:,}; it is "
+                              "crafted to exhaust memory")
+    return scan.stopped_at
+
+
+class _Scan:
+    """The abstract machine's state (stack entries, see _STR_ENTRY; marks; memo) and the budgets spent."""
+
+    __slots__ = ("data", "end", "persistent_ids", "stack", "marks", "memo", "fence", "puts", "max_put",
+                 "hash_work", "non_string", "built", "stopped_at")
+
+    def __init__(self, data: bytes, persistent_ids: bool):
+        self.data, self.end, self.persistent_ids = data, len(data), persistent_ids
+        self.stack = []         # stack entries
+        self.marks = []         # stack lengths at each MARK
+        self.memo = []          # entries stored with PUT / MEMOIZE
+        self.fence = 0          # stack length at the innermost mark
+        self.puts = 0
+        self.max_put = -1
+        self.hash_work = 0
+        self.non_string = 0
+        self.built = 0          # estimated bytes of the objects built so far, see _COST
+        self.stopped_at = -1    # where the stream ends, once STOP is read
+
+    def hashed(self, entries) -> None:
+        """Dict keys or set items: non-string ones are counted, and so is the work of hashing tuples."""
         for _, weight, kind in entries:
             if kind != _STR:
-                non_string += 1
-                hash_work += weight
-        if non_string > MAX_NON_STRING_KEYS:
+                self.non_string += 1
+                self.hash_work += weight
+        if self.non_string > MAX_NON_STRING_KEYS:
             raise PickleScanError(f"the pickle uses more than {MAX_NON_STRING_KEYS:,} non-string dict keys or set "
                                   "items, which no checkpoint does")
-        if hash_work > MAX_HASH_WORK:
+        if self.hash_work > MAX_HASH_WORK:
             raise PickleScanError("the pickle's dict keys or set items are tuples that would take too long to hash "
                                   "(shared tuples nested inside each other)")
 
-    def spend(nbytes):
-        nonlocal built
-        built += nbytes
-        if built > MAX_BUILT_BYTES:
-            raise PickleScanError(f"the pickle builds more than {MAX_BUILT_BYTES >> 20} MB of Python objects "
-                                  "(besides its arrays), which no checkpoint does; it is crafted to exhaust memory")
+    def spend(self, nbytes: int) -> None:
+        self.built += nbytes
+        if self.built > MAX_BUILT_BYTES:
+            raise _built_too_much()
 
-    def container(depth, weight, kind):
-        if depth > MAX_DEPTH:
-            raise PickleScanError(f"the pickle nests containers more than {MAX_DEPTH} deep, which no checkpoint does")
-        return depth, (weight if weight < _CAP else _CAP), kind
+    def take(self, code: int, pops: int) -> list:
+        """The top `pops` entries above the mark, removed (a fixed-arity opcode's operands)."""
+        stack = self.stack
+        if len(stack) - self.fence < pops:
+            raise _corrupt(f"{_NAMES[code]} finds too few objects on the stack")
+        items = stack[-pops:]
+        del stack[-pops:]
+        self.built += _COST[code]
+        if self.built > MAX_BUILT_BYTES:
+            raise _built_too_much()
+        return items
 
-    def grown():
-        if len(stack) > MAX_STACK:
-            raise PickleScanError(f"the pickle keeps more than {MAX_STACK:,} objects on its stack, which no "
-                                  "checkpoint does")
+    def take_marked(self, code: int) -> list:
+        """The entries above the innermost mark, removed with the mark (a variable-arity opcode's operands)."""
+        if not self.marks:
+            raise _corrupt(f"{_NAMES[code]} without a mark")
+        stack = self.stack
+        items = stack[self.fence:]
+        del stack[self.fence:]
+        self.fence = self.marks.pop()
+        self.spend(_COST[code] + _ITEM_SLOT * len(items))
+        return items
 
-    def skip_argument(code, start):
+    def skip_argument(self, code: int, start: int) -> int:
         """Position after a counted or text argument that starts at `start`."""
+        data, end = self.data, self.end
         counted = _COUNTED_ARG[code]
         if counted is not None:
             width, signed = counted
@@ -190,166 +214,268 @@ def scan_pickle(data: bytes, start: int = 0, persistent_ids: bool = False) -> in
             start = stop + 1
         return start
 
-    while True:
-        if pos >= end:
-            raise PickleScanError("the pickle is truncated (it ends before its STOP opcode)")
-        code = data[pos]
-        action = actions[code]
-        arg = pos + 1
-        pos = arg + fixed_sizes[code]
-        if pos > end:
-            raise PickleScanError("the pickle is truncated (an argument is cut off)")
+    def memo_index(self, code: int, arg: int, pos: int) -> tuple[int, int]:
+        """(memo index, position after it) of GET / PUT (text) or their binary forms (`pos` past the index)."""
+        if pos == arg:
+            pos = self.skip_argument(code, arg)
+            return _decimal(self.data[arg:pos - 1]), pos
+        return int.from_bytes(self.data[arg:pos], "little"), pos
 
-        if action == _GET:
-            if pos == arg:
-                pos = skip_argument(code, arg)
-                index = _decimal(data[arg:pos - 1])
-            else:
-                index = int.from_bytes(data[arg:pos], "little")
-            if index >= len(memo) or memo[index] is None:
-                raise PickleScanError(f"the pickle reads memo entry {index:,} before storing it; it is corrupt or "
-                                      "crafted")
-            stack.append(memo[index])
-            grown()
-        elif action == _MEMOIZE:
-            if len(stack) <= fence:
-                raise _corrupt("it stores a missing object in its memo")
-            puts += 1
-            if len(memo) >= MAX_MEMO:
-                raise PickleScanError(f"the pickle stores more than {MAX_MEMO:,} objects in its memo, which no "
-                                      "checkpoint does")
-            memo.append(stack[-1])
-        elif action == _PUSH_SCALAR:
-            if pos == arg and code != 0x4E and code != 0x88 and code != 0x89:  # N, NEWTRUE, NEWFALSE take none
-                pos = skip_argument(code, arg)
-            stack.append(_SCALAR_ENTRY)
-            grown()
-        elif action == _CALL or action == _TUPLE_N or action == _BUILD or action == _SINGLE:
-            pops = _POPS[code]
-            if len(stack) - fence < (pops if action != _SINGLE else pops + 1):
-                raise _corrupt(f"{_NAMES[code]} finds too few objects on the stack")
-            items = stack[-pops:]
-            del stack[-pops:]
-            spend(_COST[code])
-            if action == _CALL:
-                stack.append(container(1 + max(d for d, _, _ in items), 1, _OTHER))
-            elif action == _TUPLE_N:
-                stack.append(container(1 + max(d for d, _, _ in items), 1 + sum(w for _, w, _ in items), _TUPLE))
-            elif action == _BUILD:
-                stack.append(container(max(items[0][0], 1 + items[1][0]), 1, _OTHER))
-            else:  # APPEND / SETITEM onto the container below
-                spend(_ITEM_SLOT)
-                if pops == 2:
-                    hashed(items[:1])
-                target = stack[-1]
-                stack[-1] = container(max(target[0], 1 + max(d for d, _, _ in items)), 1, target[2])
-        elif action == _PUSH_STR:
-            pos = skip_argument(code, arg)
-            stack.append(_STR_ENTRY)
-            grown()
-        elif action == _EMPTY_TUPLE:
-            stack.append(_EMPTY_TUPLE_ENTRY)
-            grown()
-        elif action == _MARK:
-            marks.append(fence)
-            fence = len(stack)
-            if len(marks) > MAX_DEPTH:
-                raise PickleScanError(f"the pickle nests marks more than {MAX_DEPTH} deep, which no checkpoint does")
-        elif action == _EMPTY:
-            spend(_COST[code])
-            stack.append(_EMPTY_CONTAINER_ENTRY)
-            grown()
-        elif action == _PUT:
-            if len(stack) <= fence:
-                raise _corrupt("it stores a missing object in its memo")
-            if pos == arg:
-                pos = skip_argument(code, arg)
-                index = _decimal(data[arg:pos - 1])
-            else:
-                index = int.from_bytes(data[arg:pos], "little")
-            puts += 1
-            # Every memo entry costs at least one opcode byte: an index beyond what the rest of the
-            # stream could define is never read back, only allocated.
-            if index > puts + (end - pos) or index >= MAX_MEMO:
-                raise PickleScanError(f"the pickle stores memo entry {index:,}, more than its {end:,} bytes could "
-                                      "ever use; it is crafted to exhaust memory")
-            if index > max_put:
-                max_put = index
-            if index >= len(memo):
-                memo.extend([None] * (index + 1 - len(memo)))
-            memo[index] = stack[-1]
-        elif action in (_TUPLE, _BATCH, _FROM_MARK, _OBJ, _POP_MARK):
-            name = _NAMES[code]
-            if action == _OBJ and pos == arg:
-                pos = skip_argument(code, arg)  # INST names its class in text
-            if not marks:
-                raise _corrupt(f"{name} without a mark")
-            items = stack[fence:]
-            del stack[fence:]
-            fence = marks.pop()
-            spend(_COST[code] + _ITEM_SLOT * len(items))
-            depth = 1 + max((d for d, _, _ in items), default=0)
-            if action == _TUPLE:
-                stack.append(container(depth, 1 + sum(w for _, w, _ in items), _TUPLE))
-            elif action == _BATCH:
-                if name == "SETITEMS":
-                    if len(items) % 2:
-                        raise _corrupt("SETITEMS with an odd number of objects")
-                    hashed(items[0::2])
-                elif name == "ADDITEMS":
-                    hashed(items)
-                if len(stack) <= fence:
-                    raise _corrupt(f"{name} has no container to add to")
-                target = stack[-1]
-                stack[-1] = container(max(target[0], depth), 1, target[2])
-            elif action == _FROM_MARK:
-                if name == "DICT":
-                    if len(items) % 2:
-                        raise _corrupt("DICT with an odd number of objects")
-                    hashed(items[0::2])
-                elif name == "FROZENSET":
-                    hashed(items)
-                stack.append(container(depth, 1 + len(items), _SCALAR) if name == "FROZENSET"
-                             else container(depth, 1, _OTHER))
-            elif action == _OBJ:
-                if name == "OBJ" and not items:
-                    raise _corrupt("OBJ without a class")
-                stack.append(container(depth, 1, _OTHER))
-        elif action == _GLOBAL:
-            pos = skip_argument(code, arg)
-            stack.append(_OTHER_ENTRY)
-            grown()
-        elif action == _POP:
-            if len(stack) > fence:
-                stack.pop()
-            elif marks:
-                fence = marks.pop()
-            else:
-                raise _corrupt("POP on an empty stack")
-        elif action == _DUP:
-            if len(stack) <= fence:
-                raise _corrupt("DUP on an empty stack")
-            stack.append(stack[-1])
-            grown()
-        elif action == _PROTO:
-            if data[arg] > HIGHEST_PROTOCOL:
-                raise PickleScanError(f"the pickle uses protocol {data[arg]}, newer than any Python writes")
-        elif action == _FRAME:
-            if int.from_bytes(data[arg:pos], "little") > end - pos:
-                raise PickleScanError("the pickle declares a frame longer than the file; it is truncated or corrupt")
-        elif action == _STOP:
-            if len(stack) != 1 or marks:
-                raise _corrupt("it stops with an unfinished stack")
-            break
-        elif action == _REFUSE and persistent_ids and code == _BINPERSID:
-            if len(stack) <= fence:
-                raise _corrupt("BINPERSID on an empty stack")
-            stack[-1] = _OTHER_ENTRY
-        elif action == _REFUSE:
-            raise PickleScanError(f"the file uses {_REFUSED[_NAMES[code]]}; refusing to load it")
-        else:
-            raise _corrupt(f"byte {arg - 1} is not a pickle opcode")
-    if max_put >= puts:
-        raise PickleScanError(f"the pickle stores memo entry {max_put:,} but defines only {puts:,}; it is crafted "
-                              "to exhaust memory")
+
+def _depth(items: list) -> int:
+    """The deepest of these stack entries' depths (entries compare by depth first), 0 for none."""
+    return max(items)[0] if items else 0
+
+
+def _container(depth: int, weight: int, kind: int) -> tuple:
+    if depth > MAX_DEPTH:
+        raise PickleScanError(f"the pickle nests containers more than {MAX_DEPTH} deep, which no checkpoint does")
+    return depth, (weight if weight < _CAP else _CAP), kind
+
+
+# ---- Opcode handlers: (scan, opcode byte, argument start, position after its fixed argument) -> next position.
+# The few that every checkpoint uses thousands of times (GET, MEMOIZE, REDUCE, small ints) push inline.
+def _pushing(entry: tuple, argument: bool):
+    """The handler of an opcode that pushes `entry`, after a counted or text argument if `argument`."""
+    if argument:
+        def push(scan, code, arg, pos):
+            pos = scan.skip_argument(code, arg)
+            stack = scan.stack
+            stack.append(entry)
+            if len(stack) > MAX_STACK:
+                raise _stack_full()
+            return pos
+    else:
+        def push(scan, code, arg, pos):
+            stack = scan.stack
+            stack.append(entry)
+            if len(stack) > MAX_STACK:
+                raise _stack_full()
+            return pos
+    return push
+
+
+def _empty(scan, code, arg, pos):  # EMPTY_LIST / EMPTY_DICT / EMPTY_SET
+    scan.spend(_COST[code])
+    stack = scan.stack
+    stack.append(_EMPTY_CONTAINER_ENTRY)
+    if len(stack) > MAX_STACK:
+        raise _stack_full()
     return pos
+
+
+def _dup(scan, code, arg, pos):
+    stack = scan.stack
+    if len(stack) <= scan.fence:
+        raise _corrupt("DUP on an empty stack")
+    stack.append(stack[-1])
+    if len(stack) > MAX_STACK:
+        raise _stack_full()
+    return pos
+
+
+def _get(scan, code, arg, pos):
+    if pos == arg:
+        index, pos = scan.memo_index(code, arg, pos)
+    else:
+        index = int.from_bytes(scan.data[arg:pos], "little")
+    memo, stack = scan.memo, scan.stack
+    if index >= len(memo) or memo[index] is None:
+        raise PickleScanError(f"the pickle reads memo entry {index:,} before storing it; it is corrupt or crafted")
+    stack.append(memo[index])
+    if len(stack) > MAX_STACK:
+        raise _stack_full()
+    return pos
+
+
+def _put(scan, code, arg, pos):
+    stack = scan.stack
+    if len(stack) <= scan.fence:
+        raise _corrupt("it stores a missing object in its memo")
+    index, pos = scan.memo_index(code, arg, pos)
+    scan.puts += 1
+    # Every memo entry costs at least one opcode byte: an index beyond what the rest of the stream
+    # could define is never read back, only allocated.
+    if index > scan.puts + (scan.end - pos) or index >= MAX_MEMO:
+        raise PickleScanError(f"the pickle stores memo entry {index:,}, more than its {scan.end:,} bytes could "
+                              "ever use; it is crafted to exhaust memory")
+    if index > scan.max_put:
+        scan.max_put = index
+    memo = scan.memo
+    if index >= len(memo):
+        memo.extend([None] * (index + 1 - len(memo)))
+    memo[index] = stack[-1]
+    return pos
+
+
+def _memoize(scan, code, arg, pos):
+    stack, memo = scan.stack, scan.memo
+    if len(stack) <= scan.fence:
+        raise _corrupt("it stores a missing object in its memo")
+    scan.puts += 1
+    if len(memo) >= MAX_MEMO:
+        raise PickleScanError(f"the pickle stores more than {MAX_MEMO:,} objects in its memo, which no checkpoint does")
+    memo.append(stack[-1])
+    return pos
+
+
+def _mark(scan, code, arg, pos):
+    scan.marks.append(scan.fence)
+    scan.fence = len(scan.stack)
+    if len(scan.marks) > MAX_DEPTH:
+        raise PickleScanError(f"the pickle nests marks more than {MAX_DEPTH} deep, which no checkpoint does")
+    return pos
+
+
+def _call(scan, code, arg, pos):  # REDUCE, NEWOBJ, NEWOBJ_EX, STACK_GLOBAL: an object from its operands
+    items = scan.take(code, _POPS[code])
+    scan.stack.append(_container(1 + _depth(items), 1, _OTHER))
+    return pos
+
+
+def _build(scan, code, arg, pos):  # an object and its state
+    items = scan.take(code, 2)
+    scan.stack.append(_container(max(items[0][0], 1 + items[1][0]), 1, _OTHER))
+    return pos
+
+
+def _tuple_n(scan, code, arg, pos):  # TUPLE1..3
+    items = scan.take(code, _POPS[code])
+    scan.stack.append(_container(1 + _depth(items), 1 + sum(w for _, w, _ in items), _TUPLE))
+    return pos
+
+
+def _tuple(scan, code, arg, pos):  # the items since the mark
+    items = scan.take_marked(code)
+    scan.stack.append(_container(1 + _depth(items), 1 + sum(w for _, w, _ in items), _TUPLE))
+    return pos
+
+
+def _single(scan, code, arg, pos):  # APPEND / SETITEM onto the container below
+    pops = _POPS[code]
+    if len(scan.stack) - scan.fence < pops + 1:
+        raise _corrupt(f"{_NAMES[code]} finds too few objects on the stack")
+    items = scan.take(code, pops)
+    scan.spend(_ITEM_SLOT)
+    if pops == 2:
+        scan.hashed(items[:1])
+    stack = scan.stack
+    target = stack[-1]
+    stack[-1] = _container(max(target[0], 1 + _depth(items)), 1, target[2])
+    return pos
+
+
+def _batch(scan, code, arg, pos):  # APPENDS / SETITEMS / ADDITEMS: the items since the mark, into the container below
+    name = _NAMES[code]
+    items = scan.take_marked(code)
+    if name == "SETITEMS":
+        if len(items) % 2:
+            raise _corrupt("SETITEMS with an odd number of objects")
+        scan.hashed(items[0::2])
+    elif name == "ADDITEMS":
+        scan.hashed(items)
+    stack = scan.stack
+    if len(stack) <= scan.fence:
+        raise _corrupt(f"{name} has no container to add to")
+    target = stack[-1]
+    stack[-1] = _container(max(target[0], 1 + _depth(items)), 1, target[2])
+    return pos
+
+
+def _from_mark(scan, code, arg, pos):  # LIST / DICT / FROZENSET of the items since the mark
+    name = _NAMES[code]
+    items = scan.take_marked(code)
+    if name == "DICT":
+        if len(items) % 2:
+            raise _corrupt("DICT with an odd number of objects")
+        scan.hashed(items[0::2])
+    elif name == "FROZENSET":
+        scan.hashed(items)
+    depth = 1 + _depth(items)
+    scan.stack.append(_container(depth, 1 + len(items), _SCALAR) if name == "FROZENSET"
+                      else _container(depth, 1, _OTHER))
+    return pos
+
+
+def _obj(scan, code, arg, pos):  # OBJ / INST: an object of the class and arguments since the mark
+    if pos == arg:
+        pos = scan.skip_argument(code, arg)  # INST names its class in text
+    items = scan.take_marked(code)
+    if _NAMES[code] == "OBJ" and not items:
+        raise _corrupt("OBJ without a class")
+    scan.stack.append(_container(1 + _depth(items), 1, _OTHER))
+    return pos
+
+
+def _pop_mark(scan, code, arg, pos):
+    scan.take_marked(code)
+    return pos
+
+
+def _pop(scan, code, arg, pos):
+    if len(scan.stack) > scan.fence:
+        scan.stack.pop()
+    elif scan.marks:
+        scan.fence = scan.marks.pop()
+    else:
+        raise _corrupt("POP on an empty stack")
+    return pos
+
+
+def _proto(scan, code, arg, pos):
+    if scan.data[arg] > HIGHEST_PROTOCOL:
+        raise PickleScanError(f"the pickle uses protocol {scan.data[arg]}, newer than any Python writes")
+    return pos
+
+
+def _frame(scan, code, arg, pos):
+    if int.from_bytes(scan.data[arg:pos], "little") > scan.end - pos:
+        raise PickleScanError("the pickle declares a frame longer than the file; it is truncated or corrupt")
+    return pos
+
+
+def _stop(scan, code, arg, pos):
+    if len(scan.stack) != 1 or scan.marks:
+        raise _corrupt("it stops with an unfinished stack")
+    scan.stopped_at = pos
+    return -1
+
+
+def _refuse(scan, code, arg, pos):  # opcodes no checkpoint uses; torch's storage headers use BINPERSID
+    if code == _BINPERSID and scan.persistent_ids:
+        if len(scan.stack) <= scan.fence:
+            raise _corrupt("BINPERSID on an empty stack")
+        scan.stack[-1] = _OTHER_ENTRY
+        return pos
+    raise PickleScanError(f"the file uses {_REFUSED[_NAMES[code]]}; refusing to load it")
+
+
+def _not_an_opcode(scan, code, arg, pos):
+    raise _corrupt(f"byte {arg - 1} is not a pickle opcode")
+
+
+_push_str, _push_scalar, _push_number = (_pushing(_STR_ENTRY, True), _pushing(_SCALAR_ENTRY, False),
+                                         _pushing(_SCALAR_ENTRY, True))
+_HANDLER_OF_OPCODE = {
+    "STRING": _push_str, "BINSTRING": _push_str, "SHORT_BINSTRING": _push_str, "BINBYTES": _push_str,
+    "SHORT_BINBYTES": _push_str, "BINBYTES8": _push_str, "BYTEARRAY8": _push_str, "UNICODE": _push_str,
+    "SHORT_BINUNICODE": _push_str, "BINUNICODE": _push_str, "BINUNICODE8": _push_str,
+    "BININT": _push_scalar, "BININT1": _push_scalar, "BININT2": _push_scalar, "BINFLOAT": _push_scalar,
+    "NONE": _push_scalar, "NEWTRUE": _push_scalar, "NEWFALSE": _push_scalar,
+    "INT": _push_number, "LONG": _push_number, "FLOAT": _push_number, "LONG1": _push_number, "LONG4": _push_number,
+    "GLOBAL": _pushing(_OTHER_ENTRY, True), "EMPTY_TUPLE": _pushing(_EMPTY_TUPLE_ENTRY, False),
+    "EMPTY_LIST": _empty, "EMPTY_DICT": _empty, "EMPTY_SET": _empty, "DUP": _dup,
+    "GET": _get, "BINGET": _get, "LONG_BINGET": _get, "PUT": _put, "BINPUT": _put, "LONG_BINPUT": _put,
+    "MEMOIZE": _memoize, "MARK": _mark,
+    "REDUCE": _call, "NEWOBJ": _call, "STACK_GLOBAL": _call, "NEWOBJ_EX": _call, "BUILD": _build,
+    "TUPLE1": _tuple_n, "TUPLE2": _tuple_n, "TUPLE3": _tuple_n, "TUPLE": _tuple,
+    "APPEND": _single, "SETITEM": _single, "APPENDS": _batch, "SETITEMS": _batch, "ADDITEMS": _batch,
+    "LIST": _from_mark, "DICT": _from_mark, "FROZENSET": _from_mark, "OBJ": _obj, "INST": _obj,
+    "POP": _pop, "POP_MARK": _pop_mark, "PROTO": _proto, "FRAME": _frame, "STOP": _stop,
+    "PERSID": _refuse, "BINPERSID": _refuse, "EXT1": _refuse, "EXT2": _refuse, "EXT4": _refuse,
+    "NEXT_BUFFER": _refuse, "READONLY_BUFFER": _refuse,
+}
+_HANDLERS = [_not_an_opcode] * 256  # per opcode byte
+for _op in pickletools.opcodes:
+    _HANDLERS[ord(_op.code)] = _HANDLER_OF_OPCODE[_op.name]
+del _op
