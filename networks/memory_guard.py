@@ -11,6 +11,7 @@ import re
 import resource
 
 from eqviz.errors import CheckpointError, InvalidArgument
+from eqviz.untrusted.messages import format_size
 
 DEFAULT_MEMORY_FRACTION = 0.75   # of physical memory or the address-space limit, whichever is lower
 
@@ -21,16 +22,9 @@ class MemoryLimitError(CheckpointError, InvalidArgument):
 
     def __init__(self, what: str, needed: int, limit: int):
         self.what, self.needed, self.limit = what, needed, limit
-        InvalidArgument.__init__(self, f"{what} needs about {format_bytes(needed)}, more than the "
-                                       f"{format_bytes(limit)} allowed; if this machine really has the memory, raise "
+        InvalidArgument.__init__(self, f"{what} needs about {format_size(needed)}, more than the "
+                                       f"{format_size(limit)} allowed; if this machine really has the memory, raise "
                                        "the memory limit", "max_memory")
-
-
-def format_bytes(n: int) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} bytes"
 
 
 def parse_memory_size(text: str) -> int:

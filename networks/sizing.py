@@ -26,7 +26,8 @@ import dataclasses
 
 from eqviz.errors import CheckpointError
 from eqviz.networks.config import GeneratorConfig, MappingConfig, StyleGAN2Config
-from eqviz.networks.memory_guard import check_memory, format_bytes
+from eqviz.networks.memory_guard import check_memory
+from eqviz.untrusted.messages import format_size
 
 FLOAT32_BYTES = 4
 RUNTIME_BYTES = 280 * 10**6  # Python, torch and eqviz before any checkpoint (measured 270-275 MB)
@@ -144,6 +145,6 @@ def check_generator_memory(config: GeneratorConfig, max_memory: int | None = Non
     memory = generator_memory(config)
     check_memory(f"{source + ': ' if source else ''}the {config.kind} generator this file declares "
                  f"({config.img_resolution}x{config.img_resolution}, {memory.parameters:,} parameters, "
-                 f"{format_bytes(memory.activation_bytes)} of activations per frame)", memory.peak_bytes(file_bytes),
+                 f"{format_size(memory.activation_bytes)} of activations per frame)", memory.peak_bytes(file_bytes),
                  max_memory)
     return memory

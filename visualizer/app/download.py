@@ -20,7 +20,7 @@ def progress_line(done: int, total: int, elapsed_s: float) -> str:
     if not rate:
         return amount
     left = f", {(total - done) / rate:.0f} s left" if total else ""
-    return f"{amount}, {format_size(rate)}/s{left}"
+    return f"{amount}, {format_size(int(rate))}/s{left}"
 
 
 def download_body(source: str):

@@ -6,7 +6,7 @@ the checkpoint needs, and opens it again.
 """
 import dearpygui.dearpygui as dpg
 
-from eqviz.networks.memory_guard import format_bytes
+from eqviz.untrusted.messages import format_size
 
 TAG = "memory_limit_window"
 HEADROOM = 1.25  # the raised limit over the refused estimate
@@ -29,8 +29,8 @@ def offer_higher_limit(app, path: str, message: str, needed: int) -> None:
 
     with dpg.window(label="Memory limit", tag=TAG, modal=True, width=560, autosize=True, no_collapse=True):
         dpg.add_text(message, wrap=520)
-        dpg.add_text(f"Raise the limit to {format_bytes(limit)} for this session and open it anyway? If the machine "
+        dpg.add_text(f"Raise the limit to {format_size(limit)} for this session and open it anyway? If the machine "
                      "does not have the memory, it may slow to a crawl or the app may be stopped.", wrap=520)
         with dpg.group(horizontal=True):
-            dpg.add_button(label=f"Raise to {format_bytes(limit)} and open", tag=f"{TAG}_raise", callback=accept)
+            dpg.add_button(label=f"Raise to {format_size(limit)} and open", tag=f"{TAG}_raise", callback=accept)
             dpg.add_button(label="Keep the limit", tag=f"{TAG}_keep", callback=lambda *_: dpg.delete_item(TAG))
