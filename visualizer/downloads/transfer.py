@@ -146,6 +146,12 @@ def one_try(url: str, dest: Path, have: int, state: TransferState, cap: int, pro
         # http.client raises IncompleteRead when a chunked body is cut, so its end is the file's end
         chunked = bool(getattr(response, "chunked", False))
         stream_body(url, response, dest, start, state.total, cap, progress, cancel)
+    return known_complete(url, dest, have, state, chunked)
+
+
+def known_complete(url: str, dest: Path, have: int, state: TransferState, chunked: bool) -> bool:
+    """After a body ended: True when `dest` is the whole file; a Retry when it is short; False when
+    nothing says (a body without a length ends where the connection closes, and so does a cut)."""
     size = dest.stat().st_size
     if state.total and size < state.total:
         raise Retry(f"the connection closed at {format_size(size)} of {format_size(state.total)}")
