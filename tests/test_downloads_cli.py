@@ -84,6 +84,29 @@ def test_download_errors_are_one_line_and_exit_2(online, capsys, behaviour, word
     assert not list((online / "cache" / "downloads").rglob("*.pkl"))
 
 
+COMMANDS_WITH_A_CHECKPOINT = {  # each command's arguments besides the checkpoint (files made in the test)
+    "info": [], "convert": ["{tmp}/out.safetensors"], "render": ["--seeds", "0", "--outdir", "{tmp}/out"],
+    "metrics": ["--num-samples", "4"], "fid": ["{tmp}/images"], "compare": ["--out", "{tmp}/report"],
+    "video": ["--out", "{tmp}/v.mp4"], "sticking": ["--seeds", "0", "--outdir", "{tmp}/sticking"],
+    "directions": ["--out", "{tmp}/new.npz"], "sheet": ["--directions", "{tmp}/d.npz", "--out", "{tmp}/sheet.png"],
+    "project": ["--target", "{tmp}/target.png", "--out", "{tmp}/projection"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS_WITH_A_CHECKPOINT)
+def test_every_command_takes_its_checkpoint_as_a_url(online, capsys, command):
+    from PIL import Image
+
+    (online / "images").mkdir()
+    Image.new("RGB", (64, 64)).save(online / "target.png")
+    (online / "d.npz").write_bytes(b"")
+    rest = [arg.format(tmp=online) for arg in COMMANDS_WITH_A_CHECKPOINT[command]]
+    with FileServer({}) as server:  # every name answers 404: the command got as far as downloading
+        assert main([command, server.url("/net.pkl"), *rest]) == 2
+        assert [path for path, _ in server.requests] == ["/net.pkl"]
+    assert "HTTP 404" in one_error_line(capsys)
+
+
 def test_offline_a_missing_model_names_the_url_and_folder(online, capsys, monkeypatch):
     monkeypatch.setenv("EQVIZ_OFFLINE", "1")
     assert main(["info", "stylegan2-cifar10-32x32"]) == 2
