@@ -113,20 +113,47 @@ def test_the_html_is_self_contained(report_dir):
     assert samples.size == (2 * 64 + 2, 64)  # two seeds side by side with a 2-pixel gap
 
 
+def best_match(screen: np.ndarray, template: np.ndarray) -> tuple[int, int]:
+    """Top-left (y, x) where `template` [h, w, 3] differs least (sum of squares) from `screen` [H, W, 3]:
+    the squared difference expanded into window energy - 2 x correlation, both by FFT."""
+    (H, W), (h, w) = screen.shape[:2], template.shape[:2]
+    ssd = np.full((H - h + 1, W - w + 1), float((template ** 2).sum()))
+    window = np.fft.rfft2(np.ones((h, w)), (H, W)).conj()
+    for c in range(3):
+        s = screen[..., c]
+        corr = np.fft.irfft2(np.fft.rfft2(s) * np.fft.rfft2(template[..., c], (H, W)).conj(), (H, W))
+        energy = np.fft.irfft2(np.fft.rfft2(s * s) * window, (H, W))
+        ssd += (energy - 2 * corr)[:H - h + 1, :W - w + 1]
+    y, x = np.unravel_index(np.argmin(ssd), ssd.shape)
+    return int(y), int(x)
+
+
 @pytest.mark.slow
 def test_the_report_renders_in_a_headless_browser(report_dir, tmp_path):
+    """Every image the page embeds is on the screenshot, pixel for pixel at its displayed scale (strips are
+    shown 1.5x with nearest-neighbour scaling: each source pixel's centre lands on that pixel), in page order."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
         pytest.skip("no headless browser (apt-get install -y chromium)")
     shot = tmp_path / "report.png"
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", f"--screenshot={shot}",
-                    "--window-size=1280,2000", (report_dir / "report.html").as_uri()],
+                    "--disable-component-update", "--disable-sync", "--no-first-run", "--force-device-scale-factor=1",
+                    f"--screenshot={shot}", "--window-size=1280,3200", (report_dir / "report.html").as_uri()],
                    check=True, capture_output=True, timeout=120)
-    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(np.float64)
-    assert pixels.shape[:2] == (2000, 1280)
-    colourful = (pixels.max(axis=2) - pixels.min(axis=2)) > 60  # samples, plots and heatmaps, not just black text
-    assert colourful.mean() > 0.02
+    screen = np.asarray(Image.open(shot).convert("RGB")).astype(np.float64)
+    page = (report_dir / "report.html").read_text()
+    tops = []
+    for strip, uri in re.findall(r"<img( class=.strip.)? src=['\"]data:image/png;base64,([^'\"]+)", page):
+        image = Image.open(io.BytesIO(base64.b64decode(uri))).convert("RGB")
+        scale = 1.5 if strip else 1.0  # img.strip's CSS height: 96 px for 64-px images
+        shown = image.resize((round(image.width * scale), round(image.height * scale)), Image.NEAREST)
+        y, x = best_match(screen, np.asarray(shown, dtype=np.float64))
+        centre = lambda n: np.floor((np.arange(n) + 0.5) * scale).astype(int)  # noqa: E731
+        on_screen = screen[y + centre(image.height)][:, x + centre(image.width)]
+        wrong = (np.abs(on_screen - np.asarray(image, dtype=np.float64)).max(axis=2) > 3).mean()
+        assert wrong < 0.01, f"an embedded {image.size} image is not on the screenshot ({wrong:.0%} of it differs)"
+        tops.append(y)
+    assert len(tops) == 3 * 3 + 2 and tops == sorted(tops)
 
 
 def test_compare_refuses_to_replace_an_earlier_report_before_any_work(report_dir, capsys, reference_dir):
