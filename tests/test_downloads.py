@@ -66,6 +66,18 @@ def test_a_changed_cache_file_is_fetched_again(tmp_path, change):
         assert len(server.requests) == 2
 
 
+def test_a_bad_entry_loses_its_file_before_its_record(tmp_path, monkeypatch):
+    with FileServer({"/net.pkl": DATA}) as server:
+        path = fetch(server.url("/net.pkl"), settings=FAST)
+    path.write_bytes(DATA[:1000])
+    deleted = []
+    real_unlink = type(path).unlink
+    monkeypatch.setattr(type(path), "unlink", lambda self, missing_ok=False: (deleted.append(self.name),
+                                                                             real_unlink(self, missing_ok)))
+    assert store.cached_file(server.url("/net.pkl")) is None
+    assert deleted == ["net.pkl", "entry.json"]  # stopped in between, no file is left to pass as put by hand
+
+
 def test_a_cache_file_whose_record_is_unreadable_is_fetched_again(tmp_path):
     with FileServer({"/net.pkl": DATA}) as server:
         url = server.url("/net.pkl")

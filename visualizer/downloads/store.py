@@ -72,8 +72,9 @@ def keep(partial: Path, url: str) -> Path:
 
 
 def forget(folder: Path) -> None:
-    """Deletes an entry: its file and record (partials of running downloads stay)."""
-    for item in (folder / RECORD, *folder.glob("[!.]*")):
+    """Deletes an entry: its file, then its record (partials of running downloads stay). In that
+    order: a file left without a record would be taken for one put there by hand, and adopted."""
+    for item in (*(p for p in folder.glob("[!.]*") if p.name != RECORD), folder / RECORD):
         item.unlink(missing_ok=True)
 
 
