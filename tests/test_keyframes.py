@@ -1,5 +1,6 @@
 """Keyframe animations: keyframes render as their sessions, W moves as a numpy oracle says, poses take
 the short way, loops close, and bad files are refused in one sentence naming the keyframe."""
+import dataclasses
 import json
 import math
 import os
@@ -84,6 +85,33 @@ def test_rotation_turns_the_short_way_unless_written_beyond_half_a_turn(a, b, qu
     assert pose_at(animation, segment_at(animation, 1.0))[1] == pytest.approx(quarter)
 
 
+def test_a_keyframe_added_across_180_degrees_keeps_the_next_turn_short():
+    from eqviz.keyframes.editing import KeyframeList
+    from eqviz.keyframes.timeline import session_at
+
+    keys = KeyframeList()
+    keys.add(Session(rotate_deg=170.0), t=0.0)
+    keys.add(Session(rotate_deg=-170.0), t=1.0)
+    shown = session_at(keys.animation(), segment_at(keys.animation(), 0.75))
+    assert shown.rotate_deg == pytest.approx(-175.0)  # 185 degrees, kept in (-180, 180]
+    keys.add(shown, t=0.75)  # K on the scrubbed frame
+    animation = keys.animation()
+    assert pose_at(animation, segment_at(animation, 0.875))[1] == pytest.approx(-172.5)  # 5 degrees on, not 355 back
+
+
+def test_a_keyframe_added_inside_written_turns_keeps_them():
+    from eqviz.keyframes.editing import KeyframeList
+    from eqviz.keyframes.timeline import session_at
+
+    keys = KeyframeList()
+    keys.add(Session(rotate_deg=0.0), t=0.0)
+    keys.add(Session(rotate_deg=720.0), t=2.0)
+    keys.add(session_at(keys.animation(), segment_at(keys.animation(), 1.0)), t=1.0)
+    animation = keys.animation()
+    assert [pose_at(animation, segment_at(animation, t))[1] for t in (0.5, 1.0, 1.5)] == \
+        pytest.approx([180.0, 360.0, 540.0])  # still two whole turns
+
+
 def test_easings_hold_and_ease_symmetrically():
     keys = [Keyframe(0.0, Session(translate=(0.0, 0.0)), "hold"), Keyframe(1.0, Session(translate=(1.0, 0.0)), "ease-in-out"),
             Keyframe(2.0, Session(translate=(3.0, 0.0)))]
@@ -130,6 +158,39 @@ def test_z_segments_slerp_the_seeds_as_a_numpy_oracle(generators):
     oracle = (1 - s) * (truncated[0] + offset) + s * truncated[1]
     got = KeyframeLatents(G, animation).frame_ws(segment_at(animation, s)).double().numpy()
     np.testing.assert_allclose(got, oracle, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("a, b, space", [
+    (Session(latent_x=3.0, psi=0.7), Session(latent_x=8.0, psi=0.7), "w"),
+    (Session(latent_x=2.5, latent_y=1.0, cutoff=5, mix_seed=4), Session(latent_x=6.0, cutoff=5, mix_seed=4), "w"),
+    (Session(latent_x=3.0, edits=[edit(64, 1.5)]), Session(latent_x=9.0, edits=[edit(64, -0.5), edit(64, 2.0, seed=1)]), "w"),
+    (Session(latent_x=2.0, psi=0.5, edits=[edit(64, 1.0)]), Session(latent_x=9.0, psi=0.5), "z"),
+], ids=["seeds", "between-seeds-mixed", "edits", "z"])
+def test_the_session_between_two_keyframes_holds_the_w_shown_there(generators, a, b, space):
+    from eqviz.keyframes.between import session_between
+
+    _, G = generators("sg3t_64")
+    animation = Animation((Keyframe(0.0, a, "ease-in-out", space), Keyframe(1.0, dataclasses.replace(b, rotate_deg=40.0))))
+    segment = segment_at(animation, 0.3)
+    between = session_between(animation, segment)
+    assert between.rotate_deg == pytest.approx(40.0 * segment.s)
+    shown = KeyframeLatents(G, animation).frame_ws(segment).double().numpy()
+    np.testing.assert_allclose(session_ws(G, between).double().numpy(), shown, atol=2e-5, rtol=1e-5)
+
+
+def test_the_session_between_keyframes_is_refused_where_none_holds_the_w(tmp_path):
+    from eqviz.keyframes.between import session_between
+
+    np.save(tmp_path / "w.npy", np.zeros((1, 4, 8), np.float32))
+    for b, differs in ((Session(latent_x=4.0, psi=0.5), "they differ in psi"),
+                       (Session(latent_x=4.0, mix_seed=1), "they differ in mix_seed"),
+                       (Session(latent_x=4.5), "keyframe 2 is between seeds"),
+                       (Session(w_path=str(tmp_path / "w.npy")), "is a W file")):
+        animation = Animation((Keyframe(0.0, Session(latent_x=1.0)), Keyframe(1.0, b)))
+        with pytest.raises(EqvizError, match=f"^the latent between keyframes 1 and 2 is no one session: .*{differs}"):
+            session_between(animation, segment_at(animation, 0.5))
+    same = Animation((Keyframe(0.0, Session(latent_x=1.0, psi=0.5)), Keyframe(1.0, Session(latent_x=1.0, psi=0.5, rotate_deg=90))))
+    assert session_between(same, segment_at(same, 0.5)) == dataclasses.replace(same.keyframes[0].session, rotate_deg=45.0)
 
 
 # ---- loops and frame times ---------------------------------------------------------------------------
@@ -264,15 +325,18 @@ def test_huge_and_special_files_are_refused_before_reading(tmp_path):
 
 def test_library_refuses_settings_the_keyframes_hold(generators):
     animation = Animation((Keyframe(0.0, Session()),))
-    with pytest.raises(EqvizError, match="leave psi unset") as info:
+    with pytest.raises(EqvizError, match="^psi is set by the keyframes") as info:
         source(animation, [generators("sg3t_64")], fps=2, psi=0.5)
     assert info.value.argument == "psi"
 
 
-def test_keyframes_refuse_motion_flags(tmp_path, pkl, capsys):
+@pytest.mark.parametrize("flags, named", [(["--seeds", "3"], "--seeds"), (["--psi", "0.5"], "--psi"),
+                                          (["--turns", "2"], "--motion"), (["--class", "1"], "--class")])
+def test_keyframes_refuse_motion_flags(tmp_path, pkl, capsys, flags, named):
     Animation.from_dict(good()).save(tmp_path / "kf.json")
-    assert main(["video", pkl("sg3t_64"), "--keyframes", str(tmp_path / "kf.json"), "--seeds", "3", "--out", str(tmp_path / "o.mp4")]) == 2
-    assert "drop --seeds" in capsys.readouterr().err
+    assert main(["video", pkl("sg3t_64"), "--keyframes", str(tmp_path / "kf.json"), *flags, "--out", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {named} is set by the keyframes" in err and len(err.strip().splitlines()) == 1
 
 
 def test_file_round_trips(tmp_path):
@@ -314,9 +378,25 @@ def test_recording_replaces_the_keyframes_inside_its_span():
     recorder = Recorder(start=1.0, clock=100.0)
     for clock, degrees in ((100.0, 0.0), (100.5, 0.0), (100.9, 10.0), (102.0, 20.0)):
         recorder.sample(clock, Session(rotate_deg=degrees, view={"zoom": clock}))  # view changes are not changes
-    assert recorder.finish(keys) == 3
+    recorder.stop(103.0)
+    assert recorder.finish(keys) == 5
     assert [(i.keyframe.time, i.keyframe.session.rotate_deg) for i in keys.items] == \
-        [(0.0, 0.0), (1.0, 0.0), (pytest.approx(1.9), 10.0), (3.0, 20.0), (5.0, 0.0)]
+        [(0.0, 0.0), (1.0, 0.0), (1.5, 0.0), (pytest.approx(1.9), 10.0), (3.0, 20.0), (4.0, 20.0), (5.0, 0.0)]
+
+
+def test_a_pause_in_a_recording_holds_instead_of_drifting():
+    from eqviz.keyframes.editing import KeyframeList, Recorder
+
+    recorder = Recorder(start=0.0, clock=10.0)
+    recorder.sample(10.0, Session(rotate_deg=0.0))
+    for tick in range(1, 21):  # two seconds at rest, seen every tenth of a second
+        recorder.still(10.0 + tick / 10)
+    recorder.sample(12.1, Session(rotate_deg=30.0))
+    keys = KeyframeList()
+    recorder.finish(keys)
+    animation = keys.animation()
+    assert [pose_at(animation, segment_at(animation, t))[1] for t in (1.0, 2.0, 2.05, 2.1)] == \
+        pytest.approx([0.0, 0.0, 15.0, 30.0])
 
 
 def test_app_renderer_shows_the_video_frame_and_names_a_broken_keyframe(tmp_path, generators):

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from eqviz.app.lifecycle import same_checkpoint
+from eqviz.core.input_transform import wrapped_degrees
 from eqviz.core.latents import SEED_GRID_STEP
 from eqviz.core.seeds import MAX_SEED
 from eqviz.core.session import Session
@@ -128,8 +129,7 @@ class AppState:
 
     def set_rotate(self, degrees: float) -> None:
         """Set the rotation, wrapped to (-180, 180] so sliders and keys agree."""
-        wrapped = math.remainder(float(degrees), 360.0)
-        self.session.rotate_deg = 180.0 if wrapped == -180.0 else wrapped
+        self.session.rotate_deg = wrapped_degrees(degrees)
         self.touch()
 
     def set_seed(self, seed: int) -> None:

@@ -66,10 +66,6 @@ def check_arguments(args):
     """Everything that can be checked before torch is loaded: (seeds or None, grid or None)."""
     for checkpoint in args.checkpoints:
         existing_checkpoint(checkpoint, "checkpoints")
-    if args.keyframes is not None:
-        from eqviz.cli.keyframes import check_flags
-
-        check_flags(args)
     for name in ("session", "w", "keyframes"):
         if getattr(args, name) is not None:
             existing_file(getattr(args, name), name)
@@ -164,12 +160,14 @@ def run(args) -> int:
     from eqviz.video.render import render_video
 
     with ProgressDisplay("video", unit="frame") as display:
-        if args.keyframes:  # keyframes replace the motion, the latents and the length
-            from eqviz.cli.keyframes import render_keyframes
+        spec = build_spec(args, seeds, grid)
+        if args.keyframes:  # keyframes replace the motion, the latents and the length (the library refuses those flags)
+            from eqviz.keyframes.animation import Animation
+            from eqviz.keyframes.video import render_keyframe_video
 
-            result = render_keyframes(args, progress=lambda p: display.update(p.done, p.total))
+            result = render_keyframe_video(Animation.load(args.keyframes), spec,
+                                           progress=lambda p: display.update(p.done, p.total))
         else:
-            spec = build_spec(args, seeds, grid)
             result = render_video(spec, progress=lambda p: display.update(p.done, p.total))
     width, height = result.size
     print(f"wrote {result.path} ({width}x{height}, {result.frames} frames at {result.file_fps:.4g} fps = "

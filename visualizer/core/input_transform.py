@@ -28,6 +28,12 @@ def transform_matrix(translate=(0.0, 0.0), rotate_deg: float = 0.0) -> np.ndarra
     return M
 
 
+def wrapped_degrees(degrees: float) -> float:
+    """The same rotation in (-180, 180]: the range the app's slider, keys and drag keep."""
+    wrapped = math.remainder(float(degrees), 360.0)
+    return 180.0 if wrapped == -180.0 else wrapped
+
+
 def is_identity_pose(pose) -> bool:
     (tx, ty), rotate_deg = pose
     return tx == 0 and ty == 0 and rotate_deg == 0

@@ -31,6 +31,7 @@ class KeyframeList:
         self.loop: float | None = None   # loop period in seconds, None = play once
         self.playhead = 0.0              # seconds; where K adds and where the view is
         self.revision = 0                # bumped on every change (the panel rebuilds its list)
+        self._built: tuple[int, Animation] | None = None  # (revision, the animation of that revision)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -96,12 +97,13 @@ class KeyframeList:
             raise EqvizError(f"space must be 'w' or 'z', got {space!r}")
         item = self.items[index]
         before, item.keyframe = item.keyframe, dataclasses.replace(item.keyframe, space=space)
+        self.changed()
         try:
             self.animation()
         except EqvizError:
             item.keyframe = before
+            self.changed()
             raise
-        self.changed()
 
     def set_loop(self, period: float | None) -> None:
         self.loop = None if period is None else float(period)
@@ -120,11 +122,16 @@ class KeyframeList:
         return self.loop if self.loop is not None else self.items[-1].keyframe.time
 
     def animation(self) -> Animation:
-        """The animation as it stands (refused in one sentence when it cannot play)."""
+        """The animation as it stands, built once per revision of this list (refused in one sentence
+        when it cannot play)."""
+        if self._built is not None and self._built[0] == self.revision:
+            return self._built[1]
         if not self.items:
-            raise EqvizError("there are no keyframes yet; add one with K or Add keyframe")
+            raise EqvizError("there are no keyframes yet; add one first")
         loop = self.loop if len(self.items) > 1 else None
-        return Animation(tuple(item.keyframe for item in self.items), loop).validate()
+        animation = Animation(tuple(item.keyframe for item in self.items), loop).validate()
+        self._built = (self.revision, animation)
+        return animation
 
     def replace_with(self, animation: Animation) -> None:
         """Takes over a loaded animation (thumbnails come later)."""
@@ -136,28 +143,53 @@ class KeyframeList:
 
 class Recorder:
     """Records a live performance: every change of the state, at its time since recording began,
-    becomes a keyframe (linear easing: the performance's own timing is the motion)."""
+    becomes a keyframe (linear easing: the performance's own timing is the motion). A pause is kept
+    as a pause: before a change that follows one, the unchanged state is recorded again at the last
+    moment it was seen, so the frames in between hold it instead of drifting towards the change."""
 
     def __init__(self, start: float, clock: float):
         self.start = start      # animation time the recording begins at
         self.clock = clock      # the wall clock (seconds) it began at
         self.samples: list[tuple[float, Session, np.ndarray | None]] = []
-        self._last = None
+        self._last = None       # the last recorded state, as compared (no view settings)
+        self._seen = None       # animation time the last recorded state was last seen unchanged
+
+    def time_of(self, clock: float) -> float:
+        return self.start + (clock - self.clock)
 
     def sample(self, clock: float, session: Session, thumbnail=None) -> bool:
-        """Records `session` at wall-clock time `clock` when it differs from the last one recorded;
-        False once the recording holds all an animation may."""
-        t = self.start + (clock - self.clock)
-        if len(self.samples) >= MAX_KEYFRAMES or t > MAX_SECONDS:
+        """Records `session` at wall-clock time `clock` when it differs from the last one recorded (a
+        repeat only notes that the state still holds); False once the recording holds all an
+        animation may."""
+        t = self.time_of(clock)
+        if len(self.samples) + 3 > MAX_KEYFRAMES or t > MAX_SECONDS:  # room for a hold, the change, the end's hold
             return False
         state = session.to_dict()
         state.pop("view", None)  # display settings are not part of the performance
-        if state != self._last:
-            if self.samples and t - self.samples[-1][0] <= TIME_TOLERANCE:
-                self.samples.pop()  # two changes within one tick: the later wins
-            self.samples.append((t, copy.deepcopy(session), thumbnail))
-            self._last = state
+        if state == self._last:
+            self._seen = t
+            return True
+        self.hold_until(self._seen)
+        if self.samples and t - self.samples[-1][0] <= TIME_TOLERANCE:
+            self.samples.pop()  # two changes within one tick: the later wins
+        self.samples.append((t, copy.deepcopy(session), thumbnail))
+        self._last, self._seen = state, None
         return True
+
+    def still(self, clock: float) -> None:
+        """Notes that the state recorded last is still the state at wall-clock time `clock`."""
+        if self.samples:
+            self._seen = self.time_of(clock)
+
+    def hold_until(self, t: float | None) -> None:
+        """Records the last state again at time t, if it held that long after it was recorded."""
+        if t is not None and self.samples and t - self.samples[-1][0] > TIME_TOLERANCE:
+            _, session, thumbnail = self.samples[-1]
+            self.samples.append((t, copy.deepcopy(session), thumbnail))
+
+    def stop(self, clock: float) -> None:
+        """The recording ends at `clock`: the last state holds until then."""
+        self.hold_until(min(self.time_of(clock), MAX_SECONDS))
 
     def finish(self, keyframes: KeyframeList) -> int:
         """Puts the recording into the list, replacing the keyframes inside its time span; returns

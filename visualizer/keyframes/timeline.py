@@ -11,6 +11,7 @@ import bisect
 import dataclasses
 import math
 
+from eqviz.core.input_transform import wrapped_degrees
 from eqviz.errors import InvalidArgument
 from eqviz.keyframes.animation import Animation
 
@@ -66,11 +67,18 @@ def segment_at(animation: Animation, t: float) -> Segment:
     return Segment(i, i + 1, eased(keys[i].easing, u), None)
 
 
-def rotation_step(a: float, b: float) -> float:
-    """Degrees turned from a to b: the short way between angles the app writes, as written otherwise."""
-    if -180.0 < a <= 180.0 and -180.0 < b <= 180.0:
-        return math.remainder(b - a, 360.0)
-    return b - a
+def is_short_way(a: float, b: float) -> bool:
+    """Both angles in (-180, 180], where the app keeps them: the rotation between them goes the short way.
+    An angle outside says how far to turn (0 -> 720 turns twice), and the segment turns as written."""
+    return -180.0 < a <= 180.0 and -180.0 < b <= 180.0
+
+
+def rotation_at(a: float, b: float, s: float) -> float:
+    """Degrees a fraction s of the way from a to b. On the short way the angle stays in (-180, 180], so a
+    keyframe added there keeps the next segment short too; written turns are followed as written."""
+    if is_short_way(a, b):
+        return wrapped_degrees(a + math.remainder(b - a, 360.0) * s)
+    return a + (b - a) * s
 
 
 def lerp(a: float, b: float, s: float) -> float:
@@ -84,7 +92,7 @@ def pose_at(animation: Animation, segment: Segment) -> tuple[tuple[float, float]
         return (float(a.translate[0]), float(a.translate[1])), float(a.rotate_deg)
     b = animation.keyframes[segment.end].session
     translate = tuple(lerp(float(p), float(q), segment.s) for p, q in zip(a.translate, b.translate))
-    return translate, a.rotate_deg + rotation_step(a.rotate_deg, b.rotate_deg) * segment.s
+    return translate, rotation_at(float(a.rotate_deg), float(b.rotate_deg), segment.s)
 
 
 def session_at(animation: Animation, segment: Segment):

@@ -45,8 +45,8 @@ def check_keyframe_spec(spec: VideoSpec) -> None:
     unset = VideoSpec(checkpoints=spec.checkpoints, out=spec.out)
     replaced = [name for name in REPLACED_SETTINGS if getattr(spec, name) != getattr(unset, name)]
     if replaced:
-        raise InvalidArgument(f"a keyframe animation sets the latents, poses and length itself; leave {replaced[0]} unset.",
-                              replaced[0])
+        raise InvalidArgument(f"{replaced[0]} is set by the keyframes (their sessions and times set the latents, poses "
+                              "and length); leave it unset.", replaced[0])
 
 
 class KeyframeSource(FrameSource):

@@ -23,6 +23,7 @@ from eqviz.app.widgets import path_row, set_if_changed
 from eqviz.core.images import rgba
 from eqviz.errors import EqvizError
 from eqviz.keyframes.animation import EASINGS, SPACES, Animation
+from eqviz.keyframes.between import session_between
 from eqviz.keyframes.editing import KeyframeList, Recorder
 from eqviz.keyframes.timeline import TimelineFrame, segment_at, session_at
 from eqviz.keyframes.video import render_keyframe_video
@@ -63,13 +64,14 @@ def render_thumbnails(G, animation: Animation, device, handle) -> dict[int, np.n
     return pictures
 
 
-def where(segment) -> str:
-    """The playhead's place in words: at a keyframe, or how far from one to the next."""
+def where(animation: Animation, segment) -> str:
+    """The playhead's place in words: at a keyframe, or how far from one to the next and how it eases."""
     if segment.exact is not None:
         return f"at keyframe {segment.exact + 1}"
     if segment.start == segment.end:
         return f"holding keyframe {segment.start + 1}"
-    return f"keyframe {segment.start + 1} -> {segment.end + 1}, {100 * segment.s:.0f}% of the way (eased)"
+    easing = animation.keyframes[segment.start].easing
+    return f"keyframe {segment.start + 1} -> {segment.end + 1}, {100 * segment.s:.0f}% of the way ({easing})"
 
 
 class KeyframesPanel(JobPanel):
@@ -91,7 +93,6 @@ class KeyframesPanel(JobPanel):
         self._recorded_revision = -1
         self._shown_revision = -1
         self._textures: list[int] = []
-        self._animation: tuple[int, Animation | None] = (-1, None)
         self._play = {}    # playback clock: started, from, last frame, frames due, frames shown, last result
         self._thumbnail_job = None
         self.compare = CompareList("kf_compare")  # checkpoints rendered side by side with the same keyframes
@@ -153,8 +154,8 @@ class KeyframesPanel(JobPanel):
         for k, item in enumerate(self.keys.items[:MAX_ROWS]):
             key = item.keyframe
             with dpg.table_row(parent="kf_table"):
-                dpg.add_selectable(label=str(k + 1), default_value=k == self.selected, tag=f"kf_row_{k}",
-                                   callback=lambda _s, _v, _u=None, k=k: self.jump(self.ctx, k))
+                dpg.add_selectable(label=str(k + 1), default_value=k == self.selected, tag=f"kf_row_{k}", user_data=k,
+                                   callback=lambda _s, _v, k: self.jump(self.ctx, k))
                 if item.thumbnail is not None and k < MAX_THUMBNAILS:
                     texture = dpg.add_static_texture(THUMBNAIL, THUMBNAIL, rgba(item.thumbnail).ravel(), parent="textures")
                     self._textures.append(texture)
@@ -162,12 +163,13 @@ class KeyframesPanel(JobPanel):
                 else:
                     dpg.add_text("")
                 dpg.add_input_float(tag=f"kf_row_{k}_time", default_value=key.time, width=70, format="%.3f", step=0,
-                                    on_enter=True, callback=lambda _s, t, _u=None, k=k: self.retime(self.ctx, k, t))
-                dpg.add_combo(EASINGS, tag=f"kf_row_{k}_easing", default_value=key.easing, width=110,
-                              callback=lambda _s, e, _u=None, k=k: self.edit(self.ctx, lambda: self.keys.set_easing(k, e)))
-                dpg.add_combo(SPACES, tag=f"kf_row_{k}_space", default_value=key.space, width=35,
-                              callback=lambda _s, v, _u=None, k=k: self.edit(self.ctx, lambda: self.keys.set_space(k, v)))
-                dpg.add_button(label="x", tag=f"kf_row_{k}_delete", callback=lambda *_, k=k: self.delete(self.ctx, k))
+                                    on_enter=True, user_data=k, callback=lambda _s, t, k: self.retime(self.ctx, k, t))
+                dpg.add_combo(EASINGS, tag=f"kf_row_{k}_easing", default_value=key.easing, width=110, user_data=k,
+                              callback=lambda _s, e, k: self.edit(self.ctx, lambda: self.keys.set_easing(k, e)))
+                dpg.add_combo(SPACES, tag=f"kf_row_{k}_space", default_value=key.space, width=35, user_data=k,
+                              callback=lambda _s, v, k: self.edit(self.ctx, lambda: self.keys.set_space(k, v)))
+                dpg.add_button(label="x", tag=f"kf_row_{k}_delete", user_data=k,
+                               callback=lambda _s, _v, k: self.delete(self.ctx, k))
         if len(self.keys) > MAX_ROWS:
             with dpg.table_row(parent="kf_table"):
                 dpg.add_text("")
@@ -175,16 +177,16 @@ class KeyframesPanel(JobPanel):
 
     # ---- editing ---------------------------------------------------------------------------------------
     def animation(self) -> Animation:
-        """The list as an animation, built once per change."""
-        revision, animation = self._animation
-        if revision != self.keys.revision or animation is None:
-            animation = self.keys.animation()
-            self._animation = (self.keys.revision, animation)
-        return animation
+        """The shown model's keyframes as an animation."""
+        if not self.keys.items:
+            raise EqvizError("there are no keyframes yet: press K or Add keyframe")
+        return self.keys.animation()
 
     def add(self, ctx: PanelContext) -> None:
         if ctx.model is None:
             ctx.set_status("load a checkpoint first", error=True)
+            return
+        if not self.shows_a_session(ctx, "add a keyframe here"):
             return
         picture = ctx.last_result.picture if ctx.last_result is not None else None
         try:
@@ -193,9 +195,21 @@ class KeyframesPanel(JobPanel):
             ctx.set_status(str(exc), error=True)
             return
         self.selected = index
-        between = ctx.state.timeline_shown is not None and ctx.state.timeline_shown.segment.exact is None
-        note = " (an in-between W is no session: it holds the earlier keyframe's latent at this pose)" if between else ""
-        ctx.set_status(f"keyframe {index + 1} at {self.keys.playhead:.2f} s{note}")
+        ctx.set_status(f"keyframe {index + 1} at {self.keys.playhead:.2f} s")
+
+    def shows_a_session(self, ctx: PanelContext, action: str) -> bool:
+        """Whether the state's session is what the view shows. Between keyframes it is, where one session
+        holds the in-between latent (`seek` put it there); elsewhere the status line says why not."""
+        shown = ctx.state.timeline_shown
+        if shown is None or shown.segment.exact is not None:
+            return True
+        try:
+            session_between(shown.animation, shown.segment)
+        except EqvizError as exc:
+            ctx.set_status(f"{exc}; to {action}, change the view first (it then shows the session) or move onto a "
+                           "keyframe", error=True)
+            return False
+        return True
 
     def delete(self, ctx: PanelContext, index: int | None = None) -> None:
         index = self.selected if index is None else index
@@ -235,10 +249,16 @@ class KeyframesPanel(JobPanel):
             ctx.set_status(str(exc), error=True)
             return
         segment = segment_at(animation, self.keys.playhead)
-        ctx.state.show_timeline(TimelineFrame(animation, segment), copy.deepcopy(session_at(animation, segment)))
+        try:
+            session = session_between(animation, segment)  # what the view shows, where one session holds it
+        except EqvizError:
+            session = session_at(animation, segment)  # the pose and noise shown; K and Record then say why not
+        ctx.state.show_timeline(TimelineFrame(animation, segment), copy.deepcopy(session))
         ctx.request_render()
         if not self.playing and self.recorder is None:
-            dpg.set_value("kf_playback", where(segment))
+            place = where(animation, segment)
+            dpg.set_value("kf_playback", place)
+            ctx.set_status(f"playhead at {self.keys.playhead:.2f} s, {place}")  # replaces the message of what came before
 
     def jump(self, ctx: PanelContext, index: int) -> None:
         if not 0 <= index < len(self.keys):
@@ -287,6 +307,7 @@ class KeyframesPanel(JobPanel):
     def toggle_record(self, ctx: PanelContext) -> None:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
+            recorder.stop(time.perf_counter())
             try:
                 added = recorder.finish(self.keys)
             except EqvizError as exc:
@@ -298,6 +319,8 @@ class KeyframesPanel(JobPanel):
             return
         if ctx.model is None:
             ctx.set_status("load a checkpoint first", error=True)
+            return
+        if not self.shows_a_session(ctx, "record from here"):
             return
         self.playing = False
         now = time.perf_counter()
@@ -311,6 +334,7 @@ class KeyframesPanel(JobPanel):
 
     def record_tick(self, ctx: PanelContext) -> None:
         if ctx.state.revision == self._recorded_revision:
+            self.recorder.still(time.perf_counter())
             return
         self._recorded_revision = ctx.state.revision
         keep = ctx.last_result is not None and len(self.recorder.samples) < MAX_THUMBNAILS  # the list shows no more
@@ -344,8 +368,8 @@ class KeyframesPanel(JobPanel):
         set_if_changed("kf_loop", animation.loop is not None)
         if animation.loop is not None:
             dpg.set_value("kf_period", animation.loop)
-        ctx.set_status(f"loaded {len(animation.keyframes)} keyframes ({animation.duration:.2f} s) from {path}")
         self.seek(ctx, 0.0)
+        ctx.set_status(f"loaded {len(animation.keyframes)} keyframes ({animation.duration:.2f} s) from {path}")
         self.start_thumbnails(ctx, animation)
 
     def start_thumbnails(self, ctx: PanelContext, animation: Animation) -> None:
