@@ -150,6 +150,18 @@ def test_ctrl_c_during_a_projection_keeps_the_best_w(reference_dir, tmp_path):
     assert (out / "proj.png").is_file()
 
 
+# ---- Long steps show progress ---------------------------------------------------------------------
+def test_compare_counts_the_report_pictures_as_it_makes_them(reference_dir, tmp_path, capsys):
+    """The pictures (sample grid, long exposures, rotation strip) are most of a quick comparison's
+    time: 530 syntheses at the defaults, which on a busy CPU ran 10 minutes with nothing on screen."""
+    assert main(["compare", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--metrics", "eqr", "--num-samples", "2",
+                 "--seeds", "0,1", "--exposure-samples", "3", "--batch", "2", "--out", str(tmp_path / "r")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sg3t_64: pictures")]
+    total = 2 * (3 + 2) + 8  # per seed: a grid image, an exposure's own image and 3 averaged; 8 rotation steps
+    assert lines[0].startswith("sg3t_64: pictures:   0% 0/18") and f"100% {total}/{total}" in lines[-1]
+    assert "image/s" in lines[-1] or "s/image" in lines[-1]
+
+
 # ---- Honest numbers: FID interval, KID with few images, the generated side's name, GIF rate --------
 def image_folder(path, seed, n=8, size=16):
     path.mkdir()

@@ -26,6 +26,17 @@ def test_missing_json_folder_is_refused_before_computing(tmp_path, capsys):
     assert rc == 2 and "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag, value, says", [
+    ("--translate-max", "nan", "--translate-max is in image widths, from 0 to 1, got nan"),  # was a traceback
+    ("--translate-max", "2", "--translate-max is in image widths, from 0 to 1, got 2.0"),
+    ("--rotate-max", "-1", "--rotate-max is in half turns, from 0 to 1, got -1.0"),
+])
+def test_transform_ranges_outside_the_metric_are_one_line(flag, value, says, reference_dir, capsys):
+    assert cli.main(["metrics", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--num-samples", "2", flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"eqviz metrics: error: {says}"
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
 def test_cuda_without_a_gpu_says_so(capsys, reference_dir):
     assert cli.main(["metrics", str(reference_dir / "pkl" / "sg3t_64.pkl"), "--device", "cuda"]) == 2

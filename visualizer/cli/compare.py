@@ -82,7 +82,7 @@ def run(args) -> int:
         if label not in displays:
             for d in displays.values():
                 d.close()
-            displays[label] = ProgressDisplay(label, unit="sample")
+            displays[label] = ProgressDisplay(label, unit="image" if label.endswith("pictures") else "sample")
         displays[label].update(done, total)
 
     try:

@@ -64,13 +64,14 @@ def edits_from_flags(flags, G, default_alpha: float | None = None) -> list:
 
 
 def run(args) -> int:
-    from eqviz.cli.arguments import check_seed, existing_checkpoint, fetch_downloads, output_file
+    from eqviz.cli.arguments import MAX_SAMPLES, check_count, check_seed, existing_checkpoint, fetch_downloads, output_file
 
     existing_checkpoint(args.checkpoint)
     if Path(args.out).suffix != ".npz":
         raise InvalidArgument(f"{args.out}: direction files end in .npz, e.g. dirs.npz", "out")
     output_file(args.out, args.overwrite, "out")  # before the work, not after it
     check_seed(args.seed)
+    check_count(args.num_samples, "num_samples", "samples", MAX_SAMPLES)
     fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.directions.files import save_directions
     from eqviz.directions.ganspace import ganspace

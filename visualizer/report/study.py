@@ -152,9 +152,31 @@ def rotation_strip(G, seed: int, steps: int, device) -> tuple:
     return list(images_to_rgb8(frames).cpu().numpy()), note
 
 
-def exposure_images(G, seeds, samples: int, batch: int, device) -> list:
-    return [images_to_rgb8(long_exposure(G, s, samples=samples, batch=batch, device=device)[1][None])[0].cpu().numpy()
-            for s in seeds]
+def exposure_images(G, seeds, samples: int, batch: int, device, on_batch=None) -> list:
+    return [images_to_rgb8(long_exposure(G, s, samples=samples, batch=batch, device=device, on_batch=on_batch)[1][None])
+            [0].cpu().numpy() for s in seeds]
+
+
+def pictures(G, spec: CompareSpec, report: CheckpointReport, progress=None, cancel=None) -> None:
+    """The report's pictures of one checkpoint (sample grid, long exposures, rotation strip), counted
+    in images: at the defaults they are 530 syntheses, minutes on a CPU, so they show progress too."""
+    total = len(spec.seeds) * (spec.exposure_samples + 2) + spec.rotation_steps
+    done = 0
+
+    def advance(n):
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+        stop_if_cancelled(cancel, "comparison pictures", done, total)
+
+    advance(0)
+    report.samples = sample_grid(G, spec.seeds, spec.device)
+    advance(2 * len(spec.seeds))  # the grid, and each exposure's own single image
+    report.long_exposures = exposure_images(G, spec.seeds, spec.exposure_samples, spec.batch_size, spec.device,
+                                            on_batch=advance)
+    report.rotation_strip, report.rotation_note = rotation_strip(G, spec.seeds[0], spec.rotation_steps, spec.device)
+    advance(spec.rotation_steps)
 
 
 def run_comparison(spec: CompareSpec, progress=None, cancel=None) -> Comparison:
@@ -197,9 +219,7 @@ def run_comparison(spec: CompareSpec, progress=None, cancel=None) -> Comparison:
                                              resize_data=spec.resize_data, bootstrap_replicates=spec.bootstrap_replicates,
                                              use_cache=spec.use_cache,
                                              device=spec.device, progress=step("fid features"), cancel=cancel)
-        report.samples = sample_grid(G, spec.seeds, spec.device)
-        report.long_exposures = exposure_images(G, spec.seeds, spec.exposure_samples, spec.batch_size, spec.device)
-        report.rotation_strip, report.rotation_note = rotation_strip(G, spec.seeds[0], spec.rotation_steps, spec.device)
+        pictures(G, spec, report, progress=step("pictures"), cancel=cancel)
         report.elapsed_s = time.perf_counter() - t0
         reports.append(report)
     return Comparison(spec=spec, reports=reports, version=eqviz_version(), elapsed_s=time.perf_counter() - start)

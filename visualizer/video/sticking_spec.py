@@ -9,6 +9,7 @@ from eqviz.video.targets import DEFAULT_CRF
 STACK_MOTIONS = ("auto", "translate", "walk")
 MAX_SAMPLES = 100_000       # long exposure: the latents are drawn at once (z_dim floats each)
 MAX_STACK_FRAMES = 16_384   # column stack: one pixel column per frame
+MAX_SEEDS = 1024            # each seed is a figure (three files, a line of the summary): more is a typo
 
 
 @dataclasses.dataclass
@@ -37,6 +38,9 @@ def check_spec(spec: StickingSpec) -> None:
     """Refuses settings that cannot make the views, before any generator is loaded."""
     if not spec.seeds:
         raise InvalidArgument("give at least one seed, e.g. 0-3.", "seeds")
+    if len(spec.seeds) > MAX_SEEDS:
+        raise InvalidArgument(f"{len(spec.seeds):,} seeds are more than the {MAX_SEEDS:,} figures one run makes; "
+                              "give fewer seeds, e.g. 0-7.", "seeds")
     if not 2 <= spec.samples <= MAX_SAMPLES:
         raise InvalidArgument(f"a long exposure averages 2 to {MAX_SAMPLES:,} images, got {spec.samples:,} samples.",
                               "samples")

@@ -134,7 +134,7 @@ def compute_equivariance(
     the samples done (None if none) and `done` their number.
     """
     require_input_transform(G)
-    metrics = checked_metrics(metrics, num_samples, batch_size, seed)
+    metrics = checked_metrics(metrics, num_samples, batch_size, seed, translate_max, rotate_max)
     start_time = time.perf_counter()
     device = torch.device(device) if device is not None else next(G.parameters()).device
     G = module_on(G, device)
@@ -169,7 +169,8 @@ def compute_equivariance(
 
 
 # ---- Its steps --------------------------------------------------------------------------------------
-def checked_metrics(metrics, num_samples: int, batch_size: int, seed: int) -> tuple:
+def checked_metrics(metrics, num_samples: int, batch_size: int, seed: int, translate_max: float = 0.125,
+                    rotate_max: float = 1.0) -> tuple:
     """The requested metrics as a tuple, after refusing arguments no run can take."""
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     unknown = [m for m in metrics if m not in METRICS]
@@ -181,6 +182,10 @@ def checked_metrics(metrics, num_samples: int, batch_size: int, seed: int) -> tu
             raise InvalidArgument(f"{name} must be at least 1, got {value}", name)
     if not 0 <= seed <= MAX_SEED:
         raise InvalidArgument(f"seed must be from 0 to {MAX_SEED}, got {seed}", "seed")
+    # Image widths (beyond 1 the image leaves the frame) and half turns (1: any angle); NaN fails both.
+    for name, value, unit in (("translate_max", translate_max, "image widths"), ("rotate_max", rotate_max, "half turns")):
+        if not 0 <= value <= 1:
+            raise InvalidArgument(f"{name} is in {unit}, from 0 to 1, got {value}", name)
     return metrics
 
 
