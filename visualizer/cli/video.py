@@ -8,7 +8,8 @@ from eqviz.core.seeds import parse_seeds
 from eqviz.errors import InvalidArgument
 from eqviz.networks.noise_modes import NOISE_MODES
 from eqviz.video.limits import check_cells, check_frame_count, check_tile
-from eqviz.video.targets import check_output
+from eqviz.video.motions import frame_count, parse_motion
+from eqviz.video.targets import check_crf, check_output
 
 HELP = "Render a rotation, translation or looping latent-walk video (MP4, GIF or PNG frames), optionally side by side."
 
@@ -79,12 +80,12 @@ def check_arguments(args):
         check_cells(len(seeds), "seeds")
     check_tile(args.size)
     check_count(args.batch, "batch", "frames per batch", MAX_BATCH)
+    check_crf(args.crf)
     if not 0 < args.fps <= 1000:
         raise InvalidArgument(f"{args.fps:g} frames per second is outside (0, 1000]", "fps")
-    if args.frames is not None:
-        check_frame_count(args.frames)
-    elif args.duration is not None and args.duration * args.fps > 0:
-        check_frame_count(round(args.duration * args.fps))
+    if not args.keyframes:  # a keyframe file brings its own length (and refuses these flags itself)
+        parse_motion(args.motion)
+        check_frame_count(frame_count(args.frames, args.duration, args.fps))
     check_output(args.out, args.overwrite)  # before any checkpoint is loaded or frame rendered
     return seeds, grid
 

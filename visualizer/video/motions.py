@@ -2,14 +2,14 @@
 
 Frame i of n sits at phase t = i / n, so every periodic motion (a whole number of turns, a circle,
 a latent walk) loops seamlessly: the frame after the last would be the first.
+
+Without torch at import (the splines take whatever tensors they are given), so `eqviz video`
+checks its motion and length while it reads its arguments.
 """
 import dataclasses
 import math
 
-import torch
-
 from eqviz.errors import InvalidArgument
-from eqviz.core.latents import slerp
 
 MOTION_KINDS = ("rotate", "translate", "walk", "edit")
 TRANSLATE_PATHS = ("circle", "line")
@@ -102,8 +102,8 @@ def catmull_rom_weights(f: float) -> tuple[float, float, float, float]:
     )
 
 
-def catmull_rom_loop(keys: torch.Tensor, t: float) -> torch.Tensor:
-    """keys [K, ...] -> the looping spline's value at phase t (weights sum to 1, so truncation commutes)."""
+def catmull_rom_loop(keys, t: float):
+    """keys [K, ...] tensor -> the looping spline's value at phase t (weights sum to 1, so truncation commutes)."""
     k = keys.shape[0]
     u = (t % 1.0) * k
     j = int(math.floor(u))
@@ -111,8 +111,10 @@ def catmull_rom_loop(keys: torch.Tensor, t: float) -> torch.Tensor:
     return sum(w * keys[(j + d) % k] for w, d in zip(weights, (-1, 0, 1, 2)))
 
 
-def slerp_loop(zs: torch.Tensor, t: float) -> torch.Tensor:
-    """zs [K, z_dim] -> slerp between consecutive keyframes (the last back to the first) at phase t."""
+def slerp_loop(zs, t: float):
+    """zs [K, z_dim] tensor -> slerp between consecutive keyframes (the last back to the first) at phase t."""
+    from eqviz.core.latents import slerp
+
     k = zs.shape[0]
     u = (t % 1.0) * k
     j = int(math.floor(u))

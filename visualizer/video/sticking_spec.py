@@ -4,7 +4,7 @@ import dataclasses
 
 from eqviz.errors import InvalidArgument
 from eqviz.video.limits import check_tile
-from eqviz.video.targets import DEFAULT_CRF
+from eqviz.video.targets import DEFAULT_CRF, check_crf
 
 STACK_MOTIONS = ("auto", "translate", "walk")
 MAX_SAMPLES = 100_000       # long exposure: the latents are drawn at once (z_dim floats each)
@@ -51,3 +51,4 @@ def check_spec(spec: StickingSpec) -> None:
     if spec.batch < 1:
         raise InvalidArgument(f"batch must be at least 1, got {spec.batch}.", "batch")
     check_tile(spec.size)
+    check_crf(spec.crf)

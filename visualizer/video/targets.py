@@ -7,10 +7,16 @@ import re
 from pathlib import Path
 
 from eqviz.atomic_io import PARTIAL_MARK, check_target
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 DEFAULT_CRF = 18
+
+
+def check_crf(crf: int) -> None:
+    if not 0 <= crf <= 51:
+        raise InvalidArgument(f"crf {crf} is out of range; libx264 takes 0 (lossless) to 51 (worst), 18 is visually "
+                              "lossless.", "crf")
 
 
 def output_kind(path) -> str:

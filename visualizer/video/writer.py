@@ -17,7 +17,7 @@ from PIL import Image
 
 from eqviz.atomic_io import partial_name, remove_stale_partials
 from eqviz.errors import EqvizError, InvalidArgument
-from eqviz.video.targets import DEFAULT_CRF, FRAME_FILE, check_output, foreign_entries, output_kind
+from eqviz.video.targets import DEFAULT_CRF, FRAME_FILE, check_crf, check_output, foreign_entries, output_kind
 
 
 def encoder_threads_beside(device) -> int:
@@ -113,8 +113,7 @@ class Mp4Writer(_AtomicWriter):
     """H.264 yuv420p through imageio-ffmpeg: explicit -crf (quality=None), +faststart for streaming players."""
 
     def __init__(self, path, fps: float, crf: int = DEFAULT_CRF, preset: str = "medium", overwrite: bool = False, threads: int = 0):
-        if not 0 <= crf <= 51:
-            raise EqvizError(f"crf {crf} is out of range; libx264 takes 0 (lossless) to 51 (worst), 18 is visually lossless.")
+        check_crf(crf)
         super().__init__(path, overwrite)
         self.fps, self.crf, self.preset = fps, crf, preset
         self.threads = threads  # 0 = libx264 decides (about 1.5 per core)
