@@ -78,15 +78,36 @@ def check_arguments(args):
     return seeds
 
 
-def _base_session(args):
+# Session field -> the dest of the flag that sets it.
+FLAG_FIELDS = {"psi": "psi", "cutoff": "cutoff", "noise_mode": "noise_mode", "class_idx": "class_idx",
+               "translate": "translate", "rotate_deg": "rotate", "w_path": "w"}
+
+
+def flag_values(args) -> dict:
+    """The session fields the flags set, each checked on its own (still without torch), so a bad value
+    is blamed on its flag rather than on a session."""
+    from eqviz.core.session import Session
+
+    values = {field: getattr(args, dest) for field, dest in FLAG_FIELDS.items() if getattr(args, dest) is not None}
+    if "translate" in values:
+        values["translate"] = tuple(values["translate"])
+    for field, value in values.items():
+        try:
+            dataclasses.replace(Session(), **{field: value}).validate()
+        except EqvizError as exc:  # the session's sentence names its field: say the flag's name instead
+            text = str(exc).removeprefix("session field ")
+            dest = FLAG_FIELDS[field]
+            raise InvalidArgument(dest + text[len(field):] if text.startswith(field + " ") else text, dest) from None
+    return values
+
+
+def base_session(args):
     """The session every image starts from: the saved one (or defaults) with the flags applied."""
     from eqviz.core.session import Session
 
+    values = flag_values(args)
     session = Session.load(args.session) if args.session else Session()
-    overrides = {"psi": args.psi, "cutoff": args.cutoff, "noise_mode": args.noise_mode, "class_idx": args.class_idx,
-                 "translate": tuple(args.translate) if args.translate else None, "rotate_deg": args.rotate,
-                 "w_path": args.w}
-    return dataclasses.replace(session, **{k: v for k, v in overrides.items() if v is not None}).validate()
+    return dataclasses.replace(session, **values).validate()
 
 
 def _jobs(seeds, args, session):
@@ -101,19 +122,20 @@ def _jobs(seeds, args, session):
 
 def run(args) -> int:
     seeds = check_arguments(args)
+    session = base_session(args)
+    checkpoint = args.checkpoint or session.checkpoint
+    if checkpoint is None:
+        raise InvalidArgument("no checkpoint given and the session names none", "checkpoint")
+    if seeds is not None and session.w_path is not None:
+        given = "--w" if args.w else "the session's w_path"
+        raise InvalidArgument(f"a W file ({given}) replaces the seed, so seeds would have no effect; drop one of them",
+                              "seeds")
     fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.atomic_io import ensure_writable_folder, save_png
     from eqviz.core.images import to_uint8
     from eqviz.core.rendering import check_finite, render_session
     from eqviz.networks import load_generator
 
-    session = _base_session(args)
-    checkpoint = args.checkpoint or session.checkpoint
-    if checkpoint is None:
-        raise InvalidArgument("no checkpoint given and the session names none", "checkpoint")
-    if seeds is not None and session.w_path is not None:
-        raise InvalidArgument("the session renders a W file, so seeds would have no effect; drop them or the "
-                              "session's W file", "seeds")
     G = load_generator(checkpoint, device=args.device, max_memory=max_memory(args))
     edits = []
     if args.edit:

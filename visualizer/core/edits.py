@@ -10,9 +10,6 @@ directions edits move along (`edit_from`).
 import dataclasses
 import math
 
-import numpy as np
-import torch
-
 from eqviz.errors import EqvizError, first_line
 
 
@@ -58,8 +55,11 @@ class Edit:
                              "direction, alpha, scale and layers") from None
 
 
-def edit_offsets(edits, num_ws: int, w_dim: int, device="cpu") -> torch.Tensor:
-    """[num_ws, w_dim] float32: what the edits add to one sample's ws."""
+def edit_offsets(edits, num_ws: int, w_dim: int, device="cpu"):
+    """[num_ws, w_dim] float32 tensor: what the edits add to one sample's ws."""
+    import numpy as np  # here: a session (which holds edits) is read while a command checks its arguments
+    import torch
+
     offsets = torch.zeros(num_ws, w_dim, dtype=torch.float64)
     for edit in edits:
         first, last = edit.layers
@@ -70,8 +70,8 @@ def edit_offsets(edits, num_ws: int, w_dim: int, device="cpu") -> torch.Tensor:
     return offsets.to(device=device, dtype=torch.float32)
 
 
-def apply_edits(ws: torch.Tensor, edits) -> torch.Tensor:
-    """ws [N, num_ws, w_dim] with the edits added; the same tensor when no edit has a nonzero alpha, so
+def apply_edits(ws, edits):
+    """ws [N, num_ws, w_dim] (a tensor) with the edits added; the same tensor when no edit has a nonzero alpha, so
     alpha = 0 leaves the image bit-identical."""
     active = [edit for edit in edits if edit.alpha != 0]
     if not active:
