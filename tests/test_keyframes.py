@@ -112,6 +112,30 @@ def test_a_keyframe_added_inside_written_turns_keeps_them():
         pytest.approx([180.0, 360.0, 540.0])  # still two whole turns
 
 
+@pytest.mark.parametrize("loop", [None, 31.0])
+def test_segment_lookup_finds_the_keyframes_around_any_time(loop):
+    """The bisection agrees with a plain scan over the keyframes, at, near and between their times."""
+    from eqviz.keyframes.timeline import TIME_TOLERANCE
+
+    rng = np.random.RandomState(3)
+    times = np.unique(np.round(rng.uniform(0.5, 30.0, 40), 3))
+    animation = Animation(tuple(Keyframe(float(t), Session()) for t in times), loop=loop)
+    probes = [*times, *(times + 0.4 * TIME_TOLERANCE), *(times - 0.4 * TIME_TOLERANCE), *rng.uniform(0.0, 30.5, 200)]
+    for t in probes:
+        segment = segment_at(animation, float(t))
+        at = [k for k, time in enumerate(times) if abs(time - t) <= TIME_TOLERANCE]
+        if at:
+            assert (segment.start, segment.exact) == (at[0], at[0])
+        elif times[0] < t < times[-1]:
+            before = max(k for k, time in enumerate(times) if time < t)
+            assert (segment.start, segment.end, segment.exact) == (before, before + 1, None)
+            assert segment.s == pytest.approx((t - times[before]) / (times[before + 1] - times[before]))
+        elif loop is None:
+            assert segment.start == segment.end == (0 if t < times[0] else len(times) - 1) and segment.s == 0.0
+        else:  # the last keyframe leads back into the first
+            assert (segment.start, segment.end) == (len(times) - 1, 0) and 0 < segment.s < 1
+
+
 def test_easings_hold_and_ease_symmetrically():
     keys = [Keyframe(0.0, Session(translate=(0.0, 0.0)), "hold"), Keyframe(1.0, Session(translate=(1.0, 0.0)), "ease-in-out"),
             Keyframe(2.0, Session(translate=(3.0, 0.0)))]
