@@ -22,11 +22,23 @@ DIALOG_OK = (18, 402)
 DIALOG_CANCEL = (62, 402)
 
 
+# Dear PyGui 2.3's destroy_context leaves the viewport's GLFW window alive with ImGui's input callbacks on it
+# (hoffstadt/DearPyGui#2662); once a second context is built, a pointer event for the windows (as the
+# new one maps) can reach ImGui_ImplGlfw_CursorEnterCallback with freed backend data and segfault the
+# process, now and then. The app opens one window per process; so must tests.
+_windows_opened = []
+
+
 @contextlib.contextmanager
 def running_app(checkpoint, **options):
-    """A started, settled App on `checkpoint` at latent_x 2 (a seed with some contrast); shut down on exit."""
+    """A started, settled App on `checkpoint` at latent_x 2 (a seed with some contrast); shut down on exit.
+    One per process: share it through a module-scoped fixture."""
     from eqviz.app.app import App, AppOptions
     from eqviz.app.state import AppState
+    if _windows_opened:
+        pytest.fail("a second app window in this process: Dear PyGui may crash on it; open one per test module "
+                    "(a module-scoped fixture)", pytrace=False)
+    _windows_opened.append(checkpoint)
     state = AppState()
     state.session.latent_x = 2.0
     app = App(AppOptions(checkpoint=str(checkpoint), state=state, **options))

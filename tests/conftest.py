@@ -53,7 +53,7 @@ def reference_dir() -> Path:
 
 # -- one app window per process ------------------------------------------------------------------
 # The app opens one Dear PyGui context per process, as `eqviz` does. Dear PyGui 2.3 can crash when a
-# process destroys a context with plots and tables and builds another, so when a run collects
+# process destroys a window's context and builds another (tests/app_driver.py says why), so when a run collects
 # several window modules (marker `gui`), each runs in a child pytest of its own and reports here as
 # one test; a run of one window module runs it in this process as usual.
 WINDOW_CHILD = "EQVIZ_WINDOW_TEST_CHILD"
