@@ -150,6 +150,12 @@ class _Scan:
         self.built = 0          # estimated bytes of the objects built so far, see _COST
         self.stopped_at = -1    # where the stream ends, once STOP is read
 
+    def push(self, entry: tuple) -> None:
+        stack = self.stack
+        stack.append(entry)
+        if len(stack) > MAX_STACK:
+            raise _stack_full()
+
     def hashed(self, entries) -> None:
         """Dict keys or set items: non-string ones are counted, and so is the work of hashing tuples."""
         for _, weight, kind in entries:
@@ -234,7 +240,7 @@ def _container(depth: int, weight: int, kind: int) -> tuple:
 
 
 # ---- Opcode handlers: (scan, opcode byte, argument start, position after its fixed argument) -> next position.
-# The few that every checkpoint uses thousands of times (GET, MEMOIZE, REDUCE, small ints) push inline.
+# The pushes that every checkpoint makes thousands of times (GET, small ints, strings) are inline.
 def _pushing(entry: tuple, argument: bool):
     """The handler of an opcode that pushes `entry`, after a counted or text argument if `argument`."""
     if argument:
@@ -257,10 +263,7 @@ def _pushing(entry: tuple, argument: bool):
 
 def _empty(scan, code, arg, pos):  # EMPTY_LIST / EMPTY_DICT / EMPTY_SET
     scan.spend(_COST[code])
-    stack = scan.stack
-    stack.append(_EMPTY_CONTAINER_ENTRY)
-    if len(stack) > MAX_STACK:
-        raise _stack_full()
+    scan.push(_EMPTY_CONTAINER_ENTRY)
     return pos
 
 
@@ -268,9 +271,7 @@ def _dup(scan, code, arg, pos):
     stack = scan.stack
     if len(stack) <= scan.fence:
         raise _corrupt("DUP on an empty stack")
-    stack.append(stack[-1])
-    if len(stack) > MAX_STACK:
-        raise _stack_full()
+    scan.push(stack[-1])
     return pos
 
 
@@ -365,15 +366,20 @@ def _single(scan, code, arg, pos):  # APPEND / SETITEM onto the container below
     return pos
 
 
+def _hash_keys(scan, name: str, items: list) -> None:
+    """Dict keys (every other item of SETITEMS / DICT) and set items (ADDITEMS / FROZENSET) are hashed."""
+    if name in ("SETITEMS", "DICT"):
+        if len(items) % 2:
+            raise _corrupt(f"{name} with an odd number of objects")
+        scan.hashed(items[0::2])
+    elif name in ("ADDITEMS", "FROZENSET"):
+        scan.hashed(items)
+
+
 def _batch(scan, code, arg, pos):  # APPENDS / SETITEMS / ADDITEMS: the items since the mark, into the container below
     name = _NAMES[code]
     items = scan.take_marked(code)
-    if name == "SETITEMS":
-        if len(items) % 2:
-            raise _corrupt("SETITEMS with an odd number of objects")
-        scan.hashed(items[0::2])
-    elif name == "ADDITEMS":
-        scan.hashed(items)
+    _hash_keys(scan, name, items)
     stack = scan.stack
     if len(stack) <= scan.fence:
         raise _corrupt(f"{name} has no container to add to")
@@ -385,12 +391,7 @@ def _batch(scan, code, arg, pos):  # APPENDS / SETITEMS / ADDITEMS: the items si
 def _from_mark(scan, code, arg, pos):  # LIST / DICT / FROZENSET of the items since the mark
     name = _NAMES[code]
     items = scan.take_marked(code)
-    if name == "DICT":
-        if len(items) % 2:
-            raise _corrupt("DICT with an odd number of objects")
-        scan.hashed(items[0::2])
-    elif name == "FROZENSET":
-        scan.hashed(items)
+    _hash_keys(scan, name, items)
     depth = 1 + _depth(items)
     scan.stack.append(_container(depth, 1 + len(items), _SCALAR) if name == "FROZENSET"
                       else _container(depth, 1, _OTHER))

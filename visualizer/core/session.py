@@ -13,8 +13,8 @@ from eqviz.errors import EqvizError, first_line
 from eqviz.networks.noise_modes import NOISE_MODES
 from eqviz.atomic_io import write_text
 from eqviz.untrusted.messages import short_text
-from eqviz.untrusted.files import FileKind, read_untrusted
-from eqviz.untrusted.json_text import JSONRefused, parse_json
+from eqviz.untrusted.files import FileKind
+from eqviz.untrusted.json_text import load_json
 
 SESSION_FORMAT = "eqviz-session/1"
 INTERP_SPACES = ("w", "z")
@@ -158,11 +158,7 @@ class Session:
 
     @classmethod
     def load(cls, path) -> "Session":
-        try:
-            data = parse_json(read_untrusted(path, SESSION_FILE), max_string=MAX_TEXT)
-        except JSONRefused as exc:
-            raise SESSION_FILE.refuse(path, str(exc)) from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(path, SESSION_FILE, max_string=MAX_TEXT))
 
     def save(self, path) -> None:
         write_text(path, json.dumps(self.validate().to_dict(), indent=2) + "\n")

@@ -16,8 +16,8 @@ from eqviz.atomic_io import write_text
 from eqviz.core.session import MAX_TEXT, Session
 from eqviz.errors import EqvizError
 from eqviz.untrusted.messages import short_text
-from eqviz.untrusted.files import FileKind, read_untrusted
-from eqviz.untrusted.json_text import JSONRefused, parse_json
+from eqviz.untrusted.files import FileKind
+from eqviz.untrusted.json_text import load_json
 
 KEYFRAMES_FORMAT = "eqviz-keyframes/1"
 EASINGS = ("linear", "ease-in-out", "hold")  # how a segment moves from its keyframe to the next
@@ -120,11 +120,7 @@ class Animation:
 
     @classmethod
     def load(cls, path) -> "Animation":
-        try:
-            data = parse_json(read_untrusted(path, KEYFRAME_FILE), max_string=MAX_TEXT)
-        except JSONRefused as exc:
-            raise KEYFRAME_FILE.refuse(path, str(exc)) from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(path, KEYFRAME_FILE, max_string=MAX_TEXT))
 
     def save(self, path, overwrite: bool = True) -> None:
         write_text(path, json.dumps(self.validate().to_dict(), indent=1) + "\n", overwrite=overwrite)

@@ -8,6 +8,8 @@ its depth and its strings before any field is used.
 import json
 import math
 
+from eqviz.untrusted.files import FileKind, read_untrusted
+
 MAX_INT_DIGITS = 40        # 2^128 has 39 digits; seeds and counts are far smaller
 MAX_DEPTH = 64
 
@@ -50,6 +52,15 @@ def parse_json(text: str | bytes, max_string: int = 4096, max_depth: int = MAX_D
         raise JSONRefused(f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     check_document(document, max_string, max_depth)
     return document
+
+
+def load_json(path, kind: FileKind, max_string: int = 4096):
+    """The document in the file at `path`, read through `read_untrusted`'s checks and parsed by
+    `parse_json`; anything else is the kind's one refusal sentence naming the file."""
+    try:
+        return parse_json(read_untrusted(path, kind), max_string=max_string)
+    except JSONRefused as exc:
+        raise kind.refuse(path, str(exc)) from None
 
 
 def check_document(document, max_string: int, max_depth: int) -> None:
