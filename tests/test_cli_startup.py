@@ -68,6 +68,9 @@ def test_help_and_a_missing_file_import_no_heavy_package(args, tmp_path):
 
 @pytest.mark.parametrize("args, flag, words", [
     (["info", "MISSING.pkl"], "", "checkpoint MISSING.pkl does not exist"),
+    (["info", "stylegan3-t-ffhq-256x256"], "", "did you mean stylegan3-t-ffhqu-256x256?"),
+    (["render", "stylegan2-ffhq-1024x1042.pkl", "--seeds", "0", "--outdir", "{tmp}/out"], "",
+     "did you mean stylegan2-ffhq-1024x1024?"),
     (["render", "{ckpt}", "--seeds", "1-x", "--outdir", "{tmp}/out"], "--seeds", "cannot read seeds '1-x'"),
     (["render", "{ckpt}", "--seeds", "-1", "--outdir", "{tmp}/out"], "--seeds", "-1 is out of range"),
     (["render", "{ckpt}", "--seeds", "4294967296", "--outdir", "{tmp}/out"], "--seeds", "4294967296 is out of range"),
@@ -87,6 +90,10 @@ def test_help_and_a_missing_file_import_no_heavy_package(args, tmp_path):
     (["metrics", "{ckpt}", "--num-samples", "1000000000000"], "--num-samples", "1,000,000,000,000 samples"),
     (["sticking", "{ckpt}", "--seeds", "0-100000000", "--outdir", "{tmp}/st"], "--seeds",
      "100,000,001 seeds are more than the 1,024"),
+    (["project", "{ckpt}", "--target", "{ckpt}", "--steps", "1000000000000", "--out", "{tmp}/p"], "--steps",
+     "1,000,000,000,000 optimisation steps is outside 1 to 100,000"),
+    (["project", "{ckpt}", "--target", "{ckpt}", "--steps", "0", "--out", "{tmp}/p"], "--steps",
+     "0 optimisation steps is outside 1 to 100,000"),
     (["directions", "{ckpt}", "--method", "ganspace", "--num-samples", "1000000000000", "--out", "{tmp}/d.npz"],
      "--num-samples", "1,000,000,000,000 samples is outside"),
     (["metrics", "{ckpt}", "--metrics", "fid"], "--data", "give a dataset zip or an image folder"),

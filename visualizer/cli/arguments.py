@@ -5,12 +5,14 @@ list answer in a fraction of a second. Checks raise `InvalidArgument` naming the
 parser's `dest`); `eqviz.cli.main` turns that into the flag the user typed.
 """
 import argparse
+import difflib
 from pathlib import Path
 
 from eqviz.atomic_io import check_target, ensure_writable_folder
 from eqviz.core.seeds import MAX_SEED
 from eqviz.errors import EqvizError, InvalidArgument
 from eqviz.metrics.names import DATA_METRICS, METRIC_LABELS
+from eqviz.downloads.catalogue import BY_NAME as PUBLISHED_MODELS
 from eqviz.downloads.sources import is_remote, local_file
 from eqviz.networks.checkpoints.checkpoint_file import check_regular_file
 from eqviz.networks.memory_guard import parse_memory_size
@@ -89,9 +91,17 @@ def existing_file(path, argument: str) -> Path:
 def existing_checkpoint(path, argument: str = "checkpoint") -> None:
     """A checkpoint argument, checked before torch loads: the one place every command checks them.
     A local file passes the loader's own first gate (a regular file, not a folder, pipe or device);
-    a URL or a published model's name is fetched after every argument is checked (`fetch_downloads`)."""
-    if not is_remote(path):
-        check_regular_file(local_file(path))
+    a URL or a published model's name is fetched after every argument is checked (`fetch_downloads`);
+    a missing path that is nearly a published name is named as the likely typo."""
+    if is_remote(path):
+        return
+    path = local_file(path)
+    if not Path(path).expanduser().exists():
+        close = difflib.get_close_matches(str(path).strip().removesuffix(".pkl"), PUBLISHED_MODELS, n=1, cutoff=0.85)
+        if close:
+            raise InvalidArgument(f"{path} is neither a file nor a published model; did you mean {close[0]}? "
+                                  "(eqviz models lists them)", argument)
+    check_regular_file(path)
 
 
 def fetch_downloads(args) -> None:

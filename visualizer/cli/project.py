@@ -4,9 +4,11 @@ import dataclasses
 import math
 import warnings
 
-from eqviz.cli.arguments import (add_max_memory_argument, check_seed, existing_checkpoint, existing_file, fetch_downloads, max_memory,
-                                 output_folder)
+from eqviz.cli.arguments import (add_max_memory_argument, check_count, check_seed, existing_checkpoint, existing_file,
+                                 fetch_downloads, max_memory, output_folder)
 from eqviz.cli.signals import Interrupted, ctrl_c_cancels
+
+MAX_STEPS = 100_000  # NVIDIA's projector takes 1000; a hundred times that is a typo, not a plan
 
 HELP = "Project your own image(s) into a generator's W or W+ (projected_w.npz, proj.png, target.png, proj.mp4)."
 
@@ -49,6 +51,7 @@ def check_arguments(args) -> None:
         if getattr(args, name) is not None:
             existing_file(getattr(args, name), name)
     check_seed(args.seed)
+    check_count(args.steps, "steps", "optimisation steps", MAX_STEPS)
     max_memory(args)
     output_folder(args.out, "out")
 
