@@ -38,6 +38,10 @@ class UntrustedZip:
     def names(self) -> list[str]:
         return list(self._infos)
 
+    def inflated_size(self) -> int:
+        """What all members declare they inflate to (`read` holds each member to its declaration)."""
+        return sum(info.file_size for info in self._infos.values())
+
     def __contains__(self, name) -> bool:
         return name in self._infos
 

@@ -67,11 +67,15 @@ def load_npy(path, kind: FileKind, strings: bool = False) -> np.ndarray:
 
 def load_npz(path, kind: FileKind, max_array_bytes: int, strings: bool = False) -> dict:
     """{name: array} of an .npz (an uncompressed or deflated zip of .npy members): at most
-    MAX_MEMBERS members, each named `*.npy`, each read through `read_npy`."""
+    MAX_MEMBERS members, each named `*.npy`, each read through `read_npy`, inflating to at most the
+    kind's size cap in all (each member's cap alone would allow MAX_MEMBERS times that)."""
     with UntrustedZip(path, kind) as archive:
         names = archive.names()
         if len(names) > MAX_MEMBERS:
             raise kind.refuse(path, f"holds {len(names):,} arrays, more than the {MAX_MEMBERS} eqviz reads")
+        if archive.inflated_size() > kind.max_bytes:
+            raise kind.refuse(path, f"inflates to {format_size(archive.inflated_size())} in all, more than the "
+                                    f"{format_size(kind.max_bytes)} such a file may hold")
         arrays = {}
         for name in names:
             if not name.endswith(".npy"):

@@ -1,9 +1,10 @@
 """JSON from an untrusted file: depth, numbers and strings bounded, one sentence on refusal.
 
 Python's parser turns `1e400` into infinity, a 5000-digit integer into a ValueError of its own, and
-deep nesting into a RecursionError; a megabyte string is legal JSON. Numbers are parsed by hooks
-that refuse what no eqviz file holds, and the parsed document is walked once (iteratively) to bound
-its depth and its strings before any field is used.
+deep nesting into a RecursionError; a megabyte string is legal JSON, and so are 20 million empty
+lists in 64 MB (1.3 GB once parsed). The values are counted from the text before it is parsed,
+numbers are parsed by hooks that refuse what no eqviz file holds, and the parsed document is walked
+once (iteratively) to bound its depth and its strings before any field is used.
 """
 import json
 import math
@@ -12,6 +13,7 @@ from eqviz.untrusted.files import FileKind, read_untrusted
 
 MAX_INT_DIGITS = 40        # 2^128 has 39 digits; seeds and counts are far smaller
 MAX_DEPTH = 64
+MAX_VALUES = 8_000_000     # ImageNet's dataset.json (1.28 million [name, class] pairs) holds 3.9 million
 
 
 class JSONRefused(ValueError):
@@ -36,14 +38,18 @@ def _constant(name: str):
 
 
 def parse_json(text: str | bytes, max_string: int = 4096, max_depth: int = MAX_DEPTH):
-    """The document `text` holds; JSONRefused when it is not JSON, nests deeper than `max_depth`,
-    holds a string longer than `max_string` characters, a non-finite or NaN number, or an integer
-    longer than MAX_INT_DIGITS digits."""
+    """The document `text` holds; JSONRefused when it is not JSON, holds more than MAX_VALUES values,
+    nests deeper than `max_depth`, holds a string longer than `max_string` characters, a non-finite or
+    NaN number, or an integer longer than MAX_INT_DIGITS digits."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise JSONRefused("is not UTF-8 text") from None
+    # Every value but the first follows a comma or opens a container: an upper bound, counted in C.
+    values = 1 + text.count(",") + text.count("[") + text.count("{")
+    if values > MAX_VALUES:
+        raise JSONRefused(f"holds about {values:,} values, more than the {MAX_VALUES:,} eqviz reads")
     try:
         document = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
     except RecursionError:
@@ -65,16 +71,24 @@ def load_json(path, kind: FileKind, max_string: int = 4096):
 
 def check_document(document, max_string: int, max_depth: int) -> None:
     """Walks a parsed document without recursion: depth and string (and key) lengths bounded."""
-    pending = [(document, 0)]
+    _check_string(document, max_string)
+    # Only containers wait their turn, so a flat list of millions of values adds no entries.
+    pending = [(document, 0)] if isinstance(document, (list, dict)) else []
     while pending:
-        value, depth = pending.pop()
-        if isinstance(value, str):
-            if len(value) > max_string:
-                raise JSONRefused(f"holds a {len(value):,}-character string (at most {max_string:,} are read)")
-        elif isinstance(value, (list, dict)):
-            if depth >= max_depth:
-                raise JSONRefused(f"nests deeper than {max_depth} levels")
-            if isinstance(value, dict):
-                pending.extend((key, depth + 1) for key in value)
-                value = value.values()
-            pending.extend((item, depth + 1) for item in value)
+        container, depth = pending.pop()
+        if depth >= max_depth:
+            raise JSONRefused(f"nests deeper than {max_depth} levels")
+        if isinstance(container, dict):
+            for key in container:
+                _check_string(key, max_string)
+            container = container.values()
+        for item in container:
+            if isinstance(item, (list, dict)):
+                pending.append((item, depth + 1))
+            else:
+                _check_string(item, max_string)
+
+
+def _check_string(value, max_string: int) -> None:
+    if isinstance(value, str) and len(value) > max_string:
+        raise JSONRefused(f"holds a {len(value):,}-character string (at most {max_string:,} are read)")
