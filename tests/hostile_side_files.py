@@ -31,6 +31,13 @@ CASE_NAMES = (
     ("target", "PNG declaring 9000x9000"),
     ("target", "truncated PNG"),
     ("target", "TIFF cut after 100 bytes (Pillow warns)"),
+    ("target", "JPEG repeating a scan 100 times"),
+    ("target", "JPEG of 5000 empty marker segments"),
+    ("target", "PNG of 70,000 empty chunks"),
+    ("target", "GIF of 70,000 comment blocks"),
+    ("target", "TIFF listing 600,000 strips"),
+    ("target", "TIFF of 64 tags sharing the file as data"),
+    ("target", "RLE BMP declaring 8192x8192"),
     ("fid_data", "zip member 000.png is PostScript"),
     ("fid_data", "folder of .eps/.ps/.pdf only"),
     ("fid_data", "folder image 000.png is PostScript"),
@@ -41,10 +48,12 @@ CASE_NAMES = (
     ("fid_data", "ragged labels"),
     ("fid_data", "labels not a list"),
     ("fid_data", "5000-digit label"),
+    ("fid_data", "dataset.json of 9 million values"),
     ("fid_data", "encrypted zip member"),
     ("fid_data", "Deflate64 zip member"),
     ("fid_data", "bad CRC zip member"),
     ("fid_data", "zip member declaring 13000x13000"),
+    ("fid_data", "zip member 000.jpg repeating a scan 100 times"),
     ("fid_data", "not a zip"),
     ("session", "mix_range [0, 10^12]"),
     ("session", "nested 100,000 deep"),
@@ -69,6 +78,7 @@ CASE_NAMES = (
     ("w", "npz encrypted member"),
     ("w", "npz Deflate64 member"),
     ("w", "npz member inflating to 1 GiB"),
+    ("w", "npz of 3 members inflating to 160 MB each"),
     ("directions", "rows of length 1e37"),
     ("directions", "array-valued model_resolution"),
     ("directions", "layers beyond the model's ws"),
@@ -78,6 +88,7 @@ CASE_NAMES = (
     ("directions", "imported vectors of 1e300"),
     ("directions", "truncated .npy"),
     ("directions", "16M-character method"),
+    ("directions", "npz of 5 members inflating to 64 MB each"),
     ("inception", "bytearray of 1.4e9 in 62 bytes"),
     ("inception", "tensor record inflating to 512 MB"),
     ("inception", "storage declaring 1e12 elements"),
@@ -143,6 +154,78 @@ def tiff_image() -> bytes:
     return buffer.getvalue()
 
 
+def pillow_bytes(image_format: str, mode: str = "RGB", size: int = 16, **options) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new(mode, (size, size), 128).save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def jpeg_segments(data: bytes) -> list:
+    """A JPEG's marker segments in order, each scan with its entropy-coded data."""
+    pos, segments = 2, []
+    while data[pos + 1] != 0xD9:
+        end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        if data[pos + 1] == 0xDA:
+            while not (data[end] == 0xFF and data[end + 1] != 0 and not 0xD0 <= data[end + 1] <= 0xD7):
+                end += 1
+        segments.append(data[pos:end])
+        pos = end
+    return segments
+
+
+def jpeg_with_scans(extra: int) -> bytes:
+    """A progressive grey JPEG whose last scan is repeated `extra` more times (libjpeg warns, then
+    decodes the image once per scan)."""
+    segments = jpeg_segments(pillow_bytes("JPEG", "L", 64, progressive=True))
+    return b"\xff\xd8" + b"".join(segments) + segments[-1] * extra + b"\xff\xd9"
+
+
+def jpeg_with_markers(count: int) -> bytes:
+    data = pillow_bytes("JPEG")
+    return data[:2] + b"\xff\xe1\x00\x02" * count + data[2:]
+
+
+def png_with_chunks(count: int) -> bytes:
+    data = png_image()
+    at = data.index(b"IDAT") - 4
+    return data[:at] + (struct.pack(">I", 0) + b"abcD" + struct.pack(">I", zlib.crc32(b"abcD"))) * count + data[at:]
+
+
+def gif_with_comment_blocks(count: int) -> bytes:
+    data = pillow_bytes("GIF", "P")
+    at = data.index(b",")
+    return data[:at] + b"!\xfe\x01a\x00" * count + data[at:]
+
+
+def tiff_with_strips(strips: int, shared_tags: int = 0) -> bytes:
+    """A 16x16 grey TIFF whose StripOffsets and StripByteCounts list `strips` entries, and
+    `shared_tags` more tags whose data is all of the file (Pillow reads each tag's data anew)."""
+    n_tags = 9 + shared_tags
+    data_at = 8 + 2 + 12 * n_tags + 4
+    pixels_at = data_at + 8 * strips
+
+    def tag(code, kind, count, value):
+        return struct.pack("<HHII", code, kind, count, value)
+
+    tags = [tag(256, 4, 1, 16), tag(257, 4, 1, 16), tag(258, 3, 1, 8), tag(259, 3, 1, 1), tag(262, 3, 1, 1),
+            tag(273, 4, strips, data_at), tag(277, 3, 1, 1), tag(278, 4, 1, 1), tag(279, 4, strips, data_at + 4 * strips)]
+    size = pixels_at + 256
+    tags += [tag(40000 + i, 7, size - 8, 8) for i in range(shared_tags)]
+    return (b"II*\x00" + struct.pack("<IH", 8, n_tags) + b"".join(tags) + b"\x00" * 4
+            + struct.pack("<I", pixels_at) * strips + struct.pack("<I", 16) * strips + b"\x80" * 256)
+
+
+def rle_bmp(width: int, height: int) -> bytes:
+    """An 8-bit run-length-encoded BMP header declaring width x height pixels (its data: end of bitmap)."""
+    palette = bytes(1024)
+    data = b"\x00\x01"
+    header = 14 + 40 + len(palette)
+    return (b"BM" + struct.pack("<IHHI", header + len(data), 0, 0, header)
+            + struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 256, 0) + palette + data)
+
+
 def zip_bytes(members: dict, method=zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", method) as z:
@@ -153,12 +236,18 @@ def zip_bytes(members: dict, method=zipfile.ZIP_DEFLATED) -> bytes:
 
 def zeros_member(name: str, nbytes: int) -> bytes:
     """A one-member zip whose member inflates to `nbytes` zeros (written without holding them)."""
+    return zeros_members([name], nbytes)
+
+
+def zeros_members(names: list, nbytes: int) -> bytes:
+    """A zip whose members each inflate to `nbytes` zeros."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, \
-            z.open(name, "w", force_zip64=True) as f:
-        block = bytes(16 << 20)
-        for _ in range(nbytes // len(block)):
-            f.write(block)
+    block = bytes(16 << 20)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name in names:
+            with z.open(name, "w", force_zip64=True) as f:
+                for _ in range(nbytes // len(block)):
+                    f.write(block)
     return buffer.getvalue()
 
 
@@ -239,6 +328,17 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("target", "PNG declaring 9000x9000"): ("big9.png", png_header(9000, 9000), "pixels eqviz decodes"),
         ("target", "truncated PNG"): ("cut.png", png_image()[:60], "damaged"),
         ("target", "TIFF cut after 100 bytes (Pillow warns)"): ("cut.tif", tiff_image()[:100], "is not a readable"),
+        ("target", "JPEG repeating a scan 100 times"): ("scans.jpg", jpeg_with_scans(100), "more than 64 JPEG scans"),
+        ("target", "JPEG of 5000 empty marker segments"): ("markers.jpg", jpeg_with_markers(5000),
+                                                            "more than 4,096 JPEG marker segments"),
+        ("target", "PNG of 70,000 empty chunks"): ("chunks.png", png_with_chunks(70_000), "more than 65,536 PNG chunks"),
+        ("target", "GIF of 70,000 comment blocks"): ("comments.gif", gif_with_comment_blocks(70_000),
+                                                     "GIF extension blocks before its first frame"),
+        ("target", "TIFF listing 600,000 strips"): ("strips.tif", tiff_with_strips(600_000),
+                                                    "1,200,007 numbers in its TIFF tags"),
+        ("target", "TIFF of 64 tags sharing the file as data"): ("shared.tif", tiff_with_strips(16, shared_tags=64),
+                                                                 "bytes of TIFF tags in a file of"),
+        ("target", "RLE BMP declaring 8192x8192"): ("rle.bmp", rle_bmp(8192, 8192), "run-length-encoded BMP"),
         # ---- FID data: folders, zips, dataset.json
         ("fid_data", "zip member 000.png is PostScript"): ("ps.zip", zip_bytes({"000.png": POSTSCRIPT}),
                                                             "its content is PostScript"),
@@ -261,6 +361,9 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("fid_data", "5000-digit label"): ({"000.png": png_image(), "dataset.json":
                                             b'{"labels": [["000.png", ' + b"9" * 5000 + b"]]}"}, None,
                                            "5000-digit number"),
+        ("fid_data", "dataset.json of 9 million values"): ({"000.png": png_image(), "dataset.json":
+                                                            b'{"labels": [["000.png", [' + b"0," * 9_000_000 + b"0]]]}"},
+                                                           None, "values, more than the 8,000,000"),
         ("fid_data", "encrypted zip member"): ("enc.zip", patch_member(zip_bytes({"000.png": png_image()}), flag=1),
                                                "is encrypted"),
         ("fid_data", "Deflate64 zip member"): ("d64.zip", patch_member(zip_bytes({"000.png": png_image()}), method=9),
@@ -269,6 +372,8 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
                                              "Bad CRC"),
         ("fid_data", "zip member declaring 13000x13000"): ("bigpx.zip", zip_bytes({"000.png": png_header(13000, 13000)}),
                                                            "pixels eqviz decodes"),
+        ("fid_data", "zip member 000.jpg repeating a scan 100 times"): ("scans.zip", zip_bytes(
+            {"000.jpg": jpeg_with_scans(100)}), "more than 64 JPEG scans"),
         ("fid_data", "not a zip"): ("junk.zip", b"PK\x03\x04 not a zip at all", "not a readable zip archive"),
         # ---- sessions
         ("session", "mix_range [0, 10^12]"): ("mix.json", json.dumps({**session, "mix_seed": 1,
@@ -310,6 +415,8 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("w", "npz Deflate64 member"): ("d64.npz", patch_member(zip_bytes({"w.npy": npy_bytes(w)}), method=9),
                                         "compression method 9"),
         ("w", "npz member inflating to 1 GiB"): ("bomb.npz", zeros_member("w.npy", 1 << 30), "inflates to 1.1 GB"),
+        ("w", "npz of 3 members inflating to 160 MB each"): ("three.npz", zeros_members(
+            ["w.npy", "x.npy", "y.npy"], 160 << 20), "inflates to 503.3 MB in all"),
         # ---- direction files
         ("directions", "rows of length 1e37"): ("long.npz", npz_of({**dirs, "directions": dirs["directions"] * 1e37}),
                                                 "length 1e+37"),
@@ -327,6 +434,8 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("directions", "truncated .npy"): ("cut.npy", npy_bytes(np.ones((2, 64)))[:-8], "truncated"),
         ("directions", "16M-character method"): ("method.npz", npz_of({**dirs, "method": np.str_("m" * 16_000_000)}),
                                                  "string field"),
+        ("directions", "npz of 5 members inflating to 64 MB each"): ("five.npz", zeros_members(
+            [f"{name}.npy" for name in "abcde"], 64 << 20), "inflates to 335.5 MB in all"),
         # ---- Inception and LPIPS weights (torch.save files)
         ("inception", "bytearray of 1.4e9 in 62 bytes"): ("ba.pth", torch_zip(
             b"\x80\x02cbuiltins\nbytearray\nJ\x00\x78\x72\x53\x85R."), "refers to 'builtins.bytearray'"),

@@ -2,8 +2,9 @@
 
 Pillow picks a decoder from a file's first bytes, not its name: a `photo.png` that begins `%!PS` is
 EPS, and loading EPS runs Ghostscript on the file's PostScript. So every image is opened with
-Pillow's decoders limited to `IMAGE_FORMATS` (never EPS, PS or PDF), and its pixel count, which
-the header declares, is checked before a pixel is decoded.
+Pillow's decoders limited to `IMAGE_FORMATS` (never EPS, PS or PDF), after the parts Pillow parses in
+Python are counted (image_structure.py), and its pixel count, which the header declares, is checked
+before a pixel is decoded.
 """
 import contextlib
 import io
@@ -14,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from eqviz.errors import first_line
 from eqviz.untrusted.files import FileKind, read_untrusted
+from eqviz.untrusted.image_structure import structure_problem
 
 # Pillow reports damaged files on its logger and as UserWarnings as well as by raising; with no logging
 # set up, Python prints such records to stderr. The refusal sentence is what the user gets.
@@ -58,6 +60,9 @@ def open_image(source, kind: FileKind, name=None) -> Image.Image:
     if not isinstance(source, (bytes, bytearray)):
         source, name = read_untrusted(source, kind), name or source
     stream, head, name = io.BytesIO(source), bytes(source[:8]), name or "image"
+    problem = structure_problem(source)
+    if problem is not None:
+        raise kind.refuse(name, problem)
     try:
         with quiet_pillow():
             image = Image.open(stream, formats=IMAGE_FORMATS)
