@@ -97,6 +97,14 @@ def test_lpips_file_with_wrong_shape_is_refused(tmp_path, weight_files):
     _one_line_error(r"features.5.weight has shape \[128, 64, 1, 1\]", vgg, weight_files[1], "lpips_vgg")
 
 
+def test_lpips_file_with_nan_is_refused(tmp_path, weight_files):
+    lin = tmp_path / "lin.pth"
+    state = torch.load(weight_files[1], weights_only=True)
+    state["lin2.model.1.weight"][0, 7] = float("nan")
+    torch.save(state, lin)
+    _one_line_error("lin2.model.1.weight holds NaN or infinite values", weight_files[0], lin, "lpips_lin")
+
+
 def test_hostile_lpips_file_runs_nothing(tmp_path, weight_files):
     marker = tmp_path / "pwned"
 
