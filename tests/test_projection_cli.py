@@ -52,7 +52,7 @@ def test_project_then_rotation_video_of_the_projected_w(reference_dir, target_ph
 @pytest.mark.parametrize("args, flag, text", [
     (["--target", "missing.jpg"], "--target", "does not exist"),
     (["--loss", "pixel,sharpness"], "--loss", "unknown projection loss 'sharpness'"),
-    (["--steps", "0"], "--steps", "at least 1 step"),
+    (["--steps", "0"], "--steps", "0 optimisation steps is outside 1 to 100,000"),
     (["--space", "w+", "--loss", "pixel=-1"], "--loss", "must be positive"),
 ])
 def test_project_errors_are_one_line_and_name_the_flag(reference_dir, target_photo, tmp_path, capsys, args, flag, text):
