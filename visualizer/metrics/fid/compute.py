@@ -178,6 +178,57 @@ def protocol_names(metrics, counts: dict, n_gen: int | None, num_real: int | Non
     return {m: f"{m}{suffix}" for m in metrics}
 
 
+def checked_metrics(metrics, batch_size: int) -> tuple:
+    """`metrics` (a name or names, repeats dropped) once checked, with the batch size."""
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(dict.fromkeys(metrics))
+    unknown = [m for m in metrics if m not in METRICS]
+    if not metrics or unknown:
+        raise InvalidArgument(f"unknown metrics {unknown or metrics!r}; choose from {', '.join(METRICS)}", argument="metrics")
+    if batch_size < 1:
+        raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}", argument="batch_size")
+    return metrics
+
+
+def open_sides(a, b, device, seed: int, resize_data: bool) -> dict:
+    """'a' / 'b' -> their image source; a generator beside real data matches its resolution and, when
+    conditional, draws its classes from the real labels (as NVIDIA does)."""
+    sides = {"a": open_source(a, device, seed), "b": open_source(b, device, seed)}
+    for g in sides.values():
+        for d in sides.values():
+            if isinstance(g, GeneratorSamples) and isinstance(d, ImageData):
+                match_resolutions(g, d, resize_data)
+                if g.labels is None and d.labels is not None and g.G.c_dim:
+                    g.labels = d.labels
+    return sides
+
+
+class ImageProgress:
+    """Images done of `total`, reported to `progress(done, total)` (from 0) and checked against `cancel`."""
+
+    def __init__(self, total: int, progress, cancel):
+        self.total, self.done, self.progress, self.cancel = total, 0, progress, cancel
+        if progress is not None:
+            progress(0, total)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+        stop_if_cancelled(self.cancel, "FID/KID", self.done, self.total)
+
+
+def measurement_notes(boot: str, bootstrap_replicates: int, kid_subsets: int, kid_subset_size: int) -> dict:
+    """How the samples were drawn and the uncertainties measured, in words for the result's settings."""
+    return {
+        "sampling": "generated sample i: numpy default_rng([seed, i]) draws z ~ N(0, I) then the class "
+                    "(from the real labels when known, else uniform); truncation psi 1, noise const",
+        "fid_uncertainty": f"Poisson bootstrap over side {boot!r}: {bootstrap_replicates} replicates "
+                           f"(std; 95% interval = FID -/+ 1.96 std; bootstrap_bias = mean replicate - FID)",
+        "kid": f"unbiased MMD^2, kernel (x.y/d + 1)^3, {kid_subsets} subsets of min({kid_subset_size}, n), "
+               f"numpy RandomState({KID_SEED}); uncertainty = std over subsets",
+    }
+
+
 def compute_fid_kid(
     a,                                   # reference side: folder, zip, checkpoint path or generator
     b,                                   # compared side (bootstrapped when it is the generator)
@@ -198,45 +249,24 @@ def compute_fid_kid(
     cancel=None,                         # callable -> True to stop (raises eqviz.errors.Cancelled)
 ) -> FidKidResult:
     start = time.perf_counter()
-    metrics = (metrics,) if isinstance(metrics, str) else tuple(dict.fromkeys(metrics))
-    unknown = [m for m in metrics if m not in METRICS]
-    if not metrics or unknown:
-        raise InvalidArgument(f"unknown metrics {unknown or metrics!r}; choose from {', '.join(METRICS)}", argument="metrics")
-    if batch_size < 1:
-        raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}", argument="batch_size")
+    metrics = checked_metrics(metrics, batch_size)
     n_gen = resolve_num_samples(num_samples)
     if not isinstance(inception, InceptionV3FID):
         inception = load_inception(inception, pipeline=pipeline, device=device)
     weights_digest = file_digest(inception.weights_path)
-
-    sides = {"a": open_source(a, device, seed), "b": open_source(b, device, seed)}
-    generators = [s for s in sides.values() if isinstance(s, GeneratorSamples)]
-    datasets = [s for s in sides.values() if isinstance(s, ImageData)]
-    for g in generators:
-        for d in datasets:
-            match_resolutions(g, d, resize_data)
-            if g.labels is None and d.labels is not None and g.G.c_dim:
-                g.labels = d.labels  # NVIDIA draws generated classes from the real label distribution
+    sides = open_sides(a, b, device, seed, resize_data)
+    generated = any(isinstance(s, GeneratorSamples) for s in sides.values())
+    real = any(isinstance(s, ImageData) for s in sides.values())
     counts = image_counts(sides, n_gen, num_real)
-    boot = "b" if isinstance(sides["b"], GeneratorSamples) or not generators else "a"
+    boot = "b" if isinstance(sides["b"], GeneratorSamples) or not generated else "a"
+    progress_of = ImageProgress(sum(counts.values()), progress, cancel)
 
-    total = sum(counts.values())
-    done = [0]
-
-    def advance(n):
-        done[0] += n
-        if progress is not None:
-            progress(done[0], total)
-        stop_if_cancelled(cancel, "FID/KID", done[0], total)
-
-    if progress is not None:
-        progress(0, total)
     stats, described = {}, {}
     with torch.no_grad(), full_float32():
         for name, s in sides.items():
             replicates = bootstrap_replicates if name == boot else 0
             stats[name], cached = side_statistics(s, counts[name], replicates, "kid" in metrics, inception, weights_digest,
-                                                  use_cache, batch_size, device, advance, cancel)
+                                                  use_cache, batch_size, device, progress_of.advance, cancel)
             described[name] = {"source": s.describe(), "kind": s.kind, "images": counts[name], "cached": cached,
                                "resized_to": list(s.resize_to) if getattr(s, "resize_to", None) else None}
 
@@ -249,24 +279,18 @@ def compute_fid_kid(
         kid = kernel_inception_distance(stats["a"].features.numpy(), stats["b"].features.numpy(), kid_subsets, size, KID_SEED)
         every_image = size == counts["a"] == counts["b"]  # each subset is all of both sides, in another order
         result.kid, result.kid_std = kid.mean, None if every_image else kid.std
-    result.protocol = protocol_names(metrics, counts, n_gen if generators else None,
-                                     None if not datasets else num_real)
+    result.protocol = protocol_names(metrics, counts, n_gen if generated else None, num_real if real else None)
     result.settings = {
         "metrics": list(metrics),
         "pipeline": inception.pipeline,
         "inception_sha256": weights_digest,
-        "num_samples": n_gen if generators else None,
+        "num_samples": n_gen if generated else None,
         "num_real": num_real,
         "seed": seed,
         "batch_size": batch_size,
         "device": str(device),
         "processes": rank_and_world_size()[1],
-        "sampling": "generated sample i: numpy default_rng([seed, i]) draws z ~ N(0, I) then the class "
-                    "(from the real labels when known, else uniform); truncation psi 1, noise const",
-        "fid_uncertainty": f"Poisson bootstrap over side {boot!r}: {bootstrap_replicates} replicates "
-                           f"(std; 95% interval = FID -/+ 1.96 std; bootstrap_bias = mean replicate - FID)",
-        "kid": f"unbiased MMD^2, kernel (x.y/d + 1)^3, {kid_subsets} subsets of min({kid_subset_size}, n), "
-               f"numpy RandomState({KID_SEED}); uncertainty = std over subsets",
+        **measurement_notes(boot, bootstrap_replicates, kid_subsets, kid_subset_size),
     }
     result.elapsed_s = time.perf_counter() - start
     return result
