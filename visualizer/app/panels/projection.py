@@ -92,6 +92,7 @@ class ProjectionPanel(JobPanel):
     title = "Project image"
     default_open = False
     job_name = "projection"
+    kept_on_cancel = "its best W"
     tag_prefix = "proj"
     run_label = "Project image..."
 
@@ -167,8 +168,9 @@ class ProjectionPanel(JobPanel):
         self._texture = self._shown = self._preview = None
 
     def discarded(self, ctx: PanelContext, outcome) -> None:
-        """Another model was opened: the W stays in its folder but does not become the current one."""
-        self._preview = None
+        """Another model was opened: the W stays in its folder but does not become the current one, and
+        a preview the job handed over after the switch goes too."""
+        self.clear_result(ctx)
         where = f"; its best W is in {outcome.result.folder}" if isinstance(outcome.result, ProjectionOutcome) else ""
         ctx.set_status(f"projection on {outcome.model} stopped: another model was opened{where}")
 
