@@ -86,6 +86,27 @@ def test_a_model_switch_stops_ganspace_and_drops_the_loaded_w(app, reference_dir
     assert app.last_result.ws.shape[1] == app.model.num_ws  # seeds drive the new model again
 
 
+def test_a_projection_preview_handed_over_after_a_model_switch_never_stays(app, reference_dir, tmp_path):
+    from PIL import Image
+
+    open_model(app, reference_dir / "pkl" / "sg3t_64.pkl")
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(image)
+    projection = panel(app, "projection")
+    for tag, value in (("proj_target", str(image)), ("proj_outdir", str(tmp_path / "out")), ("proj_losses", "pixel"),
+                       ("proj_steps", 5000)):
+        dpg.set_value(tag, value)
+    projection.run(app)
+    step_until(app, lambda: dpg.get_item_children("proj_preview", 1))
+    late = np.ones((64, 128, 4), np.float32)
+    open_model(app, reference_dir / "pkl" / "sg3r_64.pkl")
+    projection._hand_over(late)  # as the old job's thread does at its next preview step
+    step_until(app, lambda: projection.job is None, timeout=60)
+    settle(app)
+    assert not dpg.get_item_children("proj_preview", 1)
+    assert "projection on sg3t_64.pkl stopped: another model was opened" in app.status[0]
+
+
 def test_reopening_the_same_model_keeps_the_loaded_w(app, reference_dir, tmp_path):
     from eqviz.app.panels.latent import save_w
 
@@ -104,13 +125,15 @@ def read_line(proc, timeout):
     return proc.stdout.readline() if ready else ""
 
 
-@pytest.mark.parametrize("job, how", [("video", "close"), ("projection", "SIGTERM"), ("equivariance", "SIGINT")])
+@pytest.mark.parametrize("job, how", [("video", "close"), ("projection", "close"), ("equivariance", "close"),
+                                      ("render", "close"), ("slow-video", "close"), ("slow-projection", "close"),
+                                      ("projection", "SIGTERM"), ("equivariance", "SIGINT")])
 def test_closing_during_a_job_exits_0_and_keeps_what_cancel_promises(job, how, reference_dir, tmp_path):
     image = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(image)
     out = tmp_path / "out"
     out.mkdir()
-    target = out / "video.mp4" if job == "video" else out
+    target = out / "video.mp4" if job.endswith("video") else out
     proc = subprocess.Popen([sys.executable, str(CHILD), str(reference_dir / "pkl" / "sg3t_64.pkl"), job,
                              str(target), str(image)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -127,10 +150,17 @@ def test_closing_during_a_job_exits_0_and_keeps_what_cancel_promises(job, how, r
             proc.kill()
     stderr = proc.stderr.read()
     assert code == 0, stderr[-2000:]
-    assert "terminate called" not in stderr and took < 10, (took, stderr[-2000:])
-    if job == "video":
+    # the 5 s wait (a projection: its step, then its W), then the interpreter's own exit (slow on a loaded machine)
+    assert "terminate called" not in stderr and took < (40 if job == "slow-projection" else 20), (took, stderr[-2000:])
+    if job == "render":  # a frame still inside torch after the wait: said, and left without finalising
+        assert "closed while a render still ran" in stderr, stderr[-2000:]
+    if job == "slow-video":  # its encoder never finishes: the app removes the partial file itself
+        assert "closed while video export still ran" in stderr and "removed its unfinished .video.partial-" in stderr
+    if job in ("video", "slow-video", "render"):
         assert list(out.iterdir()) == []  # no video, no partial file
-    elif job == "projection":
-        (w_file,) = out.rglob("projected_w.npz")  # the best W so far
+    elif job.endswith("projection"):
+        found = list(out.rglob("projected_w.npz"))  # the best W so far
+        assert len(found) == 1, stderr[-2000:]
+        (w_file,) = found
         with np.load(w_file) as data:
             assert data["w"].shape == (1, 16, 64) and np.isfinite(data["w"]).all()

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eqviz.atomic_io import PARTIAL_MARK, ensure_writable_folder, partial_name, remove_stale_partials, save_png, write_text
+from eqviz.atomic_io import (PARTIAL_MARK, ensure_writable_folder, partial_name, remove_own_partials,
+                             remove_stale_partials, save_png, write_text)
 from eqviz.cli.main import SUBCOMMANDS
 from eqviz.errors import EqvizError
 from eqviz.video.writer import open_writer
@@ -155,6 +156,27 @@ def test_stale_partials_of_dead_processes_are_removed_and_never_become_output(tm
     assert not stale_folder.exists()
     assert remove_stale_partials(tmp_path / "clip.mp4") == [stale_file]
     assert alive.exists() and not stale_file.exists()
+
+
+def test_own_partials_are_removed_wherever_this_process_named_them(tmp_path):
+    """For a process leaving with a writer unfinished: its partial files and folders go, nothing else."""
+    (tmp_path / "a").mkdir()
+    video = open_writer(tmp_path / "a" / "clip.mp4", fps=10)
+    deadline = time.monotonic() + 30
+    while not video.temp.exists() and time.monotonic() < deadline:  # ffmpeg creates it once it runs
+        video.write(FRAME)
+        time.sleep(0.05)
+    frames = open_writer(tmp_path / "frames", fps=10)
+    frames.write(FRAME)
+    other = tmp_path / "a" / f".clip{PARTIAL_MARK}{dead_pid()}-12345678.mp4"  # another process's
+    other.write_bytes(b"not ours")
+    done = tmp_path / "a" / "done.png"
+    save_png(done, FRAME)
+    removed = [p for p in remove_own_partials() if tmp_path in p.parents]  # not earlier tests' leftovers
+    assert sorted(p.name for p in removed) == sorted([video.temp.name, frames.temp.name])
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["a", other.name, "done.png"])
+    video.abort()
+    frames.abort()
 
 
 @pytest.mark.parametrize("signum, out", [(signal.SIGTERM, "v.mp4"), (signal.SIGINT, "frames")])

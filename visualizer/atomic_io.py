@@ -4,7 +4,8 @@ remove on failure.
 An interrupted render or a full disk therefore never leaves a half-written PNG, JSON, checkpoint
 or video, and an existing file is only replaced once its successor is complete. Partial names
 carry the writer's PID and a random token, so a new run never reuses (and never renames into
-place) what a dead process left behind; `remove_stale_partials` deletes those leftovers. Files are
+place) what a dead process left behind; `remove_stale_partials` deletes those leftovers, and
+`remove_own_partials` this process's own before it leaves without finishing a writer. Files are
 created like any ordinary write (mode 0666 less the umask), not with mkstemp's private 0600.
 """
 import contextlib
@@ -17,12 +18,14 @@ from pathlib import Path
 from eqviz.errors import EqvizError, InvalidArgument
 
 PARTIAL_MARK = ".partial-"
+_folders_with_partials: set[Path] = set()  # where this process named partials (remove_own_partials looks there)
 
 
 def partial_name(path) -> Path:
     """`.NAME.partial-PID-TOKEN.SUFFIX` beside `path`: same folder (the final rename must not cross
     filesystems), same suffix (encoders pick the format from it), hidden from `ls` and globs."""
     path = Path(path)
+    _folders_with_partials.add(path.parent)
     return path.with_name(f".{path.stem}{PARTIAL_MARK}{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
 
 
@@ -50,12 +53,33 @@ def remove_stale_partials(path) -> list[Path]:
         match = pattern.fullmatch(entry.name)
         if match is None or process_alive(int(match.group(1))):
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
+        _remove_entry(entry)
         removed.append(entry)
     return removed
+
+
+def remove_own_partials() -> list[Path]:
+    """Deletes the partial files and folders this process still has, wherever it named them. For a
+    process that must leave at once while a writer of it still runs (`os._exit` runs no cleanup), so
+    no unfinished output stays behind; returns what it removed."""
+    mark = f"{PARTIAL_MARK}{os.getpid()}-"
+    removed = []
+    for folder in list(_folders_with_partials):
+        try:
+            entries = [e for e in folder.iterdir() if e.name.startswith(".") and mark in e.name]
+        except OSError:
+            continue
+        for entry in entries:
+            _remove_entry(entry)
+            removed.append(entry)
+    return removed
+
+
+def _remove_entry(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
 
 
 def current_umask() -> int:

@@ -18,7 +18,8 @@ import dearpygui.dearpygui as dpg
 from eqviz.app import keys, viewer
 from eqviz.app.frame_renderer import RenderResult, build_request
 from eqviz.app.jobs import JobRunner
-from eqviz.app.lifecycle import SHUTDOWN_SECONDS, CloseSignals, leave_now_if_threads_remain, switch_message
+from eqviz.app.lifecycle import (KEEP_SECONDS, SHUTDOWN_SECONDS, CloseSignals, leave_now_if_threads_remain,
+                                 switch_message)
 from eqviz.app.memory_offer import offer_higher_limit
 from eqviz.app.model import ModelInfo
 from eqviz.app.panel import JobBody, JobDone, JobHandle, Panel
@@ -372,12 +373,12 @@ class App:
 
     def shutdown(self) -> list[str]:
         """Cancel every job and wait for it (each keeps what it promises on cancel), stop the render
-        thread, destroy the window. Returns the threads that did not stop in SHUTDOWN_SECONDS."""
+        thread, destroy the window. Returns the threads that did not stop in time."""
         if self.jobs.active:
             self.set_status(f"closing: stopping {', '.join(h.name for h in self.jobs.active)} ...")
         for panel in self.panels:
             panel.close()
-        still_running = self.jobs.stop_all(SHUTDOWN_SECONDS)
+        still_running = self.jobs.stop_all(SHUTDOWN_SECONDS, KEEP_SECONDS)
         if not self.worker.stop(SHUTDOWN_SECONDS):
             still_running.append("a render")
         self.wake.close()

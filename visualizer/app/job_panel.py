@@ -36,6 +36,7 @@ class JobPanel(Panel):
     tag_prefix: str = ""  # item tags: <prefix>_<run_suffix>, <prefix>_cancel, <prefix>_progress, <prefix>_about
     run_suffix: str = "run"
     run_label: str = "Run"
+    kept_on_cancel: str = ""  # what a cancelled run still writes (closing the window waits for it)
 
     def __init__(self):
         self.job: JobHandle | None = None
@@ -77,6 +78,7 @@ class JobPanel(Panel):
         run, cancel, progress = self.tags
         self.clear_result(ctx)
         self.job = ctx.start_job(self.job_name, body, lambda outcome: self.finished(ctx, outcome))
+        self.job.kept_on_cancel = self.kept_on_cancel
         model = ctx.model.label if ctx.model is not None else ""
         self._about = f"{model}: {about}" if about else model
         self._show_about(f"running on {self._about}")

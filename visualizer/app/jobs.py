@@ -7,6 +7,7 @@ job and waits for its thread when the app closes.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 
@@ -80,12 +81,21 @@ class JobRunner:
             handle.cancel()
         return stale
 
-    def stop_all(self, timeout: float) -> list[str]:
+    def stop_all(self, timeout: float, keep_timeout: float = 0.0) -> list[str]:
         """Cancel every job and wait up to `timeout` seconds for their threads (each finishes what it
-        promises on cancel: files written, partial files removed). Returns the names still running."""
+        promises on cancel: files written, partial files removed), and up to `keep_timeout` for a job
+        that still writes something when cancelled (a projection's best W, after a step that may take
+        seconds on a CPU). Returns the names still running."""
         for handle in self.active:
             handle.cancel()
-        deadline = time.monotonic() + timeout
-        for thread in list(self._threads.values()):
-            thread.join(max(0.0, deadline - time.monotonic()))
+        start = time.monotonic()
+        for handle in list(self.active):
+            thread = self._threads.get(id(handle))
+            if thread is None:
+                continue
+            wait = max(timeout, keep_timeout) if handle.kept_on_cancel else timeout
+            if handle.kept_on_cancel and thread.is_alive():
+                print(f"eqviz: closing: waiting up to {wait:g} s for {handle.name} to write {handle.kept_on_cancel}",
+                      file=sys.stderr, flush=True)
+            thread.join(max(0.0, start + wait - time.monotonic()))
         return [t.name.removeprefix("eqviz-job-") for t in self._threads.values() if t.is_alive()]

@@ -24,7 +24,9 @@ finished loading (a failed load changes nothing). Everything made with it belong
 
 **Shutdown.** Closing the window, SIGTERM or SIGINT end the main loop the same way; `App.shutdown`
 cancels every job through its handle, waits up to `SHUTDOWN_SECONDS` for their threads and the render
-thread, then destroys the Dear PyGui context, and `eqviz gui` exits 0.
+thread (up to `KEEP_SECONDS` for a job that still writes something when cancelled: a projection's best
+W comes after a step that takes seconds on a loaded CPU), then destroys the Dear PyGui context, and
+`eqviz gui` exits 0.
 
 Why waiting matters: the abort at exit ("terminate called without an active exception", exit 134)
 was not Dear PyGui's. Python 3.11 ends a daemon thread that asks for the GIL after the interpreter
@@ -32,7 +34,9 @@ began finalising with `pthread_exit`; the forced unwinding it starts runs throug
 which are noexcept, so the C++ runtime calls `std::terminate`. A job thread returning from any torch
 op during finalisation did exactly that. So the app never finalises with a job inside torch: it waits
 for them, and should one still run after the wait (a single torch call longer than the wait), it
-leaves through `os._exit` after flushing, without a finalisation for such a thread to trip over.
+leaves through `os._exit` after flushing, without a finalisation for such a thread to trip over,
+removing first the partial files of this process (a video whose encoder never finished) so that
+nothing incomplete stays behind.
 """
 from __future__ import annotations
 
@@ -44,7 +48,10 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from eqviz.atomic_io import remove_own_partials
+
 SHUTDOWN_SECONDS = 5.0  # how long closing waits for cancelled jobs and the render thread
+KEEP_SECONDS = 30.0     # how long it waits for a job that still writes something when cancelled
 
 
 def same_checkpoint(a: str | None, b: str | None) -> bool:
@@ -122,11 +129,14 @@ class CloseSignals:
 
 def leave_now_if_threads_remain(still_running: list[str], code: int) -> None:
     """After shutdown: with a job thread still inside torch, normal interpreter finalisation would
-    abort (see the module docstring), so say which and leave at once with `code`."""
+    abort (see the module docstring), so say which and leave at once with `code`. The job's own
+    cleanup will never run, so its unfinished outputs (partial files of this process) go first."""
     if not still_running:
         return
+    removed = remove_own_partials()
+    unfinished = f"; removed its unfinished {', '.join(p.name for p in removed)}" if removed else ""
     print(f"eqviz: closed while {', '.join(still_running)} still ran; it was cancelled but did not stop in "
-          f"{SHUTDOWN_SECONDS:g} s", file=sys.stderr)
+          f"time{unfinished}", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

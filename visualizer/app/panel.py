@@ -38,6 +38,7 @@ class JobHandle:
     text: str = ""             # the latest progress line
     finished: bool = False
     cancel_requested: bool = False
+    kept_on_cancel: str = ""   # what a cancel still writes ("its best W"): closing waits longer for it
 
     def report(self, done: int, total: int, text: str = "") -> None:
         self.done, self.total, self.text = int(done), int(total), text
