@@ -100,6 +100,9 @@ def test_help_and_a_missing_file_import_no_heavy_package(args, tmp_path):
     (["fid", "{tmp}", "{ckpt}", "--metrics", "eqr"], "--metrics", "unknown metric eqr"),
     (["sheet", "{ckpt}", "--directions", "{ckpt}", "--seeds", "0-9999", "--out", "{tmp}/s.png"], "--seeds",
      "images (directions x seeds x steps)"),
+    (["sheet", "{ckpt}", "--directions", "{ckpt}", "--out", "{tmp}/s.jpg"], "--out", "a sheet is written as PNG"),
+    (["sheet", "{ckpt}", "--directions", "{ckpt}", "--psi", "inf", "--out", "{tmp}/s.png"], "--psi",
+     "must be a finite number, got inf"),
 ])
 def test_bad_arguments_are_refused_before_torch_in_one_line(args, flag, words, tmp_path):
     ckpt = tmp_path / "model.pkl"

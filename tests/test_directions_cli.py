@@ -102,3 +102,16 @@ def test_directions_refuses_an_existing_output_before_computing(sg3t, tmp_path, 
     out.write_bytes(b"keep")
     assert main(["directions", sg3t, "--method", "ganspace", "--out", str(out)]) == 2
     assert "already exists" in error_line(capsys) and out.read_bytes() == b"keep"
+
+
+def test_sheet_of_a_small_set_shows_all_of_it_by_default(sg3t, G, tmp_path, capsys):
+    """Without --indices a sheet shows the first five directions, or all of a smaller set (a set of
+    three was refused, blaming an --indices flag the user never gave)."""
+    from eqviz.directions.sheet import direction_sheet
+
+    dirs, out = tmp_path / "d.npz", tmp_path / "s.png"
+    assert main(["directions", sg3t, "--num", "3", "--out", str(dirs)]) == 0
+    assert main(["sheet", sg3t, "--directions", str(dirs), "--steps", "2", "--out", str(out)]) == 0
+    expected = direction_sheet(G, load_directions(dirs, G), range(3), [0], strength=3.0, steps=2, session=Session())
+    assert np.array_equal(np.asarray(Image.open(out)), expected)
+    assert "3 rows x 2 columns" in capsys.readouterr().out

@@ -171,6 +171,17 @@ def check_count(value: int, argument: str, what: str, high: int, low: int = 1) -
     return value
 
 
+def blamed_on_flag(check, field: str, dest: str):
+    """check() (a session's validate() after a flag set `field`), its refusal blamed on that flag
+    (`dest`): the session's sentence names its field ('session field psi must ...'), this one the
+    flag ('--psi must ...' once the CLI names `dest`)."""
+    try:
+        return check()
+    except EqvizError as exc:
+        text = str(exc).removeprefix("session field ")
+        raise InvalidArgument(dest + text[len(field):] if text.startswith(field + " ") else text, dest) from None
+
+
 def check_seed(value: int, argument: str = "seed") -> int:
     if not 0 <= value <= MAX_SEED:
         raise InvalidArgument(f"{value} is out of range; seeds go from 0 to {MAX_SEED} (2^32 - 1)", argument)

@@ -3,8 +3,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from eqviz.cli.arguments import (add_max_memory_argument, existing_checkpoint, existing_file, fetch_downloads, max_memory, output_file,
-                                 output_folder)
+from eqviz.cli.arguments import (add_max_memory_argument, blamed_on_flag, existing_checkpoint, existing_file,
+                                 fetch_downloads, max_memory, output_file, output_folder)
 from eqviz.cli.directions import parse_edit_flag
 from eqviz.core.seeds import parse_seeds
 from eqviz.errors import EqvizError, InvalidArgument
@@ -92,12 +92,7 @@ def flag_values(args) -> dict:
     if "translate" in values:
         values["translate"] = tuple(values["translate"])
     for field, value in values.items():
-        try:
-            dataclasses.replace(Session(), **{field: value}).validate()
-        except EqvizError as exc:  # the session's sentence names its field: say the flag's name instead
-            text = str(exc).removeprefix("session field ")
-            dest = FLAG_FIELDS[field]
-            raise InvalidArgument(dest + text[len(field):] if text.startswith(field + " ") else text, dest) from None
+        blamed_on_flag(dataclasses.replace(Session(), **{field: value}).validate, field, FLAG_FIELDS[field])
     return values
 
 
