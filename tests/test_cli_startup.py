@@ -128,6 +128,19 @@ def test_version_is_the_package_version():
     assert version("eqviz") == eqviz.__version__
 
 
+def test_an_earlier_projection_is_found_before_anything_is_loaded(tmp_path):
+    (tmp_path / "m.pkl").write_bytes(b"never read")
+    (tmp_path / "a.png").write_bytes(b"never read either")
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "proj.png").write_bytes(b"an earlier projection")
+    code, _, err, torch_imported = eqviz_probe("project", tmp_path / "m.pkl", "--target", tmp_path / "a.png",
+                                               "--out", tmp_path / "proj")
+    assert code == 2 and not torch_imported
+    assert err.endswith(f"--out: {tmp_path / 'proj' / 'proj.png'} already exists; pass --overwrite to replace it, or "
+                        "choose another folder"), err
+    assert (tmp_path / "proj" / "proj.png").read_bytes() == b"an earlier projection"
+
+
 def test_a_hundred_million_seeds_are_checked_against_the_folder_without_being_expanded(tmp_path):
     import time
 

@@ -7,6 +7,8 @@ import warnings
 from eqviz.cli.arguments import (add_max_memory_argument, check_count, check_seed, existing_checkpoint, existing_file,
                                  fetch_downloads, max_memory, output_folder)
 from eqviz.cli.signals import Interrupted, ctrl_c_cancels
+from eqviz.errors import InvalidArgument
+from eqviz.projection.files import W_FILE, existing_outputs
 
 MAX_STEPS = 100_000  # NVIDIA's projector takes 1000; a hundred times that is a typo, not a plan
 
@@ -54,6 +56,10 @@ def check_arguments(args) -> None:
     check_count(args.steps, "steps", "optimisation steps", MAX_STEPS)
     max_memory(args)
     output_folder(args.out, "out")
+    taken = [] if args.overwrite else existing_outputs(args.out, args.target, args.video)
+    if taken:  # found now, not after the model (and D, and LPIPS) are loaded
+        raise InvalidArgument(f"{taken[0]} already exists; pass --overwrite to replace it, or choose another folder",
+                              "out")
 
 
 def run(args) -> int:
@@ -64,7 +70,7 @@ def run(args) -> int:
     from eqviz.cli.progress import ProgressDisplay
     from eqviz.errors import Cancelled
     from eqviz.networks import load_generator
-    from eqviz.projection.outputs import W_FILE, check_outputs, psnr, save_projection
+    from eqviz.projection.outputs import check_outputs, psnr, save_projection
     from eqviz.projection.projector import ProjectionSettings, project
     from eqviz.projection.setup import projection_inputs
     from eqviz.projection.targets import load_target, target_tensor

@@ -12,12 +12,9 @@ from eqviz.core.images import images_to_rgb8, to_uint8
 from eqviz.core.input_transform import synthesize
 from eqviz.core.latents import save_w
 from eqviz.errors import EqvizError
+from eqviz.projection.files import IMAGE_FILE, TARGET_FILE, VIDEO_FILE, W_FILE, output_folders, output_names
 from eqviz.projection.projector import ProjectionResult
 
-W_FILE = "projected_w.npz"
-IMAGE_FILE = "proj.png"
-TARGET_FILE = "target.png"
-VIDEO_FILE = "proj.mp4"
 VIDEO_FPS = 10
 VIDEO_BATCH = 8
 
@@ -27,16 +24,6 @@ def psnr(img: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     they are shown and saved."""
     sq_err = (img.clamp(-1, 1) - target.clamp(-1, 1)).square().sum(dim=[1, 2, 3])
     return torch.from_numpy(psnr_db(sq_err.detach().cpu().numpy(), img[0].numel()))
-
-
-def output_folders(out_dir, names: list[str]) -> list[Path]:
-    """Where each target's files go: `out_dir` itself for one target, else a subfolder per target named
-    after it (numbered when names repeat)."""
-    out_dir = Path(out_dir)
-    if len(names) == 1:
-        return [out_dir]
-    stems = [Path(n).stem or "target" for n in names]
-    return [out_dir / (s if stems.count(s) == 1 else f"{i:02d}_{s}") for i, s in enumerate(stems)]
 
 
 def save_progress_video(path, G, result: ProjectionResult, index: int, target_rgb8: np.ndarray,
@@ -64,10 +51,9 @@ def check_outputs(out_dir, names: list[str], video: bool = False, overwrite: boo
     """Before any work: each target's folder (created) takes files, and no file would be replaced
     unless `overwrite`. Returns the folders."""
     folders = output_folders(out_dir, names)
-    files = [W_FILE, IMAGE_FILE, TARGET_FILE] + ([VIDEO_FILE] if video else [])
     for folder in folders:
         ensure_writable_folder(folder, create=True)
-        for name in files:
+        for name in output_names(video):
             check_target(folder / name, overwrite)
     return folders
 
