@@ -21,6 +21,7 @@ from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.metrics.equivariance.run import compute_equivariance
 from eqviz.metrics.names import DATA_LABELS, DATA_METRICS, EQ_LABELS, EQ_METRICS
 from eqviz.metrics.fid.compute import compute_fid_kid
+from eqviz.progress import UnitCount
 from eqviz.video.sticking import long_exposure
 from eqviz.video.render import move_in_output_space
 
@@ -160,23 +161,15 @@ def exposure_images(G, seeds, samples: int, batch: int, device, on_batch=None) -
 def pictures(G, spec: CompareSpec, report: CheckpointReport, progress=None, cancel=None) -> None:
     """The report's pictures of one checkpoint (sample grid, long exposures, rotation strip), counted
     in images: at the defaults they are 530 syntheses, minutes on a CPU, so they show progress too."""
-    total = len(spec.seeds) * (spec.exposure_samples + 2) + spec.rotation_steps
-    done = 0
-
-    def advance(n):
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
-        stop_if_cancelled(cancel, "comparison pictures", done, total)
-
-    advance(0)
+    images = UnitCount("comparison pictures", len(spec.seeds) * (spec.exposure_samples + 2) + spec.rotation_steps,
+                       progress, cancel)
+    images.advance(0)
     report.samples = sample_grid(G, spec.seeds, spec.device)
-    advance(2 * len(spec.seeds))  # the grid, and each exposure's own single image
+    images.advance(2 * len(spec.seeds))  # the grid, and each exposure's own single image
     report.long_exposures = exposure_images(G, spec.seeds, spec.exposure_samples, spec.batch_size, spec.device,
-                                            on_batch=advance)
+                                            on_batch=images.advance)
     report.rotation_strip, report.rotation_note = rotation_strip(G, spec.seeds[0], spec.rotation_steps, spec.device)
-    advance(spec.rotation_steps)
+    images.advance(spec.rotation_steps)
 
 
 def run_comparison(spec: CompareSpec, progress=None, cancel=None) -> Comparison:

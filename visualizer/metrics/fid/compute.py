@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from eqviz.errors import InvalidArgument, stop_if_cancelled
+from eqviz.errors import InvalidArgument
 from eqviz.cache import file_digest
 from eqviz.metrics.fid import cache
 from eqviz.metrics.fid.frechet import covariance_factor, frechet_distance
@@ -21,6 +21,7 @@ from eqviz.metrics.fid.sources import GeneratorSamples, ImageData, format_count,
 from eqviz.metrics.fid.statistics import FeatureStatistics
 from eqviz.metrics.names import DATA_METRICS as METRICS
 from eqviz.metrics.processes import full_float32, rank_and_world_size
+from eqviz.progress import UnitCount
 
 PROTOCOL_NUM_SAMPLES = {"fid50k_full": 50000, "kid50k_full": 50000}  # NVIDIA's names -> generated images
 BOOTSTRAP_REPLICATES = 10
@@ -202,21 +203,6 @@ def open_sides(a, b, device, seed: int, resize_data: bool) -> dict:
     return sides
 
 
-class ImageProgress:
-    """Images done of `total`, reported to `progress(done, total)` (from 0) and checked against `cancel`."""
-
-    def __init__(self, total: int, progress, cancel):
-        self.total, self.done, self.progress, self.cancel = total, 0, progress, cancel
-        if progress is not None:
-            progress(0, total)
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self.progress is not None:
-            self.progress(self.done, self.total)
-        stop_if_cancelled(self.cancel, "FID/KID", self.done, self.total)
-
-
 def measurement_notes(boot: str, bootstrap_replicates: int, kid_subsets: int, kid_subset_size: int) -> dict:
     """How the samples were drawn and the uncertainties measured, in words for the result's settings."""
     return {
@@ -259,14 +245,15 @@ def compute_fid_kid(
     real = any(isinstance(s, ImageData) for s in sides.values())
     counts = image_counts(sides, n_gen, num_real)
     boot = "b" if isinstance(sides["b"], GeneratorSamples) or not generated else "a"
-    progress_of = ImageProgress(sum(counts.values()), progress, cancel)
+    images = UnitCount("FID/KID", sum(counts.values()), progress, cancel)
+    images.advance(0)
 
     stats, described = {}, {}
     with torch.no_grad(), full_float32():
         for name, s in sides.items():
             replicates = bootstrap_replicates if name == boot else 0
             stats[name], cached = side_statistics(s, counts[name], replicates, "kid" in metrics, inception, weights_digest,
-                                                  use_cache, batch_size, device, progress_of.advance, cancel)
+                                                  use_cache, batch_size, device, images.advance, cancel)
             described[name] = {"source": s.describe(), "kind": s.kind, "images": counts[name], "cached": cached,
                                "resized_to": list(s.resize_to) if getattr(s, "resize_to", None) else None}
 
