@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from eqviz.downloads.transfer import DownloadError
-from eqviz.metrics.fid.inception import INCEPTION_ENV, InceptionWeightsError, load_inception
+from eqviz.errors import InvalidArgument
+from eqviz.metrics.fid.inception import INCEPTION_ENV, InceptionV3FID, InceptionWeightsError, load_inception
 from eqviz.metrics.fid.pipeline import tf1_resize_bilinear
 from fid_oracle import oracle_state_dict
 
@@ -121,3 +122,9 @@ def test_a_file_of_other_things_is_refused(tmp_path):
     assert "state dict" in one_line_error(lambda: load_inception(write(tmp_path, [torch.zeros(3)])))
     (tmp_path / "junk.pth").write_bytes(b"\x00" * 100)
     assert "neither a zip archive nor a pickle" in one_line_error(lambda: load_inception(tmp_path / "junk.pth"))
+
+
+def test_an_unknown_pipeline_is_refused_naming_the_argument():
+    with pytest.raises(InvalidArgument, match="unknown FID pipeline 'tf2'; choose from tf, pytorch-fid") as refused:
+        InceptionV3FID("tf2")
+    assert refused.value.argument == "pipeline"

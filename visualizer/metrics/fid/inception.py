@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eqviz.downloads.weights import INCEPTION_ENV, INCEPTION_URL, fetch_weights
-from eqviz.errors import EqvizError
+from eqviz.errors import EqvizError, InvalidArgument
 from eqviz.metrics.fid.pipeline import PIPELINES, to_inception_input
 from eqviz.untrusted.files import FileKind
 
@@ -185,7 +185,7 @@ class InceptionV3FID(nn.Module):
     def __init__(self, pipeline: str = "tf"):
         super().__init__()
         if pipeline not in PIPELINES:
-            raise EqvizError(f"unknown FID pipeline {pipeline!r}; choose from {', '.join(PIPELINES)}")
+            raise InvalidArgument(f"unknown FID pipeline {pipeline!r}; choose from {', '.join(PIPELINES)}", "pipeline")
         self.pipeline = pipeline
         self.Conv2d_1a_3x3 = ConvBN(3, 32, 3, stride=2)           # [N, 32, 149, 149]
         self.Conv2d_2a_3x3 = ConvBN(32, 32, 3)                    # [N, 32, 147, 147]
