@@ -202,6 +202,12 @@ def clipped_items(right_edge):
         if w > 0 and x + w > right_edge:
             label = dpg.get_item_label(item) or dpg.get_value(item) if kind != "mvImage" else "image"
             found.append((kind, str(label)[:40], round(x + w)))
+        hint = dpg.get_item_configuration(item).get("hint") if kind == "mvInputText" else ""
+        if hint:  # the grey hint of an empty box must fit the box (its label drawn beside it)
+            label = dpg.get_item_label(item) or ""
+            box = w - (dpg.get_text_size(label)[0] + 4 if label else 0)
+            if dpg.get_text_size(hint)[0] + 8 > box:
+                found.append(("hint", hint[:40], round(box)))
     return found
 
 

@@ -47,7 +47,9 @@ class FidSection(JobPanel):
         dpg.add_input_text(label="data (zip or folder)", tag="fid_data", width=FIELD_WIDTH)
         dpg.add_input_text(label="Inception .pth", tag="fid_inception", width=FIELD_WIDTH,
                            default_value=os.environ.get(INCEPTION_ENV, ""),
-                           hint="empty: torch-fidelity's file, downloaded once")
+                           hint="empty: downloaded once")
+        with dpg.tooltip("fid_inception"):  # the hint is short enough to fit the box
+            dpg.add_text("Empty: torch-fidelity's Inception weights, downloaded once into the cache")
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="FID", tag="fid_use_fid", default_value=True)
             dpg.add_checkbox(label="KID", tag="fid_use_kid", default_value=False)

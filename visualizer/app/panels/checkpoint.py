@@ -49,8 +49,10 @@ class CheckpointPanel(Panel):
                              "(into the cache) and opens it")
             dpg.add_loading_indicator(tag="checkpoint_busy", style=1, radius=1.3, show=False)
         with dpg.group(horizontal=True):  # the recent list as a drop-down arrow beside the path it fills in
-            dpg.add_input_text(tag="checkpoint_path", hint="type or paste a path, URL or published name, then Enter",
+            dpg.add_input_text(tag="checkpoint_path", hint="path, URL or published name, Enter",
                                width=-80, on_enter=True, callback=lambda _s, value, _u: self._open(ctx, value))
+            with dpg.tooltip("checkpoint_path"):  # the hint is short enough to fit the box
+                dpg.add_text("Type or paste a checkpoint's path, a URL or a published model's name, then press Enter")
             dpg.add_combo(tag="checkpoint_recent", items=load_recent(), label="recent", no_preview=True,
                           callback=lambda _s, value, _u: self._open(ctx, value))
         with dpg.group(horizontal=True, tag="checkpoint_download", show=False):

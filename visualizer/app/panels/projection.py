@@ -117,7 +117,10 @@ class ProjectionPanel(JobPanel):
             dpg.add_input_int(label="steps", tag="proj_steps", default_value=d.steps, min_value=1, min_clamped=True,
                               width=100, step=0)
         dpg.add_input_text(label="losses", tag="proj_losses", default_value=d.losses, width=260,
-                           hint="default: pixel,discriminator (pixel without a D)")
+                           hint="default: pixel,discriminator")
+        with dpg.tooltip("proj_losses"):  # the hint is short enough to fit the box
+            dpg.add_text("Empty: the pixel and discriminator losses (pixel alone for a checkpoint without "
+                         "a discriminator)")
         dpg.add_input_text(label="LPIPS VGG16", tag="proj_lpips_vgg", width=260, hint="vgg16-397923af.pth (lpips loss)")
         dpg.add_input_text(label="LPIPS heads", tag="proj_lpips_lin", width=260, hint="v0.1 vgg.pth (lpips loss)")
         self.build_folder_job_controls(ctx, "Folder for the projection", d.outdir, d.overwrite)
