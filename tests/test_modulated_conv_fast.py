@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import textbook_ops
 from eqviz.cuda_ops.dispatch import default_impl
 from eqviz.cuda_ops.upfirdn2d import setup_filter
+from eqviz.networks import modulated_conv
 from eqviz.networks.modulated_conv import conv_transpose2d_polyphase, modulated_conv2d, use_fast_conv
 from eqviz.networks.stylegan2 import SynthesisLayer
 
@@ -60,6 +61,20 @@ def test_ref_and_fast_modulated_conv_equal_textbook(size, batch, up, demodulate)
                                      **kwargs)
             assert y.shape == expected.shape
             assert relative_max_error(y, expected) < 1e-5, (impl, fused)
+
+
+@pytest.mark.parametrize("up", [1, 2])
+@pytest.mark.parametrize("sample_by_sample", [True, False])
+def test_a_batch_of_large_samples_runs_one_by_one_with_each_its_own_noise(up, sample_by_sample, monkeypatch):
+    monkeypatch.setattr(modulated_conv, "SAMPLE_BY_SAMPLE_VALUES", 1 if sample_by_sample else 2**40)
+    torch.manual_seed(up)
+    x, weight, styles = torch.randn(3, 24, 10, 10), torch.randn(16, 24, 3, 3), torch.randn(3, 24)
+    noise = torch.randn(3, 1, 10 * up, 10 * up)  # noise_mode 'random': one map per sample
+    kwargs = dict(up=up, padding=1, flip_weight=(up == 1), demodulate=True)
+    expected = textbook_modulated_conv(x, weight, styles, noise, f=RESAMPLE_FILTER, **kwargs)
+    with torch.inference_mode(), default_impl("fast"):
+        y = modulated_conv2d(x, weight, styles, noise=noise, resample_filter=RESAMPLE_FILTER, **kwargs)
+    assert relative_max_error(y, expected) < 1e-5
 
 
 def test_fast_path_runs_for_impl_fast_without_autograd_only():
