@@ -77,6 +77,8 @@ def test_help_and_a_missing_file_import_no_heavy_package(args, tmp_path):
     (["render", "{ckpt}", "--seeds", "0", "--psi", "nan", "--outdir", "{tmp}/out"], "--psi",
      "must be a finite number, got nan"),
     (["render", "{ckpt}", "--seeds", "0", "--rotate", "1e308", "--outdir", "{tmp}/out"], "--rotate", "must be within"),
+    (["render", "{ckpt}", "--seeds", "0", "--edit", "{ckpt}:0=1e9", "--outdir", "{tmp}/out"], "--edit",
+     "strength 1e+09 of direction 0 is outside +-1000"),
     (["render", "{ckpt}", "--seeds", "0", "--w", "{ckpt}", "--outdir", "{tmp}/out"], "--seeds",
      "a W file (--w) replaces the seed"),
     (["video", "{ckpt}", "--seeds", "0-100000000", "--out", "{tmp}/v.mp4"], "--seeds", "100,000,001 grid cells"),

@@ -3,6 +3,7 @@
 import argparse
 from pathlib import Path
 
+from eqviz.core.edits import MAX_ALPHA
 from eqviz.errors import EqvizError, InvalidArgument
 
 HELP = "Compute editing directions (SeFa from the style weights, or GANSpace's PCA of W) and save them as .npz."
@@ -44,6 +45,10 @@ def parse_edit_flag(text: str) -> tuple[str, list[tuple[int, float | None]]]:
             chosen.append((int(k), float(alpha) if eq else None))
     except ValueError:
         raise EqvizError(f"--edit '{text}': cannot read '{terms}'; write direction=alpha pairs such as 0=2,3=-1.5") from None
+    for k, alpha in chosen:
+        if alpha is not None and not abs(alpha) <= MAX_ALPHA:  # NaN too
+            raise InvalidArgument(f"'{text}': strength {alpha:g} of direction {k} is outside +-{MAX_ALPHA:g} standard "
+                                  "deviations of W", "edit")
     return path, chosen
 
 
