@@ -126,6 +126,23 @@ def test_every_command_refuses_to_replace_a_file_without_overwrite(command, flag
     assert old.read_text() == "keep"
 
 
+def test_an_interrupted_folder_check_leaves_no_probe_file(tmp_path, monkeypatch):
+    """The writability probe is removed however the check ends (a SIGTERM in a long check once left
+    .eqviz-write-test.partial-PID-TOKEN behind)."""
+    from eqviz.atomic_io import ensure_writable_folder
+
+    def interrupted_close(fd):
+        os_close(fd)
+        raise KeyboardInterrupt
+
+    os_close = os.close
+    monkeypatch.setattr(os, "close", interrupted_close)
+    with pytest.raises(KeyboardInterrupt):
+        ensure_writable_folder(tmp_path)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---- Ctrl+C in eqviz project keeps the best W ------------------------------------------------------
 def test_ctrl_c_during_a_projection_keeps_the_best_w(reference_dir, tmp_path):
     target = tmp_path / "t.png"

@@ -112,7 +112,9 @@ def ensure_writable_folder(folder, create: bool = False) -> Path:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as exc:
         raise EqvizError(f"cannot write to folder {folder} ({exc.strerror}); choose another output folder or make it writable") from None
-    probe.unlink(missing_ok=True)
+    finally:  # also when Ctrl+C or SIGTERM lands between creating and removing it
+        with contextlib.suppress(OSError):
+            probe.unlink()
     return folder
 
 
