@@ -156,9 +156,10 @@ def test_compute_equivariance_pools_its_per_sample_sums_into_the_papers_psnr(tin
 
 
 # ---- eqviz.video ------------------------------------------------------------------------------------
-def test_render_video_writes_every_frame_and_the_first_is_the_unmoved_image(tiny_sg3, tmp_path):
+def test_render_video_writes_every_frame_at_its_pose(tiny_sg3, tmp_path):
     from PIL import Image
 
+    from eqviz.core.input_transform import synthesize_posed
     from eqviz.video import VideoSpec, render_video
     from eqviz.video.motions import Motion
 
@@ -172,4 +173,6 @@ def test_render_video_writes_every_frame_and_the_first_is_the_unmoved_image(tiny
     img = tiny_sg3.synthesis(tiny_sg3.mapping(z, None), input_transforms=torch.eye(3)[None])[0]
     expected = (img * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy().astype(int)
     assert first.shape == expected.shape and np.abs(first - expected).max() <= 1
-    assert not np.array_equal(np.asarray(Image.open(frames[1])), np.asarray(Image.open(frames[0])))
+    turned = synthesize_posed(tiny_sg3, tiny_sg3.mapping(z, None), ((0.0, 0.0), 120.0))[0]  # one turn in 3 frames
+    expected = (turned * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy().astype(int)
+    assert np.abs(np.asarray(Image.open(frames[1]).convert("RGB")).astype(int) - expected).max() <= 1
