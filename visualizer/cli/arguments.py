@@ -21,6 +21,7 @@ from eqviz.networks.memory_guard import parse_memory_size
 # papers' largest protocol is 50,000 samples (the equivariance run keeps a few numbers per sample).
 MAX_SAMPLES = 1_000_000
 MAX_BATCH = 4096
+MAX_KID_IMAGES = 200_000  # per side: KID keeps every image's Inception features, 8 kB each (1.6 GB here)
 
 
 # ---- --max-memory ---------------------------------------------------------------------------------
@@ -54,6 +55,19 @@ def check_fid_arguments(args) -> None:
     if args.num_real is not None:
         check_count(args.num_real, "num_real", "real images", MAX_SAMPLES)
     check_count(args.bootstrap, "bootstrap", "bootstrap replicates", 1000, low=0)
+
+
+def check_kid_counts(metrics, num_samples, num_real) -> None:
+    """KID holds every image's features in memory: counts past MAX_KID_IMAGES per side are refused
+    now, not when the features no longer fit (hours in). Protocol names and None (all real
+    images, counted by the library) pass."""
+    if "kid" not in metrics:
+        return
+    for value, argument in ((num_samples, "num_samples"), (num_real, "num_real")):
+        if isinstance(value, int) and value > MAX_KID_IMAGES:
+            raise InvalidArgument(f"KID keeps every image's Inception features (8 kB each), so {value:,} images are more "
+                                  f"than the {MAX_KID_IMAGES:,} it takes per side; ask for fewer, or measure fid alone",
+                                  argument)
 
 
 def fid_options(args) -> dict:

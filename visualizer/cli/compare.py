@@ -1,7 +1,7 @@
 """`eqviz compare CKPT [CKPT ...] --out DIR`: FID, KID, EQ-T, EQ-T frac and EQ-R side by side, with pictures."""
 import argparse
 
-from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, check_count, check_fid_arguments,
+from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, check_count, check_fid_arguments, check_kid_counts,
                                  check_seed, existing_checkpoint, fetch_downloads, existing_path, needs_data, parse_metrics)
 from eqviz.core.seeds import parse_seeds
 from eqviz.errors import InvalidArgument
@@ -58,6 +58,7 @@ def check_arguments(args) -> tuple:
     check_count(args.batch, "batch", "samples per batch", MAX_BATCH)
     check_seed(args.seed)
     check_fid_arguments(args)
+    check_kid_counts(metrics, args.num_samples, args.num_real)
     check_out_dir(args.out, args.overwrite)  # refuse before hours of work, not after
     return metrics, tuple(seeds)
 

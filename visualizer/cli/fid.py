@@ -2,7 +2,7 @@
 import argparse
 import json
 
-from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, check_count, check_fid_arguments,
+from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, check_count, check_fid_arguments, check_kid_counts,
                                  check_seed, existing_path, fetch_downloads, fid_options, output_file, parse_metrics)
 from eqviz.metrics.names import DATA_LABELS
 
@@ -50,6 +50,7 @@ def check_arguments(args) -> tuple:
     check_count(args.batch, "batch", "images per batch", MAX_BATCH)
     check_seed(args.seed)
     check_fid_arguments(args)
+    check_kid_counts(metrics, num_samples, args.num_real)
     if args.json:
         output_file(args.json, args.overwrite, "json")  # found now, not after the features are computed
     return metrics

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from eqviz.cli.arguments import (MAX_BATCH, MAX_SAMPLES, add_fid_arguments, add_max_memory_argument, check_count,
-                                 check_fid_arguments, check_seed, existing_checkpoint, existing_path, fetch_downloads, fid_options,
+                                 check_fid_arguments, check_kid_counts, check_seed, existing_checkpoint, existing_path, fetch_downloads, fid_options,
                                  max_memory, needs_data, output_file, parse_metrics)
 from eqviz.cli.progress import ProgressDisplay
 from eqviz.errors import InvalidArgument
@@ -52,6 +52,7 @@ def check_arguments(args) -> tuple:
     check_count(args.batch, "batch", "samples per batch", MAX_BATCH)
     check_seed(args.seed)
     check_fid_arguments(args)
+    check_kid_counts(metrics, args.num_samples, args.num_real)
     max_memory(args)
     if args.json:
         output_file(args.json, args.overwrite, "json")  # found now, not after the sampling
