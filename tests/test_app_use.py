@@ -50,9 +50,14 @@ def test_quick_modifier_keys_are_read_from_their_own_events(app, tmp_path, monke
     quiet(app, 2.0)
     assert app.state.session.rotate_deg == 39.0
     monkeypatch.chdir(tmp_path)
+    from eqviz.app import capture
+    saves = []
+    save = capture.save_current_image
+    monkeypatch.setattr(capture, "save_current_image", lambda *a, **k: (saves.append(1), save(*a, **k)))
     for _ in range(4):
         xdotool("key", "ctrl+s")
         quiet(app, 1.0)
+    assert len(saves) == 4  # every quick Ctrl+S saved (was: one in four)
     step_until(app, lambda: len(list(tmp_path.glob("eqviz_seed*.png"))) >= 1, timeout=30)
     # one name a second: four quick saves may share one; each one wrote (status says so)
     assert "saved 64x64 image" in app.status[0]
