@@ -106,7 +106,11 @@ class JobPanel(Panel):
             return
         if outcome.error is None and outcome.cancelled_at is None:
             dpg.set_value(progress, 1.0)
-        ended = "" if outcome.error is None and outcome.cancelled_at is None else f" ({final_text(outcome)})"
+        ended = ""
+        if outcome.error is not None:
+            ended = f" ({final_text(outcome)}: {outcome.error})"  # the reason stays beside the run
+        elif outcome.cancelled_at is not None:
+            ended = f" ({final_text(outcome)})"
         self._show_about(self._about + ended)
         if outcome.error is not None:
             ctx.set_status(outcome.error, error=True)

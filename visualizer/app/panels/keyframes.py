@@ -25,6 +25,7 @@ from eqviz.errors import EqvizError
 from eqviz.keyframes.animation import EASINGS, SPACES, Animation
 from eqviz.keyframes.between import session_between
 from eqviz.keyframes.editing import KeyframeList, Recorder
+from eqviz.keyframes.latents import KeyframeLatents
 from eqviz.keyframes.timeline import TimelineFrame, segment_at, session_at
 from eqviz.keyframes.video import render_keyframe_video
 from eqviz.video.render import VideoSpec, load_generators
@@ -357,12 +358,32 @@ class KeyframesPanel(JobPanel):
         ctx.set_status(f"saved {len(self.keys)} keyframes to {path}")
 
     def load(self, ctx: PanelContext) -> None:
+        """Reads the file, then checks on a job's thread that this model can show every keyframe (a
+        class, a W file's shape, an edit's size): a file made for another model is refused whole."""
         path = dpg.get_value("kf_file").strip()
+        G, model = ctx.generator(), ctx.model
+        if G is None or model is None:
+            ctx.set_status("load a checkpoint first", error=True)
+            return
         try:
             animation = Animation.load(path)
         except EqvizError as exc:
             ctx.set_status(str(exc), error=True)  # the list stays as it was
             return
+
+        def checked(outcome) -> None:
+            if outcome.stale:
+                return  # another model was opened meanwhile: the file was meant for this one
+            if outcome.error is not None:
+                ctx.set_status(f"{path} does not fit {model.label} ({outcome.error}); its keyframes stay as they were",
+                               error=True)
+                return
+            self.use_loaded(ctx, animation, path)
+
+        ctx.start_job("keyframe check", lambda handle: KeyframeLatents(G, animation, model.device).check(), checked)
+
+    def use_loaded(self, ctx: PanelContext, animation: Animation, path: str) -> None:
+        """A loaded file that fits the model replaces its keyframes."""
         self.keys.replace_with(animation)
         self.selected = None
         set_if_changed("kf_loop", animation.loop is not None)

@@ -1,0 +1,70 @@
+"""Input that does not fit the open model, in the real app window (Xvfb in CI): the app says why in
+one sentence and keeps what it had; a job that fails says its reason and ends its progress line."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from app_driver import (DIALOG_OK, NEEDS_DISPLAY, NEEDS_XDOTOOL, click, dialog_point, fire, focus_window,
+                        open_dialog, running_app, send, settle, step_until, type_in_dialog)
+
+pytestmark = [pytest.mark.gui, NEEDS_DISPLAY, NEEDS_XDOTOOL]
+
+
+@pytest.fixture(scope="module")
+def app(reference_dir):
+    with running_app(reference_dir / "pkl" / "sg3t_64_cond.pkl") as app:
+        yield app
+
+
+def keyframes_panel(app):
+    from eqviz.app.panels.keyframes import KeyframesPanel
+    return next(p for p in app.panels if isinstance(p, KeyframesPanel))
+
+
+def jobs_done(app):
+    step_until(app, lambda: not app.jobs.active)
+    settle(app)
+
+
+def load_w_by_dialog(app, path):
+    window = focus_window(app)
+    open_dialog(app, "load_w_dialog")
+    type_in_dialog(app, window, str(path))
+    click(app, window, *dialog_point(DIALOG_OK))
+    settle(app)
+
+
+def test_a_keyframe_file_made_on_an_unconditional_model_is_refused_and_the_list_kept(app, tmp_path):
+    import dearpygui.dearpygui as dpg
+    from eqviz.keyframes.animation import Animation, Keyframe
+    keyframes = keyframes_panel(app)
+    keyframes.add(app)
+    own = keyframes.animation()
+    unconditional = dataclasses.replace(app.state.session, class_idx=None, rotate_deg=-150.0)
+    Animation((Keyframe(0.0, unconditional), Keyframe(2.0, unconditional))).save(tmp_path / "kf.json")
+    dpg.set_value("kf_file", str(tmp_path / "kf.json"))
+    fire("kf_load")
+    jobs_done(app)
+    text, is_error = app.status
+    assert is_error and "does not fit sg3t_64_cond.pkl" in text and "conditional" in text, text
+    assert keyframes.animation() == own and app.state.session.rotate_deg == 0.0
+
+
+def test_a_failed_keyframe_render_says_why_and_ends_its_progress_line(app, tmp_path):
+    import dearpygui.dearpygui as dpg
+    from eqviz.core.latents import save_w
+    keyframes = keyframes_panel(app)
+    w_file = tmp_path / "w.npz"
+    save_w(str(w_file), app.last_result.ws)
+    load_w_by_dialog(app, w_file)
+    assert app.state.session.w_path == str(w_file)
+    keyframes.keys.playhead = 1.0
+    keyframes.add(app)
+    fire("latent_clear_w")
+    w_file.unlink()  # the keyframe's W is gone before the render reads it
+    dpg.set_value("kf_out", str(tmp_path / "video"))
+    fire("kf_render")
+    jobs_done(app)
+    about = dpg.get_value("kf_about")
+    assert "(failed: " in about and "w.npz" in about, about
