@@ -51,6 +51,16 @@ def test_a_keyframe_file_made_on_an_unconditional_model_is_refused_and_the_list_
     assert keyframes.animation() == own and app.state.session.rotate_deg == 0.0
 
 
+def test_a_w_of_another_models_shape_is_refused_and_the_seeds_stay(app, tmp_path):
+    G = app.generator()
+    path = tmp_path / "w10.npz"
+    np.savez(path, w=np.zeros([1, G.num_ws - 6, G.w_dim], np.float32))
+    load_w_by_dialog(app, path)
+    text, is_error = app.status
+    assert is_error and f"this model wants [1, {G.num_ws}, {G.w_dim}]" in text and "stays as it was" in text, text
+    assert app.state.session.w_path is None
+
+
 def test_a_failed_keyframe_render_says_why_and_ends_its_progress_line(app, tmp_path):
     import dearpygui.dearpygui as dpg
     from eqviz.core.latents import save_w

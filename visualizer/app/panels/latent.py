@@ -10,7 +10,7 @@ import dearpygui.dearpygui as dpg
 from eqviz.errors import EqvizError
 from eqviz.app.panel import Panel, PanelContext
 from eqviz.app.widgets import file_dialog, grey_when_disabled, set_if_changed
-from eqviz.core.latents import mixed_layers, save_w
+from eqviz.core.latents import load_w, mixed_layers, save_w
 from eqviz.core.seeds import MAX_SEED
 from eqviz.core.session import NOISE_MODES
 
@@ -199,6 +199,15 @@ class LatentPanel(Panel):
                         dpg.add_text(f"ws {i}: from the mix seed when checked")
 
     def _load_w(self, ctx: PanelContext, path: str) -> None:
+        G = ctx.generator()
+        if G is None:
+            ctx.set_status("load a checkpoint first", error=True)
+            return
+        try:
+            load_w(path, G)  # read now: a W that does not fit this model is refused, the latent kept
+        except EqvizError as exc:
+            ctx.set_status(f"{exc}; the latent stays as it was", error=True)
+            return
         self._edit(ctx, w_path=path)
         ctx.set_status(f"using the final W vector {path}; psi does not apply to it; Clear W returns to seeds")
 
