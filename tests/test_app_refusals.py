@@ -75,6 +75,8 @@ def test_a_failed_keyframe_render_says_why_and_ends_its_progress_line(app, tmp_p
     w_file.unlink()  # the keyframe's W is gone before the render reads it
     dpg.set_value("kf_out", str(tmp_path / "video"))
     fire("kf_render")
+    assert "rendering" in dpg.get_value("status_line")
     jobs_done(app)
     about = dpg.get_value("kf_about")
     assert "(failed: " in about and "w.npz" in about, about
+    assert app.status[1] and "rendering" not in dpg.get_value("status_line")

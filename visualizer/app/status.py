@@ -2,7 +2,8 @@
 which stays until the user dismisses it or acts on its cause.
 
 An error is never replaced by news (a finished frame, a loaded model, a job's progress): a red line
-that vanished on the next rendered frame could not be read. It goes when the user presses Dismiss,
+that vanished on the next rendered frame could not be read. An error does end the news line before
+it: a job that said "downloading ..." or "rendering ..." has failed, not still running. It goes when the user presses Dismiss,
 when a newer error takes its place, or when what it was about has been put right: a frame that failed
 to render goes with the next frame that renders, a checkpoint that failed to load with the next load
 that works. A field that refused a value says so beside itself as well (`widgets.show_field_error`).
@@ -32,6 +33,7 @@ class StatusArea:
     def set(self, text: str, error: bool = False, about: str = "") -> None:
         if error:
             self.error, self.error_about = text, about
+            self.info = ""  # news from before the error ("downloading ...", "rendering ...") is over
         else:
             self.info = text
         self._draw()
