@@ -85,6 +85,8 @@ def test_help_and_a_missing_file_import_no_heavy_package(args, tmp_path):
     (["video", "{ckpt}", "--size", "30000", "--out", "{tmp}/v.mp4"], "--size", "outside 8 to 4096"),
     (["video", "{ckpt}", "--grid", "400x251", "--out", "{tmp}/v.mp4"], "--grid", "100,400 grid cells"),
     (["video", "{ckpt}", "--frames", "0", "--out", "{tmp}/v.mp4"], "--frames", "at least one frame, got 0"),
+    (["video", "{ckpt}", "--motion", "walk", "--seeds", "0-100000000", "--out", "{tmp}/v.mp4"], "--seeds",
+     "100,000,001 seeds are more than the 65,536 keyframes a walk may have"),
     (["video", "{ckpt}", "--duration", "-1", "--out", "{tmp}/v.mp4"], "--duration", "must be positive, got -1.0"),
     (["video", "{ckpt}", "--motion", "bogus", "--out", "{tmp}/v.mp4"], "--motion", "unknown motion bogus"),
     (["video", "{ckpt}", "--crf", "99", "--out", "{tmp}/v.mp4"], "--crf", "99 is out of range"),

@@ -7,7 +7,7 @@ from eqviz.cli.progress import ProgressDisplay
 from eqviz.core.seeds import parse_seeds
 from eqviz.errors import InvalidArgument
 from eqviz.networks.noise_modes import NOISE_MODES
-from eqviz.video.limits import check_cells, check_frame_count, check_tile
+from eqviz.video.limits import check_cells, check_frame_count, check_tile, check_walk_seeds
 from eqviz.video.motions import frame_count, parse_motion
 from eqviz.video.targets import check_crf, check_output
 
@@ -78,6 +78,8 @@ def check_arguments(args):
         check_cells(grid[0] * grid[1])
     elif seeds is not None and "walk" not in args.motion:
         check_cells(len(seeds), "seeds")
+    if seeds is not None:
+        check_walk_seeds(len(seeds))
     check_tile(args.size)
     check_count(args.batch, "batch", "frames per batch", MAX_BATCH)
     check_crf(args.crf)

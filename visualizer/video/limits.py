@@ -24,6 +24,11 @@ def check_cells(cells: int, argument: str = "grid") -> None:
                               "or a smaller grid", argument)
 
 
+def check_walk_seeds(seeds: int) -> None:
+    if seeds > MAX_WALK_SEEDS:
+        raise InvalidArgument(f"{seeds:,} seeds are more than the {MAX_WALK_SEEDS:,} keyframes a walk may have", "seeds")
+
+
 def check_frame_count(frames: int) -> None:
     if frames > MAX_FRAMES:
         raise InvalidArgument(f"{frames:,} frames are more than the {MAX_FRAMES:,} a video may have; shorten it or "

@@ -17,7 +17,7 @@ from eqviz.devices import module_on
 from eqviz.errors import InvalidArgument, stop_if_cancelled
 from eqviz.progress import Progress
 from eqviz.video import layout as video_layout
-from eqviz.video.limits import MAX_WALK_SEEDS, check_cells, check_frame_count, check_frame_size, check_tile
+from eqviz.video.limits import check_cells, check_frame_count, check_frame_size, check_tile, check_walk_seeds
 from eqviz.core.colormaps import error_colours
 from eqviz.core.edits import edit_offsets
 from eqviz.core.image_quality import squared_error_map
@@ -109,9 +109,8 @@ def check_spec(spec: VideoSpec) -> None:
     motion = motion_with_session_pose(spec)
     if spec.seeds and not motion.walks:
         check_cells(len(spec.seeds), "seeds")
-    if spec.seeds and len(spec.seeds) > MAX_WALK_SEEDS:
-        raise InvalidArgument(f"{len(spec.seeds):,} seeds are more than the {MAX_WALK_SEEDS:,} keyframes a walk may "
-                              "have", "seeds")
+    if spec.seeds:
+        check_walk_seeds(len(spec.seeds))
     check_frame_count(frame_count(spec.frames, spec.duration, spec.fps))
     if "edit" in motion.kinds and not motion.sweeps:
         raise InvalidArgument("the edit motion swings along directions; give them (e.g. dirs.npz:0).", "edit")
