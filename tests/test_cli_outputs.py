@@ -81,6 +81,24 @@ def test_overwrite_never_replaces_a_folder_with_a_file(command, tmp_path):
 
 
 @pytest.mark.parametrize("command", [
+    ["metrics", "{ckpt}", "--json", "{ckpt}", "--overwrite"],
+    ["fid", "{tmp}", "{ckpt}", "--json", "{ckpt}", "--overwrite"],
+    ["convert", "{st}", "{st}", "--overwrite"],
+    ["sheet", "{ckpt}", "--directions", "{ckpt}", "--out", "{png}", "--overwrite"],
+])
+def test_overwrite_never_replaces_the_file_being_read(command, tmp_path):
+    ckpt, st, png = tmp_path / "m.pkl", tmp_path / "m.safetensors", tmp_path / "m.png"
+    for path in (ckpt, st, png):
+        path.write_bytes(b"the input: never replaced")
+    if "sheet" in command:
+        ckpt = png  # a checkpoint named .png, read as the sheet is written over it
+    code, _, err, torch_imported = eqviz_probe(*[a.format(ckpt=ckpt, st=st, png=png, tmp=tmp_path) for a in command])
+    assert code == 2 and "is also this command's input; write the output to another name" in err, err
+    assert not torch_imported
+    assert all(p.read_bytes() == b"the input: never replaced" for p in (tmp_path / "m.pkl", st, png))
+
+
+@pytest.mark.parametrize("command", [
     ["render", "{ckpt}", "--seeds", "0", "--outdir", "{file}"],
     ["sticking", "{ckpt}", "--seeds", "0", "--outdir", "{file}"],
     ["project", "{ckpt}", "--target", "{ckpt}", "--out", "{file}"],

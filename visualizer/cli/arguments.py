@@ -6,6 +6,7 @@ parser's `dest`); `eqviz.cli.main` turns that into the flag the user typed.
 """
 import argparse
 import difflib
+import os
 from pathlib import Path
 
 from eqviz.atomic_io import check_target, ensure_writable_folder
@@ -136,12 +137,15 @@ def existing_path(path, argument: str) -> Path:
     return p
 
 
-def output_file(path, overwrite: bool, argument: str) -> Path:
-    """An output file that may be written: its folder exists and takes files, and it is not there
-    yet (or overwrite) and not a folder. Checked before any work."""
+def output_file(path, overwrite: bool, argument: str, inputs=()) -> Path:
+    """An output file that may be written: its folder exists and takes files, it is not there yet
+    (or overwrite), not a folder, and not one of the command's `inputs` (--overwrite would replace
+    the file being read). Checked before any work."""
     p = Path(path)
     if p.is_dir():
         raise InvalidArgument(f"{path} is a folder; give a file name", argument)
+    if p.exists() and any(Path(q).exists() and os.path.samefile(p, q) for q in inputs if q is not None):
+        raise InvalidArgument(f"{path} is also this command's input; write the output to another name", argument)
     try:
         return check_target(p, overwrite)
     except InvalidArgument:

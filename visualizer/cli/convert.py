@@ -22,9 +22,7 @@ def run(args) -> int:
     target = Path(args.target)
     if target.suffix != ".safetensors":
         raise InvalidArgument(f"the output must end in .safetensors, got {target.name}", "target")
-    if Path(args.source).resolve() == target.resolve():
-        raise InvalidArgument("IN and OUT are the same file; choose another output name", "target")
-    output_file(target, args.overwrite, "target")  # before the (possibly long) load
+    output_file(target, args.overwrite, "target", inputs=[args.source])  # before the (possibly long) load
     memory = max_memory(args)
     fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked
     from eqviz.networks import load_generator, save_generator

@@ -74,7 +74,7 @@ def run(args) -> int:
     existing_checkpoint(args.checkpoint)
     if Path(args.out).suffix != ".npz":
         raise InvalidArgument(f"{args.out}: direction files end in .npz, e.g. dirs.npz", "out")
-    output_file(args.out, args.overwrite, "out")  # before the work, not after it
+    output_file(args.out, args.overwrite, "out", inputs=[args.checkpoint])  # before the work, not after it
     check_seed(args.seed)
     check_count(args.num_samples, "num_samples", "samples", MAX_SAMPLES)
     fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked

@@ -52,7 +52,7 @@ def check_arguments(args) -> tuple:
     check_fid_arguments(args)
     check_kid_counts(metrics, num_samples, args.num_real)
     if args.json:
-        output_file(args.json, args.overwrite, "json")  # found now, not after the features are computed
+        output_file(args.json, args.overwrite, "json", inputs=[args.a, args.b])  # found now, not after the features are computed
     return metrics
 
 

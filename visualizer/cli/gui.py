@@ -83,7 +83,7 @@ def check_arguments(args) -> None:
     if args.browse_dir and not Path(args.browse_dir).expanduser().is_dir():
         raise InvalidArgument(f"{args.browse_dir} is not a folder; give a folder that holds checkpoints", "browse_dir")
     if args.screenshot:
-        output_file(args.screenshot, args.overwrite, "screenshot")
+        output_file(args.screenshot, args.overwrite, "screenshot", inputs=[args.checkpoint])
 
 
 def run(args) -> int:

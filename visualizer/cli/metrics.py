@@ -55,7 +55,7 @@ def check_arguments(args) -> tuple:
     check_kid_counts(metrics, args.num_samples, args.num_real)
     max_memory(args)
     if args.json:
-        output_file(args.json, args.overwrite, "json")  # found now, not after the sampling
+        output_file(args.json, args.overwrite, "json", inputs=[args.checkpoint, args.data])  # found now, not after the sampling
     return metrics
 
 

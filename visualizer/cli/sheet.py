@@ -54,7 +54,7 @@ def run(args) -> int:
     check_count(rows * args.steps, "seeds", "images (directions x seeds x steps)", MAX_IMAGES)
     if Path(args.out).suffix.lower() != ".png":
         raise InvalidArgument(f"{args.out}: a sheet is written as PNG; name it e.g. sheet.png", "out")
-    output_file(args.out, args.overwrite, "out")  # before the work, not after it
+    output_file(args.out, args.overwrite, "out", inputs=[args.checkpoint, args.directions, args.session])  # before the work, not after it
     session = Session.load(args.session) if args.session else Session()
     if not args.session or args.psi != 1.0:
         session = blamed_on_flag(dataclasses.replace(session, psi=args.psi).validate, "psi", "psi")
