@@ -2,6 +2,8 @@
 their modifiers, typed absolute folders, errors that stay until dismissed and refusals beside their
 field, seeds past 2^31, a loaded W, the live error map beside a layer view, Project image from the
 Latent panel, and nothing cut off at 1280x840 and 1600x1000 with every panel open and results shown."""
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -66,6 +68,36 @@ def test_quick_modifier_keys_are_read_from_their_own_events(app, tmp_path, monke
     assert dpg.is_item_shown("help_window")
     send(app, "key", "F1")
     assert not dpg.is_item_shown("help_window")
+    app.state.set_rotate(0.0)
+    settle(app)
+
+
+def keys_while_running(app, *args, seconds=3.0):
+    """xdotool sending keys while the window runs its frames, as a macro tool or a remote desktop does."""
+    app.stay_awake(3600)
+    sender = subprocess.Popen(["xdotool", "key", *map(str, args)])
+    try:
+        step_until(app, lambda: sender.poll() is not None, timeout=30)
+        quiet(app, seconds)
+    finally:
+        sender.wait(timeout=30)
+        app.stay_awake(0)
+
+
+@NEEDS_XDOTOOL
+def test_chords_quicker_than_a_frame_keep_their_modifier(app, tmp_path, monkeypatch):
+    focus_window(app)
+    app.state.set_rotate(0.0)
+    settle(app)
+    keys_while_running(app, "--delay", 40, "shift+e", "shift+e", "shift+e")
+    assert app.state.session.rotate_deg == -30.0
+    keys_while_running(app, "shift+e", "shift+e", "shift+e")  # xdotool's own 12 ms between chords
+    assert app.state.session.rotate_deg == -60.0
+    monkeypatch.chdir(tmp_path)
+    before = app.status
+    keys_while_running(app, "ctrl+s", seconds=1.0)
+    step_until(app, lambda: any(tmp_path.glob("eqviz_seed*.png")), timeout=30)
+    assert app.status != before and "saved 64x64 image" in app.status[0]
     app.state.set_rotate(0.0)
     settle(app)
 

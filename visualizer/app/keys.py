@@ -73,6 +73,9 @@ def typing() -> bool:
 
 SHIFT_KEYS = (dpg.mvKey_LShift, dpg.mvKey_RShift)
 CTRL_KEYS = (dpg.mvKey_LControl, dpg.mvKey_RControl)
+# ImGui also reports its own modifier keys beside Shift and Ctrl, under codes Dear PyGui has no name for:
+# presses of keys it does not name are no shortcut and take no modifier.
+NAMED_KEYS = frozenset(getattr(dpg, name) for name in dir(dpg) if name.startswith("mvKey_"))
 
 
 class KeyEvents:
@@ -81,6 +84,7 @@ class KeyEvents:
     def __init__(self):
         self._events: list[tuple[bool, int]] = []  # (pressed, key) in the order Dear PyGui reported them
         self._held: set[int] = set()               # modifier keys down after the last frame
+        self._unused: set[int] = set()             # of those, ones pressed since the last other key
 
     def pressed(self, key: int) -> None:
         self._events.append((True, int(key)))
@@ -91,14 +95,23 @@ class KeyEvents:
     def take(self) -> list[tuple[int, bool, bool]]:
         """The frame's presses of other keys, each with the Shift and Ctrl held as it was pressed. Dear
         PyGui takes at most one change per key per frame and lists a frame's events by key code, not
-        by time; within a burst of input (a quick Shift+Q, then E) a modifier pressed in the frame
-        came before the key it modifies, and one released in the frame before the next key."""
+        by time. A modifier pressed in the frame came before the key it modifies. One released in the
+        frame modifies the frame's key only if no key took it yet: in a quick Shift+E the release of
+        Shift can share a frame with E (E's own release waits for the next frame), while in Shift+Q
+        then E, Shift went with Q and is released before E."""
         events, self._events = self._events, []
         modifiers = SHIFT_KEYS + CTRL_KEYS
-        self._held |= {key for pressed, key in events if pressed and key in modifiers}
-        self._held -= {key for pressed, key in events if not pressed}
-        shift, ctrl = bool(self._held & set(SHIFT_KEYS)), bool(self._held & set(CTRL_KEYS))
-        return [(key, shift, ctrl) for pressed, key in events if pressed and key not in modifiers]
+        down = {key for pressed, key in events if pressed and key in modifiers}
+        up = {key for pressed, key in events if not pressed}
+        self._held |= down
+        self._unused |= down
+        applies = (self._held - up) | (self._unused & up)
+        self._held -= up
+        shift, ctrl = bool(applies & set(SHIFT_KEYS)), bool(applies & set(CTRL_KEYS))
+        presses = [(key, shift, ctrl) for pressed, key in events
+                   if pressed and key not in modifiers and key in NAMED_KEYS]
+        self._unused = set() if presses else self._unused & self._held
+        return presses
 
 
 def handle_key(app: "App", key: int, shift: bool, ctrl: bool) -> None:
