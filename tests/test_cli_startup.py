@@ -137,6 +137,15 @@ def test_version_is_the_package_version():
     assert version("eqviz") == eqviz.__version__
 
 
+def test_a_bad_session_file_is_named_as_the_session_before_anything_is_loaded(tmp_path):
+    (tmp_path / "m.pkl").write_bytes(b"never read")
+    (tmp_path / "s.json").write_text('{"format": "eqviz-session/1", "psi": 1e308}')
+    code, _, err, torch_imported = eqviz_probe("render", tmp_path / "m.pkl", "--session", tmp_path / "s.json",
+                                               "--seeds", "0", "--outdir", tmp_path / "out")
+    assert code == 2 and not torch_imported
+    assert err == "eqviz render: error: --session field psi must be within +-100, got 1e+308", err
+
+
 def test_an_earlier_projection_is_found_before_anything_is_loaded(tmp_path):
     (tmp_path / "m.pkl").write_bytes(b"never read")
     (tmp_path / "a.png").write_bytes(b"never read either")

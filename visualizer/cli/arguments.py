@@ -189,6 +189,17 @@ def check_count(value: int, argument: str, what: str, high: int, low: int = 1) -
     return value
 
 
+def session_file(path):
+    """The session saved at `path`, read while the arguments are checked (no torch); a refusal names
+    --session, since the sentence speaks of a field the user never typed."""
+    from eqviz.core.session import Session
+
+    try:
+        return Session.load(path)
+    except EqvizError as exc:
+        raise InvalidArgument(str(exc), "session") from None
+
+
 def blamed_on_flag(check, field: str, dest: str):
     """check() (a session's validate() after a flag set `field`), its refusal blamed on that flag
     (`dest`): the session's sentence names its field ('session field psi must ...'), this one the

@@ -4,7 +4,7 @@ import dataclasses
 from pathlib import Path
 
 from eqviz.cli.arguments import (add_max_memory_argument, blamed_on_flag, existing_checkpoint, existing_file,
-                                 fetch_downloads, max_memory, output_file, output_folder)
+                                 fetch_downloads, max_memory, output_file, output_folder, session_file)
 from eqviz.cli.directions import parse_edit_flag
 from eqviz.core.seeds import parse_seeds
 from eqviz.errors import EqvizError, InvalidArgument
@@ -101,7 +101,7 @@ def base_session(args):
     from eqviz.core.session import Session
 
     values = flag_values(args)
-    session = Session.load(args.session) if args.session else Session()
+    session = session_file(args.session) if args.session else Session()
     return dataclasses.replace(session, **values).validate()
 
 

@@ -38,7 +38,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from eqviz.cli.arguments import (blamed_on_flag, check_count, existing_checkpoint, existing_file, fetch_downloads,
-                                     output_file)
+                                     output_file, session_file)
     from eqviz.core.seeds import parse_seeds
     from eqviz.core.session import Session
     from eqviz.errors import InvalidArgument
@@ -55,7 +55,7 @@ def run(args) -> int:
     if Path(args.out).suffix.lower() != ".png":
         raise InvalidArgument(f"{args.out}: a sheet is written as PNG; name it e.g. sheet.png", "out")
     output_file(args.out, args.overwrite, "out", inputs=[args.checkpoint, args.directions, args.session])  # before the work, not after it
-    session = Session.load(args.session) if args.session else Session()
+    session = session_file(args.session) if args.session else Session()
     if not args.session or args.psi != 1.0:
         session = blamed_on_flag(dataclasses.replace(session, psi=args.psi).validate, "psi", "psi")
     fetch_downloads(args)  # URLs, published names, metric weights: once everything else is checked

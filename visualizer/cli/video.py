@@ -1,7 +1,8 @@
 """`eqviz video`: rotation / translation / latent-walk videos of one or more checkpoints."""
 import argparse
 
-from eqviz.cli.arguments import MAX_BATCH, check_count, existing_checkpoint, existing_file, fetch_downloads, parse_grid
+from eqviz.cli.arguments import (MAX_BATCH, check_count, existing_checkpoint, existing_file, fetch_downloads, parse_grid,
+                                 session_file)
 from eqviz.cli.directions import parse_edit_flag
 from eqviz.cli.progress import ProgressDisplay
 from eqviz.core.seeds import parse_seeds
@@ -98,7 +99,7 @@ def build_spec(args, seeds=None, grid=None):
     from eqviz.core.session import Session
     from eqviz.video.render import VideoSpec
 
-    session = Session.load(args.session) if args.session else None
+    session = session_file(args.session) if args.session else None
     if args.w is not None:  # a W file makes the video one of that latent, as a session holding it would
         session = Session.from_dict({**(session or Session()).to_dict(), "w_path": args.w})
     given = {k: v for k, v in (("psi", args.psi), ("cutoff", args.cutoff), ("noise_mode", args.noise_mode),
