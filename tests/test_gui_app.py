@@ -92,8 +92,8 @@ def test_a_bad_file_shows_an_error_line_and_keeps_the_model(app, tmp_path):
     assert app.status == (status, True)
     assert "broken.pkl" in status and "still showing sg3t_64.pkl" in status
     assert app.model.label == "sg3t_64.pkl"
-    # The path box and the recent list name the model still loaded, not the failed file.
-    assert dpg.get_value("checkpoint_path") == app.model.path
+    # The path box keeps what was typed, to correct; the recent list names the model still loaded.
+    assert dpg.get_value("checkpoint_path") == str(bad)
     assert dpg.get_value("checkpoint_recent") == str(Path(app.model.path).resolve())
 
 

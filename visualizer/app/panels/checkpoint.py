@@ -28,7 +28,7 @@ class CheckpointPanel(Panel):
     default_open = True
 
     def __init__(self):
-        self._was_loading = True  # so the first refresh after a load names the loaded model
+        self._was_loading = True  # so the first refresh sets the busy indicator
         self._browsed: dict[str, str] = {}  # file name -> path, for the folder list
         self._download_shown = False
 
@@ -114,7 +114,6 @@ class CheckpointPanel(Panel):
         if not path:
             return
         dpg.set_value("checkpoint_path", path)
-        self._was_loading = True  # a load that fails at once still puts the loaded path back
         ctx.open_checkpoint(path)
 
     def refresh(self, ctx: PanelContext) -> None:
@@ -130,11 +129,11 @@ class CheckpointPanel(Panel):
             return
         self._was_loading = loading
         dpg.configure_item("checkpoint_busy", show=loading)
-        if not loading and ctx.model:  # done: the path box names what is loaded (a failed path does not
-            dpg.set_value("checkpoint_path", recent_entry(ctx.model.path))  # linger; with none, it stays to fix)
 
     def on_model_changed(self, ctx: PanelContext) -> None:
         m = ctx.model
+        # The path box names what loaded; after a failed load it keeps what was typed, to correct.
+        dpg.set_value("checkpoint_path", recent_entry(m.path) if m.path != "<in memory>" else "")
         dpg.set_value("checkpoint_label", f"{m.label}: {m.summary} (device and backend: Performance)")
         recent = load_recent()
         dpg.configure_item("checkpoint_recent", items=recent)
