@@ -99,6 +99,7 @@ def test_opening_another_checkpoint_during_a_download_wins(app, reference_dir):
                    timeout=60)
     assert handle.cancel_requested and app.download is None
     assert app.model.label == "sg2_64.pkl" and not app.status[1]
+    assert f"the download of {server.url('/slow.pkl')} was cancelled" in app.status[0], app.status[0]
 
 
 def test_a_file_url_opens_the_file_it_names_in_place(app, reference_dir):

@@ -98,6 +98,7 @@ class App:
         self._dirty = True
         self._shown_stamp = -1
         self._loading: str | None = None
+        self._replaced_download: str | None = None  # a download stopped by the open now loading
         self.download: JobHandle | None = None  # a checkpoint being fetched before it loads
         self.max_memory: int | None = None  # the memory guard's limit (None: the machine's default); raised on offer
         self.status_area = StatusArea()
@@ -115,9 +116,10 @@ class App:
         self.status_area.set(text, error, about)
 
     def open_checkpoint(self, path: str) -> None:
-        if self.download is not None:  # the newest request wins: a running download stops
+        if self.download is not None:  # the newest request wins: a running download stops, and says so
             self.download.cancel()
             self.download = None
+            self._replaced_download = self._loading
         if is_remote(path):  # a URL or a published name: fetched first (progress and Cancel in the checkpoint panel)
             self._fetch_checkpoint(path.strip())
             return
@@ -236,13 +238,17 @@ class App:
             self.wake.wake_at(time.monotonic() + (JOB_REDRAW_SECONDS if self.jobs.active else IDLE_REDRAW_SECONDS))
 
     def _on_loaded(self, item: LoadResult) -> None:
+        stopped_download = ""
         if item.path == self._loading:
             self._loading = None
+            if self._replaced_download:
+                stopped_download = f"; the download of {self._replaced_download} was cancelled"
+                self._replaced_download = None
         if item.error is not None:
             if self.options.scripted.active:
                 self.options.scripted.failure = item.error
             kept = f" (still showing {self.model.label})" if self.model else ""
-            self.set_status(item.error + kept, error=True, about=LOAD)
+            self.set_status(item.error + kept + stopped_download, error=True, about=LOAD)
             if item.memory_needed is not None and not self.options.scripted.active:
                 offer_higher_limit(self, item.path, item.error, item.memory_needed)
             return
@@ -270,7 +276,7 @@ class App:
         if item.info.path != "<in memory>" and Path(item.info.path).is_file():
             remember(item.info.path)
         dpg.set_viewport_title(f"{self.options.title} - {item.info.label}")
-        self.set_status(switch_message(loaded, stopped, dropped))
+        self.set_status(switch_message(loaded + stopped_download, stopped, dropped))
         if previous is not None:
             for panel in self.panels:
                 panel.forget_model(self)
