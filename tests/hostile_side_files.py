@@ -72,6 +72,7 @@ CASE_NAMES = (
     ("w", "string dtype"),
     ("w", "object dtype"),
     ("w", "truncated .npy"),
+    ("w", ".npy header with a stray byte (numpy's tokenizer fails)"),
     ("w", "NaN W"),
     ("w", "npz raw member"),
     ("w", "npz bad CRC"),
@@ -407,6 +408,8 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         ("w", "string dtype"): ("str.npy", npy_bytes(np.array(["x" * 64] * 10)), "type <U64"),
         ("w", "object dtype"): ("obj.npy", npy_bytes(np.array([{"a": 1}], dtype=object)), "type object"),
         ("w", "truncated .npy"): ("cut.npy", npy_bytes(w)[:-100], "truncated"),
+        ("w", ".npy header with a stray byte (numpy's tokenizer fails)"): ("stray.npy", _with_stray_byte(npy_bytes(w)),
+                                                                          "header is not a complete dictionary"),
         ("w", "NaN W"): ("nan.npy", npy_bytes(np.full((1, 10, 64), np.nan, np.float32)), "NaN"),
         ("w", "npz raw member"): ("raw.npz", zip_bytes({"w": b"\x00" * 64}), "is not an .npy array"),
         ("w", "npz bad CRC"): ("crc.npz", patch_member(zip_bytes({"w.npy": npy_bytes(w)}), crc=1), "Bad CRC"),
@@ -487,6 +490,12 @@ def build_all(out_dir: Path, reference_dir: Path) -> dict:
         f.truncate(SPARSE_BYTES)
     paths[("fid_data", "folder image of 3 GiB (sparse)")] = (folder, "has 3.2 GB, more than the")
     return paths
+
+
+def _with_stray_byte(npy: bytes) -> bytes:
+    """The header dict's closing brace replaced by 0x9a (found by the reader fuzzer)."""
+    at = npy.index(b"}")
+    return npy[:at] + b"\x9a" + npy[at + 1:]
 
 
 def _with_member(archive: bytes, name: str, data: bytes) -> bytes:

@@ -8,6 +8,7 @@ are read and must be present.
 """
 import io
 import math
+import tokenize
 
 import numpy as np
 
@@ -30,7 +31,9 @@ def _header(f, kind: FileKind, where):
         if version in ((2, 0), (3, 0)):
             return np.lib.format.read_array_header_2_0(f)
         raise ValueError(f"unknown .npy version {version}")
-    except (OSError, ValueError, SyntaxError, TypeError, EOFError) as exc:
+    except tokenize.TokenError:  # numpy re-reads a header literal_eval refused with tokenize (for old files)
+        raise kind.refuse(where, "is not a readable .npy array (its header is not a complete dictionary)") from None
+    except (OSError, ValueError, SyntaxError, TypeError, EOFError, RecursionError) as exc:
         raise kind.refuse(where, f"is not a readable .npy array ({first_line(exc)})") from None
 
 
