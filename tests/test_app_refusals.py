@@ -80,3 +80,44 @@ def test_a_failed_keyframe_render_says_why_and_ends_its_progress_line(app, tmp_p
     about = dpg.get_value("kf_about")
     assert "(failed: " in about and "w.npz" in about, about
     assert app.status[1] and "rendering" not in dpg.get_value("status_line")
+
+
+def only_panel_open(app, title):
+    """Collapse every other panel, so the whole panel is on screen for clicks."""
+    import dearpygui.dearpygui as dpg
+    for header in dpg.get_item_children("controls", 1):
+        dpg.set_value(header, dpg.get_item_label(header) == title)
+    settle(app)
+
+
+def type_into(app, window, tag, text):
+    """A real click into a number box, its text replaced by `text` typed key by key, then Enter."""
+    import dearpygui.dearpygui as dpg
+    (x, y), (_, h) = dpg.get_item_rect_min(tag), dpg.get_item_rect_size(tag)
+    assert dpg.is_item_visible(tag) and y + h < dpg.get_viewport_client_height(), f"{tag} is not on screen"
+    click(app, window, int(x + 15), int(y + h / 2))
+    send(app, "key", "ctrl+a")
+    send(app, "type", "--delay", 20, "--", text, frames=3 * len(text) + 10)
+    send(app, "key", "Return")
+    settle(app)
+
+
+def test_typed_values_out_of_range_are_refused_beside_their_field(app):
+    import dearpygui.dearpygui as dpg
+    window = focus_window(app)
+    only_panel_open(app, "Latent")
+    assert app.state.session.class_idx == 0 and app.model.c_dim == 5
+    type_into(app, window, "latent_class", "999")
+    assert dpg.is_item_shown("latent_class_error")
+    assert "class 999 is out of range: this model has classes 0 to 4" in dpg.get_value("latent_class_error")
+    assert app.state.session.class_idx == 0
+    type_into(app, window, "latent_class", "3")
+    assert app.state.session.class_idx == 3 and not dpg.is_item_shown("latent_class_error")
+    only_panel_open(app, "Metrics (EQ, FID, KID)")
+    type_into(app, window, "eq_samples", "-5")
+    assert dpg.is_item_shown("eq_samples_error") and "samples -5 is out of range" in dpg.get_value("eq_samples_error")
+    fire("eq_run")
+    assert app.status[1] and "samples -5" in app.status[0] and not app.jobs.active
+    type_into(app, window, "eq_samples", "4")
+    assert not dpg.is_item_shown("eq_samples_error")
+    only_panel_open(app, "Latent")

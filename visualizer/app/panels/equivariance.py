@@ -10,14 +10,24 @@ import torch
 from eqviz.app.fid_section import FidSection
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
+from eqviz.app.widgets import add_field_error, show_field_error
 from eqviz.core.colormaps import ERROR_LEGEND_CAPTION, error_colours, error_legend
 from eqviz.core.images import rgba
 from eqviz.metrics.names import EQ_LABELS as METRIC_LABELS
 
 MAX_SAMPLES = 50_000
+COUNTS = {"eq_samples": ("samples", 1, MAX_SAMPLES), "eq_batch": ("batch", 1, 256)}  # tag: (name, low, high)
+
 MAP_WIDTH = 380  # screen pixels of the mean error map and its legend
 SG2_NOTE = ("Equivariance is not defined for StyleGAN2: its generator has no input transform, so there is "
             "no way to ask it for a translated or rotated image to compare against.")
+
+
+def count_problem(tag: str) -> str | None:
+    """Why the count typed in `tag` cannot run (None: it can)."""
+    name, low, high = COUNTS[tag]
+    value = int(dpg.get_value(tag))
+    return None if low <= value <= high else f"{name} {value} is out of range: type {low} to {high}"
 
 
 def error_map_rgba(error_map: np.ndarray) -> np.ndarray:
@@ -56,10 +66,10 @@ class EquivariancePanel(JobPanel):
             with dpg.group(horizontal=True):
                 for metric, label in METRIC_LABELS.items():
                     dpg.add_checkbox(label=label, tag=f"eq_use_{metric}", default_value=True)
-            dpg.add_input_int(label="samples", tag="eq_samples", default_value=64, min_value=1,
-                              max_value=MAX_SAMPLES, min_clamped=True, max_clamped=True, width=120)
-            dpg.add_input_int(label="batch", tag="eq_batch", default_value=8, min_value=1, max_value=256,
-                              min_clamped=True, max_clamped=True, width=120)
+            for tag, default in (("eq_samples", 64), ("eq_batch", 8)):  # out of range: refused beside the box
+                dpg.add_input_int(label=COUNTS[tag][0], tag=tag, default_value=default, width=120,
+                                  callback=lambda *_, t=tag: show_field_error(t, count_problem(t)))
+                add_field_error(tag)
             dpg.add_input_int(label="seed", tag="eq_seed", default_value=0, min_value=0, min_clamped=True, width=120)
             self.build_job_controls(ctx)
             dpg.add_text("", tag="eq_result")
@@ -89,6 +99,12 @@ class EquivariancePanel(JobPanel):
         metrics = tuple(m for m in METRIC_LABELS if dpg.get_value(f"eq_use_{m}"))
         if not metrics:
             ctx.set_status("choose at least one equivariance metric", error=True)
+            return
+        problems = {tag: count_problem(tag) for tag in COUNTS}
+        for tag, problem in problems.items():
+            show_field_error(tag, problem)
+        if any(problems.values()):
+            ctx.set_status(next(p for p in problems.values() if p), error=True)
             return
         samples, batch, seed = (int(dpg.get_value(t)) for t in ("eq_samples", "eq_batch", "eq_seed"))
         device = ctx.model.device

@@ -9,7 +9,7 @@ import dearpygui.dearpygui as dpg
 
 from eqviz.errors import EqvizError
 from eqviz.app.panel import Panel, PanelContext
-from eqviz.app.widgets import file_dialog, grey_when_disabled, set_if_changed
+from eqviz.app.widgets import add_field_error, file_dialog, grey_when_disabled, set_if_changed, show_field_error
 from eqviz.core.latents import load_w, mixed_layers, save_w
 from eqviz.core.seeds import MAX_SEED
 from eqviz.core.session import NOISE_MODES
@@ -106,9 +106,10 @@ class LatentPanel(Panel):
             with dpg.tooltip("latent_noise_animate"):
                 dpg.add_text("StyleGAN2 'random' noise: a new noise seed several times a second")
         with dpg.group(horizontal=True):
-            dpg.add_input_int(label="class", tag="latent_class", default_value=0, width=100, min_value=0,
-                              min_clamped=True, callback=lambda _s, v, _u: self._edit(ctx, class_idx=v))
+            dpg.add_input_int(label="class", tag="latent_class", default_value=0, width=100,
+                              callback=lambda _s, v, _u: self._set_class(ctx, v))
             dpg.add_text("", tag="latent_class_note", color=(150, 150, 150))
+        add_field_error("latent_class")
 
     def _build_interpolation(self, ctx: PanelContext, s) -> None:
         """A<->B interpolation to a second seed, lerp in W or slerp in Z."""
@@ -164,6 +165,16 @@ class LatentPanel(Panel):
         for name, value in changes.items():
             setattr(ctx.state.anim, name, value)
         ctx.state.touch()
+
+    def _set_class(self, ctx: PanelContext, value: int) -> None:
+        """A class outside the model's is refused beside the box (not clamped to the nearest one)."""
+        c_dim = ctx.model.c_dim if ctx.model is not None else 0
+        if not 0 <= value < c_dim:
+            show_field_error("latent_class", f"class {value} is out of range: this model has classes 0 to "
+                                             f"{c_dim - 1} (still showing class {ctx.state.session.class_idx})")
+            return
+        show_field_error("latent_class", None)
+        self._edit(ctx, class_idx=value)
 
     def _set_noise_seed(self, ctx: PanelContext, seed: int) -> None:
         ctx.state.anim.noise_position = float(seed)  # an animation goes on from the typed seed
@@ -232,7 +243,8 @@ class LatentPanel(Panel):
         if not sg2:
             ctx.state.anim.noise = False
         conditional = m.c_dim > 0
-        dpg.configure_item("latent_class", enabled=conditional, max_value=max(m.c_dim - 1, 0), max_clamped=True)
+        dpg.configure_item("latent_class", enabled=conditional)
+        show_field_error("latent_class", None)
         session = ctx.state.session
         if conditional and (session.class_idx is None or session.class_idx >= m.c_dim):
             session.class_idx = 0
