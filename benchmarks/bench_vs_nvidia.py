@@ -3,6 +3,7 @@
     python3 benchmarks/bench_vs_nvidia.py                                   # 256², batch 1, all three configs
     python3 benchmarks/bench_vs_nvidia.py --configs stylegan2 --res 256 1024 --batch 1 4
     python3 benchmarks/bench_vs_nvidia.py --configs stylegan3-t --busy 2    # beside two 2-thread torch jobs
+    python3 benchmarks/bench_vs_nvidia.py --configs stylegan2 --cpu-time    # one thread, CPU time: a shared machine
 
 NVIDIA's `training/networks_stylegan{2,3}.py` (NVlabs/stylegan3) are imported from an ignored checkout
 (`--nvidia-repo`, default `.nvlabs/stylegan3`, with its torch_utils/, dnnlib/ and training/) and built
@@ -115,16 +116,16 @@ def stop_busy(procs: list) -> None:
         proc.wait()
 
 
-def interleaved_min_ms(runs: dict, repeats: int) -> dict:
-    """name -> fastest wall ms of runs[name](), the names taking turns run by run after one warm-up each."""
+def interleaved_min_ms(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
+    """name -> fastest ms (by `clock`) of runs[name](), the names taking turns run by run after one warm-up each."""
     for fn in runs.values():
         fn()
     best = {name: float("inf") for name in runs}
     for _ in range(repeats):
         for name, fn in runs.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            best[name] = min(best[name], (time.perf_counter() - start) * 1000)
+            best[name] = min(best[name], (clock() - start) * 1000)
     return best
 
 
@@ -138,12 +139,20 @@ def main(argv=None):
                         help="also time beside this many background 2-thread torch processes")
     parser.add_argument("--with-fixed", action="store_true",
                         help="also time eqviz kept on the given thread count, without its timed choice")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="both on one thread, timed by this process's CPU time (less moved by other tenants)")
     parser.add_argument("--nvidia-repo", type=Path, default=ROOT / ".nvlabs" / "stylegan3")
     args = parser.parse_args(argv)
     modules = import_nvidia_networks(args.nvidia_repo.resolve())
+    clock = time.perf_counter
+    if args.cpu_time:
+        torch.set_num_threads(1)
+        os.environ["EQVIZ_ADAPTIVE_THREADS"] = "0"
+        clock = time.process_time
     threads = torch.get_num_threads()
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; fastest of "
-          f"{args.repeats} interleaved runs after a warm-up; mapping + synthesis, noise const", flush=True)
+          f"{args.repeats} interleaved runs after a warm-up{' (CPU time)' if args.cpu_time else ''}; "
+          "mapping + synthesis, noise const", flush=True)
 
     for kind in args.configs:
         for res in args.res:
@@ -172,7 +181,7 @@ def main(argv=None):
                         try:
                             if busy:
                                 time.sleep(2)  # let the neighbours get going
-                            best = interleaved_min_ms(runs, args.repeats)
+                            best = interleaved_min_ms(runs, args.repeats, clock)
                             load = load_average()  # the 1-minute average covers the timed runs
                         finally:
                             stop_busy(procs)
