@@ -18,6 +18,16 @@ def app(reference_dir, tmp_path_factory):
         yield app
 
 
+@NEEDS_XDOTOOL
+def test_the_window_opens_in_the_top_left_corner_so_a_screen_its_size_shows_all_of_it(app):
+    import subprocess
+    geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", focus_window(app)], capture_output=True,
+                              text=True, timeout=20).stdout
+    place = dict(line.split("=") for line in geometry.split())
+    assert (place["X"], place["Y"]) == ("0", "0"), geometry
+    assert (place["WIDTH"], place["HEIGHT"]) == ("1280", "840"), geometry
+
+
 # -- defect 2 ---------------------------------------------------------------------------------------
 def test_the_seed_box_follows_the_position_and_plus_steps_from_it(app):
     import dearpygui.dearpygui as dpg
@@ -170,7 +180,7 @@ def test_disabled_controls_look_disabled(app, tmp_path):
 
 # -- defect 4 ---------------------------------------------------------------------------------------
 def test_a_stylegan2_after_a_transformed_stylegan3_starts_untransformed(app, reference_dir, tmp_path):
-    """Runs last in this module: it swaps the model."""
+    """Runs after the others but one: it swaps the model."""
     import dearpygui.dearpygui as dpg
     from eqviz.app.frame_renderer import FrameRenderer, build_request
     import eqviz.networks
@@ -193,3 +203,18 @@ def test_a_stylegan2_after_a_transformed_stylegan3_starts_untransformed(app, ref
     assert region.shape[0] > 64  # fitted, and on screen
     assert dpg.get_value("checkpoint_path") == str(reference_dir / "pkl" / "sg2_64.pkl")
     assert dpg.is_item_enabled("latent_noise")
+
+
+def test_a_style_mix_range_cut_by_a_smaller_model_is_given_back_by_a_larger_one(app, reference_dir):
+    """Runs after the StyleGAN2 (10 ws) has replaced the StyleGAN3 (16 ws)."""
+    def open_model(name, num_ws):
+        fire("checkpoint_path", str(reference_dir / "pkl" / f"{name}.pkl"))
+        step_until(app, lambda: app.loading is None and app.model.num_ws == num_ws)
+        settle(app)
+
+    assert app.model.num_ws == 10 and app.state.session.mix_range == (8, 10)  # the default [8, 16) cut to fit
+    open_model("sg3t_64", 16)
+    assert app.state.session.mix_range == (8, 16)  # not the 10-ws model's [8, 10) carried over
+    fire("latent_mix_range", [2, 5, 0, 0])              # a range the user picks fits both models: it stays
+    open_model("sg2_64", 10)
+    assert app.state.session.mix_range == (2, 5)

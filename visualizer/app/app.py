@@ -192,6 +192,7 @@ class App:
     # -- window -----------------------------------------------------------------------------------
     def _build(self) -> None:
         dpg.create_viewport(title=self.options.title, width=self.options.width, height=self.options.height,
+                            x_pos=0, y_pos=0,  # Dear PyGui's (100, 100) puts the window's edge off a screen its size
                             clear_color=WINDOW_BACKGROUND, vsync=self.state.view.vsync)
         with dpg.theme() as theme:
             with dpg.theme_component(dpg.mvAll):

@@ -47,6 +47,7 @@ class LatentPanel(Panel):
     def __init__(self):
         self._revision = -1
         self._sg2 = False  # the loaded model has noise inputs
+        self._narrowed = None  # (range asked for, range a smaller model cut it to), while that cut range stands
 
     def build(self, ctx: PanelContext) -> None:
         s = ctx.state.session
@@ -187,6 +188,7 @@ class LatentPanel(Panel):
     def _set_mix_range(self, ctx: PanelContext, value) -> None:
         num_ws = ctx.model.num_ws if ctx.model else max(int(value[1]), 1)
         first, last = min(max(int(value[0]), 0), num_ws), min(max(int(value[1]), 0), num_ws)
+        self._narrowed = None  # the user's own range: a larger model keeps it as it is
         self._edit(ctx, mix_range=(first, max(first, last)), mix_layers=None)
 
     def _toggle_mix_layer(self, ctx: PanelContext, index: int, on: bool) -> None:
@@ -252,7 +254,11 @@ class LatentPanel(Panel):
             session.class_idx = None
         dpg.set_value("latent_class_note", f"of {m.c_dim}" if conditional else "unconditional model")
         dpg.configure_item("latent_mix_range", max_value=m.num_ws)
-        session.mix_range = clamp_mix_range(session.mix_range, m.num_ws)
+        wanted = tuple(session.mix_range)
+        if self._narrowed is not None and wanted == self._narrowed[1]:
+            wanted = self._narrowed[0]  # untouched since a smaller model cut it: the next model gets what was asked
+        session.mix_range = clamp_mix_range(wanted, m.num_ws)
+        self._narrowed = (wanted, session.mix_range) if session.mix_range != wanted else None
         self._build_mix_layers(ctx, m.num_ws)
         dpg.configure_item("latent_cutoff", max_value=m.num_ws, max_clamped=True)
         self._revision = -1
