@@ -260,13 +260,26 @@ def test_record_turns_a_performance_into_keyframes(app, tmp_path):
     middle = (recorded[2].time + recorded[3].time) / 2
     assert pose_at(animation, segment_at(animation, middle))[1] == start + 10  # no drift through the pause
     assert app.status[0].startswith("recorded 6 keyframes")
+    assert re.fullmatch(r"(at|holding) keyframe \d+|keyframe \d+ -> \d+, .*", dpg.get_value("kf_playback"))  # not "recording: ..."
     dpg.set_value("kf_file", str(tmp_path / "performance.json"))
     fire("kf_save")
     assert len(Animation.load(tmp_path / "performance.json").keyframes) == 3 + len(recorded)
 
 
+def test_a_relative_file_name_is_shown_in_full(app, tmp_path, monkeypatch):
+    import dearpygui.dearpygui as dpg
+
+    keyframes = panel(app)
+    monkeypatch.chdir(tmp_path)
+    dpg.set_value("kf_file", " relative.json ")
+    fire("kf_save")
+    assert app.status[0] == f"saved {len(keyframes.keys)} keyframes to {tmp_path / 'relative.json'}"
+    assert (tmp_path / "relative.json").is_file()
+
+
 def test_each_model_keeps_its_own_keyframes(app, reference_dir, tmp_path):
     import dearpygui.dearpygui as dpg
+    from eqviz.app.panels.keyframes import IDLE_HINT
     from eqviz.keyframes.animation import Animation
 
     keyframes = panel(app)
@@ -274,6 +287,8 @@ def test_each_model_keeps_its_own_keyframes(app, reference_dir, tmp_path):
     focus_window(app)
     press(app, "k")                                   # sg3t's list has a keyframe at least
     made = [item.keyframe for item in keyframes.keys.items]
+    fire("kf_time", keyframes.keys.playhead)
+    assert dpg.get_value("kf_playback").startswith("at keyframe")
 
     def open_model(name):
         app.open_checkpoint(str(reference_dir / "pkl" / f"{name}.pkl"))
@@ -283,6 +298,7 @@ def test_each_model_keeps_its_own_keyframes(app, reference_dir, tmp_path):
 
     window = open_model("sg3r_64")
     assert len(keyframes.keys) == 0 and app.state.timeline_shown is None
+    assert dpg.get_value("kf_playback") == IDLE_HINT  # not the place in sg3t's keyframes
     app.state.reset_transform()
     app.state.session.latent_x = 11.0
     app.state.touch()

@@ -7,6 +7,7 @@ a new folder recreates the closed dialogs.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -148,6 +149,13 @@ def show_field_error(tag: str, message: str | None) -> None:
     """Say beside the field `tag` why it refused a value (None: it took the value; the line goes)."""
     dpg.set_value(f"{tag}_error", message or "")
     dpg.configure_item(f"{tag}_error", show=bool(message))
+
+
+def typed_path(tag: str) -> str:
+    """The path typed in field `tag`, made absolute ("" stays ""): a relative name lands in the app's
+    working directory, and the messages about it should say which folder that is."""
+    typed = dpg.get_value(tag).strip()
+    return os.path.abspath(os.path.expanduser(typed)) if typed else ""
 
 
 def path_row(tag: str, dialog_label: str, extensions: tuple[str, ...], default: str = "", hint: str = "",

@@ -19,7 +19,7 @@ from eqviz.app.job_panel import JobPanel
 from eqviz.app.lifecycle import same_checkpoint
 from eqviz.app.panel import PanelContext
 from eqviz.app.panels.video_export import show_video_result
-from eqviz.app.widgets import path_row, set_if_changed
+from eqviz.app.widgets import path_row, set_if_changed, typed_path
 from eqviz.core.images import rgba
 from eqviz.errors import EqvizError
 from eqviz.keyframes.animation import EASINGS, SPACES, Animation
@@ -268,9 +268,21 @@ class KeyframesPanel(JobPanel):
         self._shown_revision = -1  # the selection mark moves
         self.seek(ctx, self.keys.items[index].keyframe.time)
 
+    def show_place(self) -> None:
+        """The hint line once nothing plays or records: where the playhead is, or how to start."""
+        if not self.keys.items:
+            dpg.set_value("kf_playback", IDLE_HINT)
+            return
+        try:
+            animation = self.keys.animation()
+        except EqvizError:
+            dpg.set_value("kf_playback", IDLE_HINT)  # the status line says what is wrong with the list
+            return
+        dpg.set_value("kf_playback", where(animation, segment_at(animation, self.keys.playhead)))
+
     def toggle_play(self, ctx: PanelContext) -> None:
         if self.playing:
-            self.playing = False
+            self.playing = False  # the line keeps how the playing went (frames dropped)
             return
         if len(self.keys) < 2:
             ctx.set_status("playing needs two keyframes or more", error=True)
@@ -302,21 +314,23 @@ class KeyframesPanel(JobPanel):
         if elapsed >= DROP_REPORT_AFTER_S and p["shown"] < 0.9 * p["due"]:
             dpg.set_value("kf_playback", f"showing {p['shown'] / elapsed:.1f} of {fps:g} frames a second: synthesis is "
                                          "slower, so frames are dropped here (the video renders every one)")
-        else:
+        elif self.playing:  # at the end, seek has said where the playhead stopped
             dpg.set_value("kf_playback", f"playing at {fps:g} fps")
 
     def toggle_record(self, ctx: PanelContext) -> None:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
             recorder.stop(time.perf_counter())
+            dpg.configure_item("kf_record", label="Record")
             try:
                 added = recorder.finish(self.keys)
             except EqvizError as exc:
                 ctx.set_status(str(exc), error=True)
                 return
+            finally:
+                self.show_place()
             span = recorder.samples[-1][0] - recorder.samples[0][0] if recorder.samples else 0.0
             ctx.set_status(f"recorded {added} keyframes over {span:.2f} s")
-            dpg.configure_item("kf_record", label="Record")
             return
         if ctx.model is None:
             ctx.set_status("load a checkpoint first", error=True)
@@ -349,7 +363,7 @@ class KeyframesPanel(JobPanel):
 
     # ---- files and the video ---------------------------------------------------------------------------
     def save(self, ctx: PanelContext) -> None:
-        path = dpg.get_value("kf_file").strip()
+        path = typed_path("kf_file")
         try:
             self.animation().save(path)
         except EqvizError as exc:
@@ -360,7 +374,7 @@ class KeyframesPanel(JobPanel):
     def load(self, ctx: PanelContext) -> None:
         """Reads the file, then checks on a job's thread that this model can show every keyframe (a
         class, a W file's shape, an edit's size): a file made for another model is refused whole."""
-        path = dpg.get_value("kf_file").strip()
+        path = typed_path("kf_file")
         G, model = ctx.generator(), ctx.model
         if G is None or model is None:
             ctx.set_status("load a checkpoint first", error=True)
@@ -418,7 +432,7 @@ class KeyframesPanel(JobPanel):
         try:
             animation = self.animation()
             compare = list(self.compare.paths)
-            spec = VideoSpec(checkpoints=[ctx.model.path, *compare], out=dpg.get_value("kf_out").strip(),
+            spec = VideoSpec(checkpoints=[ctx.model.path, *compare], out=typed_path("kf_out"),
                              fps=dpg.get_value("kf_video_fps"), size=dpg.get_value("kf_size") or None,
                              untransform=dpg.get_value("kf_untransform"), error_map=dpg.get_value("kf_error_map"),
                              overwrite=dpg.get_value("kf_overwrite"), device=ctx.model.device)
@@ -469,6 +483,7 @@ class KeyframesPanel(JobPanel):
         self.lists.setdefault(self.model_path, KeyframeList())
         self.selected = None
         self._shown_revision = -1
+        self.show_place()
 
     def refresh(self, ctx: PanelContext) -> None:
         super().refresh(ctx)

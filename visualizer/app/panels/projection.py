@@ -13,7 +13,7 @@ import numpy as np
 
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import file_dialog, path_row
+from eqviz.app.widgets import file_dialog, path_row, typed_path
 from eqviz.core.images import images_to_rgb8, rgba
 from eqviz.errors import Cancelled
 from eqviz.projection.outputs import W_FILE, check_outputs, psnr, save_projection
@@ -130,7 +130,7 @@ class ProjectionPanel(JobPanel):
         v = dpg.get_value
         return ProjectionPanelSettings(
             target=v("proj_target").strip(), space=v("proj_space"), steps=v("proj_steps"), losses=v("proj_losses"),
-            lpips_vgg=v("proj_lpips_vgg"), lpips_lin=v("proj_lpips_lin"), outdir=v("proj_outdir").strip(),
+            lpips_vgg=v("proj_lpips_vgg"), lpips_lin=v("proj_lpips_lin"), outdir=typed_path("proj_outdir"),
             overwrite=v("proj_overwrite"),
         )
 

@@ -12,6 +12,7 @@ from PIL import Image
 from eqviz.app.compare_list import CompareList, current_generator
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
+from eqviz.app.widgets import typed_path
 from eqviz.core.images import rgba
 from eqviz.core.rendering import synthesis_settings
 from eqviz.errors import EqvizError
@@ -93,7 +94,7 @@ class StickingPanel(JobPanel):
         v = dpg.get_value
         return StickingSettings(
             samples=v("stick_samples"), sigma=v("stick_sigma"), frames=v("stick_frames"), distance=v("stick_distance"),
-            stack_motion=v("stick_motion"), compare=tuple(self.compare.paths), outdir=v("stick_outdir").strip(),
+            stack_motion=v("stick_motion"), compare=tuple(self.compare.paths), outdir=typed_path("stick_outdir"),
             overwrite=v("stick_overwrite"),
         )
 

@@ -10,7 +10,7 @@ from eqviz.errors import EqvizError
 from eqviz.app.compare_list import CompareList, current_generator
 from eqviz.app.job_panel import JobPanel
 from eqviz.app.panel import PanelContext
-from eqviz.app.widgets import add_field_error, path_row, show_field_error
+from eqviz.app.widgets import add_field_error, path_row, show_field_error, typed_path
 from eqviz.core.seeds import parse_seeds
 from eqviz.video.motions import TRANSLATE_PATHS, WALK_SPACES, Motion
 from eqviz.video.render import VideoSpec, check_spec, render_video
@@ -142,7 +142,7 @@ class VideoExportPanel(JobPanel):
             walk_space=v("vid_walk_space"), walk_seeds=v("vid_walk_seeds").strip(),
             frames=v("vid_frames"), fps=v("vid_fps"), size=v("vid_size"),
             untransform=v("vid_untransform"), error_map=v("vid_error_map"),
-            compare=tuple(self.compare.paths), out=v("vid_out").strip(), crf=v("vid_crf"), overwrite=v("vid_overwrite"),
+            compare=tuple(self.compare.paths), out=typed_path("vid_out"), crf=v("vid_crf"), overwrite=v("vid_overwrite"),
         )
 
     def run(self, ctx: PanelContext) -> None:
