@@ -163,23 +163,28 @@ def _frames_in(app, seconds):
 
 
 def test_an_unchanging_window_stops_drawing_and_animation_keeps_it_drawing(app):
+    """Frame counts compared within this window, so that a busy machine (fewer frames all round) does
+    not fail it: asleep it draws one idle redraw, animating it draws like a loop that never sleeps."""
     if not app.wake.available:
         pytest.skip("this Dear PyGui build does not export glfwPostEmptyEvent: the UI never sleeps")
     _sleep_until_idle(app)
-    assert _frames_in(app, 1.5) <= 2  # one idle redraw every IDLE_REDRAW_SECONDS (2 s)
-    fire("transform_anim_r", True)
-    try:
-        assert _frames_in(app, 1.0) >= 0.6 * app.state.view.fps_limit
-    finally:
-        fire("transform_anim_r", False)
-        fire("transform_rot", 0.0)
-    # Without the wake-up symbol the loop must not sleep at all.
+    still = _frames_in(app, 1.5)
+    assert still <= 2  # one idle redraw every IDLE_REDRAW_SECONDS (2 s)
+    # Without the wake-up symbol the loop must not sleep at all: what this machine draws now, awake.
     post, app.wake._post = app.wake._post, None
     try:
         _sleep_until_idle(app)
-        assert _frames_in(app, 1.0) >= 0.6 * app.state.view.fps_limit
+        awake = _frames_in(app, 1.5)
     finally:
         app.wake._post = post
+    assert awake >= 6, awake  # 4 a second at least, twice the most a sleeping window draws
+    fire("transform_anim_r", True)
+    try:
+        animated = _frames_in(app, 1.5)
+    finally:
+        fire("transform_anim_r", False)
+        fire("transform_rot", 0.0)
+    assert animated >= 0.5 * awake, (animated, awake)
     settle(app)
 
 
