@@ -270,6 +270,8 @@ def test_a_relative_file_name_is_shown_in_full(app, tmp_path, monkeypatch):
     import dearpygui.dearpygui as dpg
 
     keyframes = panel(app)
+    if not keyframes.keys.items:
+        fire("kf_add")
     monkeypatch.chdir(tmp_path)
     dpg.set_value("kf_file", " relative.json ")
     fire("kf_save")
