@@ -76,7 +76,8 @@ def main() -> None:
         make_case = reader_cases(Path(args.reference)) if args.readers else checkpoint_cases(Path(args.reference), tmp)
         # Niced on a shared machine a child can wait minutes for a core: the bar is on CPU seconds,
         # the wall-clock kill only catches hangs.
-        runner = FuzzRunner(tmp, address_space=args.address_space, timeout=args.max_seconds * 10, nice=args.nice)
+        runner = FuzzRunner(tmp, address_space=args.address_space, timeout=args.max_seconds * 10, nice=args.nice,
+                             reference=Path(args.reference))
         counts = collections.Counter()
         worst_seconds, worst_growth, findings = 0.0, 0, 0
         start = last_report = time.monotonic()

@@ -330,7 +330,7 @@ def worker_main() -> None:
         if reader != "checkpoint":
             import side_readers
 
-            side_readers.prepare()  # in the worker, once: every child inherits the generator it loads
+            side_readers.prepare(Path(request["reference"]))  # once: every child inherits the generator
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
@@ -363,10 +363,14 @@ def worker_main() -> None:
 class FuzzRunner:
     """A worker process that loads checkpoints (or side files) in forked, capped children."""
 
-    def __init__(self, work_dir: Path, address_space: int = 4 << 30, timeout: float = 60, nice: int = 0):
+    def __init__(self, work_dir: Path, address_space: int = 4 << 30, timeout: float = 60, nice: int = 0,
+                 reference: Path | None = None):
         """`timeout`: wall seconds before a child is killed (set it well above the CPU bar when
-        the worker is niced on a busy machine); the child's CPU limit is the same number."""
+        the worker is niced on a busy machine); the child's CPU limit is the same number.
+        `reference`: NVIDIA's reference folder, needed by the side-file readers (they check
+        sessions, W and directions against its 64-px StyleGAN2)."""
         self.work_dir, self.address_space, self.timeout = Path(work_dir), address_space, timeout
+        self.reference = reference
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
             [str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]))
         command = [sys.executable, "-c", "import checkpoint_fuzz; checkpoint_fuzz.worker_main()"]
@@ -378,6 +382,10 @@ class FuzzRunner:
         """Loads `path` with `reader` ('checkpoint', or a name in side_readers.READERS) in a capped child."""
         request = {"path": str(path), "address_space": self.address_space, "timeout": self.timeout,
                    "result": str(self.work_dir / f"result-{os.getpid()}.json"), "reader": reader}
+        if reader != "checkpoint":
+            if self.reference is None:
+                raise ValueError("side-file readers need the reference folder: FuzzRunner(..., reference=...)")
+            request["reference"] = str(self.reference)
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()

@@ -4,17 +4,16 @@ Each returns a short summary when the file is read and raises an EqvizError when
 `prepare` loads the generator the session, W and direction readers check against (NVIDIA's 64-px
 StyleGAN2 reference), once per worker, before children are forked.
 """
-import os
 from pathlib import Path
 
 _state = {}
 
 
-def prepare() -> None:
+def prepare(reference: Path) -> None:
     if "G" not in _state:
         from eqviz.networks import load_generator
 
-        _state["G"] = load_generator(Path(os.environ["EQVIZ_REFERENCE"]) / "pkl" / "sg2_64.pkl")
+        _state["G"] = load_generator(reference / "pkl" / "sg2_64.pkl")
 
 
 def _target(path):

@@ -25,7 +25,7 @@ class ReaderFuzz(tuple):
 @pytest.fixture(scope="module")
 def fuzz(reference_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("reader_fuzz")
-    runner = FuzzRunner(work)
+    runner = FuzzRunner(work, reference=reference_dir)
     yield ReaderFuzz((make_reader_seeds(reference_dir), runner, work))
     runner.close()
 

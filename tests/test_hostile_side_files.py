@@ -23,7 +23,8 @@ ADDRESS_SPACE = 4 << 30
 def hostile(reference_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("hostile_side")
     files = build_all(work, reference_dir)
-    runner = FuzzRunner(work, address_space=ADDRESS_SPACE, timeout=MAX_SECONDS + 30)
+    runner = FuzzRunner(work, address_space=ADDRESS_SPACE, timeout=MAX_SECONDS + 30,
+                         reference=reference_dir)
     yield files, runner
     runner.close()
 
