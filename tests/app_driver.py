@@ -59,6 +59,11 @@ def step_until(app, condition, timeout=90.0):
     raise AssertionError(f"app did not get there in {timeout} s (status: {app.status})")
 
 
+def panel_of(app, class_name: str):
+    """The app's panel of that class (by name: the window tests import the app lazily)."""
+    return next(p for p in app.panels if type(p).__name__ == class_name)
+
+
 def settle(app):
     """Step until what is on screen is the current state (and a couple of frames drew it)."""
     step_until(app, lambda: app.idle and app.frames_answered > 0)

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from app_driver import (DIALOG_OK, NEEDS_DISPLAY, NEEDS_XDOTOOL, click, dialog_point, fire, focus_window,
-                        open_dialog, running_app, send, settle, step_until, type_in_dialog)
+from app_driver import (DIALOG_OK, NEEDS_DISPLAY, NEEDS_XDOTOOL, click, dialog_point, fire, focus_window, open_dialog,
+                        panel_of, running_app, send, settle, step_until, type_in_dialog)
 
 pytestmark = [pytest.mark.gui, NEEDS_DISPLAY, NEEDS_XDOTOOL]
 
@@ -16,10 +16,6 @@ def app(reference_dir):
     with running_app(reference_dir / "pkl" / "sg3t_64_cond.pkl") as app:
         yield app
 
-
-def keyframes_panel(app):
-    from eqviz.app.panels.keyframes import KeyframesPanel
-    return next(p for p in app.panels if isinstance(p, KeyframesPanel))
 
 
 def jobs_done(app):
@@ -38,7 +34,7 @@ def load_w_by_dialog(app, path):
 def test_a_keyframe_file_made_on_an_unconditional_model_is_refused_and_the_list_kept(app, tmp_path):
     import dearpygui.dearpygui as dpg
     from eqviz.keyframes.animation import Animation, Keyframe
-    keyframes = keyframes_panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     keyframes.add(app)
     own = keyframes.animation()
     unconditional = dataclasses.replace(app.state.session, class_idx=None, rotate_deg=-150.0)
@@ -64,7 +60,7 @@ def test_a_w_of_another_models_shape_is_refused_and_the_seeds_stay(app, tmp_path
 def test_a_failed_keyframe_render_says_why_and_ends_its_progress_line(app, tmp_path):
     import dearpygui.dearpygui as dpg
     from eqviz.core.latents import save_w
-    keyframes = keyframes_panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     w_file = tmp_path / "w.npz"
     save_w(str(w_file), app.last_result.ws)
     load_w_by_dialog(app, w_file)

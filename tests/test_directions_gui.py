@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_driver import NEEDS_DISPLAY, fire, running_app, screenshot, settle, shown_region, step_until
+from app_driver import NEEDS_DISPLAY, fire, panel_of, running_app, screenshot, settle, shown_region, step_until
 
 pytestmark = [pytest.mark.gui, NEEDS_DISPLAY]
 
@@ -20,10 +20,6 @@ def app(reference_dir, tmp_path_factory):
             yield app
 
 
-def panel(app):
-    from eqviz.app.panels.directions import DirectionsPanel
-    return next(p for p in app.panels if isinstance(p, DirectionsPanel))
-
 
 def picture(app):
     return np.array(app.last_result.picture)
@@ -35,7 +31,7 @@ def test_sliders_move_the_image_and_the_session_json_restores_the_edit(app, tmp_
     from eqviz.core.rendering import render_session
     from eqviz.core.session import Session
 
-    directions = panel(app)
+    directions = panel_of(app, "DirectionsPanel")
     before, before_shown = picture(app), shown_image(app, tmp_path / "before.png")
     dpg.get_item_callback("dir_run")("dir_run", None, None)
     step_until(app, lambda: directions.directions is not None and directions.job is None)
@@ -68,7 +64,7 @@ def test_sliders_move_the_image_and_the_session_json_restores_the_edit(app, tmp_
 def test_a_ws_range_limits_the_edit_and_a_second_compute_comes_from_the_cache(app, tmp_path):
     import dearpygui.dearpygui as dpg
 
-    directions = panel(app)
+    directions = panel_of(app, "DirectionsPanel")
     dpg.get_item_callback("dir_run")("dir_run", None, None)
     step_until(app, lambda: directions.job is None and directions.directions is not None)
     assert "from the cache" in dpg.get_value("status_line")
@@ -84,7 +80,7 @@ def test_a_ws_range_limits_the_edit_and_a_second_compute_comes_from_the_cache(ap
 
 
 def test_export_sheet_writes_the_png_in_the_background(app, tmp_path):
-    directions = panel(app)
+    directions = panel_of(app, "DirectionsPanel")
     if directions.directions is None:
         import dearpygui.dearpygui as dpg
         dpg.get_item_callback("dir_run")("dir_run", None, None)
@@ -123,7 +119,7 @@ def test_export_sheet_writes_the_png_in_the_background(app, tmp_path):
 def test_ganspace_runs_in_the_background_and_cancels(app):
     import dearpygui.dearpygui as dpg
 
-    directions = panel(app)
+    directions = panel_of(app, "DirectionsPanel")
     shown_before = directions.directions
     dpg.set_value("dir_method", "GANSpace")
     dpg.set_value("dir_samples", 5_000_000)
@@ -141,7 +137,7 @@ def test_ganspace_runs_in_the_background_and_cancels(app):
 
 
 def test_import_an_interfacegan_vector_file(app, tmp_path):
-    directions = panel(app)
+    directions = panel_of(app, "DirectionsPanel")
     np.save(tmp_path / "boundary.npy", np.random.RandomState(1).randn(1, 64).astype(np.float32))
     directions.import_file(app, str(tmp_path / "boundary.npy"))
     step_until(app, lambda: directions.job is None and getattr(directions.directions, "method", None) == "imported")
@@ -154,7 +150,7 @@ def test_import_an_interfacegan_vector_file(app, tmp_path):
 def test_another_checkpoint_clears_the_list_and_its_edits(app, reference_dir):
     import dearpygui.dearpygui as dpg
 
-    directions = panel(app)
+    directions = panel_of(app, "DirectionsPanel")
     fire("dir_run")
     step_until(app, lambda: directions.job is None and getattr(directions.directions, "method", None) == "sefa")
     fire("dir_alpha_1", 1.5)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_driver import NEEDS_DISPLAY, NEEDS_XDOTOOL, click, fire, focus_window, running_app, send, settle, step_for, step_until
+from app_driver import (NEEDS_DISPLAY, NEEDS_XDOTOOL, click, fire, focus_window, panel_of, running_app, send, settle,
+                        step_for, step_until)
 
 pytestmark = [pytest.mark.gui, NEEDS_DISPLAY, NEEDS_XDOTOOL]
 
@@ -18,10 +19,6 @@ def app(reference_dir):
     with running_app(reference_dir / "pkl" / "sg3t_64.pkl") as app:
         yield app
 
-
-def panel(app):
-    from eqviz.app.panels.keyframes import KeyframesPanel
-    return next(p for p in app.panels if isinstance(p, KeyframesPanel))
 
 
 def only_keyframes_open(app):
@@ -58,7 +55,7 @@ def test_keys_add_keyframes_and_the_scrubber_shows_the_video_frame(app):
     from eqviz.keyframes.video import KeyframeSource
     from eqviz.video.render import VideoSpec
 
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     only_keyframes_open(app)
     window = focus_window(app)
     press(app, "k")                                   # keyframe 1: seed 2 at 0 s
@@ -124,7 +121,7 @@ def test_keys_add_keyframes_and_the_scrubber_shows_the_video_frame(app):
 
 
 def test_k_between_keyframes_adds_what_the_view_shows(app):
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     window = focus_window(app)
     click_item(app, window, "kf_time", 0.125)         # about 0.5 s, between seed 2 at 0 s and seed 5 at 1 s
     t = keyframes.keys.playhead
@@ -146,7 +143,7 @@ def test_play_drops_frames_when_synthesis_is_slower_and_says_so(app, monkeypatch
     import dearpygui.dearpygui as dpg
     from eqviz.app.frame_renderer import FrameRenderer
 
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     focus_window(app)
     slow = FrameRenderer.render
 
@@ -175,7 +172,7 @@ def test_save_load_render_matches_the_scrubber(app, tmp_path, reference_dir):
     import dearpygui.dearpygui as dpg
     from eqviz.keyframes.animation import Animation
 
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     window = focus_window(app)
     assert len(keyframes.keys) == 3
     dpg.set_value("kf_file", str(tmp_path / "kf.json"))
@@ -221,7 +218,7 @@ def test_save_load_render_matches_the_scrubber(app, tmp_path, reference_dir):
 def test_render_video_runs_in_the_background_and_cancels(app, tmp_path):
     import dearpygui.dearpygui as dpg
 
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     window = focus_window(app)
     dpg.set_value("kf_out", str(tmp_path / "long.mp4"))
     dpg.set_value("kf_video_fps", 60.0)
@@ -238,7 +235,7 @@ def test_record_turns_a_performance_into_keyframes(app, tmp_path):
     from eqviz.keyframes.animation import Animation
     from eqviz.keyframes.timeline import pose_at, segment_at
 
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     window = focus_window(app)
     fire("kf_time", 3.0)
     settle(app)
@@ -269,7 +266,7 @@ def test_record_turns_a_performance_into_keyframes(app, tmp_path):
 def test_a_relative_file_name_is_shown_in_full(app, tmp_path, monkeypatch):
     import dearpygui.dearpygui as dpg
 
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     if not keyframes.keys.items:
         fire("kf_add")
     monkeypatch.chdir(tmp_path)
@@ -284,7 +281,7 @@ def test_each_model_keeps_its_own_keyframes(app, reference_dir, tmp_path):
     from eqviz.app.panels.keyframes import IDLE_HINT
     from eqviz.keyframes.animation import Animation
 
-    keyframes = panel(app)
+    keyframes = panel_of(app, "KeyframesPanel")
     only_keyframes_open(app)
     focus_window(app)
     press(app, "k")                                   # sg3t's list has a keyframe at least
