@@ -67,7 +67,7 @@ def open_image(source, kind: FileKind, name=None) -> Image.Image:
         with quiet_pillow():
             image = Image.open(stream, formats=IMAGE_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise kind.refuse(name, f"declares more than the {MAX_PIXELS:,} pixels eqviz decodes") from None
+        raise kind.refuse(name, f"declares more than the {MAX_PIXELS:,} pixels eqviz decodes (scale it down first)") from None
     except UnidentifiedImageError:
         raise kind.refuse(name, f"is not a readable {FORMATS_TEXT} image {_what_it_is(head)}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -75,7 +75,7 @@ def open_image(source, kind: FileKind, name=None) -> Image.Image:
     width, height = image.size
     if width * height > MAX_PIXELS or not (width > 0 and height > 0):
         image.close()
-        raise kind.refuse(name, f"declares {width}x{height} pixels, more than the {MAX_PIXELS:,} pixels eqviz decodes")
+        raise kind.refuse(name, f"declares {width}x{height} pixels, more than the {MAX_PIXELS:,} pixels eqviz decodes (scale it down first)")
     return image
 
 
