@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from eqviz.cuda_ops.dispatch import default_impl
-from eqviz.cuda_ops.tensor_cache import CACHE_ATTRIBUTE
+from eqviz.cuda_ops.tensor_cache import has_cached_forms
 from eqviz.networks import winograd_conv
 from eqviz.networks.modulated_conv import modulated_conv2d
 from eqviz.networks.winograd_conv import conv3x3_winograd, transform_filter, winograd_pays
@@ -60,7 +60,8 @@ def test_cached_winograd_filters_follow_in_place_weight_updates(winograd_everywh
     weight = torch.nn.Parameter(torch.randn(6, 8, 3, 3))
     with torch.no_grad(), default_impl("fast"):
         modulated_conv2d(x, weight, styles, padding=1)  # fills the cache
-        assert hasattr(weight, CACHE_ATTRIBUTE)
+        assert has_cached_forms(weight)
+        assert not weight.__dict__  # nothing on the tensor: a deepcopy meanwhile iterates its __dict__
         weight.mul_(-0.5)
         weight[0].zero_()
         actual = modulated_conv2d(x, weight, styles, padding=1)
