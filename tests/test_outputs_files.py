@@ -179,11 +179,18 @@ def test_own_partials_are_removed_wherever_this_process_named_them(tmp_path):
     frames.abort()
 
 
+def sigint_as_from_a_terminal():
+    """Ctrl+C's default action in the child, whatever this run inherited: a suite started in the background
+    by a non-interactive shell ignores SIGINT, and a process that inherits SIG_IGN rightly keeps ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum, out", [(signal.SIGTERM, "v.mp4"), (signal.SIGINT, "frames")])
 def test_a_signal_mid_render_removes_the_partial_output(tmp_path, reference_dir, signum, out):
     ckpt = reference_dir / "pkl" / "sg3t_64.pkl"
     proc = subprocess.Popen([sys.executable, "-m", "eqviz.cli.main", "video", str(ckpt), "--frames", "2000",
-                             "--batch", "2", "--out", str(tmp_path / out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--batch", "2", "--out", str(tmp_path / out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=sigint_as_from_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
