@@ -155,7 +155,8 @@ def conv2d_resample_fast(x: torch.Tensor,       # [N, C_in, H, W]
                          up: int = 1,           # integer upsampling factor
                          padding: int = 0,      # padding of the upsampled signal, all four sides
                          flip_weight: bool = True,  # True = correlation, False = convolution
-                         ) -> torch.Tensor:     # like conv2d_resample (groups=1), channels-last
+                         gain: float = 1,       # output scale, folded into the FIR when up > 1
+                         ) -> torch.Tensor:     # like conv2d_resample (groups=1) * gain, channels-last
     """conv2d_resample's sums, on channels-last tensors (oneDNN's faster layout on the CPU), with the
     upsampling transposed conv split into its polyphase convs. Same FIR and padding as NVIDIA's."""
     kh, kw = w.shape[2], w.shape[3]
@@ -163,14 +164,15 @@ def conv2d_resample_fast(x: torch.Tensor,       # [N, C_in, H, W]
     if up == 1:
         if not flip_weight:
             w = w.flip([2, 3])
-        return F.conv2d(x, w, padding=padding)
+        x = F.conv2d(x, w, padding=padding)
+        return x.mul_(gain) if gain != 1 else x
     fir_padding = upsample_fir_padding(padding, f, up)
     if kh == 1 and kw == 1:
         x = F.conv2d(x, w)
-        return upfirdn2d(x, f, up=up, padding=fir_padding, gain=up ** 2)
+        return upfirdn2d(x, f, up=up, padding=fir_padding, gain=up ** 2 * gain)
     # With flip_weight the transposed conv's kernel is w flipped, so its flip is w itself.
     z = conv_transpose2d_polyphase(x, w if flip_weight else w.flip([2, 3]), up)
-    return upfirdn2d(z, f, padding=after_transposed_conv(fir_padding, kh, kw, up), gain=up ** 2)
+    return upfirdn2d(z, f, padding=after_transposed_conv(fir_padding, kh, kw, up), gain=up ** 2 * gain)
 
 
 def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
@@ -182,8 +184,12 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
                           resample_filter: torch.Tensor | None = None,
                           demodulate: bool = True,
                           flip_weight: bool = True,
+                          bias: torch.Tensor | None = None,  # [C_out], added after the noise
+                          gain: float = 1,       # > 0: the whole output scaled (an activation's gain)
                           ) -> torch.Tensor:    # [N, C_out, H*up, W*up], channels-last
-    """modulated_conv2d (float32, CPU) with the same sums in a faster order; `fused` does not apply.
+    """(modulated_conv2d + bias) * gain (float32, CPU) with the same sums in a faster order; `fused`
+    does not apply. A positive gain commutes with leaky ReLU, so a layer can fold its activation's
+    gain in here, where it rides on a scale that is applied anyway.
 
     Styles and demodulation are per-(out, in) scales, so they can go on the weights (one pass over
     C_out * C_in * k² values) or on the input and output (passes over the feature maps, and the
@@ -191,50 +197,62 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
     at high resolution, the feature maps at 512 channels and low resolution. Several small samples
     scale the feature maps: one batched conv with shared weights instead of N small grouped ones.
     Samples of at least SAMPLE_BY_SAMPLE_VALUES each keep the cores busy alone: they run one by one,
-    each as a single sample (its own weights, Winograd where it pays): at StyleGAN2 256², batch 4,
-    one thread, 5.2 s of CPU time against 6.4 s for scaling all four samples' feature maps twice per
-    layer (a contended machine; 2**18 measured 5.8 s).
+    each as a single sample (its own weights): at StyleGAN2 256², batch 4, one thread, 5.2 s of CPU
+    time against 6.4 s for scaling all four samples' feature maps twice per layer (a contended
+    machine; 2**18 measured 5.8 s). Winograd convs (wide 3x3 layers) scale the feature maps while
+    they copy them into and out of the transform, at no cost, for any batch.
     """
+    if gain <= 0:
+        raise ValueError(f"gain must be positive, got {gain}")
     batch_size = x.shape[0]
-    if batch_size > 1 and x[0].numel() >= SAMPLE_BY_SAMPLE_VALUES:
-        per_sample = noise is not None and noise.dim() == 4 and noise.shape[0] == batch_size
-        return torch.cat([modulated_conv2d_fast(x[i:i + 1], weight, styles[i:i + 1],
-                                                noise=noise[i:i + 1] if per_sample else noise, up=up,
-                                                padding=padding, resample_filter=resample_filter,
-                                                demodulate=demodulate, flip_weight=flip_weight)
-                          for i in range(batch_size)])
     kh, kw = weight.shape[2], weight.shape[3]
-    energy = cached_form(weight, "energy", lambda: torch.linalg.vector_norm(weight, dim=(2, 3)).square_())
-    if demodulate:
-        # sum over (i, taps) of (weight * s_i)^2 = (per-tap energy [C_out, C_in]) @ s^2
-        dcoefs = (styles.square() @ energy.t() + 1e-8).rsqrt()  # [N, C_out]
     # A convolution's kernel flipped is a correlation's: take the cached flip and correlate from here on.
     taps = weight
     if not flip_weight and (kh > 1 or kw > 1):
         taps = cached_form(weight, "flipped", lambda: weight.flip([2, 3]))
     winograd = up == 1 and padding == 1 and winograd_pays(x, weight)
+    if batch_size > 1 and x[0].numel() >= SAMPLE_BY_SAMPLE_VALUES and not winograd:
+        per_sample = noise is not None and noise.dim() == 4 and noise.shape[0] == batch_size
+        return torch.cat([modulated_conv2d_fast(x[i:i + 1], weight, styles[i:i + 1],
+                                                noise=noise[i:i + 1] if per_sample else noise, up=up,
+                                                padding=padding, resample_filter=resample_filter,
+                                                demodulate=demodulate, flip_weight=flip_weight, bias=bias, gain=gain)
+                          for i in range(batch_size)])
+    energy = cached_form(weight, "energy", lambda: torch.linalg.vector_norm(weight, dim=(2, 3)).square_())
+    # Output channel scales: demodulation (sum over (i, taps) of (weight * s_i)^2 = energy @ s^2) and gain.
+    out_scale = (styles.square() @ energy.t() + 1e-8).rsqrt_().mul_(gain) if demodulate else None  # [N, C_out]
+    if bias is not None:
+        bias = bias * gain
+    if noise is not None and gain != 1:
+        noise = noise * gain
     if winograd:
-        filters = cached_form(weight, ("winograd", taps is weight), lambda: transform_filter(taps))
+        filters = cached_form(weight, ("winograd43", taps is weight), lambda: transform_filter(taps))
+        if out_scale is None and gain != 1:
+            out_scale = x.new_full([weight.shape[0]], gain)
+        x = conv3x3_winograd(x, filters, in_scale=styles, out_scale=out_scale, bias=bias)
+        return x.add_(noise) if noise is not None else x
     feature_values = x[0].numel() * (1 + up * up * weight.shape[0] / weight.shape[1])
     if batch_size == 1 and weight.numel() < feature_values:
         scale = styles.reshape(1, -1, 1, 1)
-        if demodulate:
-            scale = scale * dcoefs.reshape(-1, 1, 1, 1)  # [C_out, C_in, 1, 1]
-        if winograd:  # the scales act on each of the 16 transformed matrices alike
-            x = conv3x3_winograd(x, [u * scale for u in filters])
-            return x.add_(noise) if noise is not None else x
+        if out_scale is not None:
+            scale = scale * out_scale.reshape(-1, 1, 1, 1)  # [C_out, C_in, 1, 1]
+        elif gain != 1:
+            scale = scale * gain
         # One pass over the weights, written in the layout a channels-last conv would convert them to.
         w = torch.mul(taps, scale, out=torch.empty_like(taps, memory_format=torch.channels_last))
+        if up == 1:  # the bias rides on the conv
+            x = F.conv2d(x.contiguous(memory_format=torch.channels_last), w, bias=bias, padding=padding)
+            return x.add_(noise) if noise is not None else x
         x = conv2d_resample_fast(x, w, f=resample_filter, up=up, padding=padding)
-        return x.add_(noise) if noise is not None else x
-    x = x * styles.reshape(batch_size, -1, 1, 1)
-    if winograd:
-        x = conv3x3_winograd(x, filters)
     else:
-        x = conv2d_resample_fast(x, taps, f=resample_filter, up=up, padding=padding)
-    if demodulate:
-        x.mul_(dcoefs.reshape(batch_size, -1, 1, 1))
-    return x.add_(noise) if noise is not None else x
+        x = x * styles.reshape(batch_size, -1, 1, 1)
+        x = conv2d_resample_fast(x, taps, f=resample_filter, up=up, padding=padding,
+                                 gain=gain if out_scale is None else 1)
+        if out_scale is not None:
+            x.mul_(out_scale.reshape(batch_size, -1, 1, 1))
+    if noise is not None:
+        x.add_(noise)
+    return x.add_(bias.reshape(1, -1, 1, 1)) if bias is not None else x
 
 
 # ---- StyleGAN3: pre-normalised modulation with an input gain, always fused ---------------------------

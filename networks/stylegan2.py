@@ -18,16 +18,14 @@ from eqviz.networks.modulated_conv import conv2d_resample, modulated_conv2d, mod
 
 
 
-def add_bias_lrelu_(x: torch.Tensor, b: torch.Tensor, gain: float, clamp: float | None) -> torch.Tensor:
-    """bias_act(x, b, act='lrelu', gain, clamp) in place on x, which the caller owns (a fresh conv output).
+def lrelu_clamp_(x: torch.Tensor, clamp: float | None) -> torch.Tensor:
+    """bias_act's leaky ReLU and clamp in place on x, which the caller owns (a fresh conv output that
+    already holds the bias and the activation's gain, see SynthesisLayer.forward).
 
-    Saves the one fresh tensor bias_act's fast path allocates: at 256² that is 32 MiB of new pages
-    per layer, which cost as much as the arithmetic. Same operations in the same order.
+    Saves the fresh tensor bias_act's fast path allocates: at 256² that is 32 MiB of new pages per
+    layer, which cost as much as the arithmetic.
     """
-    x.add_(b.reshape(1, -1, 1, 1))
     torch.nn.functional.leaky_relu_(x, ACTIVATIONS["lrelu"].def_alpha)
-    if gain != 1:
-        x.mul_(gain)
     return x.clamp_(-clamp, clamp) if clamp is not None else x
 
 
@@ -76,10 +74,12 @@ class SynthesisLayer(torch.nn.Module):
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength  # [R, R], same for every sample and channel
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        if use_fast_conv(x) and self.activation == "lrelu":
+        if use_fast_conv(x) and self.activation == "lrelu" and gain > 0:
+            # lrelu(v) * g = lrelu(v * g) for g > 0: the gain rides on the conv's output scales.
             x = modulated_conv2d_fast(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
-                                      resample_filter=self.resample_filter, flip_weight=(self.up == 1))
-            return add_bias_lrelu_(x, self.bias, gain=self.act_gain * gain, clamp=clamp)
+                                      resample_filter=self.resample_filter, flip_weight=(self.up == 1),
+                                      bias=self.bias, gain=self.act_gain * gain)
+            return lrelu_clamp_(x, clamp)
         # NVIDIA correlates at up=1 (faster) and convolves when upsampling; the weights assume both.
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, flip_weight=(self.up == 1), fused=fused_modconv)

@@ -1,78 +1,141 @@
-"""3x3 'same' convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray 2016), on the CPU.
+"""3x3 'same' convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin & Gray 2016), on the CPU.
 
 oneDNN's direct 3x3 convolution already runs near the cores' peak, so at StyleGAN2's wide layers
-the only way to go faster is fewer multiplications. F(2x2, 3x3) computes each 2x2 output tile from
-a 4x4 input tile with 16 products per channel pair instead of 36: the convolution becomes 16
-independent channel-mixing products (1x1 convolutions, which oneDNN also runs near peak) between
-cheap additions-only transforms of the input and output. The transform matrices hold only 0, ±1
-and ±1/2, so float32 rounding stays at the level of the direct convolution's.
+the only way to go faster is fewer multiplications. F(4x4, 3x3) computes each 4x4 output tile from
+a 6x6 input tile with 36 products per channel pair instead of 144: the convolution becomes 36
+independent channel-mixing matrix products (one batched matmul) between cheap transforms of the
+input and output, which are themselves small matmuls (6x6 and 4x6 matrices applied along each axis).
 
-Worth it only where the channel products dominate: wide layers on small-to-medium images. At
-128 channels and 256² the transforms (4x the input's size) cost more than they save.
+The transforms come from Toom-Cook interpolation at the points 0, 1, -1, 1/2, -2 and infinity.
+Lavin's points (0, ±1, ±2) lose up to ~1e-5 of the output's range in float32; mixing 1/2 and -2
+keeps the error at ~3e-6, the level of the direct convolution's own rounding at 512 channels
+(Barabasz et al. 2020, "Error analysis and improving the accuracy of Winograd convolution").
+
+The work runs in bands of tile rows: each band's transformed tiles (2.25x its input) stay in the
+cache and in reused heap blocks; whole-image temporaries of 30+ MiB were fresh pages every call.
 """
-import torch
-import torch.nn.functional as F
+from fractions import Fraction
 
-# Filter transform G (4x3) of F(2x2, 3x3) for correlation, as in Lavin & Gray's paper.
-_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
+import torch
+
+TILE = 4  # output tile side
+TAPS = 3  # kernel side
+SPAN = TILE + TAPS - 1  # input tile side
+POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(1, 2), Fraction(-2))  # and infinity
 # Where it pays on two cores (measured against oneDNN's direct conv, channels-last, float32):
-# 512 ch at 64² 1.3x, 256 ch at 128² 1.15x; 512 ch at 16² and 128 ch at 256² are slower.
-MIN_CHANNELS = 256
-MIN_PIXELS = 32 * 32
-MAX_INPUT_VALUES = 2**22
+# 512 ch at 16²-64², 256 ch at 128², 128 ch at 128²-256²: 1.5-2.5x; 512 ch at 8² ties, 64 ch loses.
+MIN_CHANNELS = 128
+MIN_PIXELS = 16 * 16
+BAND_VALUES = 2**19  # transformed input values per band (2 MiB): a band's temporaries stay in L2/L3
+BAND_TILES_PER_CHANNEL = 2  # and at least this many tiles per output channel
+
+
+# ---- Toom-Cook matrices for F(m, r): y = A^T [(G g) * (B^T d)], g correlated with d ----------------
+def _polynomial(roots: list) -> list:
+    """Coefficients (ascending powers) of prod (t - root)."""
+    coefficients = [Fraction(1)]
+    for root in roots:
+        shifted = [Fraction(0)] + coefficients
+        coefficients = [a - root * b for a, b in zip(shifted, coefficients + [Fraction(0)])]
+    return coefficients
+
+
+def toom_cook_matrices(points: tuple, m: int, r: int) -> tuple:
+    """(A^T [m, n], G [n, r], B^T [n, n]) as exact fractions, n = m + r - 1 = len(points) + 1 (the
+    last point is infinity): A^T evaluates the output polynomial, G the kernel divided by the
+    Lagrange denominators, B^T holds the Lagrange numerators (and the full product for infinity)."""
+    n = m + r - 1
+    if len(points) != n - 1:
+        raise ValueError(f"F({m}, {r}) needs {n - 1} finite points, got {len(points)}")
+    a_t = [[p ** i for p in points] + [Fraction(int(i == m - 1))] for i in range(m)]
+    g = []
+    for j, p in enumerate(points):
+        denominator = Fraction(1)
+        for q in points[:j] + points[j + 1:]:
+            denominator *= p - q
+        g.append([p ** k / denominator for k in range(r)])
+    g.append([Fraction(int(k == r - 1)) for k in range(r)])
+    b_t = [_polynomial(list(points[:j] + points[j + 1:])) + [Fraction(0)] for j in range(n - 1)]
+    b_t.append(_polynomial(list(points)))
+    return a_t, g, b_t
+
+
+_A_T, _G, _B_T = toom_cook_matrices(POINTS, TILE, TAPS)
+
+
+def _matrix(rows, dtype=torch.float32, device=None) -> torch.Tensor:
+    return torch.tensor([[float(v) for v in row] for row in rows], dtype=dtype, device=device)
 
 
 def winograd_pays(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """True for the float32 CPU 3x3 convs of shapes where F(2x2, 3x3) beats the direct conv."""
+    """True for the float32 CPU 3x3 convs of shapes where F(4x4, 3x3) beats the direct conv."""
     n, c_in, h, w = x.shape
-    return (x.device.type == "cpu" and x.dtype == torch.float32 and tuple(weight.shape[2:]) == (3, 3)
-            and min(c_in, weight.shape[0]) >= MIN_CHANNELS and h * w >= MIN_PIXELS
-            and n * c_in * h * w <= MAX_INPUT_VALUES)
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and tuple(weight.shape[2:]) == (TAPS, TAPS)
+            and min(c_in, weight.shape[0]) >= MIN_CHANNELS and h * w >= MIN_PIXELS)
 
 
-def transform_filter(weight: torch.Tensor) -> list[torch.Tensor]:
-    """[C_out, C_in, 3, 3] correlation taps -> the 16 channel-mixing matrices G g G^T, as 1x1 conv weights."""
+def transform_filter(weight: torch.Tensor) -> torch.Tensor:
+    """[C_out, C_in, 3, 3] correlation taps -> [36, C_in, C_out]: G g G^T per channel pair, the 36
+    matrices the transformed input tiles are multiplied by (computed in float64, then rounded once)."""
     c_out, c_in = weight.shape[:2]
-    g = torch.tensor(_G, dtype=weight.dtype, device=weight.device)
-    u = torch.matmul(torch.matmul(g, weight), g.t())  # [C_out, C_in, 4, 4]
-    u = u.permute(2, 3, 0, 1).reshape(16, c_out, c_in, 1, 1)
-    return [u[k].contiguous(memory_format=torch.channels_last) for k in range(16)]
+    g = _matrix(_G, torch.float64, weight.device)
+    u = g @ weight.double() @ g.t()  # [C_out, C_in, 6, 6]
+    return u.permute(2, 3, 1, 0).reshape(SPAN * SPAN, c_in, c_out).to(weight.dtype).contiguous()
 
 
-def conv3x3_winograd(x: torch.Tensor,            # [N, C_in, H, W]
-                     filters: list[torch.Tensor],  # transform_filter(weight)
-                     ) -> torch.Tensor:           # [N, C_out, H, W], channels-last
-    """F.conv2d(x, weight, padding=1) (correlation, zero padding 1) through the Winograd domain."""
-    n, c, h, w = x.shape
-    th, tw = (h + 1) // 2, (w + 1) // 2  # 2x2 output tiles
-    # Zero-padded input, [N, H', W', C] (channels-last memory); tile (i, j) reads rows/cols 2i..2i+3.
-    padded = x.new_zeros([n, 2 * th + 2, 2 * tw + 2, c])
-    padded[:, 1: h + 1, 1: w + 1] = x.permute(0, 2, 3, 1)
-    # Input transform B^T d B, rows then columns; B^T's rows are d0-d2, d1+d2, d2-d1, d1-d3 and,
-    # with even/odd samples e/o, tile i's d0..d3 are e[i], o[i], e[i+1], o[i+1].
-    rows = _transform_axis(padded[:, 0::2], padded[:, 1::2], th, axis=1)
-    tiles = [t for r in rows for t in _transform_axis(r[:, :, 0::2], r[:, :, 1::2], tw, axis=2)]
-    # 16 channel-mixing products: 1x1 convs on [N, C, th, tw] channels-last views.
-    m = [F.conv2d(t.permute(0, 3, 1, 2), u) for t, u in zip(tiles, filters)]
-    # Output transform A^T m A with A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], rows then columns.
-    out = torch.empty([n, filters[0].shape[0], 2 * th, 2 * tw], dtype=x.dtype, device=x.device,
+def conv3x3_winograd(x: torch.Tensor,                 # [N, C_in, H, W]
+                     filters: torch.Tensor,           # transform_filter(weight): [36, C_in, C_out]
+                     in_scale: torch.Tensor | None = None,   # [N, C_in]: x's channels scaled first
+                     out_scale: torch.Tensor | None = None,  # [N, C_out] or [C_out]: output channels scaled
+                     bias: torch.Tensor | None = None,       # [C_out]: added last
+                     ) -> torch.Tensor:               # [N, C_out, H, W], channels-last
+    """F.conv2d(x * in_scale, weight, padding=1) * out_scale + bias, through the Winograd domain.
+
+    The scales and the bias ride on the copies the transforms make anyway (the zero-padded band
+    and the output scatter), so a modulated conv needs no pass of its own over the feature maps.
+    """
+    n, c_in, h, w = x.shape
+    c_out = filters.shape[2]
+    th, tw = -(-h // TILE), -(-w // TILE)
+    b_t, a_t = _matrix(_B_T, x.dtype, x.device), _matrix(_A_T, x.dtype, x.device)
+    out = torch.empty([n, c_out, th * TILE, tw * TILE], dtype=x.dtype, device=x.device,
                       memory_format=torch.channels_last)
-    by_column = [_inverse_axis(m[b], m[4 + b], m[8 + b], m[12 + b]) for b in range(4)]  # [b][p]
-    for p in range(2):
-        for q, value in enumerate(_inverse_axis(*(column[p] for column in by_column))):
-            out[:, :, p::2, q::2] = value
-    return out if (2 * th, 2 * tw) == (h, w) else out[:, :, :h, :w]
-
-
-def _transform_axis(even, odd, tiles, axis):
-    """B^T applied along one axis: the four transformed planes of `tiles` tiles."""
-    def part(t, start):
-        return t.narrow(axis, start, tiles)
-
-    e0, e1, o0, o1 = part(even, 0), part(even, 1), part(odd, 0), part(odd, 1)
-    return [e0 - e1, o0 + e1, e1 - o0, o0 - o1]
-
-
-def _inverse_axis(m0, m1, m2, m3):
-    """A^T applied along one axis: the two output planes (m0 + m1 + m2, m1 - m2 - m3)."""
-    return (m0 + m1).add_(m2), (m1 - m2).sub_(m3)
+    pixels_in, pixels_out = x.permute(0, 2, 3, 1), out.permute(0, 2, 3, 1)  # [N, H, W, C] views
+    # Each band multiplies its tiles by all 36 filter matrices: fewer tiles than channels would
+    # read the filters more often than the tiles.
+    band_tiles = max(BAND_VALUES // (SPAN * SPAN * c_in), BAND_TILES_PER_CHANNEL * c_out)
+    band_rows = max(1, min(th, band_tiles // tw))
+    width = tw * TILE + TAPS - 1
+    for s in range(n):
+        styles = in_scale[s] if in_scale is not None else None
+        scale = out_scale if out_scale is None or out_scale.dim() == 1 else out_scale[s]
+        for i0 in range(0, th, band_rows):
+            rows = min(band_rows, th - i0)
+            # Rows TILE*i0 - 1 ... of x (zeros outside it), columns -1 ..., as [rows*4 + 2, width, C_in].
+            band = x.new_zeros([rows * TILE + TAPS - 1, width, c_in])
+            y0, y1 = max(TILE * i0 - 1, 0), min(TILE * (i0 + rows) + 1, h)
+            inside = band[y0 - (TILE * i0 - 1): y1 - (TILE * i0 - 1), 1: w + 1]
+            if styles is None:
+                inside.copy_(pixels_in[s, y0:y1])
+            else:
+                torch.mul(pixels_in[s, y0:y1], styles, out=inside)
+            st = band.stride()
+            tiles = band.as_strided([SPAN, SPAN, rows, tw, c_in], [st[0], st[1], TILE * st[0], TILE * st[1], st[2]])
+            # B^T d B: the rows, then the columns, each a 6x6 matmul over all tiles and channels.
+            d = torch.mm(b_t, tiles.contiguous().view(SPAN, -1)).view(SPAN, SPAN, -1)
+            v = torch.matmul(b_t, d).view(SPAN * SPAN, rows * tw, c_in)
+            m = x.new_empty([SPAN * SPAN, rows * tw, c_out])  # the channel mixing, one product per point
+            for k in range(SPAN * SPAN):  # one mm each: MKL's bmm ran these shapes at 60-65% of the speed
+                torch.mm(v[k], filters[k], out=m[k])
+            # A^T m A, the same way.
+            y = torch.mm(a_t, m.view(SPAN, -1)).view(TILE, SPAN, -1)
+            y = torch.matmul(a_t, y).view(TILE, TILE, rows, tw, c_out)
+            y = y.permute(2, 0, 3, 1, 4)  # [tile row, row in tile, tile col, col in tile, C_out]
+            dst = pixels_out[s, TILE * i0: TILE * (i0 + rows)].view(rows, TILE, tw, TILE, c_out)
+            if scale is not None:
+                torch.addcmul(bias, y, scale, out=dst) if bias is not None else torch.mul(y, scale, out=dst)
+            elif bias is not None:
+                torch.add(y, bias, out=dst)
+            else:
+                dst.copy_(y)
+    return out if (th * TILE, tw * TILE) == (h, w) else out[:, :, :h, :w]

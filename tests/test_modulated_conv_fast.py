@@ -9,7 +9,7 @@ import textbook_ops
 from eqviz.cuda_ops.dispatch import default_impl
 from eqviz.cuda_ops.upfirdn2d import setup_filter
 from eqviz.networks import modulated_conv
-from eqviz.networks.modulated_conv import conv_transpose2d_polyphase, modulated_conv2d, use_fast_conv
+from eqviz.networks.modulated_conv import conv_transpose2d_polyphase, modulated_conv2d, modulated_conv2d_fast, use_fast_conv
 from eqviz.networks.stylegan2 import SynthesisLayer
 
 RESAMPLE_FILTER = setup_filter([1, 3, 3, 1])
@@ -128,3 +128,10 @@ def test_synthesis_layer_fast_path_equals_ref(up):
             actual = layer(x, w, gain=0.7)
     assert float(expected.abs().max()) == pytest.approx(0.5 * 0.7)  # the clamp is exercised
     np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=0, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_fast_modulated_conv_takes_only_a_positive_gain():
+    """The gain is folded in before the caller's leaky ReLU, which commutes with positive scales only."""
+    x, weight, styles = torch.randn(1, 4, 6, 6), torch.randn(4, 4, 3, 3), torch.randn(1, 4)
+    with torch.no_grad(), pytest.raises(ValueError, match="gain must be positive"):
+        modulated_conv2d_fast(x, weight, styles, padding=1, gain=0.0)
