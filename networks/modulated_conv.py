@@ -229,8 +229,7 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
         filters = cached_form(weight, ("winograd43", taps is weight), lambda: transform_filter(taps))
         if out_scale is None and gain != 1:
             out_scale = x.new_full([weight.shape[0]], gain)
-        x = conv3x3_winograd(x, filters, in_scale=styles, out_scale=out_scale, bias=bias)
-        return x.add_(noise) if noise is not None else x
+        return conv3x3_winograd(x, filters, in_scale=styles, out_scale=out_scale, bias=bias, noise=noise)
     feature_values = x[0].numel() * (1 + up * up * weight.shape[0] / weight.shape[1])
     if batch_size == 1 and weight.numel() < feature_values:
         scale = styles.reshape(1, -1, 1, 1)

@@ -22,12 +22,14 @@ TILE = 4  # output tile side
 TAPS = 3  # kernel side
 SPAN = TILE + TAPS - 1  # input tile side
 POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(1, 2), Fraction(-2))  # and infinity
-# Where it pays on two cores (measured against oneDNN's direct conv, channels-last, float32):
-# 512 ch at 16²-64², 256 ch at 128², 128 ch at 128²-256²: 1.5-2.5x; 512 ch at 8² ties, 64 ch loses.
-MIN_CHANNELS = 128
+# Where it pays (measured against oneDNN's direct conv, channels-last, float32, on 2 cores): 512 ch
+# at 16²-64² and 256 ch at 128², 1.5-2.5x; 128 ch at 256² on one thread (1.3-1.7x) but not on two,
+# where the direct conv scales better than the transforms' many small ops; 512 ch at 8² ties.
+MIN_CHANNELS = 256
+MIN_CHANNELS_ONE_THREAD = 128
 MIN_PIXELS = 16 * 16
-BAND_VALUES = 2**19  # transformed input values per band (2 MiB): a band's temporaries stay in L2/L3
-BAND_TILES_PER_CHANNEL = 2  # and at least this many tiles per output channel
+BAND_VALUES = 2**20  # transformed input values per band (4 MiB): a band's temporaries stay in the cache
+BAND_TILES_PER_CHANNEL = 4  # and at least this many tiles per output channel
 
 
 # ---- Toom-Cook matrices for F(m, r): y = A^T [(G g) * (B^T d)], g correlated with d ----------------
@@ -61,6 +63,7 @@ def toom_cook_matrices(points: tuple, m: int, r: int) -> tuple:
 
 
 _A_T, _G, _B_T = toom_cook_matrices(POINTS, TILE, TAPS)
+BIAS_POINT = POINTS.index(1) * (SPAN + 1)  # the 2-D point (1, 1): A^T's column for 1 is all ones
 
 
 def _matrix(rows, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -70,8 +73,9 @@ def _matrix(rows, dtype=torch.float32, device=None) -> torch.Tensor:
 def winograd_pays(x: torch.Tensor, weight: torch.Tensor) -> bool:
     """True for the float32 CPU 3x3 convs of shapes where F(4x4, 3x3) beats the direct conv."""
     n, c_in, h, w = x.shape
+    min_channels = MIN_CHANNELS if torch.get_num_threads() > 1 else MIN_CHANNELS_ONE_THREAD
     return (x.device.type == "cpu" and x.dtype == torch.float32 and tuple(weight.shape[2:]) == (TAPS, TAPS)
-            and min(c_in, weight.shape[0]) >= MIN_CHANNELS and h * w >= MIN_PIXELS)
+            and min(c_in, weight.shape[0]) >= min_channels and h * w >= MIN_PIXELS)
 
 
 def transform_filter(weight: torch.Tensor) -> torch.Tensor:
@@ -87,12 +91,15 @@ def conv3x3_winograd(x: torch.Tensor,                 # [N, C_in, H, W]
                      filters: torch.Tensor,           # transform_filter(weight): [36, C_in, C_out]
                      in_scale: torch.Tensor | None = None,   # [N, C_in]: x's channels scaled first
                      out_scale: torch.Tensor | None = None,  # [N, C_out] or [C_out]: output channels scaled
-                     bias: torch.Tensor | None = None,       # [C_out]: added last
+                     bias: torch.Tensor | None = None,       # [C_out]: added after the scale
+                     noise: torch.Tensor | None = None,      # [H, W] or [N, 1, H, W]: added last
                      ) -> torch.Tensor:               # [N, C_out, H, W], channels-last
-    """F.conv2d(x * in_scale, weight, padding=1) * out_scale + bias, through the Winograd domain.
+    """F.conv2d(x * in_scale, weight, padding=1) * out_scale + bias + noise, through the Winograd domain.
 
-    The scales and the bias ride on the copies the transforms make anyway (the zero-padded band
-    and the output scatter), so a modulated conv needs no pass of its own over the feature maps.
+    The scales, the bias and the noise ride on work done anyway, so a modulated conv makes no pass
+    of its own over the feature maps: the input scale on the copy into the zero-padded band, the
+    bias on the product of the transform's point 1 (which A^T spreads to all 16 outputs of a tile
+    with weight 1), the output scale and the noise on the scatter into the output.
     """
     n, c_in, h, w = x.shape
     c_out = filters.shape[2]
@@ -106,9 +113,17 @@ def conv3x3_winograd(x: torch.Tensor,                 # [N, C_in, H, W]
     band_tiles = max(BAND_VALUES // (SPAN * SPAN * c_in), BAND_TILES_PER_CHANNEL * c_out)
     band_rows = max(1, min(th, band_tiles // tw))
     width = tw * TILE + TAPS - 1
+    fold_bias = bias is not None and (out_scale is None or bool((out_scale != 0).all()))
+    noise_maps = None  # [N or 1, H, W] when the scatter can add the noise (no partial tiles)
+    if noise is not None and (th * TILE, tw * TILE) == (h, w) and (noise.dim() == 2 or noise.shape[1] == 1):
+        noise_maps = noise.expand(h, w)[None] if noise.dim() == 2 else noise[:, 0]
     for s in range(n):
         styles = in_scale[s] if in_scale is not None else None
         scale = out_scale if out_scale is None or out_scale.dim() == 1 else out_scale[s]
+        point_bias = None
+        if fold_bias:
+            point_bias = bias if scale is None else bias / scale  # the scatter scales it back
+        noise_map = noise_maps[s if noise_maps.shape[0] > 1 else 0] if noise_maps is not None else None
         for i0 in range(0, th, band_rows):
             rows = min(band_rows, th - i0)
             # Rows TILE*i0 - 1 ... of x (zeros outside it), columns -1 ..., as [rows*4 + 2, width, C_in].
@@ -126,16 +141,26 @@ def conv3x3_winograd(x: torch.Tensor,                 # [N, C_in, H, W]
             v = torch.matmul(b_t, d).view(SPAN * SPAN, rows * tw, c_in)
             m = x.new_empty([SPAN * SPAN, rows * tw, c_out])  # the channel mixing, one product per point
             for k in range(SPAN * SPAN):  # one mm each: MKL's bmm ran these shapes at 60-65% of the speed
-                torch.mm(v[k], filters[k], out=m[k])
+                if k == BIAS_POINT and point_bias is not None:
+                    torch.addmm(point_bias, v[k], filters[k], out=m[k])
+                else:
+                    torch.mm(v[k], filters[k], out=m[k])
             # A^T m A, the same way.
             y = torch.mm(a_t, m.view(SPAN, -1)).view(TILE, SPAN, -1)
             y = torch.matmul(a_t, y).view(TILE, TILE, rows, tw, c_out)
             y = y.permute(2, 0, 3, 1, 4)  # [tile row, row in tile, tile col, col in tile, C_out]
             dst = pixels_out[s, TILE * i0: TILE * (i0 + rows)].view(rows, TILE, tw, TILE, c_out)
+            added = None
+            if noise_map is not None:
+                added = noise_map[TILE * i0: TILE * (i0 + rows)].reshape(rows, TILE, tw, TILE, 1)
             if scale is not None:
-                torch.addcmul(bias, y, scale, out=dst) if bias is not None else torch.mul(y, scale, out=dst)
-            elif bias is not None:
-                torch.add(y, bias, out=dst)
+                torch.addcmul(added, y, scale, out=dst) if added is not None else torch.mul(y, scale, out=dst)
+            elif added is not None:
+                torch.add(y, added, out=dst)
             else:
                 dst.copy_(y)
-    return out if (th * TILE, tw * TILE) == (h, w) else out[:, :, :h, :w]
+    if (th * TILE, tw * TILE) != (h, w):
+        out = out[:, :, :h, :w]
+    if bias is not None and not fold_bias:
+        out.add_(bias.reshape(1, -1, 1, 1))
+    return out.add_(noise) if noise is not None and noise_maps is None else out

@@ -1,4 +1,5 @@
 """Winograd F(4x4, 3x3) convolution against float64 torch conv2d, and its use inside StyleGAN2's fast path."""
+import contextlib
 from fractions import Fraction
 
 import numpy as np
@@ -44,18 +45,28 @@ def test_winograd_equals_direct_convolution(n, c_in, c_out, h, w):
         assert relative_max_error(actual, expected) < TOLERANCE
 
 
-@pytest.mark.parametrize("per_sample_out_scale", [True, False])
-def test_winograd_scales_and_bias_equal_scaling_around_the_conv(per_sample_out_scale, monkeypatch):
+# Sizes with whole tiles (noise added in the scatter) and partial ones (added after); a zero in the
+# output scale (the bias cannot ride on the transform's point 1 then).
+@pytest.mark.parametrize("h, w", [(8, 12), (10, 9)])
+@pytest.mark.parametrize("noise_shape", [None, "map", "per sample"])
+@pytest.mark.parametrize("out_scale_kind", ["per sample", "shared", "with a zero"])
+def test_winograd_scales_bias_and_noise_equal_them_around_the_conv(h, w, noise_shape, out_scale_kind, monkeypatch):
     monkeypatch.setattr(winograd_conv, "BAND_VALUES", 1)  # one tile row per band: the band seams are exercised
     monkeypatch.setattr(winograd_conv, "BAND_TILES_PER_CHANNEL", 0)
-    torch.manual_seed(1)
-    x, weight = torch.randn(2, 6, 10, 9), torch.randn(5, 6, 3, 3)
+    torch.manual_seed(h * w)
+    x, weight = torch.randn(2, 6, h, w), torch.randn(5, 6, 3, 3)
     in_scale, bias = torch.randn(2, 6), torch.randn(5)
-    out_scale = torch.randn(2, 5) if per_sample_out_scale else torch.randn(5)
+    out_scale = torch.randn(2, 5) if out_scale_kind == "per sample" else torch.randn(5)
+    if out_scale_kind == "with a zero":
+        out_scale[2] = 0
+    noise = {None: None, "map": torch.randn(h, w), "per sample": torch.randn(2, 1, h, w)}[noise_shape]
     expected = F.conv2d(x.double() * in_scale.double()[:, :, None, None], weight.double(), padding=1)
-    expected = expected * out_scale.double().reshape(-1 if per_sample_out_scale else 1, 5, 1, 1)
+    expected = expected * out_scale.double().reshape(-1 if out_scale.dim() == 2 else 1, 5, 1, 1)
     expected = expected + bias.double().reshape(1, 5, 1, 1)
-    actual = conv3x3_winograd(x, transform_filter(weight), in_scale=in_scale, out_scale=out_scale, bias=bias)
+    if noise is not None:
+        expected = expected + noise.double()
+    actual = conv3x3_winograd(x, transform_filter(weight), in_scale=in_scale, out_scale=out_scale, bias=bias,
+                              noise=noise)
     assert relative_max_error(actual, expected) < TOLERANCE
 
 
@@ -64,16 +75,31 @@ def test_winograd_is_chosen_for_wide_layers_only():
     assert winograd_pays(torch.zeros(1, 512, 64, 64), weight)
     assert winograd_pays(torch.zeros(1, 512, 16, 16), weight)
     assert not winograd_pays(torch.zeros(1, 512, 8, 8), weight)  # too few pixels to repay the transforms
-    assert winograd_pays(torch.zeros(1, 128, 256, 256), torch.zeros(128, 128, 3, 3))
-    assert not winograd_pays(torch.zeros(1, 64, 512, 512), torch.zeros(64, 64, 3, 3))  # too narrow
+    narrow = torch.zeros(1, 128, 256, 256), torch.zeros(128, 128, 3, 3)
+    with torch_threads(2):
+        assert not winograd_pays(*narrow)  # the direct conv scales better to two threads
+    with torch_threads(1):
+        assert winograd_pays(*narrow)
+        assert not winograd_pays(torch.zeros(1, 64, 512, 512), torch.zeros(64, 64, 3, 3))  # too narrow
     assert not winograd_pays(torch.zeros(1, 512, 64, 64), torch.zeros(512, 512, 1, 1))  # not 3x3
     assert not winograd_pays(torch.zeros(1, 512, 64, 64, dtype=torch.float64), weight.double())
+
+
+@contextlib.contextmanager
+def torch_threads(count):
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture
 def winograd_everywhere(monkeypatch):
     """Lets the small test shapes take the Winograd branch of the fast path."""
     monkeypatch.setattr(winograd_conv, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd_conv, "MIN_CHANNELS_ONE_THREAD", 1)
     monkeypatch.setattr(winograd_conv, "MIN_PIXELS", 1)
 
 
