@@ -37,16 +37,24 @@ def test_times_both_counts_then_keeps_the_faster(two_threads):
     clock = Clock()
     choice = ThreadChoice(clock)
     contended = {2: 3.0, 1: 1.0}  # two threads stall on a busy machine
-    assert [call(choice, "G", contended, clock) for _ in range(5)] == [2, 1, 1, 1, 1]
+    assert [call(choice, "G", contended, clock) for _ in range(6)] == [2, 2, 1, 1, 1, 1]
     quiet = {2: 0.5, 1: 1.0}
-    assert [call(choice, "H", quiet, clock) for _ in range(4)] == [2, 1, 2, 2]  # each key on its own
+    assert [call(choice, "H", quiet, clock) for _ in range(5)] == [2, 2, 1, 2, 2]  # each key on its own
+
+
+def test_the_first_call_is_not_timed(two_threads):
+    clock = Clock()
+    choice = ThreadChoice(clock)
+    call(choice, "G", {2: 50.0}, clock)  # builds the cached weight forms: slow on any count
+    quiet = {2: 0.5, 1: 1.0}
+    assert [call(choice, "G", quiet, clock) for _ in range(4)] == [2, 1, 2, 2]
 
 
 def test_an_old_time_is_taken_again_so_the_choice_follows_the_load(two_threads):
     clock = Clock()
     choice = ThreadChoice(clock)
     busy, quiet = {2: 3.0, 1: 1.0}, {2: 0.4, 1: 1.0}
-    assert [call(choice, "G", busy, clock) for _ in range(3)] == [2, 1, 1]
+    assert [call(choice, "G", busy, clock) for _ in range(4)] == [2, 2, 1, 1]
     clock.now += max(RETRY_AFTER_S, RETRY_AFTER_RUNS * busy[2])  # the neighbours left a while ago
     # Both times are old: each is taken again afresh (not averaged with the busy past), and two threads win.
     assert [call(choice, "G", quiet, clock) for _ in range(4)] == [2, 1, 2, 2]
@@ -57,15 +65,15 @@ def test_long_calls_retry_the_slower_count_only_now_and_then(two_threads):
     choice = ThreadChoice(clock)
     frames = {2: 90.0, 1: 30.0}  # calls longer than RETRY_AFTER_S: a busy machine's 256² frames
     counts = []
-    for _ in range(2 + 4 * RETRY_AFTER_RUNS):  # ~1,300 s
+    for _ in range(3 + 4 * RETRY_AFTER_RUNS):  # ~1,300 s
         threads = choice.begin("G")
         counts.append(threads)
         clock.now += frames[threads]
         choice.record("G", threads, frames[threads])
-    assert counts[:2] == [2, 1]
+    assert counts[:3] == [2, 2, 1]  # the untimed first call, then both counts timed
     # Two threads are retried once RETRY_AFTER_RUNS of their 90 s have passed: once in these ~1,300 s,
     # not every other call (as a fixed RETRY_AFTER_S alone would do).
-    assert counts[2:].count(2) == 1
+    assert counts[3:].count(2) == 1
 
 
 def test_the_given_count_is_the_ceiling_and_a_new_one_is_followed(two_threads):

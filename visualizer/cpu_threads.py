@@ -9,8 +9,10 @@ on one thread and 45-160 s on two in one hour, while an hour later at 64² two t
 So each synthesis network times its own calls on both counts, the count it was given (by torch,
 OMP_NUM_THREADS or `torch.set_num_threads`) and one thread, and runs on the faster; a count not
 tried for RETRY_AFTER_S, and for RETRY_AFTER_RUNS times its own call time, is tried again, since the
-neighbours come and go (so retrying the slower count costs at most about a tenth of the time). A first
-call runs on the given count, as before.
+neighbours come and go (so retrying the slower count costs at most about a tenth of the time). A key's
+first call runs on the given count and is not timed: it builds the weights' cached forms (Winograd
+transforms, flips) and grows the heap, and timed, it made the given count look slower than one thread
+(StyleGAN2 256² then ran on one thread at 1.0 s where two took 0.72 s).
 
 EQVIZ_PROCESS_TUNING=0 or EQVIZ_ADAPTIVE_THREADS=0 keep the given count throughout.
 """
@@ -47,7 +49,7 @@ class ThreadChoice:
         self._clock = clock
         self._limit = None  # the count the process was given
         self._applied = None  # the count this object last set
-        self._times = {}  # key -> {threads: (average seconds, when last timed)}
+        self._times = {}  # key -> {threads: (average seconds, when last timed)}; {} after the untimed first call
 
     def begin(self, key) -> int:
         """Sets and returns the thread count for one call under `key`."""
@@ -73,13 +75,20 @@ class ThreadChoice:
     def record(self, key, threads: int, seconds: float) -> None:
         """One call under `key` on `threads` threads took `seconds`."""
         with self._lock:
-            timed = self._times.pop(key, {})  # re-inserted last: the dict stays oldest-first
+            if key not in self._times:  # the first call: caches and heap were filled, not a timing
+                self._times[key] = {}
+                self._forget_oldest()
+                return
+            timed = self._times.pop(key)  # re-inserted last: the dict stays oldest-first
             if threads in timed and not stale(timed[threads], self._clock() - seconds):
                 seconds = EMA_WEIGHT * seconds + (1 - EMA_WEIGHT) * timed[threads][0]
             timed[threads] = (seconds, self._clock())
             self._times[key] = timed
-            while len(self._times) > MAX_KEYS:
-                del self._times[next(iter(self._times))]
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        while len(self._times) > MAX_KEYS:
+            del self._times[next(iter(self._times))]
 
 
 THREAD_CHOICE = ThreadChoice()
