@@ -64,8 +64,8 @@ class WindowModule(pytest.Item):
 
     def runtest(self):
         env = {**os.environ, WINDOW_CHILD: "1"}
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(self.path)],
-                              cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", str(self.path)]
+        proc = subprocess.run(own_display(command), cwd=REPO_ROOT, env=env, capture_output=True, text=True)
         self.output = proc.stdout + proc.stderr
         if proc.returncode not in (0, 5):  # 5: everything skipped or deselected
             raise WindowModuleFailed(self.output)
@@ -81,6 +81,17 @@ class WindowModule(pytest.Item):
         return self.path, None, f"{self.path.name} (own process)"
 
 
+def own_display(command: list[str]) -> list[str]:
+    """`command` on an X display of its own when pytest-xdist runs window modules side by side: xdotool's
+    real input goes to whichever window is under the pointer, so two windows must not share a screen.
+    Each worker searches for a free display number from its own base, so two never race for one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return command
+    base = 100 + 10 * int(worker.removeprefix("gw"))
+    return ["xvfb-run", "-a", "-n", str(base), *command]  # the same screen as the README command's xvfb-run
+
+
 class WindowModuleFailed(Exception):
     """The child pytest of a window module failed; its output is the message."""
 
@@ -90,10 +101,12 @@ def pytest_collection_modifyitems(session, config, items):
         return
     window_items = [item for item in items if item.get_closest_marker("gui")]
     modules = sorted({item.path for item in window_items})
-    if len(modules) < 2:
-        return
-    kept = [item for item in items if item not in window_items]
-    for path in modules:
-        module_item = next(item for item in window_items if item.path == path).getparent(pytest.Module)
-        kept.append(WindowModule.from_parent(module_item, name=f"{path.stem} (own process)"))
-    items[:] = kept
+    if len(modules) >= 2:
+        kept = [item for item in items if item not in window_items]
+        for path in modules:
+            module_item = next(item for item in window_items if item.path == path).getparent(pytest.Module)
+            kept.append(WindowModule.from_parent(module_item, name=f"{path.stem} (own process)"))
+        items[:] = kept
+    # The long ones first: pytest-xdist hands the first tests out in turn, so they spread over the workers and
+    # the many short ones fill the gaps, instead of one worker finishing a window module alone at the end.
+    items.sort(key=lambda item: not (isinstance(item, WindowModule) or item.get_closest_marker("slow")))

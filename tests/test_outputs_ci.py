@@ -10,7 +10,7 @@ TESTS = Path(__file__).resolve().parent
 
 def run_pytest(env_overrides: dict) -> subprocess.CompletedProcess:
     env = {**os.environ, **env_overrides}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only",
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "--collect-only",
                            str(TESTS / "test_outputs_progress.py")], capture_output=True, text=True, env=env, timeout=300)
 
 

@@ -181,6 +181,7 @@ def test_cancel_returns_the_best_w_of_the_steps_done(sg3t):
     assert [p.done for p in calls] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_w_space_result_is_one_w_repeated_and_w_plus_is_per_layer(sg3t):
     from eqviz.projection.projector import ProjectionSettings, project
 
