@@ -210,7 +210,7 @@ def modulated_conv2d_fast(x: torch.Tensor,      # [N, C_in, H, W]
     taps = weight
     if not flip_weight and (kh > 1 or kw > 1):
         taps = cached_form(weight, "flipped", lambda: weight.flip([2, 3]))
-    winograd = up == 1 and padding == 1 and winograd_pays(x, weight)
+    winograd = up == 1 and padding == 1 and winograd_pays(x, weight, padding)
     if batch_size > 1 and x[0].numel() >= SAMPLE_BY_SAMPLE_VALUES and not winograd:
         per_sample = noise is not None and noise.dim() == 4 and noise.shape[0] == batch_size
         return torch.cat([modulated_conv2d_fast(x[i:i + 1], weight, styles[i:i + 1],
@@ -264,6 +264,8 @@ def modulated_conv2d_stylegan3(x: torch.Tensor,         # [N, C_in, H, W]
                                ) -> torch.Tensor:       # [N, C_out, H + 2p - k + 1, W + 2p - k + 1]
     batch_size = x.shape[0]
     c_out, c_in, kh, kw = weight.shape
+    if kh == kw == 3 and use_fast_conv(x) and winograd_pays(x, weight, padding):
+        return modulated_conv3x3_stylegan3_winograd(x, weight, styles, demodulate, padding, input_gain)
     if demodulate:
         # Unit-RMS weights and styles first: demodulation removes the scale, this keeps FP16 in range.
         weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
@@ -281,6 +283,33 @@ def modulated_conv2d_stylegan3(x: torch.Tensor,         # [N, C_in, H, W]
     w = w.reshape(-1, c_in, kh, kw)  # [N * C_out, C_in, k, k]
     x = F.conv2d(x, w.to(x.dtype), padding=padding, groups=batch_size)
     return x.reshape(batch_size, -1, *x.shape[2:])
+
+
+def modulated_conv3x3_stylegan3_winograd(x: torch.Tensor,       # [N, C_in, H, W], float32 on the CPU
+                                         weight: torch.Tensor,  # [C_out, C_in, 3, 3]
+                                         styles: torch.Tensor,  # [N, C_in]
+                                         demodulate: bool,
+                                         padding: int,          # 0, 1 or 2
+                                         input_gain: torch.Tensor | None,  # scalar or [N, C_in]
+                                         ) -> torch.Tensor:     # like modulated_conv2d_stylegan3, channels-last
+    """modulated_conv2d_stylegan3's sums with the per-sample factors kept off the weights.
+
+    Its per-sample weights are unit_weight[o, i] * styles[i] * dcoefs[o] * input_gain[i]: the input
+    factors scale x and demodulation scales the output as the Winograd conv copies them in and out,
+    so the transformed filters depend on the weight alone and are cached with it. dcoefs are those
+    of the same modulated weights, sum over (i, taps) of (unit_weight * styles)^2 = styles^2 @ energy.
+    """
+    batch_size, c_in = x.shape[:2]
+    unit = weight
+    out_scale = None
+    if demodulate:
+        unit = cached_form(weight, "unit rms", lambda: weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt())
+        styles = styles * styles.square().mean().rsqrt()
+        energy = cached_form(weight, "unit rms energy", lambda: unit.square().sum(dim=[2, 3]))  # [C_out, C_in]
+        out_scale = (styles.square() @ energy.t() + 1e-8).rsqrt_()  # [N, C_out]
+    in_scale = styles if input_gain is None else styles * input_gain.expand(batch_size, c_in)
+    filters = cached_form(weight, ("winograd43", "unit rms" if demodulate else "raw"), lambda: transform_filter(unit))
+    return conv3x3_winograd(x, filters, in_scale=in_scale, out_scale=out_scale, padding=padding)
 
 
 def pointwise_conv_channels_last(x: torch.Tensor,  # [N, C_in, H, W]

@@ -1,4 +1,4 @@
-"""3x3 'same' convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin & Gray 2016), on the CPU.
+"""3x3 zero-padded convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin & Gray 2016), on the CPU.
 
 oneDNN's direct 3x3 convolution already runs near the cores' peak, so at StyleGAN2's wide layers
 the only way to go faster is fewer multiplications. F(4x4, 3x3) computes each 4x4 output tile from
@@ -25,8 +25,11 @@ POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(1, 2), Fraction(-2)) 
 # Where it pays (measured against oneDNN's direct conv, channels-last, float32, on 2 cores): 512 ch
 # at 16²-64² and 256 ch at 128², 1.5-2.5x; 128 ch at 256² on one thread (1.3-1.7x) but not on two,
 # where the direct conv scales better than the transforms' many small ops; 512 ch at 8² ties.
+# StyleGAN3's 'full' convs (padding 2, output H+2) pay from 128 channels on two threads too: 1.2-1.7x
+# at 128-181 ch and 276², 1.7-2.9x at 256-512 ch, 36²-276² (oneDNN's direct conv is slower at padding 2).
 MIN_CHANNELS = 256
 MIN_CHANNELS_ONE_THREAD = 128
+MIN_CHANNELS_FULL = 128
 MIN_PIXELS = 16 * 16
 BAND_VALUES = 2**20  # transformed input values per band (4 MiB): a band's temporaries stay in the cache
 BAND_TILES_PER_CHANNEL = 4  # and at least this many tiles per output channel
@@ -70,10 +73,14 @@ def _matrix(rows, dtype=torch.float32, device=None) -> torch.Tensor:
     return torch.tensor([[float(v) for v in row] for row in rows], dtype=dtype, device=device)
 
 
-def winograd_pays(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """True for the float32 CPU 3x3 convs of shapes where F(4x4, 3x3) beats the direct conv."""
+def winograd_pays(x: torch.Tensor, weight: torch.Tensor, padding: int = 1) -> bool:
+    """True for the float32 CPU 3x3 convs (zero padding 0-2) of shapes where F(4x4, 3x3) beats the direct conv."""
     n, c_in, h, w = x.shape
     min_channels = MIN_CHANNELS if torch.get_num_threads() > 1 else MIN_CHANNELS_ONE_THREAD
+    if padding == TAPS - 1:
+        min_channels = MIN_CHANNELS_FULL
+    elif not 0 <= padding < TAPS - 1:
+        return False
     return (x.device.type == "cpu" and x.dtype == torch.float32 and tuple(weight.shape[2:]) == (TAPS, TAPS)
             and min(c_in, weight.shape[0]) >= min_channels and h * w >= MIN_PIXELS)
 
@@ -92,16 +99,20 @@ def conv3x3_winograd(x: torch.Tensor,                 # [N, C_in, H, W]
                      in_scale: torch.Tensor | None = None,   # [N, C_in]: x's channels scaled first
                      out_scale: torch.Tensor | None = None,  # [N, C_out] or [C_out]: output channels scaled
                      bias: torch.Tensor | None = None,       # [C_out]: added after the scale
-                     noise: torch.Tensor | None = None,      # [H, W] or [N, 1, H, W]: added last
-                     ) -> torch.Tensor:               # [N, C_out, H, W], channels-last
-    """F.conv2d(x * in_scale, weight, padding=1) * out_scale + bias + noise, through the Winograd domain.
+                     noise: torch.Tensor | None = None,      # [H', W'] or [N, 1, H', W']: added last
+                     padding: int = 1,                # zeros on each side: 1 'same' (StyleGAN2), 2 'full' (StyleGAN3)
+                     ) -> torch.Tensor:               # [N, C_out, H', W'] = H + 2p - 2, channels-last
+    """F.conv2d(x * in_scale, weight, padding=padding) * out_scale + bias + noise, through the Winograd domain.
 
     The scales, the bias and the noise ride on work done anyway, so a modulated conv makes no pass
     of its own over the feature maps: the input scale on the copy into the zero-padded band, the
     bias on the product of the transform's point 1 (which A^T spreads to all 16 outputs of a tile
     with weight 1), the output scale and the noise on the scatter into the output.
     """
-    n, c_in, h, w = x.shape
+    if not 0 <= padding <= TAPS - 1:
+        raise ValueError(f"padding must be 0, 1 or 2, got {padding}")
+    n, c_in, h_in, w_in = x.shape
+    h, w = h_in + 2 * padding - (TAPS - 1), w_in + 2 * padding - (TAPS - 1)  # the output's size
     c_out = filters.shape[2]
     th, tw = -(-h // TILE), -(-w // TILE)
     b_t, a_t = _matrix(_B_T, x.dtype, x.device), _matrix(_A_T, x.dtype, x.device)
@@ -126,10 +137,12 @@ def conv3x3_winograd(x: torch.Tensor,                 # [N, C_in, H, W]
         noise_map = noise_maps[s if noise_maps.shape[0] > 1 else 0] if noise_maps is not None else None
         for i0 in range(0, th, band_rows):
             rows = min(band_rows, th - i0)
-            # Rows TILE*i0 - 1 ... of x (zeros outside it), columns -1 ..., as [rows*4 + 2, width, C_in].
+            # Rows TILE*i0 - padding ... of x (zeros outside it), columns -padding ..., as
+            # [rows*4 + 2, width, C_in]; width >= w_in + padding, so every column of x fits.
+            top = TILE * i0 - padding
             band = x.new_zeros([rows * TILE + TAPS - 1, width, c_in])
-            y0, y1 = max(TILE * i0 - 1, 0), min(TILE * (i0 + rows) + 1, h)
-            inside = band[y0 - (TILE * i0 - 1): y1 - (TILE * i0 - 1), 1: w + 1]
+            y0, y1 = max(top, 0), min(top + rows * TILE + TAPS - 1, h_in)
+            inside = band[y0 - top: y1 - top, padding: w_in + padding]
             if styles is None:
                 inside.copy_(pixels_in[s, y0:y1])
             else:
